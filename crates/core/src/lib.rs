@@ -1,1 +1,20 @@
-//! placeholder
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
+//! The keyward domain: accounts, users, access keys, authentication, authorisation and the
+//! operations of the IAM and STS APIs. No HTTP and no SQL: the server decodes requests into
+//! [`ops::Operation`]s, a [`store::Store`] keeps the data.
+
+pub mod audit;
+pub mod auth;
+pub mod authz;
+pub mod bootstrap;
+pub mod clock;
+pub mod crypto;
+pub mod error;
+pub mod ids;
+pub mod model;
+pub mod ops;
+pub mod principal;
+pub mod store;
+pub mod validate;
+
+pub use error::{ApiError, OpError, StoreError};

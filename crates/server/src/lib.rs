@@ -1,1 +1,11 @@
-//! placeholder
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
+//! HTTP for keyward: the AWS Query protocol (IAM 2010-05-08, STS 2011-06-15) on one endpoint,
+//! routed by the SigV4 credential scope's service.
+
+mod app;
+pub mod decode;
+pub mod encode;
+pub mod form;
+mod xml;
+
+pub use app::{AppState, MAX_BODY_BYTES, router};

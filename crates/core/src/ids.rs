@@ -1,0 +1,141 @@
+//! Identifiers shaped like AWS's: 12-digit account IDs, 21-character unique IDs with AWS's
+//! prefixes, 20-character access key IDs and 40-character secret access keys.
+
+use crate::crypto::random_bytes;
+use crate::error::StoreError;
+
+/// The alphabet of AWS unique IDs and access key IDs (upper-case base32: A–Z, 2–7).
+const ID_ALPHABET: &[u8; 32] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+/// The alphabet of secret access keys.
+const SECRET_ALPHABET: &[u8; 64] =
+    b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+/// What an ID names; the prefix is AWS's.
+#[derive(Debug, Clone, Copy)]
+pub enum IdKind {
+    User,
+    Role,
+    Group,
+    Policy,
+    LongTermKey,
+    TemporaryKey,
+}
+
+impl IdKind {
+    fn prefix(self) -> &'static str {
+        match self {
+            IdKind::User => "AIDA",
+            IdKind::Role => "AROA",
+            IdKind::Group => "AGPA",
+            IdKind::Policy => "ANPA",
+            IdKind::LongTermKey => "AKIA",
+            IdKind::TemporaryKey => "ASIA",
+        }
+    }
+
+    /// Total length: unique IDs are 21 characters, access key IDs 20.
+    fn len(self) -> usize {
+        match self {
+            IdKind::LongTermKey | IdKind::TemporaryKey => 20,
+            _ => 21,
+        }
+    }
+}
+
+fn random_from(alphabet: &[u8], n: usize) -> Result<String, StoreError> {
+    let mut bytes = vec![0u8; n];
+    random_bytes(&mut bytes)?;
+    // Both alphabets have a power-of-two size, so masking keeps the choice uniform.
+    let mask = alphabet.len() - 1;
+    Ok(bytes
+        .iter()
+        .map(|b| {
+            char::from(
+                alphabet
+                    .get(usize::from(*b) & mask)
+                    .copied()
+                    .unwrap_or(b'A'),
+            )
+        })
+        .collect())
+}
+
+/// A fresh ID of the given kind, e.g. `AIDA` + 17 characters.
+pub fn new_id(kind: IdKind) -> Result<String, StoreError> {
+    let prefix = kind.prefix();
+    Ok(format!(
+        "{prefix}{}",
+        random_from(ID_ALPHABET, kind.len() - prefix.len())?
+    ))
+}
+
+/// A fresh 40-character secret access key.
+pub fn new_secret_access_key() -> Result<String, StoreError> {
+    random_from(SECRET_ALPHABET, 40)
+}
+
+/// A random 12-digit account ID that does not start with 0.
+pub fn new_account_id() -> Result<String, StoreError> {
+    let mut bytes = [0u8; 12];
+    random_bytes(&mut bytes)?;
+    Ok(bytes
+        .iter()
+        .enumerate()
+        .map(|(i, b)| {
+            let digit = if i == 0 { 1 + b % 9 } else { b % 10 };
+            char::from(b'0' + digit)
+        })
+        .collect())
+}
+
+/// A request ID in the UUID form AWS uses (`x-amzn-RequestId`).
+pub fn new_request_id() -> String {
+    let mut b = [0u8; 16];
+    // A request ID is not a secret; if the OS RNG fails we still answer with a unique-enough ID.
+    if random_bytes(&mut b).is_err() {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or_default();
+        b = nanos.to_le_bytes();
+    }
+    b[6] = (b[6] & 0x0f) | 0x40;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    let h = hex::encode(b);
+    format!(
+        "{}-{}-{}-{}-{}",
+        &h[0..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..32]
+    )
+}
+
+/// `true` for a syntactically valid 12-digit account ID.
+pub fn is_account_id(s: &str) -> bool {
+    s.len() == 12 && s.bytes().all(|b| b.is_ascii_digit())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shapes() {
+        let u = new_id(IdKind::User).unwrap();
+        assert_eq!(u.len(), 21);
+        assert!(u.starts_with("AIDA"));
+        let k = new_id(IdKind::LongTermKey).unwrap();
+        assert_eq!(k.len(), 20);
+        assert!(k.starts_with("AKIA"));
+        assert!(k.bytes().all(|b| ID_ALPHABET.contains(&b)));
+        let s = new_secret_access_key().unwrap();
+        assert_eq!(s.len(), 40);
+        let a = new_account_id().unwrap();
+        assert!(is_account_id(&a) && !a.starts_with('0'));
+        let r = new_request_id();
+        assert_eq!(r.len(), 36);
+        assert_eq!(r.as_bytes()[14], b'4');
+    }
+}

@@ -1,0 +1,105 @@
+//! The storage contract. Every request runs in one transaction ([`Tx`]): authentication reads,
+//! the operation's reads and writes, and the request's audit record commit or roll back together.
+//!
+//! **API boundary**: implementations live in `keyward-store`; nothing here knows SQL.
+
+use std::future::Future;
+
+use crate::audit::AuditEvent;
+use crate::error::StoreError;
+use crate::model::{AccessKey, Account, KeyStatus, Tag, User};
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// Opens transactions.
+pub trait Store: Clone + Send + Sync + 'static {
+    type Tx: Tx;
+
+    /// Begins a transaction that may write (the store takes its write lock up front so that a
+    /// transaction never fails half-way on a lock upgrade).
+    fn begin(&self) -> impl Future<Output = StoreResult<Self::Tx>> + Send;
+}
+
+/// One transaction. Dropping it without [`Tx::commit`] rolls everything back.
+pub trait Tx: Send {
+    fn commit(self) -> impl Future<Output = StoreResult<()>> + Send;
+
+    // Settings: small named values such as the bootstrap marker.
+    fn get_setting(
+        &mut self,
+        key: &str,
+    ) -> impl Future<Output = StoreResult<Option<String>>> + Send;
+    fn set_setting(
+        &mut self,
+        key: &str,
+        value: &str,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+
+    fn list_accounts(&mut self) -> impl Future<Output = StoreResult<Vec<Account>>> + Send;
+    fn insert_account(&mut self, account: &Account)
+    -> impl Future<Output = StoreResult<()>> + Send;
+
+    /// Looks a user up by name; IAM names are unique without regard to case.
+    fn get_user(
+        &mut self,
+        account_id: &str,
+        name: &str,
+    ) -> impl Future<Output = StoreResult<Option<User>>> + Send;
+    fn get_user_by_id(
+        &mut self,
+        user_id: &str,
+    ) -> impl Future<Output = StoreResult<Option<User>>> + Send;
+    /// Users whose path starts with `path_prefix`, ordered by name (case-insensitively), strictly
+    /// after `after` when given, at most `limit`.
+    fn list_users(
+        &mut self,
+        account_id: &str,
+        path_prefix: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> impl Future<Output = StoreResult<Vec<User>>> + Send;
+    fn insert_user(&mut self, user: &User) -> impl Future<Output = StoreResult<()>> + Send;
+    /// Rewrites name, path and tags of the user with `user.user_id`.
+    fn update_user(&mut self, user: &User) -> impl Future<Output = StoreResult<()>> + Send;
+    fn delete_user(&mut self, user_id: &str) -> impl Future<Output = StoreResult<()>> + Send;
+
+    fn insert_access_key(
+        &mut self,
+        key: &AccessKey,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+    fn get_access_key(
+        &mut self,
+        access_key_id: &str,
+    ) -> impl Future<Output = StoreResult<Option<AccessKey>>> + Send;
+    /// Keys of a user (`Some(user_id)`) or of the account's root user (`None`), oldest first.
+    fn list_access_keys(
+        &mut self,
+        account_id: &str,
+        user_id: Option<&str>,
+    ) -> impl Future<Output = StoreResult<Vec<AccessKey>>> + Send;
+    fn set_access_key_status(
+        &mut self,
+        access_key_id: &str,
+        status: KeyStatus,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+    fn delete_access_key(
+        &mut self,
+        access_key_id: &str,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+
+    /// Appends the request's audit record (in this transaction).
+    fn insert_audit_event(
+        &mut self,
+        event: &AuditEvent,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+    /// Audit records, newest first (for tests and the later LookupEvents).
+    fn list_audit_events(
+        &mut self,
+        limit: usize,
+    ) -> impl Future<Output = StoreResult<Vec<AuditEvent>>> + Send;
+}
+
+/// Convenience so tag lists can be compared without regard to case of keys.
+pub fn find_tag<'a>(tags: &'a [Tag], key: &str) -> Option<&'a Tag> {
+    tags.iter().find(|t| t.key.eq_ignore_ascii_case(key))
+}

@@ -1,0 +1,438 @@
+//! The embedded store: one SQLite file in the data folder, WAL journal, `synchronous=NORMAL`
+//! (durable across process crashes; a power loss may lose the last transactions, never corrupt).
+//!
+//! Every transaction that may write starts with `BEGIN IMMEDIATE`, so it holds the write lock from
+//! its first statement and never fails half-way on a lock upgrade; other writers wait on
+//! `busy_timeout`.
+
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+use keyward_core::StoreError;
+use keyward_core::audit::AuditEvent;
+use keyward_core::clock::{from_millis, to_millis};
+use keyward_core::model::{AccessKey, Account, KeyStatus, Tag, User};
+use keyward_core::store::{Store, StoreResult, Tx};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
+};
+use sqlx::{Row, Sqlite, SqlitePool, Transaction};
+
+/// Schema migrations, applied in order at start. Never edit one that has shipped: add a new one.
+const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../migrations/sqlite/0001_init.sql"))];
+
+fn db_err(context: &'static str) -> impl FnOnce(sqlx::Error) -> StoreError {
+    move |e| StoreError::new(format!("{context}: {e}"))
+}
+
+#[derive(Clone, Debug)]
+pub struct SqliteStore {
+    pool: SqlitePool,
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) `keyward.db` in `data_dir` and applies pending migrations.
+    pub async fn open(data_dir: &Path) -> StoreResult<Self> {
+        let options = SqliteConnectOptions::from_str("sqlite:")
+            .map_err(db_err("sqlite options"))?
+            .filename(data_dir.join("keyward.db"))
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(5));
+        let pool = SqlitePoolOptions::new()
+            .max_connections(4)
+            .connect_with(options)
+            .await
+            .map_err(db_err("open sqlite database"))?;
+        let store = SqliteStore { pool };
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    async fn migrate(&self) -> StoreResult<()> {
+        let mut tx = self
+            .pool
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(db_err("begin migration"))?;
+        sqlx::query("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_ms INTEGER NOT NULL)")
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err("create schema_migrations"))?;
+        let applied: Option<i64> = sqlx::query_scalar("SELECT MAX(version) FROM schema_migrations")
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(db_err("read schema version"))?;
+        let applied = applied.unwrap_or(0);
+        for (version, sql) in MIGRATIONS.iter().filter(|(v, _)| *v > applied) {
+            sqlx::raw_sql(*sql)
+                .execute(&mut *tx)
+                .await
+                .map_err(db_err("apply migration"))?;
+            sqlx::query("INSERT INTO schema_migrations (version, applied_ms) VALUES ($1, $2)")
+                .bind(version)
+                .bind(to_millis(time::OffsetDateTime::now_utc()))
+                .execute(&mut *tx)
+                .await
+                .map_err(db_err("record migration"))?;
+        }
+        tx.commit().await.map_err(db_err("commit migration"))
+    }
+
+    /// Closes every connection (checkpointing the WAL); used at shutdown.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+impl Store for SqliteStore {
+    type Tx = SqliteTx;
+
+    async fn begin(&self) -> StoreResult<SqliteTx> {
+        let tx = self
+            .pool
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(db_err("begin transaction"))?;
+        Ok(SqliteTx { tx })
+    }
+}
+
+pub struct SqliteTx {
+    tx: Transaction<'static, Sqlite>,
+}
+
+fn tags_to_json(tags: &[Tag]) -> String {
+    serde_json::Value::Array(
+        tags.iter()
+            .map(|t| serde_json::json!({ "Key": t.key, "Value": t.value }))
+            .collect(),
+    )
+    .to_string()
+}
+
+fn tags_from_json(text: &str) -> StoreResult<Vec<Tag>> {
+    let value: serde_json::Value =
+        serde_json::from_str(text).map_err(|e| StoreError::new(format!("decode tags: {e}")))?;
+    let items = value
+        .as_array()
+        .ok_or_else(|| StoreError::new("decode tags: not an array"))?;
+    items
+        .iter()
+        .map(|t| {
+            let field = |name: &str| {
+                t.get(name)
+                    .and_then(|v| v.as_str())
+                    .map(str::to_owned)
+                    .ok_or_else(|| StoreError::new("decode tags: missing Key or Value"))
+            };
+            Ok(Tag {
+                key: field("Key")?,
+                value: field("Value")?,
+            })
+        })
+        .collect()
+}
+
+fn name_key(name: &str) -> String {
+    name.to_lowercase()
+}
+
+fn user_from_row(row: &SqliteRow) -> StoreResult<User> {
+    let get = |e: sqlx::Error| StoreError::new(format!("decode user: {e}"));
+    Ok(User {
+        user_id: row.try_get("user_id").map_err(get)?,
+        account_id: row.try_get("account_id").map_err(get)?,
+        name: row.try_get("name").map_err(get)?,
+        path: row.try_get("path").map_err(get)?,
+        created: from_millis(row.try_get("created_ms").map_err(get)?),
+        tags: tags_from_json(&row.try_get::<String, _>("tags").map_err(get)?)?,
+    })
+}
+
+fn key_from_row(row: &SqliteRow) -> StoreResult<AccessKey> {
+    let get = |e: sqlx::Error| StoreError::new(format!("decode access key: {e}"));
+    let status: String = row.try_get("status").map_err(get)?;
+    Ok(AccessKey {
+        access_key_id: row.try_get("access_key_id").map_err(get)?,
+        account_id: row.try_get("account_id").map_err(get)?,
+        user_id: row.try_get("user_id").map_err(get)?,
+        status: KeyStatus::parse(&status)
+            .ok_or_else(|| StoreError::new(format!("decode access key: status {status}")))?,
+        created: from_millis(row.try_get("created_ms").map_err(get)?),
+        sealed_secret: row.try_get("sealed_secret").map_err(get)?,
+    })
+}
+
+fn event_from_row(row: &SqliteRow) -> StoreResult<AuditEvent> {
+    let get = |e: sqlx::Error| StoreError::new(format!("decode audit event: {e}"));
+    Ok(AuditEvent {
+        event_id: row.try_get("event_id").map_err(get)?,
+        event_time: from_millis(row.try_get("event_time_ms").map_err(get)?),
+        event_source: row.try_get("event_source").map_err(get)?,
+        event_name: row.try_get("event_name").map_err(get)?,
+        aws_region: row.try_get("aws_region").map_err(get)?,
+        source_ip: row.try_get("source_ip").map_err(get)?,
+        user_agent: row.try_get("user_agent").map_err(get)?,
+        request_id: row.try_get("request_id").map_err(get)?,
+        read_only: row.try_get::<i64, _>("read_only").map_err(get)? != 0,
+        identity_type: row.try_get("identity_type").map_err(get)?,
+        principal_id: row.try_get("principal_id").map_err(get)?,
+        principal_arn: row.try_get("principal_arn").map_err(get)?,
+        account_id: row.try_get("account_id").map_err(get)?,
+        access_key_id: row.try_get("access_key_id").map_err(get)?,
+        user_name: row.try_get("user_name").map_err(get)?,
+        error_code: row.try_get("error_code").map_err(get)?,
+        error_message: row.try_get("error_message").map_err(get)?,
+    })
+}
+
+impl Tx for SqliteTx {
+    async fn commit(self) -> StoreResult<()> {
+        self.tx.commit().await.map_err(db_err("commit"))
+    }
+
+    async fn get_setting(&mut self, key: &str) -> StoreResult<Option<String>> {
+        sqlx::query_scalar("SELECT value FROM settings WHERE key = $1")
+            .bind(key)
+            .fetch_optional(&mut *self.tx)
+            .await
+            .map_err(db_err("read setting"))
+    }
+
+    async fn set_setting(&mut self, key: &str, value: &str) -> StoreResult<()> {
+        sqlx::query("INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value")
+            .bind(key)
+            .bind(value)
+            .execute(&mut *self.tx)
+            .await
+            .map_err(db_err("write setting"))?;
+        Ok(())
+    }
+
+    async fn list_accounts(&mut self) -> StoreResult<Vec<Account>> {
+        let rows = sqlx::query(
+            "SELECT account_id, created_ms FROM accounts ORDER BY created_ms, account_id",
+        )
+        .fetch_all(&mut *self.tx)
+        .await
+        .map_err(db_err("list accounts"))?;
+        rows.iter()
+            .map(|r| {
+                let get = |e: sqlx::Error| StoreError::new(format!("decode account: {e}"));
+                Ok(Account {
+                    id: r.try_get("account_id").map_err(get)?,
+                    created: from_millis(r.try_get("created_ms").map_err(get)?),
+                })
+            })
+            .collect()
+    }
+
+    async fn insert_account(&mut self, account: &Account) -> StoreResult<()> {
+        sqlx::query("INSERT INTO accounts (account_id, created_ms) VALUES ($1, $2)")
+            .bind(&account.id)
+            .bind(to_millis(account.created))
+            .execute(&mut *self.tx)
+            .await
+            .map_err(db_err("insert account"))?;
+        Ok(())
+    }
+
+    async fn get_user(&mut self, account_id: &str, name: &str) -> StoreResult<Option<User>> {
+        let row = sqlx::query(
+            "SELECT user_id, account_id, name, path, created_ms, tags FROM users WHERE account_id = $1 AND name_key = $2",
+        )
+        .bind(account_id)
+        .bind(name_key(name))
+        .fetch_optional(&mut *self.tx)
+        .await
+        .map_err(db_err("read user"))?;
+        row.as_ref().map(user_from_row).transpose()
+    }
+
+    async fn get_user_by_id(&mut self, user_id: &str) -> StoreResult<Option<User>> {
+        let row = sqlx::query(
+            "SELECT user_id, account_id, name, path, created_ms, tags FROM users WHERE user_id = $1",
+        )
+        .bind(user_id)
+        .fetch_optional(&mut *self.tx)
+        .await
+        .map_err(db_err("read user by id"))?;
+        row.as_ref().map(user_from_row).transpose()
+    }
+
+    async fn list_users(
+        &mut self,
+        account_id: &str,
+        path_prefix: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> StoreResult<Vec<User>> {
+        // `substr` rather than LIKE: a path may contain LIKE's wildcards.
+        let rows = sqlx::query(
+            "SELECT user_id, account_id, name, path, created_ms, tags FROM users \
+             WHERE account_id = $1 AND substr(path, 1, length($2)) = $2 AND name_key > $3 \
+             ORDER BY name_key LIMIT $4",
+        )
+        .bind(account_id)
+        .bind(path_prefix)
+        .bind(after.map(name_key).unwrap_or_default())
+        .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+        .fetch_all(&mut *self.tx)
+        .await
+        .map_err(db_err("list users"))?;
+        rows.iter().map(user_from_row).collect()
+    }
+
+    async fn insert_user(&mut self, user: &User) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO users (user_id, account_id, name, name_key, path, created_ms, tags) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(&user.user_id)
+        .bind(&user.account_id)
+        .bind(&user.name)
+        .bind(name_key(&user.name))
+        .bind(&user.path)
+        .bind(to_millis(user.created))
+        .bind(tags_to_json(&user.tags))
+        .execute(&mut *self.tx)
+        .await
+        .map_err(db_err("insert user"))?;
+        Ok(())
+    }
+
+    async fn update_user(&mut self, user: &User) -> StoreResult<()> {
+        sqlx::query(
+            "UPDATE users SET name = $2, name_key = $3, path = $4, tags = $5 WHERE user_id = $1",
+        )
+        .bind(&user.user_id)
+        .bind(&user.name)
+        .bind(name_key(&user.name))
+        .bind(&user.path)
+        .bind(tags_to_json(&user.tags))
+        .execute(&mut *self.tx)
+        .await
+        .map_err(db_err("update user"))?;
+        Ok(())
+    }
+
+    async fn delete_user(&mut self, user_id: &str) -> StoreResult<()> {
+        sqlx::query("DELETE FROM users WHERE user_id = $1")
+            .bind(user_id)
+            .execute(&mut *self.tx)
+            .await
+            .map_err(db_err("delete user"))?;
+        Ok(())
+    }
+
+    async fn insert_access_key(&mut self, key: &AccessKey) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO access_keys (access_key_id, account_id, user_id, status, created_ms, sealed_secret) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(&key.access_key_id)
+        .bind(&key.account_id)
+        .bind(&key.user_id)
+        .bind(key.status.as_str())
+        .bind(to_millis(key.created))
+        .bind(&key.sealed_secret)
+        .execute(&mut *self.tx)
+        .await
+        .map_err(db_err("insert access key"))?;
+        Ok(())
+    }
+
+    async fn get_access_key(&mut self, access_key_id: &str) -> StoreResult<Option<AccessKey>> {
+        let row = sqlx::query(
+            "SELECT access_key_id, account_id, user_id, status, created_ms, sealed_secret FROM access_keys WHERE access_key_id = $1",
+        )
+        .bind(access_key_id)
+        .fetch_optional(&mut *self.tx)
+        .await
+        .map_err(db_err("read access key"))?;
+        row.as_ref().map(key_from_row).transpose()
+    }
+
+    async fn list_access_keys(
+        &mut self,
+        account_id: &str,
+        user_id: Option<&str>,
+    ) -> StoreResult<Vec<AccessKey>> {
+        let rows = sqlx::query(
+            "SELECT access_key_id, account_id, user_id, status, created_ms, sealed_secret FROM access_keys \
+             WHERE account_id = $1 AND user_id IS $2 ORDER BY created_ms, access_key_id",
+        )
+        .bind(account_id)
+        .bind(user_id)
+        .fetch_all(&mut *self.tx)
+        .await
+        .map_err(db_err("list access keys"))?;
+        rows.iter().map(key_from_row).collect()
+    }
+
+    async fn set_access_key_status(
+        &mut self,
+        access_key_id: &str,
+        status: KeyStatus,
+    ) -> StoreResult<()> {
+        sqlx::query("UPDATE access_keys SET status = $2 WHERE access_key_id = $1")
+            .bind(access_key_id)
+            .bind(status.as_str())
+            .execute(&mut *self.tx)
+            .await
+            .map_err(db_err("update access key"))?;
+        Ok(())
+    }
+
+    async fn delete_access_key(&mut self, access_key_id: &str) -> StoreResult<()> {
+        sqlx::query("DELETE FROM access_keys WHERE access_key_id = $1")
+            .bind(access_key_id)
+            .execute(&mut *self.tx)
+            .await
+            .map_err(db_err("delete access key"))?;
+        Ok(())
+    }
+
+    async fn insert_audit_event(&mut self, e: &AuditEvent) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO audit_events (event_id, event_time_ms, event_source, event_name, aws_region, source_ip, \
+             user_agent, request_id, read_only, identity_type, principal_id, principal_arn, account_id, \
+             access_key_id, user_name, error_code, error_message) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
+        )
+        .bind(&e.event_id)
+        .bind(to_millis(e.event_time))
+        .bind(&e.event_source)
+        .bind(&e.event_name)
+        .bind(&e.aws_region)
+        .bind(&e.source_ip)
+        .bind(&e.user_agent)
+        .bind(&e.request_id)
+        .bind(i64::from(e.read_only))
+        .bind(&e.identity_type)
+        .bind(&e.principal_id)
+        .bind(&e.principal_arn)
+        .bind(&e.account_id)
+        .bind(&e.access_key_id)
+        .bind(&e.user_name)
+        .bind(&e.error_code)
+        .bind(&e.error_message)
+        .execute(&mut *self.tx)
+        .await
+        .map_err(db_err("insert audit event"))?;
+        Ok(())
+    }
+
+    async fn list_audit_events(&mut self, limit: usize) -> StoreResult<Vec<AuditEvent>> {
+        let rows = sqlx::query("SELECT * FROM audit_events ORDER BY seq DESC LIMIT $1")
+            .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+            .fetch_all(&mut *self.tx)
+            .await
+            .map_err(db_err("list audit events"))?;
+        rows.iter().map(event_from_row).collect()
+    }
+}
