@@ -1,0 +1,172 @@
+//! The `aws` CLI (PyPI `awscli`, installed into `.venv` by `scripts/test`) against a running
+//! keyward: the README's quick start and the first operations, exactly as a user types them.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use common::Server;
+
+/// The `aws` executable: `$KEYWARD_AWS_CLI`, the workspace's `.venv`, or `aws` on PATH. Under
+/// CI a missing CLI is a failure, not a skip.
+fn aws_cli() -> Option<PathBuf> {
+    if let Ok(p) = std::env::var("KEYWARD_AWS_CLI") {
+        return Some(PathBuf::from(p));
+    }
+    let venv = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../.venv/bin/aws");
+    if venv.exists() {
+        return Some(venv);
+    }
+    let on_path = Command::new("aws")
+        .arg("--version")
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false);
+    if on_path {
+        return Some(PathBuf::from("aws"));
+    }
+    assert!(
+        std::env::var("CI").is_err(),
+        "the aws CLI is required under CI (scripts/test installs it)"
+    );
+    eprintln!("skipping: no aws CLI (run scripts/test to install it)");
+    None
+}
+
+struct Aws {
+    exe: PathBuf,
+    endpoint: String,
+    home: tempfile::TempDir,
+}
+
+impl Aws {
+    /// Runs `aws --endpoint-url ... ARGS` with the given credentials; returns (success, stdout, stderr).
+    fn run(&self, key: &str, secret: &str, args: &[&str]) -> (bool, String, String) {
+        let out = Command::new(&self.exe)
+            .arg("--endpoint-url")
+            .arg(&self.endpoint)
+            .args(["--output", "json"])
+            .args(args)
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("HOME", self.home.path())
+            .env("AWS_ACCESS_KEY_ID", key)
+            .env("AWS_SECRET_ACCESS_KEY", secret)
+            .env("AWS_DEFAULT_REGION", "us-east-1")
+            .env("AWS_MAX_ATTEMPTS", "1")
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .output()
+            .unwrap();
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    }
+}
+
+fn json(text: &str) -> serde_json::Value {
+    serde_json::from_str(text).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"))
+}
+
+#[test]
+fn readme_quick_start_and_first_operations_with_the_aws_cli() {
+    let Some(exe) = aws_cli() else { return };
+    let server = Server::start();
+    let aws = Aws {
+        exe,
+        endpoint: server.endpoint(),
+        home: tempfile::tempdir().unwrap(),
+    };
+    let (k, s) = (server.root_key_id.as_str(), server.root_secret.as_str());
+
+    let (ok, out, err) = aws.run(k, s, &["sts", "get-caller-identity"]);
+    assert!(ok, "{err}");
+    assert_eq!(json(&out)["Account"], server.account_id.as_str());
+
+    let (ok, _, err) = aws.run(
+        k,
+        "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+        &["sts", "get-caller-identity"],
+    );
+    assert!(!ok);
+    assert!(err.contains("(SignatureDoesNotMatch) when calling the GetCallerIdentity operation: The request signature we calculated does not match"), "{err}");
+
+    let (ok, out, err) = aws.run(
+        k,
+        s,
+        &[
+            "iam",
+            "create-user",
+            "--user-name",
+            "erin",
+            "--tags",
+            "Key=team,Value=red",
+        ],
+    );
+    assert!(ok, "{err}");
+    assert_eq!(
+        json(&out)["User"]["Arn"],
+        format!("arn:aws:iam::{}:user/erin", server.account_id).as_str()
+    );
+
+    let (ok, out, err) = aws.run(k, s, &["iam", "list-users"]);
+    assert!(ok, "{err}");
+    assert_eq!(json(&out)["Users"][0]["UserName"], "erin");
+
+    let (ok, out, err) = aws.run(k, s, &["iam", "create-access-key", "--user-name", "erin"]);
+    assert!(ok, "{err}");
+    let key = json(&out)["AccessKey"].clone();
+    let erin_key = key["AccessKeyId"].as_str().unwrap().to_owned();
+    let erin_secret = key["SecretAccessKey"].as_str().unwrap().to_owned();
+
+    let (ok, out, err) = aws.run(&erin_key, &erin_secret, &["sts", "get-caller-identity"]);
+    assert!(ok, "{err}");
+    assert_eq!(
+        json(&out)["Arn"],
+        format!("arn:aws:iam::{}:user/erin", server.account_id).as_str()
+    );
+
+    let (ok, out, err) = aws.run(k, s, &["iam", "list-access-keys", "--user-name", "erin"]);
+    assert!(ok, "{err}");
+    let listed = json(&out);
+    assert_eq!(
+        listed["AccessKeyMetadata"][0]["AccessKeyId"],
+        erin_key.as_str()
+    );
+    assert!(
+        !out.contains(&erin_secret),
+        "the secret is shown only at creation"
+    );
+
+    let (ok, _, err) = aws.run(k, s, &["iam", "delete-user", "--user-name", "erin"]);
+    assert!(!ok);
+    assert!(err.contains("(DeleteConflict)"), "{err}");
+    let (ok, _, err) = aws.run(
+        k,
+        s,
+        &[
+            "iam",
+            "delete-access-key",
+            "--user-name",
+            "erin",
+            "--access-key-id",
+            &erin_key,
+        ],
+    );
+    assert!(ok, "{err}");
+    let (ok, _, err) = aws.run(&erin_key, &erin_secret, &["sts", "get-caller-identity"]);
+    assert!(!ok);
+    assert!(
+        err.contains("(InvalidClientTokenId)")
+            && err.contains("The security token included in the request is invalid."),
+        "{err}"
+    );
+    let (ok, _, err) = aws.run(k, s, &["iam", "delete-user", "--user-name", "erin"]);
+    assert!(ok, "{err}");
+    let (ok, out, _) = aws.run(k, s, &["iam", "list-users"]);
+    assert!(ok);
+    assert_eq!(json(&out)["Users"].as_array().map(Vec::len), Some(0));
+}

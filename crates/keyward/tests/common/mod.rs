@@ -1,0 +1,215 @@
+//! A keyward server on a free loopback port in a fresh data folder, and SDK clients for it.
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, SystemTime};
+
+use aws_sdk_iam::config::{BehaviorVersion, Credentials, Region};
+
+pub struct Server {
+    child: Option<Child>,
+    pub addr: String,
+    pub dir: PathBuf,
+    _tmp: Option<tempfile::TempDir>,
+    pub account_id: String,
+    pub root_key_id: String,
+    pub root_secret: String,
+    /// Everything the server printed on stdout before it was ready.
+    pub banner: String,
+}
+
+impl Server {
+    pub fn start() -> Self {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().to_path_buf();
+        let mut s = Self::start_in(&dir, &[]);
+        s._tmp = Some(tmp);
+        s
+    }
+
+    /// Starts on `dir` (which may hold an earlier run's data) with extra `serve` arguments.
+    pub fn start_in(dir: &Path, extra: &[&str]) -> Self {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_keyward"))
+            .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+            .arg(dir)
+            .args(extra)
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap();
+        let mut out = BufReader::new(child.stdout.take().unwrap());
+        let mut banner = String::new();
+        let addr = loop {
+            let mut line = String::new();
+            if out.read_line(&mut line).unwrap() == 0 {
+                panic!("server exited before listening; printed:\n{banner}");
+            }
+            banner.push_str(&line);
+            if let Some(rest) = line.strip_prefix("keyward listening on http://") {
+                break rest.split_whitespace().next().unwrap().to_owned();
+            }
+        };
+        // Keep draining stdout so the server never blocks on a full pipe.
+        std::thread::spawn(move || {
+            let mut sink = String::new();
+            let _ = out.read_to_string(&mut sink);
+        });
+        let csv = std::fs::read_to_string(dir.join("root_accessKeys.csv")).unwrap();
+        let row = csv.lines().nth(1).unwrap();
+        let (key, secret) = row.split_once(',').unwrap();
+        let account_id = banner
+            .rsplit("(account ")
+            .next()
+            .unwrap()
+            .trim()
+            .trim_end_matches(')')
+            .to_owned();
+        Server {
+            child: Some(child),
+            addr,
+            dir: dir.to_path_buf(),
+            _tmp: None,
+            account_id,
+            root_key_id: key.to_owned(),
+            root_secret: secret.to_owned(),
+            banner,
+        }
+    }
+
+    pub fn endpoint(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Sends SIGTERM and waits for a clean exit; returns the exit status.
+    pub fn stop(&mut self) -> std::process::ExitStatus {
+        let mut child = self.child.take().expect("server already stopped");
+        Command::new("kill")
+            .arg("-TERM")
+            .arg(child.id().to_string())
+            .status()
+            .unwrap();
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                return status;
+            }
+            if std::time::Instant::now() > deadline {
+                let _ = child.kill();
+                panic!("server did not stop within 10 s of SIGTERM");
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    pub fn iam(&self, key: &str, secret: &str) -> aws_sdk_iam::Client {
+        iam_client(&self.endpoint(), key, secret, None)
+    }
+
+    pub fn sts(&self, key: &str, secret: &str) -> aws_sdk_sts::Client {
+        sts_client(&self.endpoint(), key, secret, None)
+    }
+
+    pub fn root_iam(&self) -> aws_sdk_iam::Client {
+        self.iam(&self.root_key_id, &self.root_secret)
+    }
+
+    pub fn root_sts(&self) -> aws_sdk_sts::Client {
+        self.sts(&self.root_key_id, &self.root_secret)
+    }
+
+    /// Sends raw bytes as one HTTP/1.1 request and returns (status, body).
+    pub fn raw(&self, request: &str) -> (u16, String) {
+        let mut s = TcpStream::connect(&self.addr).unwrap();
+        s.write_all(request.as_bytes()).unwrap();
+        let mut resp = String::new();
+        s.read_to_string(&mut resp).unwrap();
+        let status = resp.split_whitespace().nth(1).unwrap().parse().unwrap();
+        let body = resp
+            .split_once("\r\n\r\n")
+            .map(|(_, b)| b.to_owned())
+            .unwrap_or_default();
+        (status, body)
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+/// A clock `offset_secs` away from the real one, for signing with a skewed client clock.
+#[derive(Debug)]
+pub struct SkewedClock(pub i64);
+
+impl aws_smithy_async::time::TimeSource for SkewedClock {
+    fn now(&self) -> SystemTime {
+        let now = SystemTime::now();
+        if self.0 >= 0 {
+            now + Duration::from_secs(self.0.unsigned_abs())
+        } else {
+            now - Duration::from_secs(self.0.unsigned_abs())
+        }
+    }
+}
+
+pub fn iam_client(
+    endpoint: &str,
+    key: &str,
+    secret: &str,
+    skew: Option<i64>,
+) -> aws_sdk_iam::Client {
+    let mut b = aws_sdk_iam::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .endpoint_url(endpoint)
+        .region(Region::new("us-east-1"))
+        .credentials_provider(Credentials::new(key, secret, None, None, "test"))
+        .retry_config(aws_sdk_iam::config::retry::RetryConfig::disabled());
+    if let Some(s) = skew {
+        b = b.time_source(SkewedClock(s));
+    }
+    aws_sdk_iam::Client::from_conf(b.build())
+}
+
+pub fn sts_client(
+    endpoint: &str,
+    key: &str,
+    secret: &str,
+    skew: Option<i64>,
+) -> aws_sdk_sts::Client {
+    let mut b = aws_sdk_sts::Config::builder()
+        .behavior_version(aws_sdk_sts::config::BehaviorVersion::latest())
+        .endpoint_url(endpoint)
+        .region(aws_sdk_sts::config::Region::new("us-east-1"))
+        .credentials_provider(aws_sdk_sts::config::Credentials::new(
+            key, secret, None, None, "test",
+        ))
+        .retry_config(aws_sdk_sts::config::retry::RetryConfig::disabled());
+    if let Some(s) = skew {
+        b = b.time_source(SkewedClock(s));
+    }
+    aws_sdk_sts::Client::from_conf(b.build())
+}
+
+/// Code, message and HTTP status of a failed SDK call (IAM and STS share these types).
+pub fn aws_error<E>(
+    err: &aws_sdk_iam::error::SdkError<E, aws_sdk_iam::config::http::HttpResponse>,
+) -> (String, String, u16)
+where
+    E: aws_sdk_iam::error::ProvideErrorMetadata,
+{
+    use aws_sdk_iam::error::ProvideErrorMetadata;
+    let status = err.raw_response().map(|r| r.status().as_u16()).unwrap_or(0);
+    (
+        err.code().unwrap_or_default().to_owned(),
+        err.message().unwrap_or_default().to_owned(),
+        status,
+    )
+}
