@@ -1,0 +1,204 @@
+//! Snapshots of every XML body the server emits, byte for byte. Shapes follow botocore's IAM and
+//! STS models and the examples of the IAM/STS API references.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use keyward_core::ApiError;
+use keyward_core::model::{AccessKey, KeyStatus, Tag, User};
+use keyward_core::ops::{Output, Page};
+use keyward_server::decode::Service;
+use keyward_server::encode;
+use keyward_sigv4::SecretKey;
+use time::macros::datetime;
+
+const RID: &str = "7a62c49f-347e-4fc4-9331-6e8eEXAMPLE";
+
+fn bob() -> User {
+    User {
+        account_id: "123456789012".into(),
+        user_id: "AIDACKCEVSQ6C2EXAMPLE".into(),
+        name: "Bob".into(),
+        path: "/division_abc/subdivision_xyz/".into(),
+        created: datetime!(2013-01-02 03:04:05 UTC),
+        tags: vec![Tag {
+            key: "Dept".into(),
+            value: "R&D <1>".into(),
+        }],
+    }
+}
+
+fn key(status: KeyStatus) -> AccessKey {
+    AccessKey {
+        access_key_id: "AKIAIOSFODNN7EXAMPLE".into(),
+        account_id: "123456789012".into(),
+        user_id: Some("AIDACKCEVSQ6C2EXAMPLE".into()),
+        status,
+        created: datetime!(2013-01-02 03:04:05 UTC),
+        sealed_secret: vec![],
+    }
+}
+
+fn iam(action: &str, output: &Output) -> String {
+    encode::response(Service::Iam, action, output, RID)
+}
+
+#[test]
+fn get_caller_identity() {
+    let out = Output::CallerIdentity {
+        user_id: "AIDACKCEVSQ6C2EXAMPLE".into(),
+        account: "123456789012".into(),
+        arn: "arn:aws:iam::123456789012:user/Alice".into(),
+    };
+    insta::assert_snapshot!(encode::response(
+        Service::Sts,
+        "GetCallerIdentity",
+        &out,
+        RID
+    ));
+}
+
+#[test]
+fn create_and_get_user() {
+    let u = bob();
+    let arn = u.arn("aws");
+    insta::assert_snapshot!(
+        "create_user",
+        iam(
+            "CreateUser",
+            &Output::User {
+                user: u.clone(),
+                arn: arn.clone()
+            }
+        )
+    );
+    let mut untagged = u;
+    untagged.tags.clear();
+    insta::assert_snapshot!(
+        "get_user_untagged",
+        iam(
+            "GetUser",
+            &Output::User {
+                user: untagged,
+                arn
+            }
+        )
+    );
+}
+
+#[test]
+fn get_user_of_root() {
+    let out = Output::RootUser {
+        account_id: "123456789012".into(),
+        arn: "arn:aws:iam::123456789012:root".into(),
+        created: datetime!(2012-05-08 00:00:00 UTC),
+    };
+    insta::assert_snapshot!(iam("GetUser", &out));
+}
+
+#[test]
+fn list_users_truncated_and_not() {
+    let u = bob();
+    let arn = u.arn("aws");
+    let truncated = Output::Users {
+        users: vec![(u.clone(), arn.clone())],
+        page: Page {
+            is_truncated: true,
+            marker: Some("Qm9i".into()),
+        },
+    };
+    insta::assert_snapshot!("list_users_truncated", iam("ListUsers", &truncated));
+    let last = Output::Users {
+        users: vec![],
+        page: Page {
+            is_truncated: false,
+            marker: None,
+        },
+    };
+    insta::assert_snapshot!("list_users_empty", iam("ListUsers", &last));
+}
+
+#[test]
+fn list_user_tags() {
+    let out = Output::Tags {
+        tags: bob().tags,
+        page: Page {
+            is_truncated: false,
+            marker: None,
+        },
+    };
+    insta::assert_snapshot!(iam("ListUserTags", &out));
+}
+
+#[test]
+fn access_keys() {
+    let created = Output::AccessKeyCreated {
+        user_name: Some("Bob".into()),
+        key: key(KeyStatus::Active),
+        secret: SecretKey::new("wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"),
+    };
+    insta::assert_snapshot!("create_access_key", iam("CreateAccessKey", &created));
+    let listed = Output::AccessKeys {
+        user_name: Some("Bob".into()),
+        keys: vec![key(KeyStatus::Active), key(KeyStatus::Inactive)],
+        page: Page {
+            is_truncated: false,
+            marker: None,
+        },
+    };
+    insta::assert_snapshot!("list_access_keys", iam("ListAccessKeys", &listed));
+}
+
+#[test]
+fn empty_results() {
+    for action in [
+        "DeleteUser",
+        "UpdateUser",
+        "TagUser",
+        "UntagUser",
+        "UpdateAccessKey",
+        "DeleteAccessKey",
+    ] {
+        insta::assert_snapshot!(format!("empty_{action}"), iam(action, &Output::Empty));
+    }
+}
+
+#[test]
+fn errors() {
+    insta::assert_snapshot!(
+        "error_no_such_entity",
+        encode::error(
+            Service::Iam,
+            &ApiError::no_such_entity("The user with name bob cannot be found."),
+            RID
+        )
+    );
+    insta::assert_snapshot!(
+        "error_missing_authentication_token",
+        encode::error(
+            Service::Sts,
+            &keyward_core::auth::missing_authentication_token(),
+            RID
+        )
+    );
+    insta::assert_snapshot!(
+        "error_invalid_client_token_id",
+        encode::error(
+            Service::Sts,
+            &keyward_core::auth::invalid_client_token_id(),
+            RID
+        )
+    );
+    insta::assert_snapshot!(
+        "error_internal",
+        encode::error(Service::Iam, &ApiError::internal(), RID)
+    );
+    insta::assert_snapshot!(
+        "error_access_denied",
+        encode::error(
+            Service::Iam,
+            &ApiError::access_denied(
+                "User: arn:aws:iam::123456789012:user/carol is not authorized to perform: iam:ListUsers on resource: arn:aws:iam::123456789012:user/ because no identity-based policy allows the iam:ListUsers action"
+            ),
+            RID
+        )
+    );
+}
