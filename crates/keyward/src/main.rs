@@ -135,10 +135,10 @@ async fn serve(args: ServeArgs) -> Result<()> {
     )
     .await
     .map_err(|e| anyhow::anyhow!("bootstrap the first account: {e:?}"))?;
-    if let Some(requested) = &args.account_id {
-        if requested != &boot.account_id {
-            tracing::warn!(requested = %requested, existing = %boot.account_id, "--account-id ignored: the store already holds an account");
-        }
+    if let Some(requested) = &args.account_id
+        && requested != &boot.account_id
+    {
+        tracing::warn!(requested = %requested, existing = %boot.account_id, "--account-id ignored: the store already holds an account");
     }
     if let Some((key_id, secret)) = &boot.root_key {
         let csv_path = args.data_dir.join("root_accessKeys.csv");

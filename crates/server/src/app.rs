@@ -231,6 +231,15 @@ async fn process<S: Store>(
     reply
 }
 
+/// A region name as AWS spells them (`us-east-1`, `eu-central-2`, `local`).
+fn is_region(region: &str) -> bool {
+    !region.is_empty()
+        && region.len() <= 32
+        && region
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+}
+
 async fn record_alone<S: Store>(store: &S, event: &AuditEvent) -> Result<(), OpError> {
     let mut tx = store.begin().await?;
     tx.insert_audit_event(event).await?;
@@ -260,16 +269,11 @@ async fn run<S: Store>(
     let parsed = auth::parse(req).map_err(|f: AuthFailure| f.error)?;
     event.access_key_id = Some(parsed.access_key_id.clone());
     event.aws_region = parsed.scope.region.clone();
-    let service = Service::from_scope(&parsed.scope.service).ok_or_else(|| {
-        ApiError::new(
-            "SignatureDoesNotMatch",
-            403,
-            format!(
-                "Credential should be scoped to correct service: '{}'. ",
-                reply.service.name()
-            ),
-        )
-    })?;
+    // The endpoint serves IAM and STS; a scope naming another service is refused the way AWS
+    // refuses a request signed for the wrong service.
+    let service = Service::from_scope(&parsed.scope.service).unwrap_or(reply.service);
+    keyward_sigv4::check_scope(&parsed, is_region, service.name())
+        .map_err(|e| ApiError::new(e.code(), e.http_status(), e.message()))?;
     reply.service = service;
     event.event_source = event_source(service.name());
 

@@ -1,0 +1,234 @@
+//! Reading what a request claims (no secret involved).
+//!
+//! Order of checks and wordings follow dacut/scratchstack-aws-signature (`canonical.rs`
+//! `get_auth_parameters*`, `auth.rs` `prevalidate`), which reproduces AWS's error ordering.
+
+use time::{
+    OffsetDateTime, PrimitiveDateTime, format_description::BorrowedFormatItem,
+    macros::format_description,
+};
+
+use crate::canonical::{decode_component, normalize_signed_headers, raw_query_pairs};
+use crate::error::ScopeProblem;
+use crate::secret::Signature;
+use crate::{AuthError, AuthLocation, CredentialScope, ParsedAuth, RequestParts};
+
+pub(crate) const ALGORITHM: &str = "AWS4-HMAC-SHA256";
+pub(crate) const TERMINATOR: &str = "aws4_request";
+
+/// What AWS non-S3 services use when a presigned request carries no X-Amz-Expires: about
+/// 15 minutes (aws/aws-sdk-go#2167, #2224).
+pub const DEFAULT_PRESIGN_EXPIRES_SECS: u64 = 900;
+
+const ISO_BASIC: &[BorrowedFormatItem<'static>] =
+    format_description!("[year][month][day]T[hour][minute][second]Z");
+const ISO_DATE: &[BorrowedFormatItem<'static>] = format_description!("[year][month][day]");
+/// RFC 7231 IMF-fixdate, what botocore puts in `Date` when a caller set one.
+const IMF_FIXDATE: &[BorrowedFormatItem<'static>] = format_description!(
+    "[weekday repr:short], [day] [month repr:short] [year] [hour]:[minute]:[second] GMT"
+);
+
+pub(crate) fn header<'a>(req: &RequestParts<'a>, name: &str) -> Option<&'a str> {
+    req.headers
+        .iter()
+        .find(|(n, _)| n.eq_ignore_ascii_case(name))
+        .map(|(_, v)| *v)
+}
+
+fn query_param(query: &str, name: &str) -> Option<String> {
+    raw_query_pairs(query)
+        .find(|(k, _)| decode_component(k) == name)
+        .map(|(_, v)| decode_component(v))
+}
+
+pub(crate) fn format_basic(t: OffsetDateTime) -> String {
+    t.format(ISO_BASIC).unwrap_or_default()
+}
+
+pub(crate) fn format_date(t: OffsetDateTime) -> String {
+    t.format(ISO_DATE).unwrap_or_default()
+}
+
+fn parse_date(raw: &str) -> Result<OffsetDateTime, AuthError> {
+    let trimmed = raw.trim();
+    PrimitiveDateTime::parse(trimmed, ISO_BASIC)
+        .or_else(|_| PrimitiveDateTime::parse(trimmed, IMF_FIXDATE))
+        .map(PrimitiveDateTime::assume_utc)
+        .map_err(|_| AuthError::InvalidDate(raw.to_owned()))
+}
+
+const REQ_CREDENTIAL: &str = "Authorization header requires 'Credential' parameter.";
+const REQ_SIGNATURE: &str = "Authorization header requires 'Signature' parameter.";
+const REQ_SIGNED_HEADERS: &str = "Authorization header requires 'SignedHeaders' parameter.";
+const REQ_DATE: &str =
+    "Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header.";
+const Q_CREDENTIAL: &str = "AWS query-string parameters must include 'X-Amz-Credential'.";
+const Q_SIGNATURE: &str = "AWS query-string parameters must include 'X-Amz-Signature'.";
+const Q_SIGNED_HEADERS: &str = "AWS query-string parameters must include 'X-Amz-SignedHeaders'.";
+const Q_DATE: &str = "AWS query-string parameters must include 'X-Amz-Date'.";
+
+struct Claimed {
+    credential: String,
+    signature: String,
+    signed_headers: String,
+    date_raw: String,
+    security_token: Option<String>,
+    location: AuthLocation,
+}
+
+fn from_header(req: &RequestParts<'_>, auth: &str) -> Result<Claimed, AuthError> {
+    let auth = auth.trim();
+    let (scheme, rest) = auth.split_once([' ', '\t']).unwrap_or((auth, ""));
+    let (mut credential, mut signature, mut signed_headers) = (None, None, None);
+    // Parameters are comma separated; clients differ on spaces around them, and some send
+    // spaces alone, so both separate.
+    for pair in rest.split([',', ' ', '\t']).filter(|p| !p.is_empty()) {
+        let Some((k, v)) = pair.split_once('=') else {
+            return Err(AuthError::MalformedAuthorizationPair {
+                pair: pair.to_owned(),
+                header: auth.to_owned(),
+            });
+        };
+        match k {
+            "Credential" => credential = Some(v),
+            "Signature" => signature = Some(v),
+            "SignedHeaders" => signed_headers = Some(v),
+            _ => {}
+        }
+    }
+    let date = header(req, "x-amz-date").or_else(|| header(req, "date"));
+    let mut missing = Vec::new();
+    if credential.is_none() {
+        missing.push(REQ_CREDENTIAL);
+    }
+    if signature.is_none() {
+        missing.push(REQ_SIGNATURE);
+    }
+    if signed_headers.is_none() {
+        missing.push(REQ_SIGNED_HEADERS);
+    }
+    if date.is_none() {
+        missing.push(REQ_DATE);
+    }
+    match (credential, signature, signed_headers, date) {
+        (Some(c), Some(s), Some(h), Some(d)) if missing.is_empty() => {
+            if scheme != ALGORITHM {
+                return Err(AuthError::UnsupportedAlgorithm(scheme.to_owned()));
+            }
+            Ok(Claimed {
+                credential: c.to_owned(),
+                signature: s.to_owned(),
+                signed_headers: h.to_owned(),
+                date_raw: d.trim().to_owned(),
+                security_token: header(req, "x-amz-security-token").map(|t| t.trim().to_owned()),
+                location: AuthLocation::Header,
+            })
+        }
+        _ => Err(AuthError::MissingAuthorizationParts {
+            missing,
+            scheme: scheme.to_owned(),
+        }),
+    }
+}
+
+fn from_query(query: &str, algorithm: Option<String>) -> Result<Claimed, AuthError> {
+    // A presign with any other algorithm (or none) is not SigV4 at all (scratchstack rule 7a).
+    if algorithm.as_deref() != Some(ALGORITHM) {
+        return Err(AuthError::MissingAuthenticationToken);
+    }
+    let credential = query_param(query, "X-Amz-Credential");
+    let signature = query_param(query, "X-Amz-Signature");
+    let signed_headers = query_param(query, "X-Amz-SignedHeaders");
+    let date = query_param(query, "X-Amz-Date");
+    let mut missing = Vec::new();
+    if credential.is_none() {
+        missing.push(Q_CREDENTIAL);
+    }
+    if signature.is_none() {
+        missing.push(Q_SIGNATURE);
+    }
+    if signed_headers.is_none() {
+        missing.push(Q_SIGNED_HEADERS);
+    }
+    if date.is_none() {
+        missing.push(Q_DATE);
+    }
+    let (Some(credential), Some(signature), Some(signed_headers), Some(date_raw)) =
+        (credential, signature, signed_headers, date)
+    else {
+        return Err(AuthError::MissingQueryParts { missing });
+    };
+    let expires_secs = match query_param(query, "X-Amz-Expires") {
+        None => DEFAULT_PRESIGN_EXPIRES_SECS,
+        Some(raw) => raw
+            .trim()
+            .parse::<u64>()
+            .map_err(|_| AuthError::InvalidExpires(raw.clone()))?,
+    };
+    Ok(Claimed {
+        credential,
+        signature,
+        signed_headers,
+        date_raw,
+        security_token: query_param(query, "X-Amz-Security-Token"),
+        location: AuthLocation::Query { expires_secs },
+    })
+}
+
+/// Reads the SigV4 claims of a request. `Ok(None)`: no SigV4 at all.
+pub fn parse(req: &RequestParts<'_>) -> Result<Option<ParsedAuth>, AuthError> {
+    let auth_header = header(req, "authorization");
+    let algorithm = query_param(req.query, "X-Amz-Algorithm");
+    let has_query_auth = algorithm.is_some() || query_param(req.query, "X-Amz-Signature").is_some();
+    let claimed = match (auth_header, has_query_auth) {
+        (None, false) => return Ok(None),
+        // Both ways at once: AWS refuses without detail (scratchstack rule 5).
+        (Some(_), true) => return Err(AuthError::SignatureDoesNotMatch),
+        (Some(h), false) => from_header(req, h)?,
+        (None, true) => from_query(req.query, algorithm)?,
+    };
+
+    let parts: Vec<&str> = claimed.credential.split('/').collect();
+    let [access_key_id, scope_date, region, service, terminator] = parts.as_slice() else {
+        return Err(AuthError::MalformedCredential(claimed.credential));
+    };
+
+    let amz_date = parse_date(&claimed.date_raw)?;
+
+    let mut problems = Vec::new();
+    if *terminator != TERMINATOR {
+        problems.push(ScopeProblem::Terminator((*terminator).to_owned()));
+    }
+    let request_day = format_date(amz_date);
+    if *scope_date != request_day {
+        problems.push(ScopeProblem::Date {
+            scope: (*scope_date).to_owned(),
+            request: request_day,
+            request_raw: format_basic(amz_date),
+        });
+    }
+    if !problems.is_empty() {
+        return Err(AuthError::BadScope(problems));
+    }
+
+    let signed_headers = normalize_signed_headers(claimed.signed_headers.split(';'));
+    if !signed_headers.iter().any(|h| h == "host") {
+        return Err(AuthError::HostNotSigned);
+    }
+
+    Ok(Some(ParsedAuth {
+        access_key_id: (*access_key_id).to_owned(),
+        scope: CredentialScope {
+            date: (*scope_date).to_owned(),
+            region: (*region).to_owned(),
+            service: (*service).to_owned(),
+        },
+        signed_headers,
+        amz_date,
+        amz_date_raw: claimed.date_raw,
+        security_token: claimed.security_token,
+        location: claimed.location,
+        signature: Signature::new(claimed.signature),
+        credential: claimed.credential,
+    }))
+}
