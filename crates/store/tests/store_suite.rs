@@ -1,0 +1,199 @@
+//! The store contract, checked against SQLite: every engine must pass this suite.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use keyward_core::audit::AuditEvent;
+use keyward_core::model::{AccessKey, Account, KeyStatus, Tag, User};
+use keyward_core::store::{Store, Tx};
+use keyward_store::SqliteStore;
+use time::macros::datetime;
+
+fn user(id: &str, name: &str, path: &str) -> User {
+    User {
+        account_id: "123456789012".into(),
+        user_id: id.into(),
+        name: name.into(),
+        path: path.into(),
+        created: datetime!(2024-01-02 03:04:05.678 UTC),
+        tags: vec![Tag {
+            key: "k".into(),
+            value: "v \"quoted\"".into(),
+        }],
+    }
+}
+
+fn key(id: &str, user_id: Option<&str>) -> AccessKey {
+    AccessKey {
+        access_key_id: id.into(),
+        account_id: "123456789012".into(),
+        user_id: user_id.map(str::to_owned),
+        status: KeyStatus::Active,
+        created: datetime!(2024-01-02 03:04:05 UTC),
+        sealed_secret: vec![1, 2, 3],
+    }
+}
+
+async fn seeded(dir: &std::path::Path) -> SqliteStore {
+    let store = SqliteStore::open(dir).await.unwrap();
+    let mut tx = store.begin().await.unwrap();
+    tx.insert_account(&Account {
+        id: "123456789012".into(),
+        created: datetime!(2024-01-01 0:00 UTC),
+    })
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    store
+}
+
+#[tokio::test]
+async fn users_round_trip_case_insensitively_and_list_in_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = seeded(dir.path()).await;
+    let mut tx = store.begin().await.unwrap();
+    for (i, name) in ["carol", "Alice", "bob", "dave"].iter().enumerate() {
+        let path = if i % 2 == 0 { "/a/" } else { "/b/" };
+        tx.insert_user(&user(&format!("AIDA{i}"), name, path))
+            .await
+            .unwrap();
+    }
+    assert_eq!(
+        tx.get_user("123456789012", "ALICE").await.unwrap().unwrap(),
+        user("AIDA1", "Alice", "/b/")
+    );
+    assert!(
+        tx.get_user("999999999999", "alice")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let names = |us: Vec<User>| us.into_iter().map(|u| u.name).collect::<Vec<_>>();
+    assert_eq!(
+        names(tx.list_users("123456789012", "/", None, 10).await.unwrap()),
+        ["Alice", "bob", "carol", "dave"]
+    );
+    assert_eq!(
+        names(
+            tx.list_users("123456789012", "/", Some("bob"), 1)
+                .await
+                .unwrap()
+        ),
+        ["carol"]
+    );
+    assert_eq!(
+        names(
+            tx.list_users("123456789012", "/a/", None, 10)
+                .await
+                .unwrap()
+        ),
+        ["bob", "carol"]
+    );
+    // A prefix with LIKE wildcards is taken literally.
+    assert!(
+        tx.list_users("123456789012", "/%", None, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    // A second user whose name differs only by case is refused by the unique index.
+    assert!(tx.insert_user(&user("AIDA9", "BOB", "/")).await.is_err());
+}
+
+#[tokio::test]
+async fn a_dropped_transaction_leaves_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = seeded(dir.path()).await;
+    {
+        let mut tx = store.begin().await.unwrap();
+        tx.insert_user(&user("AIDA1", "ghost", "/")).await.unwrap();
+        tx.insert_access_key(&key("AKIA1", Some("AIDA1")))
+            .await
+            .unwrap();
+        // dropped without commit
+    }
+    let mut tx = store.begin().await.unwrap();
+    assert!(
+        tx.get_user("123456789012", "ghost")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(tx.get_access_key("AKIA1").await.unwrap().is_none());
+}
+
+#[tokio::test]
+async fn access_keys_by_owner_status_and_delete() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = seeded(dir.path()).await;
+    let mut tx = store.begin().await.unwrap();
+    tx.insert_user(&user("AIDA1", "u", "/")).await.unwrap();
+    tx.insert_access_key(&key("AKIAROOT", None)).await.unwrap();
+    tx.insert_access_key(&key("AKIAUSER", Some("AIDA1")))
+        .await
+        .unwrap();
+    let ids = |ks: Vec<AccessKey>| ks.into_iter().map(|k| k.access_key_id).collect::<Vec<_>>();
+    assert_eq!(
+        ids(tx.list_access_keys("123456789012", None).await.unwrap()),
+        ["AKIAROOT"]
+    );
+    assert_eq!(
+        ids(tx
+            .list_access_keys("123456789012", Some("AIDA1"))
+            .await
+            .unwrap()),
+        ["AKIAUSER"]
+    );
+    tx.set_access_key_status("AKIAUSER", KeyStatus::Inactive)
+        .await
+        .unwrap();
+    assert_eq!(
+        tx.get_access_key("AKIAUSER").await.unwrap().unwrap().status,
+        KeyStatus::Inactive
+    );
+    // A user with keys cannot be deleted underneath them (foreign key).
+    assert!(tx.delete_user("AIDA1").await.is_err());
+    tx.delete_access_key("AKIAUSER").await.unwrap();
+    tx.delete_user("AIDA1").await.unwrap();
+    tx.commit().await.unwrap();
+}
+
+#[tokio::test]
+async fn audit_events_and_settings_survive_reopen() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let store = seeded(dir.path()).await;
+        let mut tx = store.begin().await.unwrap();
+        tx.set_setting("a", "1").await.unwrap();
+        tx.set_setting("a", "2").await.unwrap();
+        tx.insert_audit_event(&AuditEvent {
+            event_id: "e1".into(),
+            event_time: datetime!(2024-01-02 03:04:05.123 UTC),
+            event_source: "iam.amazonaws.com".into(),
+            event_name: "CreateUser".into(),
+            aws_region: "us-east-1".into(),
+            source_ip: "127.0.0.1".into(),
+            user_agent: None,
+            request_id: "r1".into(),
+            read_only: false,
+            identity_type: Some("Root".into()),
+            principal_id: Some("123456789012".into()),
+            principal_arn: Some("arn:aws:iam::123456789012:root".into()),
+            account_id: Some("123456789012".into()),
+            access_key_id: Some("AKIA".into()),
+            user_name: None,
+            error_code: Some("NoSuchEntity".into()),
+            error_message: Some("x".into()),
+        })
+        .await
+        .unwrap();
+        tx.commit().await.unwrap();
+        store.close().await;
+    }
+    let store = SqliteStore::open(dir.path()).await.unwrap();
+    let mut tx = store.begin().await.unwrap();
+    assert_eq!(tx.get_setting("a").await.unwrap().as_deref(), Some("2"));
+    let events = tx.list_audit_events(10).await.unwrap();
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0].event_time, datetime!(2024-01-02 03:04:05.123 UTC));
+    assert_eq!(events[0].error_code.as_deref(), Some("NoSuchEntity"));
+    assert_eq!(tx.list_accounts().await.unwrap().len(), 1);
+}
