@@ -137,14 +137,15 @@ impl Validator {
                 ),
             );
         }
-        if let Some(pattern) = shape.pattern {
-            if len >= shape.min.max(1) && !(shape.matches)(value) {
-                self.push(
-                    &quoted(value),
-                    field,
-                    &format!("Member must satisfy regular expression pattern: {pattern}"),
-                );
-            }
+        if let Some(pattern) = shape.pattern
+            && len >= shape.min.max(1)
+            && !(shape.matches)(value)
+        {
+            self.push(
+                &quoted(value),
+                field,
+                &format!("Member must satisfy regular expression pattern: {pattern}"),
+            );
         }
     }
 

@@ -1,0 +1,167 @@
+//! Access keys: create, list, activate/deactivate, delete.
+
+use time::OffsetDateTime;
+
+use crate::crypto::MasterKey;
+use crate::error::{ApiError, OpError};
+use crate::ids::{self, IdKind};
+use crate::model::{AccessKey, KeyStatus, User};
+use crate::principal::Principal;
+use crate::store::Tx;
+use crate::validate::{self as v, Validator};
+use keyward_sigv4::SecretKey;
+
+use super::users::require_user;
+use super::{
+    ACCESS_KEYS_PER_USER, Ctx, Output, account_id, marker_offset, page_params, slice_page,
+};
+
+/// The key owner a key operation addresses: the named user, or the caller itself.
+async fn key_owner<T: Tx>(
+    tx: &mut T,
+    ctx: &Ctx<'_>,
+    user_name: Option<&str>,
+) -> Result<Option<User>, OpError> {
+    match (user_name, &ctx.caller.principal) {
+        (Some(name), _) => Ok(Some(require_user(tx, ctx, name).await?)),
+        (None, Principal::User(me)) => Ok(Some(require_user(tx, ctx, &me.name).await?)),
+        (None, Principal::Root { .. }) => Ok(None),
+    }
+}
+
+pub(super) async fn create_access_key<T: Tx>(
+    tx: &mut T,
+    ctx: &Ctx<'_>,
+    user_name: Option<String>,
+) -> Result<Output, OpError> {
+    let mut v = Validator::new();
+    v.opt_string("userName", user_name.as_deref(), &v::EXISTING_USER_NAME);
+    v.finish()?;
+    let owner = key_owner(tx, ctx, user_name.as_deref()).await?;
+    let owner_id = owner.as_ref().map(|u| u.user_id.as_str());
+    let existing = tx.list_access_keys(account_id(ctx), owner_id).await?;
+    if existing.len() >= ACCESS_KEYS_PER_USER {
+        return Err(ApiError::limit_exceeded(format!(
+            "Cannot exceed quota for AccessKeysPerUser: {ACCESS_KEYS_PER_USER}"
+        ))
+        .into());
+    }
+    let (key, secret) = new_access_key(ctx.master_key, account_id(ctx), owner_id, ctx.now)?;
+    tx.insert_access_key(&key).await?;
+    Ok(Output::AccessKeyCreated {
+        user_name: owner.map(|u| u.name),
+        key,
+        secret,
+    })
+}
+
+/// Makes a fresh key pair with its secret sealed under the master key.
+pub fn new_access_key(
+    master_key: &MasterKey,
+    account_id: &str,
+    user_id: Option<&str>,
+    now: OffsetDateTime,
+) -> Result<(AccessKey, SecretKey), OpError> {
+    let access_key_id = ids::new_id(IdKind::LongTermKey)?;
+    let secret = SecretKey::new(ids::new_secret_access_key()?);
+    let sealed_secret = master_key.seal(secret.expose().as_bytes(), &access_key_id)?;
+    Ok((
+        AccessKey {
+            access_key_id,
+            account_id: account_id.to_owned(),
+            user_id: user_id.map(str::to_owned),
+            status: KeyStatus::Active,
+            created: now,
+            sealed_secret,
+        },
+        secret,
+    ))
+}
+
+pub(super) async fn list_access_keys<T: Tx>(
+    tx: &mut T,
+    ctx: &Ctx<'_>,
+    user_name: Option<String>,
+    marker: Option<String>,
+    max_items: Option<i64>,
+) -> Result<Output, OpError> {
+    let mut v = Validator::new();
+    v.opt_string("userName", user_name.as_deref(), &v::EXISTING_USER_NAME);
+    let max = page_params(&mut v, marker.as_deref(), max_items);
+    v.finish()?;
+    let owner = key_owner(tx, ctx, user_name.as_deref()).await?;
+    let keys = tx
+        .list_access_keys(account_id(ctx), owner.as_ref().map(|u| u.user_id.as_str()))
+        .await?;
+    let (keys, page) = slice_page(&keys, marker_offset(marker.as_deref())?, max);
+    Ok(Output::AccessKeys {
+        user_name: owner.map(|u| u.name),
+        keys,
+        page,
+    })
+}
+
+/// Finds a key that belongs to the addressed owner, or AWS's `NoSuchEntity`.
+async fn owned_key<T: Tx>(
+    tx: &mut T,
+    ctx: &Ctx<'_>,
+    user_name: Option<&str>,
+    access_key_id: &str,
+) -> Result<AccessKey, OpError> {
+    let owner = key_owner(tx, ctx, user_name).await?;
+    let owner_id = owner.as_ref().map(|u| u.user_id.clone());
+    match tx.get_access_key(access_key_id).await? {
+        Some(k) if k.account_id == account_id(ctx) && k.user_id == owner_id => Ok(k),
+        _ => Err(ApiError::no_such_entity(format!(
+            "The Access Key with id {access_key_id} cannot be found."
+        ))
+        .into()),
+    }
+}
+
+pub(super) async fn update_access_key<T: Tx>(
+    tx: &mut T,
+    ctx: &Ctx<'_>,
+    user_name: Option<String>,
+    access_key_id: Option<String>,
+    status: Option<String>,
+) -> Result<Output, OpError> {
+    let mut v = Validator::new();
+    v.opt_string("userName", user_name.as_deref(), &v::EXISTING_USER_NAME);
+    let id = v
+        .required("accessKeyId", access_key_id.as_deref())
+        .unwrap_or_default();
+    if access_key_id.is_some() {
+        v.string("accessKeyId", id, &v::ACCESS_KEY_ID);
+    }
+    let status_text = v.required("status", status.as_deref()).unwrap_or_default();
+    if status.is_some() {
+        v.one_of("status", status_text, &["Active", "Inactive"]);
+    }
+    v.finish()?;
+    let new_status = KeyStatus::parse(status_text).ok_or_else(ApiError::internal)?;
+    let key = owned_key(tx, ctx, user_name.as_deref(), id).await?;
+    tx.set_access_key_status(&key.access_key_id, new_status)
+        .await?;
+    Ok(Output::Empty)
+}
+
+pub(super) async fn delete_access_key<T: Tx>(
+    tx: &mut T,
+    ctx: &Ctx<'_>,
+    user_name: Option<String>,
+    access_key_id: Option<String>,
+) -> Result<Output, OpError> {
+    let mut v = Validator::new();
+    v.opt_string("userName", user_name.as_deref(), &v::EXISTING_USER_NAME);
+    let id = v
+        .required("accessKeyId", access_key_id.as_deref())
+        .unwrap_or_default();
+    if access_key_id.is_some() {
+        v.string("accessKeyId", id, &v::ACCESS_KEY_ID);
+    }
+    v.finish()?;
+    let key = owned_key(tx, ctx, user_name.as_deref(), id).await?;
+    tx.delete_access_key(&key.access_key_id).await?;
+    Ok(Output::Empty)
+}

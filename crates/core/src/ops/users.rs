@@ -1,0 +1,294 @@
+//! Users: create, read, update, delete, tags.
+
+use crate::error::{ApiError, OpError};
+use crate::ids::{self, IdKind};
+use crate::model::{Tag, User};
+use crate::principal::Principal;
+use crate::store::Tx;
+use crate::validate::{self as v, Validator};
+
+use super::{
+    Ctx, Output, Page, TAGS_PER_ENTITY, account_id, decode_marker, encode_marker, marker_offset,
+    page_params, reject_duplicate_tag_keys, slice_page, validate_tags,
+};
+
+pub(crate) fn no_such_user(name: &str) -> ApiError {
+    ApiError::no_such_entity(format!("The user with name {name} cannot be found."))
+}
+
+pub(crate) async fn require_user<T: Tx>(
+    tx: &mut T,
+    ctx: &Ctx<'_>,
+    name: &str,
+) -> Result<User, OpError> {
+    tx.get_user(account_id(ctx), name)
+        .await?
+        .ok_or_else(|| no_such_user(name).into())
+}
+
+pub(super) async fn create_user<T: Tx>(
+    tx: &mut T,
+    ctx: &Ctx<'_>,
+    user_name: Option<String>,
+    path: Option<String>,
+    tags: Vec<Tag>,
+) -> Result<Output, OpError> {
+    let mut v = Validator::new();
+    let name = v
+        .required("userName", user_name.as_deref())
+        .unwrap_or_default()
+        .to_owned();
+    if user_name.is_some() {
+        v.string("userName", &name, &v::USER_NAME);
+    }
+    v.opt_string("path", path.as_deref(), &v::PATH);
+    validate_tags(&mut v, &tags);
+    v.finish()?;
+    reject_duplicate_tag_keys(&tags)?;
+    let acct = account_id(ctx);
+    if let Some(existing) = tx.get_user(acct, &name).await? {
+        return Err(ApiError::entity_already_exists(format!(
+            "User with name {} already exists.",
+            existing.name
+        ))
+        .into());
+    }
+    let user = User {
+        account_id: acct.to_owned(),
+        user_id: ids::new_id(IdKind::User)?,
+        name,
+        path: path.unwrap_or_else(|| "/".to_owned()),
+        created: ctx.now,
+        tags,
+    };
+    tx.insert_user(&user).await?;
+    let arn = user.arn(ctx.partition);
+    Ok(Output::User { user, arn })
+}
+
+pub(super) async fn get_user<T: Tx>(
+    tx: &mut T,
+    ctx: &Ctx<'_>,
+    user_name: Option<String>,
+) -> Result<Output, OpError> {
+    let mut v = Validator::new();
+    v.opt_string("userName", user_name.as_deref(), &v::EXISTING_USER_NAME);
+    v.finish()?;
+    let user = match (user_name, &ctx.caller.principal) {
+        (Some(name), _) => require_user(tx, ctx, &name).await?,
+        (None, Principal::User(me)) => require_user(tx, ctx, &me.name).await?,
+        (None, Principal::Root { account_id }) => {
+            let created = tx
+                .list_accounts()
+                .await?
+                .into_iter()
+                .find(|a| &a.id == account_id)
+                .map(|a| a.created)
+                .unwrap_or(ctx.now);
+            return Ok(Output::RootUser {
+                account_id: account_id.clone(),
+                arn: ctx.caller.principal.arn(ctx.partition),
+                created,
+            });
+        }
+    };
+    let arn = user.arn(ctx.partition);
+    Ok(Output::User { user, arn })
+}
+
+pub(super) async fn list_users<T: Tx>(
+    tx: &mut T,
+    ctx: &Ctx<'_>,
+    path_prefix: Option<String>,
+    marker: Option<String>,
+    max_items: Option<i64>,
+) -> Result<Output, OpError> {
+    let mut v = Validator::new();
+    v.opt_string("pathPrefix", path_prefix.as_deref(), &v::PATH_PREFIX);
+    let max = page_params(&mut v, marker.as_deref(), max_items);
+    v.finish()?;
+    let after = marker.as_deref().map(decode_marker).transpose()?;
+    let prefix = path_prefix.as_deref().unwrap_or("/");
+    let mut users = tx
+        .list_users(account_id(ctx), prefix, after.as_deref(), max + 1)
+        .await?;
+    let is_truncated = users.len() > max;
+    users.truncate(max);
+    let marker = if is_truncated {
+        users.last().map(|u| encode_marker(&u.name))
+    } else {
+        None
+    };
+    let users = users
+        .into_iter()
+        .map(|u| {
+            let arn = u.arn(ctx.partition);
+            (u, arn)
+        })
+        .collect();
+    Ok(Output::Users {
+        users,
+        page: Page {
+            is_truncated,
+            marker,
+        },
+    })
+}
+
+pub(super) async fn update_user<T: Tx>(
+    tx: &mut T,
+    ctx: &Ctx<'_>,
+    user_name: Option<String>,
+    new_user_name: Option<String>,
+    new_path: Option<String>,
+) -> Result<Output, OpError> {
+    let mut v = Validator::new();
+    let name = v
+        .required("userName", user_name.as_deref())
+        .unwrap_or_default();
+    if user_name.is_some() {
+        v.string("userName", name, &v::EXISTING_USER_NAME);
+    }
+    v.opt_string("newUserName", new_user_name.as_deref(), &v::USER_NAME);
+    v.opt_string("newPath", new_path.as_deref(), &v::PATH);
+    v.finish()?;
+    let mut user = require_user(tx, ctx, name).await?;
+    if let Some(new_name) = new_user_name {
+        if let Some(other) = tx.get_user(account_id(ctx), &new_name).await?
+            && other.user_id != user.user_id
+        {
+            return Err(ApiError::entity_already_exists(format!(
+                "User with name {new_name} already exists."
+            ))
+            .into());
+        }
+        user.name = new_name;
+    }
+    if let Some(path) = new_path {
+        user.path = path;
+    }
+    tx.update_user(&user).await?;
+    Ok(Output::Empty)
+}
+
+pub(super) async fn delete_user<T: Tx>(
+    tx: &mut T,
+    ctx: &Ctx<'_>,
+    user_name: Option<String>,
+) -> Result<Output, OpError> {
+    let mut v = Validator::new();
+    let name = v
+        .required("userName", user_name.as_deref())
+        .unwrap_or_default();
+    if user_name.is_some() {
+        v.string("userName", name, &v::EXISTING_USER_NAME);
+    }
+    v.finish()?;
+    let user = require_user(tx, ctx, name).await?;
+    if !tx
+        .list_access_keys(account_id(ctx), Some(&user.user_id))
+        .await?
+        .is_empty()
+    {
+        return Err(ApiError::delete_conflict(
+            "Cannot delete entity, must delete access keys first.",
+        )
+        .into());
+    }
+    tx.delete_user(&user.user_id).await?;
+    Ok(Output::Empty)
+}
+
+pub(super) async fn tag_user<T: Tx>(
+    tx: &mut T,
+    ctx: &Ctx<'_>,
+    user_name: Option<String>,
+    tags: Vec<Tag>,
+) -> Result<Output, OpError> {
+    let mut v = Validator::new();
+    let name = v
+        .required("userName", user_name.as_deref())
+        .unwrap_or_default();
+    if user_name.is_some() {
+        v.string("userName", name, &v::EXISTING_USER_NAME);
+    }
+    if tags.is_empty() {
+        v.required("tags", None);
+    }
+    validate_tags(&mut v, &tags);
+    v.finish()?;
+    reject_duplicate_tag_keys(&tags)?;
+    let mut user = require_user(tx, ctx, name).await?;
+    for tag in tags {
+        match user
+            .tags
+            .iter_mut()
+            .find(|t| t.key.eq_ignore_ascii_case(&tag.key))
+        {
+            Some(existing) => existing.value = tag.value,
+            None => user.tags.push(tag),
+        }
+    }
+    if user.tags.len() > TAGS_PER_ENTITY {
+        return Err(ApiError::limit_exceeded(format!(
+            "Cannot exceed quota for TagsPerUser: {TAGS_PER_ENTITY}"
+        ))
+        .into());
+    }
+    tx.update_user(&user).await?;
+    Ok(Output::Empty)
+}
+
+pub(super) async fn untag_user<T: Tx>(
+    tx: &mut T,
+    ctx: &Ctx<'_>,
+    user_name: Option<String>,
+    tag_keys: Vec<String>,
+) -> Result<Output, OpError> {
+    let mut v = Validator::new();
+    let name = v
+        .required("userName", user_name.as_deref())
+        .unwrap_or_default();
+    if user_name.is_some() {
+        v.string("userName", name, &v::EXISTING_USER_NAME);
+    }
+    if tag_keys.is_empty() {
+        v.required("tagKeys", None);
+    }
+    for (i, k) in tag_keys.iter().enumerate() {
+        v.string(&format!("tagKeys.{}.member", i + 1), k, &v::TAG_KEY);
+    }
+    v.list_len(
+        "tagKeys",
+        &format!("[{}]", tag_keys.join(", ")),
+        tag_keys.len(),
+        TAGS_PER_ENTITY,
+    );
+    v.finish()?;
+    let mut user = require_user(tx, ctx, name).await?;
+    user.tags
+        .retain(|t| !tag_keys.iter().any(|k| k.eq_ignore_ascii_case(&t.key)));
+    tx.update_user(&user).await?;
+    Ok(Output::Empty)
+}
+
+pub(super) async fn list_user_tags<T: Tx>(
+    tx: &mut T,
+    ctx: &Ctx<'_>,
+    user_name: Option<String>,
+    marker: Option<String>,
+    max_items: Option<i64>,
+) -> Result<Output, OpError> {
+    let mut v = Validator::new();
+    let name = v
+        .required("userName", user_name.as_deref())
+        .unwrap_or_default();
+    if user_name.is_some() {
+        v.string("userName", name, &v::EXISTING_USER_NAME);
+    }
+    let max = page_params(&mut v, marker.as_deref(), max_items);
+    v.finish()?;
+    let user = require_user(tx, ctx, name).await?;
+    let (tags, page) = slice_page(&user.tags, marker_offset(marker.as_deref())?, max);
+    Ok(Output::Tags { tags, page })
+}
