@@ -62,12 +62,13 @@ impl SqliteStore {
             .execute(&mut *tx)
             .await
             .map_err(db_err("create schema_migrations"))?;
-        let applied: Option<i64> = sqlx::query_scalar("SELECT MAX(version) FROM schema_migrations")
-            .fetch_one(&mut *tx)
+        let applied: Vec<i64> = sqlx::query_scalar("SELECT version FROM schema_migrations")
+            .fetch_all(&mut *tx)
             .await
-            .map_err(db_err("read schema version"))?;
-        let applied = applied.unwrap_or(0);
-        for (version, sql) in MIGRATIONS.iter().filter(|(v, _)| *v > applied) {
+            .map_err(db_err("read schema versions"))?;
+        // Any migration not yet recorded runs, in order: branches that add migrations in
+        // parallel cannot skip one another's.
+        for (version, sql) in MIGRATIONS.iter().filter(|(v, _)| !applied.contains(v)) {
             sqlx::raw_sql(*sql)
                 .execute(&mut *tx)
                 .await
