@@ -1,0 +1,38 @@
+//! The load generator against the floor server: every request answered, the count exact.
+
+use std::time::Duration;
+
+use keyward_bench::client::Target;
+use keyward_bench::load::{RunConfig, run};
+use keyward_bench::workload::Workload;
+
+async fn against_floor(workload: Workload, concurrency: usize, count: u64) -> anyhow::Result<()> {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    let server = tokio::spawn(keyward_bench::floor::serve(listener));
+    let target = Target::new(addr, "AKIAIOSFODNN7EXAMPLE", "secret");
+    let config = RunConfig {
+        workload,
+        concurrency,
+        duration: Duration::ZERO,
+        warmup: Duration::ZERO,
+        max_ops: Some(count),
+    };
+    let result = run(&target, &config, "t").await?;
+    server.abort();
+    assert_eq!(result.errors, 0, "{:?}", result.error_kinds);
+    assert_eq!(result.ops, count);
+    assert_eq!(result.latencies_ns.len() as u64, count);
+    assert!(result.quantile_ms(0.5) <= result.max_ms());
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn get_caller_identity_200_requests() -> anyhow::Result<()> {
+    against_floor(Workload::GetCallerIdentity, 8, 200).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn write_mix_50_lifecycles_one_connection() -> anyhow::Result<()> {
+    against_floor(Workload::WriteMix, 1, 50).await
+}
