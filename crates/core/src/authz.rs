@@ -1,35 +1,194 @@
 //! The authorisation step every operation passes before it runs.
 //!
 //! **Architecture invariant**: [`crate::ops::execute`] is the only way to run an operation, and it
-//! calls [`authorize`] with the operation's action and resource before the handler is reached.
-//! Until identity policies can be attached (the IAM management issue), the decision is AWS's
-//! implicit deny for every principal but the account root.
+//! calls [`authorize`] with the operation's action, resource and condition keys before the handler
+//! is reached. The decision is `keyward-policy`'s, over the policies the store holds for the caller:
+//! its inline and attached policies, those of its groups, and its permissions boundary. The
+//! account root is allowed (no service control policies exist yet to bound it).
 
-use crate::error::ApiError;
+use std::collections::HashMap;
+use std::hash::{DefaultHasher, Hash, Hasher};
+use std::sync::{Arc, Mutex};
+
+use keyward_policy::{self as policy, Context, Policy, PolicyKind, PolicySet, Request};
+
+use crate::clock::iso8601;
+use crate::error::{ApiError, OpError};
+use crate::model::User;
+use crate::ops::Ctx;
 use crate::principal::Principal;
+use crate::store::Tx;
 
-/// A request for permission: `action` on `resource`, by `principal`.
-#[derive(Debug, Clone)]
-pub struct AuthzRequest<'a> {
-    pub principal: &'a Principal,
-    pub principal_arn: &'a str,
-    pub action: &'a str,
-    pub resource: &'a str,
+/// A permission an operation needs: `action` on `resource`, with the operation's own condition
+/// keys (`iam:PolicyARN`, `aws:RequestTag/...`, `aws:ResourceTag/...`, ...).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Permission {
+    pub action: String,
+    pub resource: String,
+    pub context: Vec<(String, Vec<String>)>,
 }
 
-/// Allows or refuses with AWS's exact `AccessDenied` text.
-pub fn authorize(req: &AuthzRequest<'_>) -> Result<(), ApiError> {
-    match req.principal {
-        Principal::Root { .. } => Ok(()),
-        Principal::User(_) => Err(ApiError::access_denied(implicit_deny_message(req))),
+/// Facts about the HTTP request that become global condition keys.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestInfo {
+    pub source_ip: String,
+    pub user_agent: Option<String>,
+    pub secure_transport: bool,
+    /// The credential scope's region (`aws:RequestedRegion`).
+    pub region: String,
+}
+
+/// Compiled policies by (id, document). A document is immutable once written (a new managed
+/// version or a new inline document is a new key), so the cache never serves a stale policy and
+/// needs no invalidation: the next request after a write gathers the new document and compiles it.
+#[derive(Debug, Default)]
+pub struct PolicyCache {
+    entries: Mutex<HashMap<u64, Vec<CacheEntry>>>,
+}
+
+#[derive(Debug)]
+struct CacheEntry {
+    kind: PolicyKind,
+    id: String,
+    document: String,
+    policy: Arc<Policy>,
+}
+
+/// Entries kept before the cache starts over; far above any realistic working set.
+const POLICY_CACHE_CAPACITY: usize = 20_000;
+
+impl PolicyCache {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The compiled form of `document`, parsing it only the first time it is seen.
+    pub fn compile(
+        &self,
+        kind: PolicyKind,
+        id: &str,
+        document: &str,
+    ) -> Result<Arc<Policy>, policy::PolicyError> {
+        let mut h = DefaultHasher::new();
+        (kind, id, document).hash(&mut h);
+        let key = h.finish();
+        if let Ok(entries) = self.entries.lock()
+            && let Some(hit) = entries.get(&key).and_then(|bucket| {
+                bucket
+                    .iter()
+                    .find(|e| e.kind == kind && e.id == id && e.document == document)
+            })
+        {
+            return Ok(Arc::clone(&hit.policy));
+        }
+        let policy = Arc::new(Policy::parse(document, kind, id)?);
+        if let Ok(mut entries) = self.entries.lock() {
+            if entries.len() >= POLICY_CACHE_CAPACITY {
+                entries.clear();
+            }
+            entries.entry(key).or_default().push(CacheEntry {
+                kind,
+                id: id.to_owned(),
+                document: document.to_owned(),
+                policy: Arc::clone(&policy),
+            });
+        }
+        Ok(policy)
     }
 }
 
-/// `User: ARN is not authorized to perform: ACTION on resource: RES because no identity-based
-/// policy allows the ACTION action` (IAM User Guide, "Troubleshooting access denied error messages").
-pub fn implicit_deny_message(req: &AuthzRequest<'_>) -> String {
-    format!(
-        "User: {} is not authorized to perform: {} on resource: {} because no identity-based policy allows the {} action",
-        req.principal_arn, req.action, req.resource, req.action
+/// The global condition keys of a request by `user` (IAM User Guide, "AWS global condition
+/// context keys"). `aws:MultiFactorAuthPresent` is absent for long-term access keys, as AWS.
+pub fn user_context(ctx: &Ctx<'_>, user: &User) -> Context {
+    let mut c = Context::new();
+    let now = ctx.now;
+    c.insert("aws:username", user.name.clone());
+    c.insert("aws:userid", user.user_id.clone());
+    c.insert("aws:PrincipalArn", user.arn(ctx.partition));
+    c.insert("aws:PrincipalAccount", user.account_id.clone());
+    c.insert("aws:PrincipalType", "User");
+    for tag in &user.tags {
+        c.insert(&format!("aws:PrincipalTag/{}", tag.key), tag.value.clone());
+    }
+    c.insert("aws:CurrentTime", iso8601(now));
+    c.insert("aws:EpochTime", now.unix_timestamp().to_string());
+    c.insert("aws:SourceIp", ctx.info.source_ip.clone());
+    c.insert(
+        "aws:SecureTransport",
+        if ctx.info.secure_transport {
+            "true"
+        } else {
+            "false"
+        },
+    );
+    if let Some(ua) = &ctx.info.user_agent {
+        c.insert("aws:UserAgent", ua.clone());
+    }
+    c.insert("aws:RequestedRegion", ctx.info.region.clone());
+    c.insert("aws:ViaAWSService", "false");
+    c.insert("aws:PrincipalIsAWSService", "false");
+    c
+}
+
+/// The document of a managed policy's default version, if the policy exists.
+async fn default_document<T: Tx>(tx: &mut T, arn: &str) -> Result<Option<String>, OpError> {
+    let Some(p) = tx.get_managed_policy(arn).await? else {
+        return Ok(None);
+    };
+    Ok(tx
+        .list_policy_versions(&p.policy_id)
+        .await?
+        .into_iter()
+        .find(|v| v.version_id == p.default_version_id)
+        .map(|v| v.document))
+}
+
+/// Allows, or refuses with AWS's exact `AccessDenied` text naming the deciding policy type.
+pub async fn authorize<T: Tx>(tx: &mut T, ctx: &Ctx<'_>, perm: &Permission) -> Result<(), OpError> {
+    let user = match &ctx.caller.principal {
+        Principal::Root { .. } => return Ok(()),
+        Principal::User(user) => user,
+    };
+    let compile = |kind, id: &str, doc: &str| match ctx.policies.compile(kind, id, doc) {
+        Ok(p) => Some(p),
+        Err(e) => {
+            // Stored documents were validated when written; one that no longer parses grants
+            // nothing, and a human should look at it.
+            tracing::error!(policy = %id, error = %e, "stored policy document does not parse");
+            None
+        }
+    };
+    let identity: Vec<Arc<Policy>> = tx
+        .user_policy_sources(&user.user_id)
+        .await?
+        .iter()
+        .filter_map(|s| compile(PolicyKind::Identity, &s.id, &s.document))
+        .collect();
+    let boundary = match &user.permissions_boundary {
+        Some(arn) => default_document(tx, arn)
+            .await?
+            .and_then(|doc| compile(PolicyKind::Boundary, arn, &doc)),
+        None => None,
+    };
+
+    let mut context = user_context(ctx, user);
+    for (key, values) in &perm.context {
+        context.set(key, values.iter().cloned());
+    }
+    let request = Request::new(
+        policy::Principal::user(&user.arn(ctx.partition)),
+        &perm.action,
+        &perm.resource,
     )
+    .with_context(context);
+    let set = PolicySet {
+        identity: identity.iter().map(Arc::as_ref).collect(),
+        boundary: boundary.as_deref(),
+        ..PolicySet::default()
+    };
+    let decision = policy::evaluate(&request, &set);
+    match decision.access_denied_message(&request) {
+        None => Ok(()),
+        Some(message) => Err(ApiError::access_denied(message).into()),
+    }
 }

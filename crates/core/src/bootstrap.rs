@@ -24,8 +24,10 @@ pub async fn bootstrap<T: Tx>(
     tx: &mut T,
     master_key: &MasterKey,
     requested_account_id: Option<&str>,
+    partition: &str,
     now: OffsetDateTime,
 ) -> Result<Bootstrapped, OpError> {
+    crate::aws_managed::install(tx, partition).await?;
     if let Some(existing) = tx.list_accounts().await?.into_iter().next() {
         return Ok(Bootstrapped {
             account_id: existing.id,

@@ -6,6 +6,7 @@
 pub mod audit;
 pub mod auth;
 pub mod authz;
+pub mod aws_managed;
 pub mod bootstrap;
 pub mod clock;
 pub mod crypto;

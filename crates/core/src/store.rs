@@ -7,7 +7,10 @@ use std::future::Future;
 
 use crate::audit::AuditEvent;
 use crate::error::StoreError;
-use crate::model::{AccessKey, Account, KeyStatus, Tag, User};
+use crate::model::{
+    AccessKey, Account, AttachedPolicy, EntityKind, Group, KeyStatus, ManagedPolicy, PolicySource,
+    PolicyVersion, Tag, User,
+};
 
 pub type StoreResult<T> = Result<T, StoreError>;
 
@@ -97,9 +100,173 @@ pub trait Tx: Send {
         &mut self,
         limit: usize,
     ) -> impl Future<Output = StoreResult<Vec<AuditEvent>>> + Send;
+    // Managed policies and their versions.
+
+    /// Inserts or refreshes an AWS managed policy (its document is the single default version).
+    fn upsert_aws_managed_policy(
+        &mut self,
+        policy: &ManagedPolicy,
+        document: &str,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+    fn get_managed_policy(
+        &mut self,
+        arn: &str,
+    ) -> impl Future<Output = StoreResult<Option<ManagedPolicy>>> + Send;
+    /// Policies visible to `account_id` (its own and AWS managed, as `scope` says: `All`, `AWS`,
+    /// `Local`), in use as `usage` says, ordered by name then ARN, strictly after `(name, arn)`.
+    fn list_managed_policies(
+        &mut self,
+        account_id: &str,
+        scope: &str,
+        usage: PolicyUsage,
+        path_prefix: &str,
+        after: Option<(&str, &str)>,
+        limit: usize,
+    ) -> impl Future<Output = StoreResult<Vec<ManagedPolicy>>> + Send;
+    fn insert_managed_policy(
+        &mut self,
+        policy: &ManagedPolicy,
+        first: &PolicyVersion,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+    /// Rewrites default version, next version number, update time and tags.
+    fn update_managed_policy(
+        &mut self,
+        policy: &ManagedPolicy,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+    /// Deletes the policy and all its versions.
+    fn delete_managed_policy(
+        &mut self,
+        policy_id: &str,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+    /// Versions, oldest first.
+    fn list_policy_versions(
+        &mut self,
+        policy_id: &str,
+    ) -> impl Future<Output = StoreResult<Vec<PolicyVersion>>> + Send;
+    fn insert_policy_version(
+        &mut self,
+        version: &PolicyVersion,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+    fn delete_policy_version(
+        &mut self,
+        policy_id: &str,
+        version_id: &str,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+
+    // Attachments and inline policies of users, groups and roles.
+
+    fn attach_policy(
+        &mut self,
+        kind: EntityKind,
+        entity_id: &str,
+        policy_arn: &str,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+    fn detach_policy(
+        &mut self,
+        kind: EntityKind,
+        entity_id: &str,
+        policy_arn: &str,
+    ) -> impl Future<Output = StoreResult<bool>> + Send;
+    /// Attached policies of one entity, ordered by policy name.
+    fn list_attached_policies(
+        &mut self,
+        kind: EntityKind,
+        entity_id: &str,
+    ) -> impl Future<Output = StoreResult<Vec<AttachedPolicy>>> + Send;
+    /// Entities a policy is attached to: `(kind, entity_id)`.
+    fn list_policy_attachments(
+        &mut self,
+        policy_arn: &str,
+    ) -> impl Future<Output = StoreResult<Vec<(EntityKind, String)>>> + Send;
+    /// Creates or replaces an inline policy.
+    fn put_inline_policy(
+        &mut self,
+        kind: EntityKind,
+        entity_id: &str,
+        name: &str,
+        document: &str,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+    fn get_inline_policy(
+        &mut self,
+        kind: EntityKind,
+        entity_id: &str,
+        name: &str,
+    ) -> impl Future<Output = StoreResult<Option<String>>> + Send;
+    fn delete_inline_policy(
+        &mut self,
+        kind: EntityKind,
+        entity_id: &str,
+        name: &str,
+    ) -> impl Future<Output = StoreResult<bool>> + Send;
+    /// Names of an entity's inline policies, sorted.
+    fn list_inline_policies(
+        &mut self,
+        kind: EntityKind,
+        entity_id: &str,
+    ) -> impl Future<Output = StoreResult<Vec<String>>> + Send;
+    /// Every identity-based policy document that applies to a user: its inline and attached
+    /// policies and those of its groups (attached ones at their default version).
+    fn user_policy_sources(
+        &mut self,
+        user_id: &str,
+    ) -> impl Future<Output = StoreResult<Vec<PolicySource>>> + Send;
+
+    // Groups.
+
+    fn insert_group(&mut self, group: &Group) -> impl Future<Output = StoreResult<()>> + Send;
+    fn get_group(
+        &mut self,
+        account_id: &str,
+        name: &str,
+    ) -> impl Future<Output = StoreResult<Option<Group>>> + Send;
+    fn list_groups(
+        &mut self,
+        account_id: &str,
+        path_prefix: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> impl Future<Output = StoreResult<Vec<Group>>> + Send;
+    /// Rewrites name and path.
+    fn update_group(&mut self, group: &Group) -> impl Future<Output = StoreResult<()>> + Send;
+    fn delete_group(&mut self, group_id: &str) -> impl Future<Output = StoreResult<()>> + Send;
+    fn add_group_member(
+        &mut self,
+        group_id: &str,
+        user_id: &str,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+    fn remove_group_member(
+        &mut self,
+        group_id: &str,
+        user_id: &str,
+    ) -> impl Future<Output = StoreResult<bool>> + Send;
+    /// Members ordered by name, strictly after `after`.
+    fn list_group_members(
+        &mut self,
+        group_id: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> impl Future<Output = StoreResult<Vec<User>>> + Send;
+    /// Groups of a user, ordered by name.
+    fn list_groups_for_user(
+        &mut self,
+        user_id: &str,
+    ) -> impl Future<Output = StoreResult<Vec<Group>>> + Send;
 }
 
 /// Convenience so tag lists can be compared without regard to case of keys.
 pub fn find_tag<'a>(tags: &'a [Tag], key: &str) -> Option<&'a Tag> {
     tags.iter().find(|t| t.key.eq_ignore_ascii_case(key))
+}
+
+/// `ListPolicies`' `OnlyAttached` and `PolicyUsageFilter`, combined.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PolicyUsage {
+    /// Every policy.
+    Any,
+    /// Attached to an entity or used as a permissions boundary.
+    Attached,
+    /// Attached to an entity as a permissions policy.
+    AsPermissions,
+    /// Used as a permissions boundary.
+    AsBoundary,
 }

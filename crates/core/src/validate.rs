@@ -85,6 +85,74 @@ pub const ACCESS_KEY_ID: StringShape = StringShape {
     matches: |s| s.chars().all(is_word_char),
 };
 
+pub const POLICY_NAME: StringShape = StringShape {
+    min: 1,
+    max: 128,
+    pattern: Some(r"[\w+=,.@-]+"),
+    matches: name_chars,
+};
+pub const GROUP_NAME: StringShape = StringShape {
+    min: 1,
+    max: 128,
+    pattern: Some(r"[\w+=,.@-]+"),
+    matches: name_chars,
+};
+pub const POLICY_PATH: StringShape = StringShape {
+    min: 1,
+    max: 512,
+    pattern: Some(r"((/[A-Za-z0-9\.,\+@=_-]+)*)/"),
+    matches: |s| {
+        s.strip_suffix('/').is_some_and(|inner| {
+            inner.is_empty()
+                || inner.strip_prefix('/').is_some_and(|rest| {
+                    rest.split('/').all(|seg| {
+                        !seg.is_empty()
+                            && seg
+                                .chars()
+                                .all(|c| c.is_ascii_alphanumeric() || ".,+@=_-".contains(c))
+                    })
+                })
+        })
+    },
+};
+pub const POLICY_DOCUMENT: StringShape = StringShape {
+    min: 1,
+    max: 131_072,
+    pattern: Some(r"[\u0009\u000A\u000D\u0020-\u00FF]+"),
+    matches: |s| {
+        s.chars()
+            .all(|c| matches!(c, '\u{9}' | '\u{A}' | '\u{D}' | '\u{20}'..='\u{FF}'))
+    },
+};
+pub const POLICY_DESCRIPTION: StringShape = StringShape {
+    min: 0,
+    max: 1000,
+    pattern: None,
+    matches: |_| true,
+};
+pub const ARN: StringShape = StringShape {
+    min: 20,
+    max: 2048,
+    pattern: None,
+    matches: |_| true,
+};
+pub const POLICY_VERSION_ID: StringShape = StringShape {
+    min: 0,
+    max: usize::MAX,
+    pattern: Some(r"v[1-9][0-9]*(\.[A-Za-z0-9-]*)?"),
+    matches: |s| {
+        let Some(rest) = s.strip_prefix('v') else {
+            return false;
+        };
+        let (num, suffix) = rest
+            .split_once('.')
+            .map_or((rest, None), |(n, x)| (n, Some(x)));
+        num.starts_with(|c: char| ('1'..='9').contains(&c))
+            && num.chars().all(|c| c.is_ascii_digit())
+            && suffix.is_none_or(|x| x.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'))
+    },
+};
+
 fn tag_chars(s: &str) -> bool {
     s.chars()
         .all(|c| c.is_alphabetic() || c.is_numeric() || c.is_whitespace() || "_.:/=+-@".contains(c))
@@ -244,6 +312,23 @@ mod tests {
             "2 validation errors detected: Value null at 'userName' failed to satisfy constraint: Member must not be null; \
              Value 0 at 'maxItems' failed to satisfy constraint: Member must have value greater than or equal to 1"
         );
+    }
+
+    #[test]
+    fn policy_shapes() {
+        for ok in ["/", "/a/", "/a.b/c-d/"] {
+            assert!((POLICY_PATH.matches)(ok), "{ok}");
+        }
+        for bad in ["", "a/", "//", "/a", "/a b/"] {
+            assert!(!(POLICY_PATH.matches)(bad), "{bad}");
+        }
+        for ok in ["v1", "v12", "v3.x-y"] {
+            assert!((POLICY_VERSION_ID.matches)(ok), "{ok}");
+        }
+        for bad in ["v0", "1", "v", "vx", "v1.x y"] {
+            assert!(!(POLICY_VERSION_ID.matches)(bad), "{bad}");
+        }
+        assert!(!(POLICY_DOCUMENT.matches)("{\"x\": \"\u{263A}\"}"));
     }
 
     #[test]

@@ -132,6 +132,7 @@ async fn serve(args: ServeArgs) -> Result<()> {
         &mut tx,
         &master_key,
         args.account_id.as_deref(),
+        &args.partition,
         clock.now(),
     )
     .await
@@ -191,6 +192,7 @@ async fn serve(args: ServeArgs) -> Result<()> {
         signing_keys: SigningKeyCache::new(4096),
         clock,
         partition: args.partition,
+        policies: keyward_core::authz::PolicyCache::new(),
     });
     let app = keyward_server::router(state).into_make_service_with_connect_info::<SocketAddr>();
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);

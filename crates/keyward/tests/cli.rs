@@ -170,3 +170,176 @@ fn readme_quick_start_and_first_operations_with_the_aws_cli() {
     assert!(ok);
     assert_eq!(json(&out)["Users"].as_array().map(Vec::len), Some(0));
 }
+
+#[test]
+fn seed_commands_for_self_service_keys_and_policy_versions_s8_s17() {
+    let Some(exe) = aws_cli() else { return };
+    let server = Server::start();
+    let aws = Aws {
+        exe,
+        endpoint: server.endpoint(),
+        home: tempfile::tempdir().unwrap(),
+    };
+    let (k, s) = (server.root_key_id.as_str(), server.root_secret.as_str());
+    let run = |key: &str, secret: &str, args: &[&str]| {
+        let (ok, out, err) = aws.run(key, secret, args);
+        assert!(ok, "aws {args:?}: {err}");
+        out
+    };
+    run(k, s, &["iam", "create-user", "--user-name", "frank"]);
+    run(k, s, &["iam", "create-user", "--user-name", "grace"]);
+    let key = json(&run(
+        k,
+        s,
+        &["iam", "create-access-key", "--user-name", "frank"],
+    ))["AccessKey"]
+        .clone();
+    let (fk, fs) = (
+        key["AccessKeyId"].as_str().unwrap().to_owned(),
+        key["SecretAccessKey"].as_str().unwrap().to_owned(),
+    );
+
+    // S8: the seed's policy (001 §3) attached as a managed policy, with the current Version.
+    let doc = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["iam:CreateAccessKey","iam:ListAccessKeys","iam:DeleteAccessKey"],"Resource":"arn:aws:iam::*:user/${aws:username}"}]}"#;
+    let policy = json(&run(
+        k,
+        s,
+        &[
+            "iam",
+            "create-policy",
+            "--policy-name",
+            "SelfKeys",
+            "--policy-document",
+            doc,
+        ],
+    ));
+    let arn = policy["Policy"]["Arn"].as_str().unwrap().to_owned();
+    run(
+        k,
+        s,
+        &[
+            "iam",
+            "attach-user-policy",
+            "--user-name",
+            "frank",
+            "--policy-arn",
+            &arn,
+        ],
+    );
+    let own = json(&run(
+        &fk,
+        &fs,
+        &["iam", "create-access-key", "--user-name", "frank"],
+    ));
+    let own_id = own["AccessKey"]["AccessKeyId"].as_str().unwrap().to_owned();
+    let listed = json(&run(
+        &fk,
+        &fs,
+        &["iam", "list-access-keys", "--user-name", "frank"],
+    ));
+    assert_eq!(
+        listed["AccessKeyMetadata"].as_array().map(Vec::len),
+        Some(2)
+    );
+    run(
+        &fk,
+        &fs,
+        &[
+            "iam",
+            "delete-access-key",
+            "--user-name",
+            "frank",
+            "--access-key-id",
+            &own_id,
+        ],
+    );
+    let (ok, _, err) = aws.run(
+        &fk,
+        &fs,
+        &["iam", "create-access-key", "--user-name", "grace"],
+    );
+    assert!(!ok);
+    assert!(
+        err.contains(&format!(
+            "(AccessDenied) when calling the CreateAccessKey operation: User: arn:aws:iam::{acct}:user/frank is not authorized to perform: iam:CreateAccessKey on resource: arn:aws:iam::{acct}:user/grace because no identity-based policy allows the iam:CreateAccessKey action",
+            acct = server.account_id
+        )),
+        "{err}"
+    );
+
+    // S17: versions, default switch, the default cannot be deleted; the CLI decodes documents.
+    run(
+        k,
+        s,
+        &[
+            "iam",
+            "create-policy-version",
+            "--policy-arn",
+            &arn,
+            "--policy-document",
+            doc,
+            "--set-as-default",
+        ],
+    );
+    let got = json(&run(
+        k,
+        s,
+        &[
+            "iam",
+            "get-policy-version",
+            "--policy-arn",
+            &arn,
+            "--version-id",
+            "v2",
+        ],
+    ));
+    assert_eq!(
+        got["PolicyVersion"]["Document"]["Statement"][0]["Resource"],
+        "arn:aws:iam::*:user/${aws:username}"
+    );
+    assert_eq!(got["PolicyVersion"]["IsDefaultVersion"], true);
+    run(
+        k,
+        s,
+        &[
+            "iam",
+            "set-default-policy-version",
+            "--policy-arn",
+            &arn,
+            "--version-id",
+            "v1",
+        ],
+    );
+    let (ok, _, err) = aws.run(
+        k,
+        s,
+        &[
+            "iam",
+            "delete-policy-version",
+            "--policy-arn",
+            &arn,
+            "--version-id",
+            "v1",
+        ],
+    );
+    assert!(!ok);
+    assert!(err.contains("(DeleteConflict) when calling the DeletePolicyVersion operation: Cannot delete the default version of a policy."), "{err}");
+    run(
+        k,
+        s,
+        &[
+            "iam",
+            "delete-policy-version",
+            "--policy-arn",
+            &arn,
+            "--version-id",
+            "v2",
+        ],
+    );
+    let versions = json(&run(
+        k,
+        s,
+        &["iam", "list-policy-versions", "--policy-arn", &arn],
+    ));
+    assert_eq!(versions["Versions"].as_array().map(Vec::len), Some(1));
+}

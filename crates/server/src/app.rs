@@ -12,6 +12,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use keyward_core::audit::{AuditEvent, event_source};
 use keyward_core::auth::{self, AuthFailure};
+use keyward_core::authz::{PolicyCache, RequestInfo};
 use keyward_core::clock::Clock;
 use keyward_core::crypto::MasterKey;
 use keyward_core::ids::new_request_id;
@@ -37,6 +38,7 @@ pub struct AppState<S: Store> {
     pub signing_keys: SigningKeyCache,
     pub clock: Arc<dyn Clock>,
     pub partition: String,
+    pub policies: PolicyCache,
 }
 
 /// The HTTP application: the AWS Query endpoint on every path but `/healthz`.
@@ -296,11 +298,19 @@ async fn run<S: Store>(
     }
     let op: Operation = decode(service, &reply.action, &params)?;
     event.read_only = op.read_only();
+    let info = RequestInfo {
+        source_ip: event.source_ip.clone(),
+        user_agent: event.user_agent.clone(),
+        secure_transport: false,
+        region: parsed.scope.region.clone(),
+    };
     let ctx = Ctx {
         partition: &state.partition,
         now,
         master_key: &state.master_key,
         caller: &caller,
+        info: &info,
+        policies: &state.policies,
     };
     let output = ops::execute(&mut tx, &ctx, op).await?;
     tx.insert_audit_event(event).await?;

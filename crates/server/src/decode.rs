@@ -1,6 +1,7 @@
 //! From `Action` and parameters to a typed [`Operation`].
 
 use keyward_core::ApiError;
+use keyward_core::model::EntityKind;
 use keyward_core::ops::Operation;
 
 use crate::form::Params;
@@ -51,6 +52,82 @@ fn integer(params: &Params, name: &str, field: &str) -> Result<Option<i64>, ApiE
             "1 validation error detected: Value '{text}' at '{field}' failed to satisfy constraint: Member must be a number"
         ))
     })
+}
+
+/// A boolean member: `true` in any case; anything else is false, as the SDKs only send the two.
+fn boolean(params: &Params, name: &str) -> bool {
+    params
+        .get(name)
+        .is_some_and(|v| v.eq_ignore_ascii_case("true"))
+}
+
+/// Operations that exist for users and groups alike, named `{Verb}{User|Group}{Noun}`.
+fn entity_operation(action: &str, p: &Params) -> Result<Option<Operation>, ApiError> {
+    let (entity, name_param, rest) = if let Some(i) = action.find("User") {
+        (
+            EntityKind::User,
+            "UserName",
+            (
+                action.get(..i).unwrap_or(""),
+                action.get(i + 4..).unwrap_or(""),
+            ),
+        )
+    } else if let Some(i) = action.find("Group") {
+        (
+            EntityKind::Group,
+            "GroupName",
+            (
+                action.get(..i).unwrap_or(""),
+                action.get(i + 5..).unwrap_or(""),
+            ),
+        )
+    } else {
+        return Ok(None);
+    };
+    let entity_name = p.string(name_param);
+    let op = match rest {
+        ("Attach", "Policy") => Operation::AttachPolicy {
+            entity,
+            entity_name,
+            policy_arn: p.string("PolicyArn"),
+        },
+        ("Detach", "Policy") => Operation::DetachPolicy {
+            entity,
+            entity_name,
+            policy_arn: p.string("PolicyArn"),
+        },
+        ("ListAttached", "Policies") => Operation::ListAttachedPolicies {
+            entity,
+            entity_name,
+            path_prefix: p.string("PathPrefix"),
+            marker: p.string("Marker"),
+            max_items: integer(p, "MaxItems", "maxItems")?,
+        },
+        ("Put", "Policy") => Operation::PutInlinePolicy {
+            entity,
+            entity_name,
+            policy_name: p.string("PolicyName"),
+            policy_document: p.string("PolicyDocument"),
+        },
+        ("Get", "Policy") => Operation::GetInlinePolicy {
+            entity,
+            entity_name,
+            policy_name: p.string("PolicyName"),
+        },
+        ("Delete", "Policy") => Operation::DeleteInlinePolicy {
+            entity,
+            entity_name,
+            policy_name: p.string("PolicyName"),
+        },
+        ("List", "Policies") => Operation::ListInlinePolicies {
+            entity,
+            entity_name,
+            marker: p.string("Marker"),
+            max_items: integer(p, "MaxItems", "maxItems")?,
+        },
+        _ => return Ok(None),
+    };
+    Ok(Some(op))
 }
 
 /// Decodes the operation `action` of `service`, or AWS's `InvalidAction`.
@@ -108,6 +185,104 @@ pub fn decode(service: Service, action: &str, p: &Params) -> Result<Operation, A
         (Service::Iam, "DeleteAccessKey") => Operation::DeleteAccessKey {
             user_name: s("UserName"),
             access_key_id: s("AccessKeyId"),
+        },
+        (Service::Iam, "CreatePolicy") => Operation::CreatePolicy {
+            policy_name: s("PolicyName"),
+            path: s("Path"),
+            policy_document: s("PolicyDocument"),
+            description: s("Description"),
+            tags: p.tags("Tags"),
+        },
+        (Service::Iam, "GetPolicy") => Operation::GetPolicy {
+            policy_arn: s("PolicyArn"),
+        },
+        (Service::Iam, "DeletePolicy") => Operation::DeletePolicy {
+            policy_arn: s("PolicyArn"),
+        },
+        (Service::Iam, "ListPolicies") => Operation::ListPolicies {
+            scope: s("Scope"),
+            only_attached: boolean(p, "OnlyAttached"),
+            path_prefix: s("PathPrefix"),
+            policy_usage_filter: s("PolicyUsageFilter"),
+            marker: s("Marker"),
+            max_items: integer(p, "MaxItems", "maxItems")?,
+        },
+        (Service::Iam, "CreatePolicyVersion") => Operation::CreatePolicyVersion {
+            policy_arn: s("PolicyArn"),
+            policy_document: s("PolicyDocument"),
+            set_as_default: boolean(p, "SetAsDefault"),
+        },
+        (Service::Iam, "GetPolicyVersion") => Operation::GetPolicyVersion {
+            policy_arn: s("PolicyArn"),
+            version_id: s("VersionId"),
+        },
+        (Service::Iam, "ListPolicyVersions") => Operation::ListPolicyVersions {
+            policy_arn: s("PolicyArn"),
+            marker: s("Marker"),
+            max_items: integer(p, "MaxItems", "maxItems")?,
+        },
+        (Service::Iam, "DeletePolicyVersion") => Operation::DeletePolicyVersion {
+            policy_arn: s("PolicyArn"),
+            version_id: s("VersionId"),
+        },
+        (Service::Iam, "SetDefaultPolicyVersion") => Operation::SetDefaultPolicyVersion {
+            policy_arn: s("PolicyArn"),
+            version_id: s("VersionId"),
+        },
+        (Service::Iam, "ListEntitiesForPolicy") => Operation::ListEntitiesForPolicy {
+            policy_arn: s("PolicyArn"),
+            entity_filter: s("EntityFilter"),
+            path_prefix: s("PathPrefix"),
+            marker: s("Marker"),
+            max_items: integer(p, "MaxItems", "maxItems")?,
+        },
+        (Service::Iam, "PutUserPermissionsBoundary") => Operation::PutUserPermissionsBoundary {
+            user_name: s("UserName"),
+            permissions_boundary: s("PermissionsBoundary"),
+        },
+        (Service::Iam, "DeleteUserPermissionsBoundary") => {
+            Operation::DeleteUserPermissionsBoundary {
+                user_name: s("UserName"),
+            }
+        }
+        (Service::Iam, "CreateGroup") => Operation::CreateGroup {
+            group_name: s("GroupName"),
+            path: s("Path"),
+        },
+        (Service::Iam, "GetGroup") => Operation::GetGroup {
+            group_name: s("GroupName"),
+            marker: s("Marker"),
+            max_items: integer(p, "MaxItems", "maxItems")?,
+        },
+        (Service::Iam, "UpdateGroup") => Operation::UpdateGroup {
+            group_name: s("GroupName"),
+            new_group_name: s("NewGroupName"),
+            new_path: s("NewPath"),
+        },
+        (Service::Iam, "DeleteGroup") => Operation::DeleteGroup {
+            group_name: s("GroupName"),
+        },
+        (Service::Iam, "ListGroups") => Operation::ListGroups {
+            path_prefix: s("PathPrefix"),
+            marker: s("Marker"),
+            max_items: integer(p, "MaxItems", "maxItems")?,
+        },
+        (Service::Iam, "AddUserToGroup") => Operation::AddUserToGroup {
+            group_name: s("GroupName"),
+            user_name: s("UserName"),
+        },
+        (Service::Iam, "RemoveUserFromGroup") => Operation::RemoveUserFromGroup {
+            group_name: s("GroupName"),
+            user_name: s("UserName"),
+        },
+        (Service::Iam, "ListGroupsForUser") => Operation::ListGroupsForUser {
+            user_name: s("UserName"),
+            marker: s("Marker"),
+            max_items: integer(p, "MaxItems", "maxItems")?,
+        },
+        (Service::Iam, _) => match entity_operation(action, p)? {
+            Some(op) => op,
+            None => return Err(ApiError::invalid_action(action)),
         },
         _ => return Err(ApiError::invalid_action(action)),
     };

@@ -3,8 +3,9 @@
 
 use keyward_core::ApiError;
 use keyward_core::clock::iso8601;
-use keyward_core::model::{AccessKey, Tag, User};
+use keyward_core::model::{AccessKey, EntityKind, Group, ManagedPolicy, PolicyVersion, Tag, User};
 use keyward_core::ops::{Output, Page};
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 
 use crate::decode::Service;
 use crate::xml::Xml;
@@ -15,9 +16,84 @@ fn user(x: &mut Xml, u: &User, arn: &str, with_tags: bool) {
         .elem("UserId", &u.user_id)
         .elem("Arn", arn)
         .elem("CreateDate", &iso8601(u.created));
+    if let Some(arn) = &u.permissions_boundary {
+        boundary(x, arn);
+    }
     if with_tags && !u.tags.is_empty() {
         tags(x, &u.tags);
     }
+}
+
+fn boundary(x: &mut Xml, arn: &str) {
+    x.open("PermissionsBoundary")
+        .elem("PermissionsBoundaryType", "PermissionsBoundaryPolicy")
+        .elem("PermissionsBoundaryArn", arn)
+        .close("PermissionsBoundary");
+}
+
+/// RFC 3986 unreserved characters stay; everything else is percent-encoded, as IAM encodes the
+/// policy documents it returns.
+const URL_ENCODE: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'~');
+
+fn url_encoded(document: &str) -> String {
+    utf8_percent_encode(document, URL_ENCODE).to_string()
+}
+
+fn group(x: &mut Xml, g: &Group, arn: &str) {
+    x.elem("Path", &g.path)
+        .elem("GroupName", &g.name)
+        .elem("GroupId", &g.group_id)
+        .elem("Arn", arn)
+        .elem("CreateDate", &iso8601(g.created));
+}
+
+fn policy(x: &mut Xml, p: &ManagedPolicy, with_description: bool) {
+    x.elem("PolicyName", &p.name);
+    if with_description {
+        x.opt("Description", p.description.as_deref());
+    }
+    x.elem("DefaultVersionId", &p.default_version_id)
+        .elem("PolicyId", &p.policy_id)
+        .elem("Path", &p.path)
+        .elem("Arn", &p.arn)
+        .elem("AttachmentCount", &p.attachment_count.to_string())
+        .elem(
+            "PermissionsBoundaryUsageCount",
+            &p.boundary_usage_count.to_string(),
+        )
+        .elem("IsAttachable", "true")
+        .elem("CreateDate", &iso8601(p.created))
+        .elem("UpdateDate", &iso8601(p.updated));
+    if with_description && !p.tags.is_empty() {
+        tags(x, &p.tags);
+    }
+}
+
+fn policy_version(x: &mut Xml, v: &PolicyVersion, is_default: bool, with_document: bool) {
+    if with_document {
+        x.elem("Document", &url_encoded(&v.document));
+    }
+    x.elem("VersionId", &v.version_id)
+        .elem(
+            "IsDefaultVersion",
+            if is_default { "true" } else { "false" },
+        )
+        .elem("CreateDate", &iso8601(v.created));
+}
+
+fn id_members(x: &mut Xml, list: &str, name_elem: &str, id_elem: &str, items: &[(String, String)]) {
+    x.open(list);
+    for (name, id) in items {
+        x.open("member")
+            .elem(name_elem, name)
+            .elem(id_elem, id)
+            .close("member");
+    }
+    x.close(list);
 }
 
 fn tags(x: &mut Xml, list: &[Tag]) {
@@ -46,6 +122,121 @@ fn key_metadata(x: &mut Xml, user_name: Option<&str>, k: &AccessKey) {
 /// Writes the `<ActionResult>` body of an output, if the output has one.
 fn result_body(x: &mut Xml, output: &Output) {
     match output {
+        Output::Policy {
+            policy: p,
+            with_description,
+        } => {
+            x.open("Policy");
+            policy(x, p, *with_description);
+            x.close("Policy");
+        }
+        Output::Policies { policies, page: pg } => {
+            x.open("Policies");
+            for p in policies {
+                x.open("member");
+                policy(x, p, false);
+                x.close("member");
+            }
+            x.close("Policies");
+            page(x, pg);
+        }
+        Output::PolicyVersion {
+            version,
+            is_default,
+            with_document,
+        } => {
+            x.open("PolicyVersion");
+            policy_version(x, version, *is_default, *with_document);
+            x.close("PolicyVersion");
+        }
+        Output::PolicyVersions { versions, page: pg } => {
+            x.open("Versions");
+            for (v, is_default) in versions {
+                x.open("member");
+                policy_version(x, v, *is_default, false);
+                x.close("member");
+            }
+            x.close("Versions");
+            page(x, pg);
+        }
+        Output::EntitiesForPolicy {
+            groups,
+            users,
+            roles,
+            page: pg,
+        } => {
+            id_members(x, "PolicyGroups", "GroupName", "GroupId", groups);
+            id_members(x, "PolicyUsers", "UserName", "UserId", users);
+            id_members(x, "PolicyRoles", "RoleName", "RoleId", roles);
+            page(x, pg);
+        }
+        Output::AttachedPolicies { policies, page: pg } => {
+            x.open("AttachedPolicies");
+            for a in policies {
+                x.open("member")
+                    .elem("PolicyName", &a.name)
+                    .elem("PolicyArn", &a.arn)
+                    .close("member");
+            }
+            x.close("AttachedPolicies");
+            page(x, pg);
+        }
+        Output::InlinePolicy {
+            entity,
+            entity_name,
+            policy_name,
+            document,
+        } => {
+            let field = match entity {
+                EntityKind::User => "UserName",
+                EntityKind::Group => "GroupName",
+                EntityKind::Role => "RoleName",
+            };
+            x.elem(field, entity_name)
+                .elem("PolicyName", policy_name)
+                .elem("PolicyDocument", &url_encoded(document));
+        }
+        Output::PolicyNames { names, page: pg } => {
+            x.open("PolicyNames");
+            for n in names {
+                x.elem("member", n);
+            }
+            x.close("PolicyNames");
+            page(x, pg);
+        }
+        Output::Group { group: g, arn } => {
+            x.open("Group");
+            group(x, g, arn);
+            x.close("Group");
+        }
+        Output::GroupWithUsers {
+            group: g,
+            arn,
+            users,
+            page: pg,
+        } => {
+            x.open("Group");
+            group(x, g, arn);
+            x.close("Group");
+            x.open("Users");
+            for (u, uarn) in users {
+                x.open("member");
+                user(x, u, uarn, false);
+                x.close("member");
+            }
+            x.close("Users");
+            page(x, pg);
+        }
+        Output::Groups { groups, page: pg } => {
+            x.open("Groups");
+            for (g, arn) in groups {
+                x.open("member");
+                group(x, g, arn);
+                x.close("member");
+            }
+            x.close("Groups");
+            page(x, pg);
+        }
         Output::Empty => {}
         Output::CallerIdentity {
             user_id,

@@ -23,6 +23,7 @@ fn bob() -> User {
             key: "Dept".into(),
             value: "R&D <1>".into(),
         }],
+        permissions_boundary: None,
     }
 }
 
@@ -199,6 +200,215 @@ fn errors() {
                 "User: arn:aws:iam::123456789012:user/carol is not authorized to perform: iam:ListUsers on resource: arn:aws:iam::123456789012:user/ because no identity-based policy allows the iam:ListUsers action"
             ),
             RID
+        )
+    );
+}
+
+fn managed() -> keyward_core::model::ManagedPolicy {
+    keyward_core::model::ManagedPolicy {
+        policy_id: "ANPACKCEVSQ6C2EXAMPLE".into(),
+        account_id: "123456789012".into(),
+        name: "ReadUsers".into(),
+        path: "/team/".into(),
+        arn: "arn:aws:iam::123456789012:policy/team/ReadUsers".into(),
+        description: Some("lets people list users".into()),
+        default_version_id: "v2".into(),
+        next_version: 3,
+        created: datetime!(2014-09-15 17:36:14 UTC),
+        updated: datetime!(2014-09-15 20:31:47 UTC),
+        tags: vec![],
+        attachment_count: 9,
+        boundary_usage_count: 1,
+    }
+}
+
+fn version(id: &str) -> keyward_core::model::PolicyVersion {
+    keyward_core::model::PolicyVersion {
+        policy_id: "ANPACKCEVSQ6C2EXAMPLE".into(),
+        version_id: id.into(),
+        document: r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"iam:ListUsers","Resource":"*"}]}"#.into(),
+        created: datetime!(2014-09-15 20:31:47 UTC),
+    }
+}
+
+fn group() -> keyward_core::model::Group {
+    keyward_core::model::Group {
+        account_id: "123456789012".into(),
+        group_id: "AGPACKCEVSQ6C2EXAMPLE".into(),
+        name: "Admins".into(),
+        path: "/".into(),
+        created: datetime!(2012-05-09 16:27:03 UTC),
+    }
+}
+
+#[test]
+fn managed_policies_and_versions() {
+    let none = Page {
+        is_truncated: false,
+        marker: None,
+    };
+    insta::assert_snapshot!(
+        "create_policy",
+        iam(
+            "CreatePolicy",
+            &Output::Policy {
+                policy: managed(),
+                with_description: false
+            }
+        )
+    );
+    insta::assert_snapshot!(
+        "get_policy",
+        iam(
+            "GetPolicy",
+            &Output::Policy {
+                policy: managed(),
+                with_description: true
+            }
+        )
+    );
+    insta::assert_snapshot!(
+        "list_policies",
+        iam(
+            "ListPolicies",
+            &Output::Policies {
+                policies: vec![managed()],
+                page: none.clone()
+            }
+        )
+    );
+    insta::assert_snapshot!(
+        "get_policy_version",
+        iam(
+            "GetPolicyVersion",
+            &Output::PolicyVersion {
+                version: version("v2"),
+                is_default: true,
+                with_document: true
+            }
+        )
+    );
+    insta::assert_snapshot!(
+        "create_policy_version",
+        iam(
+            "CreatePolicyVersion",
+            &Output::PolicyVersion {
+                version: version("v3"),
+                is_default: false,
+                with_document: false
+            }
+        )
+    );
+    insta::assert_snapshot!(
+        "list_policy_versions",
+        iam(
+            "ListPolicyVersions",
+            &Output::PolicyVersions {
+                versions: vec![(version("v2"), true), (version("v1"), false)],
+                page: none.clone()
+            }
+        )
+    );
+    insta::assert_snapshot!(
+        "list_entities_for_policy",
+        iam(
+            "ListEntitiesForPolicy",
+            &Output::EntitiesForPolicy {
+                groups: vec![("Admins".into(), "AGPACKCEVSQ6C2EXAMPLE".into())],
+                users: vec![("Bob".into(), "AIDACKCEVSQ6C2EXAMPLE".into())],
+                roles: vec![],
+                page: none,
+            }
+        )
+    );
+}
+
+#[test]
+fn attachments_inline_policies_and_groups() {
+    let none = Page {
+        is_truncated: false,
+        marker: None,
+    };
+    insta::assert_snapshot!(
+        "list_attached_user_policies",
+        iam(
+            "ListAttachedUserPolicies",
+            &Output::AttachedPolicies {
+                policies: vec![keyward_core::model::AttachedPolicy {
+                    name: "AdministratorAccess".into(),
+                    arn: "arn:aws:iam::aws:policy/AdministratorAccess".into(),
+                }],
+                page: none.clone(),
+            }
+        )
+    );
+    insta::assert_snapshot!(
+        "get_user_policy",
+        iam(
+            "GetUserPolicy",
+            &Output::InlinePolicy {
+                entity: keyward_core::model::EntityKind::User,
+                entity_name: "Bob".into(),
+                policy_name: "AllAccessPolicy".into(),
+                document: version("v1").document,
+            }
+        )
+    );
+    insta::assert_snapshot!(
+        "list_user_policies",
+        iam(
+            "ListUserPolicies",
+            &Output::PolicyNames {
+                names: vec!["AllAccessPolicy".into(), "KeyPolicy".into()],
+                page: none.clone()
+            }
+        )
+    );
+    let g = group();
+    let arn = g.arn("aws");
+    insta::assert_snapshot!(
+        "create_group",
+        iam(
+            "CreateGroup",
+            &Output::Group {
+                group: g.clone(),
+                arn: arn.clone()
+            }
+        )
+    );
+    let mut bounded = bob();
+    bounded.permissions_boundary = Some("arn:aws:iam::123456789012:policy/team/ReadUsers".into());
+    let bob_arn = bounded.arn("aws");
+    insta::assert_snapshot!(
+        "get_group",
+        iam(
+            "GetGroup",
+            &Output::GroupWithUsers {
+                group: g.clone(),
+                arn: arn.clone(),
+                users: vec![(bounded.clone(), bob_arn.clone())],
+                page: none.clone()
+            }
+        )
+    );
+    insta::assert_snapshot!(
+        "list_groups",
+        iam(
+            "ListGroups",
+            &Output::Groups {
+                groups: vec![(g, arn)],
+                page: none
+            }
+        )
+    );
+    insta::assert_snapshot!(
+        "get_user_with_boundary",
+        iam(
+            "GetUser",
+            &Output::User {
+                user: bounded,
+                arn: bob_arn
+            }
         )
     );
 }

@@ -12,15 +12,24 @@ use std::time::Duration;
 use keyward_core::StoreError;
 use keyward_core::audit::AuditEvent;
 use keyward_core::clock::{from_millis, to_millis};
-use keyward_core::model::{AccessKey, Account, KeyStatus, Tag, User};
-use keyward_core::store::{Store, StoreResult, Tx};
+use keyward_core::model::{
+    AccessKey, Account, AttachedPolicy, EntityKind, Group, KeyStatus, ManagedPolicy, PolicySource,
+    PolicyVersion, Tag, User,
+};
+use keyward_core::store::{PolicyUsage, Store, StoreResult, Tx};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
 };
 use sqlx::{Row, Sqlite, SqlitePool, Transaction};
 
 /// Schema migrations, applied in order at start. Never edit one that has shipped: add a new one.
-const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../migrations/sqlite/0001_init.sql"))];
+const MIGRATIONS: &[(i64, &str)] = &[
+    (1, include_str!("../migrations/sqlite/0001_init.sql")),
+    (
+        3,
+        include_str!("../migrations/sqlite/0003_policies_groups.sql"),
+    ),
+];
 
 fn db_err(context: &'static str) -> impl FnOnce(sqlx::Error) -> StoreError {
     move |e| StoreError::new(format!("{context}: {e}"))
@@ -151,6 +160,7 @@ fn user_from_row(row: &SqliteRow) -> StoreResult<User> {
         path: row.try_get("path").map_err(get)?,
         created: from_millis(row.try_get("created_ms").map_err(get)?),
         tags: tags_from_json(&row.try_get::<String, _>("tags").map_err(get)?)?,
+        permissions_boundary: row.try_get("permissions_boundary").map_err(get)?,
     })
 }
 
@@ -165,6 +175,48 @@ fn key_from_row(row: &SqliteRow) -> StoreResult<AccessKey> {
             .ok_or_else(|| StoreError::new(format!("decode access key: status {status}")))?,
         created: from_millis(row.try_get("created_ms").map_err(get)?),
         sealed_secret: row.try_get("sealed_secret").map_err(get)?,
+    })
+}
+
+/// Columns of a managed policy with its computed counts; `p` is `managed_policies`. A macro so that
+/// queries built on it stay `&'static str` (sqlx audits dynamic SQL).
+macro_rules! policy_select {
+    () => {
+        "SELECT p.policy_id, p.account_id, p.name, p.path, p.arn, p.description, \
+     p.default_version, p.next_version, p.created_ms, p.updated_ms, p.tags, \
+     (SELECT COUNT(*) FROM policy_attachments a WHERE a.policy_arn = p.arn) AS attachment_count, \
+     (SELECT COUNT(*) FROM users u WHERE u.permissions_boundary = p.arn) AS boundary_usage_count \
+     FROM managed_policies p"
+    };
+}
+
+fn policy_from_row(row: &SqliteRow) -> StoreResult<ManagedPolicy> {
+    let get = |e: sqlx::Error| StoreError::new(format!("decode managed policy: {e}"));
+    Ok(ManagedPolicy {
+        policy_id: row.try_get("policy_id").map_err(get)?,
+        account_id: row.try_get("account_id").map_err(get)?,
+        name: row.try_get("name").map_err(get)?,
+        path: row.try_get("path").map_err(get)?,
+        arn: row.try_get("arn").map_err(get)?,
+        description: row.try_get("description").map_err(get)?,
+        default_version_id: row.try_get("default_version").map_err(get)?,
+        next_version: row.try_get("next_version").map_err(get)?,
+        created: from_millis(row.try_get("created_ms").map_err(get)?),
+        updated: from_millis(row.try_get("updated_ms").map_err(get)?),
+        tags: tags_from_json(&row.try_get::<String, _>("tags").map_err(get)?)?,
+        attachment_count: row.try_get("attachment_count").map_err(get)?,
+        boundary_usage_count: row.try_get("boundary_usage_count").map_err(get)?,
+    })
+}
+
+fn group_from_row(row: &SqliteRow) -> StoreResult<Group> {
+    let get = |e: sqlx::Error| StoreError::new(format!("decode group: {e}"));
+    Ok(Group {
+        group_id: row.try_get("group_id").map_err(get)?,
+        account_id: row.try_get("account_id").map_err(get)?,
+        name: row.try_get("name").map_err(get)?,
+        path: row.try_get("path").map_err(get)?,
+        created: from_millis(row.try_get("created_ms").map_err(get)?),
     })
 }
 
@@ -244,7 +296,7 @@ impl Tx for SqliteTx {
 
     async fn get_user(&mut self, account_id: &str, name: &str) -> StoreResult<Option<User>> {
         let row = sqlx::query(
-            "SELECT user_id, account_id, name, path, created_ms, tags FROM users WHERE account_id = $1 AND name_key = $2",
+            "SELECT user_id, account_id, name, path, created_ms, tags, permissions_boundary FROM users WHERE account_id = $1 AND name_key = $2",
         )
         .bind(account_id)
         .bind(name_key(name))
@@ -256,7 +308,7 @@ impl Tx for SqliteTx {
 
     async fn get_user_by_id(&mut self, user_id: &str) -> StoreResult<Option<User>> {
         let row = sqlx::query(
-            "SELECT user_id, account_id, name, path, created_ms, tags FROM users WHERE user_id = $1",
+            "SELECT user_id, account_id, name, path, created_ms, tags, permissions_boundary FROM users WHERE user_id = $1",
         )
         .bind(user_id)
         .fetch_optional(&mut *self.tx)
@@ -274,7 +326,7 @@ impl Tx for SqliteTx {
     ) -> StoreResult<Vec<User>> {
         // `substr` rather than LIKE: a path may contain LIKE's wildcards.
         let rows = sqlx::query(
-            "SELECT user_id, account_id, name, path, created_ms, tags FROM users \
+            "SELECT user_id, account_id, name, path, created_ms, tags, permissions_boundary FROM users \
              WHERE account_id = $1 AND substr(path, 1, length($2)) = $2 AND name_key > $3 \
              ORDER BY name_key LIMIT $4",
         )
@@ -290,8 +342,8 @@ impl Tx for SqliteTx {
 
     async fn insert_user(&mut self, user: &User) -> StoreResult<()> {
         sqlx::query(
-            "INSERT INTO users (user_id, account_id, name, name_key, path, created_ms, tags) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            "INSERT INTO users (user_id, account_id, name, name_key, path, created_ms, tags, permissions_boundary) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
         )
         .bind(&user.user_id)
         .bind(&user.account_id)
@@ -300,6 +352,7 @@ impl Tx for SqliteTx {
         .bind(&user.path)
         .bind(to_millis(user.created))
         .bind(tags_to_json(&user.tags))
+        .bind(&user.permissions_boundary)
         .execute(&mut *self.tx)
         .await
         .map_err(db_err("insert user"))?;
@@ -308,13 +361,14 @@ impl Tx for SqliteTx {
 
     async fn update_user(&mut self, user: &User) -> StoreResult<()> {
         sqlx::query(
-            "UPDATE users SET name = $2, name_key = $3, path = $4, tags = $5 WHERE user_id = $1",
+            "UPDATE users SET name = $2, name_key = $3, path = $4, tags = $5, permissions_boundary = $6 WHERE user_id = $1",
         )
         .bind(&user.user_id)
         .bind(&user.name)
         .bind(name_key(&user.name))
         .bind(&user.path)
         .bind(tags_to_json(&user.tags))
+        .bind(&user.permissions_boundary)
         .execute(&mut *self.tx)
         .await
         .map_err(db_err("update user"))?;
@@ -435,5 +489,519 @@ impl Tx for SqliteTx {
             .await
             .map_err(db_err("list audit events"))?;
         rows.iter().map(event_from_row).collect()
+    }
+
+    async fn upsert_aws_managed_policy(
+        &mut self,
+        p: &ManagedPolicy,
+        document: &str,
+    ) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO managed_policies (policy_id, account_id, name, name_key, path, arn, description, \
+             default_version, next_version, created_ms, updated_ms, tags) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, '[]') \
+             ON CONFLICT (arn) DO UPDATE SET description = excluded.description, \
+             default_version = excluded.default_version, updated_ms = excluded.updated_ms",
+        )
+        .bind(&p.policy_id)
+        .bind(&p.account_id)
+        .bind(&p.name)
+        .bind(name_key(&p.name))
+        .bind(&p.path)
+        .bind(&p.arn)
+        .bind(&p.description)
+        .bind(&p.default_version_id)
+        .bind(p.next_version)
+        .bind(to_millis(p.created))
+        .bind(to_millis(p.updated))
+        .execute(&mut *self.tx)
+        .await
+        .map_err(db_err("upsert AWS managed policy"))?;
+        sqlx::query(
+            "INSERT INTO policy_versions (policy_id, version_id, document, created_ms) \
+             SELECT policy_id, $2, $3, $4 FROM managed_policies WHERE arn = $1 \
+             ON CONFLICT (policy_id, version_id) DO UPDATE SET document = excluded.document",
+        )
+        .bind(&p.arn)
+        .bind(&p.default_version_id)
+        .bind(document)
+        .bind(to_millis(p.updated))
+        .execute(&mut *self.tx)
+        .await
+        .map_err(db_err("upsert AWS managed policy version"))?;
+        Ok(())
+    }
+
+    async fn get_managed_policy(&mut self, arn: &str) -> StoreResult<Option<ManagedPolicy>> {
+        let row = sqlx::query(concat!(policy_select!(), " WHERE p.arn = $1"))
+            .bind(arn)
+            .fetch_optional(&mut *self.tx)
+            .await
+            .map_err(db_err("read managed policy"))?;
+        row.as_ref().map(policy_from_row).transpose()
+    }
+
+    async fn list_managed_policies(
+        &mut self,
+        account_id: &str,
+        scope: &str,
+        usage: PolicyUsage,
+        path_prefix: &str,
+        after: Option<(&str, &str)>,
+        limit: usize,
+    ) -> StoreResult<Vec<ManagedPolicy>> {
+        let (after_name, after_arn) = after
+            .map(|(n, a)| (name_key(n), a.to_owned()))
+            .unwrap_or_default();
+        let rows = sqlx::query(concat!(
+            policy_select!(),
+            " WHERE \
+             (($2 = 'All' AND p.account_id IN ($1, 'aws')) OR ($2 = 'AWS' AND p.account_id = 'aws') \
+              OR ($2 = 'Local' AND p.account_id = $1)) \
+             AND substr(p.path, 1, length($3)) = $3 \
+             AND ($4 = 0 \
+                  OR ($4 IN (1, 2) AND EXISTS (SELECT 1 FROM policy_attachments a WHERE a.policy_arn = p.arn)) \
+                  OR ($4 IN (1, 3) AND EXISTS (SELECT 1 FROM users u WHERE u.permissions_boundary = p.arn))) \
+             AND (p.name_key > $5 OR (p.name_key = $5 AND p.arn > $6)) \
+             ORDER BY p.name_key, p.arn LIMIT $7"
+        ))
+        .bind(account_id)
+        .bind(scope)
+        .bind(path_prefix)
+        .bind(match usage {
+            PolicyUsage::Any => 0_i64,
+            PolicyUsage::Attached => 1,
+            PolicyUsage::AsPermissions => 2,
+            PolicyUsage::AsBoundary => 3,
+        })
+        .bind(after_name)
+        .bind(after_arn)
+        .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+        .fetch_all(&mut *self.tx)
+        .await
+        .map_err(db_err("list managed policies"))?;
+        rows.iter().map(policy_from_row).collect()
+    }
+
+    async fn insert_managed_policy(
+        &mut self,
+        p: &ManagedPolicy,
+        first: &PolicyVersion,
+    ) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO managed_policies (policy_id, account_id, name, name_key, path, arn, description, \
+             default_version, next_version, created_ms, updated_ms, tags) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+        )
+        .bind(&p.policy_id)
+        .bind(&p.account_id)
+        .bind(&p.name)
+        .bind(name_key(&p.name))
+        .bind(&p.path)
+        .bind(&p.arn)
+        .bind(&p.description)
+        .bind(&p.default_version_id)
+        .bind(p.next_version)
+        .bind(to_millis(p.created))
+        .bind(to_millis(p.updated))
+        .bind(tags_to_json(&p.tags))
+        .execute(&mut *self.tx)
+        .await
+        .map_err(db_err("insert managed policy"))?;
+        self.insert_policy_version(first).await
+    }
+
+    async fn update_managed_policy(&mut self, p: &ManagedPolicy) -> StoreResult<()> {
+        sqlx::query(
+            "UPDATE managed_policies SET default_version = $2, next_version = $3, updated_ms = $4, tags = $5 \
+             WHERE policy_id = $1",
+        )
+        .bind(&p.policy_id)
+        .bind(&p.default_version_id)
+        .bind(p.next_version)
+        .bind(to_millis(p.updated))
+        .bind(tags_to_json(&p.tags))
+        .execute(&mut *self.tx)
+        .await
+        .map_err(db_err("update managed policy"))?;
+        Ok(())
+    }
+
+    async fn delete_managed_policy(&mut self, policy_id: &str) -> StoreResult<()> {
+        sqlx::query("DELETE FROM policy_versions WHERE policy_id = $1")
+            .bind(policy_id)
+            .execute(&mut *self.tx)
+            .await
+            .map_err(db_err("delete policy versions"))?;
+        sqlx::query("DELETE FROM managed_policies WHERE policy_id = $1")
+            .bind(policy_id)
+            .execute(&mut *self.tx)
+            .await
+            .map_err(db_err("delete managed policy"))?;
+        Ok(())
+    }
+
+    async fn list_policy_versions(&mut self, policy_id: &str) -> StoreResult<Vec<PolicyVersion>> {
+        let rows = sqlx::query(
+            "SELECT policy_id, version_id, document, created_ms FROM policy_versions WHERE policy_id = $1 \
+             ORDER BY created_ms, CAST(substr(version_id, 2) AS INTEGER)",
+        )
+        .bind(policy_id)
+        .fetch_all(&mut *self.tx)
+        .await
+        .map_err(db_err("list policy versions"))?;
+        rows.iter()
+            .map(|r| {
+                let get = |e: sqlx::Error| StoreError::new(format!("decode policy version: {e}"));
+                Ok(PolicyVersion {
+                    policy_id: r.try_get("policy_id").map_err(get)?,
+                    version_id: r.try_get("version_id").map_err(get)?,
+                    document: r.try_get("document").map_err(get)?,
+                    created: from_millis(r.try_get("created_ms").map_err(get)?),
+                })
+            })
+            .collect()
+    }
+
+    async fn insert_policy_version(&mut self, v: &PolicyVersion) -> StoreResult<()> {
+        sqlx::query("INSERT INTO policy_versions (policy_id, version_id, document, created_ms) VALUES ($1, $2, $3, $4)")
+            .bind(&v.policy_id)
+            .bind(&v.version_id)
+            .bind(&v.document)
+            .bind(to_millis(v.created))
+            .execute(&mut *self.tx)
+            .await
+            .map_err(db_err("insert policy version"))?;
+        Ok(())
+    }
+
+    async fn delete_policy_version(
+        &mut self,
+        policy_id: &str,
+        version_id: &str,
+    ) -> StoreResult<()> {
+        sqlx::query("DELETE FROM policy_versions WHERE policy_id = $1 AND version_id = $2")
+            .bind(policy_id)
+            .bind(version_id)
+            .execute(&mut *self.tx)
+            .await
+            .map_err(db_err("delete policy version"))?;
+        Ok(())
+    }
+
+    async fn attach_policy(
+        &mut self,
+        kind: EntityKind,
+        entity_id: &str,
+        policy_arn: &str,
+    ) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO policy_attachments (entity_kind, entity_id, policy_arn) VALUES ($1, $2, $3) \
+             ON CONFLICT DO NOTHING",
+        )
+        .bind(kind.as_str())
+        .bind(entity_id)
+        .bind(policy_arn)
+        .execute(&mut *self.tx)
+        .await
+        .map_err(db_err("attach policy"))?;
+        Ok(())
+    }
+
+    async fn detach_policy(
+        &mut self,
+        kind: EntityKind,
+        entity_id: &str,
+        policy_arn: &str,
+    ) -> StoreResult<bool> {
+        let done = sqlx::query(
+            "DELETE FROM policy_attachments WHERE entity_kind = $1 AND entity_id = $2 AND policy_arn = $3",
+        )
+        .bind(kind.as_str())
+        .bind(entity_id)
+        .bind(policy_arn)
+        .execute(&mut *self.tx)
+        .await
+        .map_err(db_err("detach policy"))?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn list_attached_policies(
+        &mut self,
+        kind: EntityKind,
+        entity_id: &str,
+    ) -> StoreResult<Vec<AttachedPolicy>> {
+        let rows = sqlx::query(
+            "SELECT p.name, p.arn FROM policy_attachments a JOIN managed_policies p ON p.arn = a.policy_arn \
+             WHERE a.entity_kind = $1 AND a.entity_id = $2 ORDER BY p.name_key, p.arn",
+        )
+        .bind(kind.as_str())
+        .bind(entity_id)
+        .fetch_all(&mut *self.tx)
+        .await
+        .map_err(db_err("list attached policies"))?;
+        rows.iter()
+            .map(|r| {
+                let get = |e: sqlx::Error| StoreError::new(format!("decode attached policy: {e}"));
+                Ok(AttachedPolicy {
+                    name: r.try_get("name").map_err(get)?,
+                    arn: r.try_get("arn").map_err(get)?,
+                })
+            })
+            .collect()
+    }
+
+    async fn list_policy_attachments(
+        &mut self,
+        policy_arn: &str,
+    ) -> StoreResult<Vec<(EntityKind, String)>> {
+        let rows = sqlx::query(
+            "SELECT entity_kind, entity_id FROM policy_attachments WHERE policy_arn = $1 ORDER BY entity_kind, entity_id",
+        )
+        .bind(policy_arn)
+        .fetch_all(&mut *self.tx)
+        .await
+        .map_err(db_err("list policy attachments"))?;
+        rows.iter()
+            .map(|r| {
+                let get = |e: sqlx::Error| StoreError::new(format!("decode attachment: {e}"));
+                let kind: String = r.try_get("entity_kind").map_err(get)?;
+                let kind = EntityKind::parse(&kind)
+                    .ok_or_else(|| StoreError::new(format!("decode attachment: kind {kind}")))?;
+                Ok((kind, r.try_get("entity_id").map_err(get)?))
+            })
+            .collect()
+    }
+
+    async fn put_inline_policy(
+        &mut self,
+        kind: EntityKind,
+        entity_id: &str,
+        name: &str,
+        document: &str,
+    ) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO inline_policies (entity_kind, entity_id, name, document) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (entity_kind, entity_id, name) DO UPDATE SET document = excluded.document",
+        )
+        .bind(kind.as_str())
+        .bind(entity_id)
+        .bind(name)
+        .bind(document)
+        .execute(&mut *self.tx)
+        .await
+        .map_err(db_err("put inline policy"))?;
+        Ok(())
+    }
+
+    async fn get_inline_policy(
+        &mut self,
+        kind: EntityKind,
+        entity_id: &str,
+        name: &str,
+    ) -> StoreResult<Option<String>> {
+        sqlx::query_scalar(
+            "SELECT document FROM inline_policies WHERE entity_kind = $1 AND entity_id = $2 AND name = $3",
+        )
+        .bind(kind.as_str())
+        .bind(entity_id)
+        .bind(name)
+        .fetch_optional(&mut *self.tx)
+        .await
+        .map_err(db_err("read inline policy"))
+    }
+
+    async fn delete_inline_policy(
+        &mut self,
+        kind: EntityKind,
+        entity_id: &str,
+        name: &str,
+    ) -> StoreResult<bool> {
+        let done = sqlx::query(
+            "DELETE FROM inline_policies WHERE entity_kind = $1 AND entity_id = $2 AND name = $3",
+        )
+        .bind(kind.as_str())
+        .bind(entity_id)
+        .bind(name)
+        .execute(&mut *self.tx)
+        .await
+        .map_err(db_err("delete inline policy"))?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn list_inline_policies(
+        &mut self,
+        kind: EntityKind,
+        entity_id: &str,
+    ) -> StoreResult<Vec<String>> {
+        sqlx::query_scalar("SELECT name FROM inline_policies WHERE entity_kind = $1 AND entity_id = $2 ORDER BY name")
+            .bind(kind.as_str())
+            .bind(entity_id)
+            .fetch_all(&mut *self.tx)
+            .await
+            .map_err(db_err("list inline policies"))
+    }
+
+    async fn user_policy_sources(&mut self, user_id: &str) -> StoreResult<Vec<PolicySource>> {
+        // One round trip: the user's inline and attached policies, then each group's.
+        let rows = sqlx::query(
+            "SELECT 'user/' || u.name || '/inline/' || i.name AS id, i.document AS document \
+               FROM inline_policies i JOIN users u ON u.user_id = i.entity_id \
+              WHERE i.entity_kind = 'user' AND i.entity_id = $1 \
+             UNION ALL \
+             SELECT p.arn, v.document FROM policy_attachments a \
+               JOIN managed_policies p ON p.arn = a.policy_arn \
+               JOIN policy_versions v ON v.policy_id = p.policy_id AND v.version_id = p.default_version \
+              WHERE a.entity_kind = 'user' AND a.entity_id = $1 \
+             UNION ALL \
+             SELECT 'group/' || g.name || '/inline/' || i.name, i.document FROM group_members m \
+               JOIN groups g ON g.group_id = m.group_id \
+               JOIN inline_policies i ON i.entity_kind = 'group' AND i.entity_id = m.group_id \
+              WHERE m.user_id = $1 \
+             UNION ALL \
+             SELECT p.arn, v.document FROM group_members m \
+               JOIN policy_attachments a ON a.entity_kind = 'group' AND a.entity_id = m.group_id \
+               JOIN managed_policies p ON p.arn = a.policy_arn \
+               JOIN policy_versions v ON v.policy_id = p.policy_id AND v.version_id = p.default_version \
+              WHERE m.user_id = $1",
+        )
+        .bind(user_id)
+        .fetch_all(&mut *self.tx)
+        .await
+        .map_err(db_err("gather policies of a user"))?;
+        rows.iter()
+            .map(|r| {
+                let get = |e: sqlx::Error| StoreError::new(format!("decode policy source: {e}"));
+                Ok(PolicySource {
+                    id: r.try_get("id").map_err(get)?,
+                    document: r.try_get("document").map_err(get)?,
+                })
+            })
+            .collect()
+    }
+
+    async fn insert_group(&mut self, g: &Group) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO groups (group_id, account_id, name, name_key, path, created_ms) VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(&g.group_id)
+        .bind(&g.account_id)
+        .bind(&g.name)
+        .bind(name_key(&g.name))
+        .bind(&g.path)
+        .bind(to_millis(g.created))
+        .execute(&mut *self.tx)
+        .await
+        .map_err(db_err("insert group"))?;
+        Ok(())
+    }
+
+    async fn get_group(&mut self, account_id: &str, name: &str) -> StoreResult<Option<Group>> {
+        let row = sqlx::query(
+            "SELECT group_id, account_id, name, path, created_ms FROM groups WHERE account_id = $1 AND name_key = $2",
+        )
+        .bind(account_id)
+        .bind(name_key(name))
+        .fetch_optional(&mut *self.tx)
+        .await
+        .map_err(db_err("read group"))?;
+        row.as_ref().map(group_from_row).transpose()
+    }
+
+    async fn list_groups(
+        &mut self,
+        account_id: &str,
+        path_prefix: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> StoreResult<Vec<Group>> {
+        let rows = sqlx::query(
+            "SELECT group_id, account_id, name, path, created_ms FROM groups \
+             WHERE account_id = $1 AND substr(path, 1, length($2)) = $2 AND name_key > $3 \
+             ORDER BY name_key LIMIT $4",
+        )
+        .bind(account_id)
+        .bind(path_prefix)
+        .bind(after.map(name_key).unwrap_or_default())
+        .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+        .fetch_all(&mut *self.tx)
+        .await
+        .map_err(db_err("list groups"))?;
+        rows.iter().map(group_from_row).collect()
+    }
+
+    async fn update_group(&mut self, g: &Group) -> StoreResult<()> {
+        sqlx::query("UPDATE groups SET name = $2, name_key = $3, path = $4 WHERE group_id = $1")
+            .bind(&g.group_id)
+            .bind(&g.name)
+            .bind(name_key(&g.name))
+            .bind(&g.path)
+            .execute(&mut *self.tx)
+            .await
+            .map_err(db_err("update group"))?;
+        Ok(())
+    }
+
+    async fn delete_group(&mut self, group_id: &str) -> StoreResult<()> {
+        sqlx::query("DELETE FROM groups WHERE group_id = $1")
+            .bind(group_id)
+            .execute(&mut *self.tx)
+            .await
+            .map_err(db_err("delete group"))?;
+        Ok(())
+    }
+
+    async fn add_group_member(&mut self, group_id: &str, user_id: &str) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO group_members (group_id, user_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+        )
+        .bind(group_id)
+        .bind(user_id)
+        .execute(&mut *self.tx)
+        .await
+        .map_err(db_err("add group member"))?;
+        Ok(())
+    }
+
+    async fn remove_group_member(&mut self, group_id: &str, user_id: &str) -> StoreResult<bool> {
+        let done = sqlx::query("DELETE FROM group_members WHERE group_id = $1 AND user_id = $2")
+            .bind(group_id)
+            .bind(user_id)
+            .execute(&mut *self.tx)
+            .await
+            .map_err(db_err("remove group member"))?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn list_group_members(
+        &mut self,
+        group_id: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> StoreResult<Vec<User>> {
+        let rows = sqlx::query(
+            "SELECT u.user_id, u.account_id, u.name, u.path, u.created_ms, u.tags, u.permissions_boundary \
+             FROM group_members m JOIN users u ON u.user_id = m.user_id \
+             WHERE m.group_id = $1 AND u.name_key > $2 ORDER BY u.name_key LIMIT $3",
+        )
+        .bind(group_id)
+        .bind(after.map(name_key).unwrap_or_default())
+        .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+        .fetch_all(&mut *self.tx)
+        .await
+        .map_err(db_err("list group members"))?;
+        rows.iter().map(user_from_row).collect()
+    }
+
+    async fn list_groups_for_user(&mut self, user_id: &str) -> StoreResult<Vec<Group>> {
+        let rows = sqlx::query(
+            "SELECT g.group_id, g.account_id, g.name, g.path, g.created_ms FROM group_members m \
+             JOIN groups g ON g.group_id = m.group_id WHERE m.user_id = $1 ORDER BY g.name_key",
+        )
+        .bind(user_id)
+        .fetch_all(&mut *self.tx)
+        .await
+        .map_err(db_err("list groups for user"))?;
+        rows.iter().map(group_from_row).collect()
     }
 }

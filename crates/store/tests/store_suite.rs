@@ -18,6 +18,7 @@ fn user(id: &str, name: &str, path: &str) -> User {
             key: "k".into(),
             value: "v \"quoted\"".into(),
         }],
+        permissions_boundary: None,
     }
 }
 

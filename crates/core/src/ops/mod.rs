@@ -5,16 +5,21 @@
 //! reaches the handler. Handlers are private to this module.
 
 mod access_keys;
+mod attachments;
+mod groups;
+mod policies;
 mod users;
 
 pub use access_keys::new_access_key;
 
 use time::OffsetDateTime;
 
-use crate::authz::{AuthzRequest, authorize};
+use crate::authz::{Permission, PolicyCache, RequestInfo, authorize};
 use crate::crypto::MasterKey;
 use crate::error::{ApiError, OpError};
-use crate::model::{AccessKey, Tag, User, user_arn};
+use crate::model::{
+    AccessKey, AttachedPolicy, EntityKind, Group, ManagedPolicy, PolicyVersion, Tag, User, user_arn,
+};
 use crate::principal::Caller;
 use crate::store::Tx;
 use crate::validate::{self as v, Validator};
@@ -82,6 +87,140 @@ pub enum Operation {
         user_name: Option<String>,
         access_key_id: Option<String>,
     },
+    // Managed policies.
+    CreatePolicy {
+        policy_name: Option<String>,
+        path: Option<String>,
+        policy_document: Option<String>,
+        description: Option<String>,
+        tags: Vec<Tag>,
+    },
+    GetPolicy {
+        policy_arn: Option<String>,
+    },
+    DeletePolicy {
+        policy_arn: Option<String>,
+    },
+    ListPolicies {
+        scope: Option<String>,
+        only_attached: bool,
+        path_prefix: Option<String>,
+        policy_usage_filter: Option<String>,
+        marker: Option<String>,
+        max_items: Option<i64>,
+    },
+    CreatePolicyVersion {
+        policy_arn: Option<String>,
+        policy_document: Option<String>,
+        set_as_default: bool,
+    },
+    GetPolicyVersion {
+        policy_arn: Option<String>,
+        version_id: Option<String>,
+    },
+    ListPolicyVersions {
+        policy_arn: Option<String>,
+        marker: Option<String>,
+        max_items: Option<i64>,
+    },
+    DeletePolicyVersion {
+        policy_arn: Option<String>,
+        version_id: Option<String>,
+    },
+    SetDefaultPolicyVersion {
+        policy_arn: Option<String>,
+        version_id: Option<String>,
+    },
+    ListEntitiesForPolicy {
+        policy_arn: Option<String>,
+        entity_filter: Option<String>,
+        path_prefix: Option<String>,
+        marker: Option<String>,
+        max_items: Option<i64>,
+    },
+    // Attachments, inline policies and boundaries of users, groups (and later roles).
+    AttachPolicy {
+        entity: EntityKind,
+        entity_name: Option<String>,
+        policy_arn: Option<String>,
+    },
+    DetachPolicy {
+        entity: EntityKind,
+        entity_name: Option<String>,
+        policy_arn: Option<String>,
+    },
+    ListAttachedPolicies {
+        entity: EntityKind,
+        entity_name: Option<String>,
+        path_prefix: Option<String>,
+        marker: Option<String>,
+        max_items: Option<i64>,
+    },
+    PutInlinePolicy {
+        entity: EntityKind,
+        entity_name: Option<String>,
+        policy_name: Option<String>,
+        policy_document: Option<String>,
+    },
+    GetInlinePolicy {
+        entity: EntityKind,
+        entity_name: Option<String>,
+        policy_name: Option<String>,
+    },
+    DeleteInlinePolicy {
+        entity: EntityKind,
+        entity_name: Option<String>,
+        policy_name: Option<String>,
+    },
+    ListInlinePolicies {
+        entity: EntityKind,
+        entity_name: Option<String>,
+        marker: Option<String>,
+        max_items: Option<i64>,
+    },
+    PutUserPermissionsBoundary {
+        user_name: Option<String>,
+        permissions_boundary: Option<String>,
+    },
+    DeleteUserPermissionsBoundary {
+        user_name: Option<String>,
+    },
+    // Groups.
+    CreateGroup {
+        group_name: Option<String>,
+        path: Option<String>,
+    },
+    GetGroup {
+        group_name: Option<String>,
+        marker: Option<String>,
+        max_items: Option<i64>,
+    },
+    UpdateGroup {
+        group_name: Option<String>,
+        new_group_name: Option<String>,
+        new_path: Option<String>,
+    },
+    DeleteGroup {
+        group_name: Option<String>,
+    },
+    ListGroups {
+        path_prefix: Option<String>,
+        marker: Option<String>,
+        max_items: Option<i64>,
+    },
+    AddUserToGroup {
+        group_name: Option<String>,
+        user_name: Option<String>,
+    },
+    RemoveUserFromGroup {
+        group_name: Option<String>,
+        user_name: Option<String>,
+    },
+    ListGroupsForUser {
+        user_name: Option<String>,
+        marker: Option<String>,
+        max_items: Option<i64>,
+    },
 }
 
 impl Operation {
@@ -101,6 +240,58 @@ impl Operation {
             Operation::ListAccessKeys { .. } => "ListAccessKeys",
             Operation::UpdateAccessKey { .. } => "UpdateAccessKey",
             Operation::DeleteAccessKey { .. } => "DeleteAccessKey",
+            Operation::CreatePolicy { .. } => "CreatePolicy",
+            Operation::GetPolicy { .. } => "GetPolicy",
+            Operation::DeletePolicy { .. } => "DeletePolicy",
+            Operation::ListPolicies { .. } => "ListPolicies",
+            Operation::CreatePolicyVersion { .. } => "CreatePolicyVersion",
+            Operation::GetPolicyVersion { .. } => "GetPolicyVersion",
+            Operation::ListPolicyVersions { .. } => "ListPolicyVersions",
+            Operation::DeletePolicyVersion { .. } => "DeletePolicyVersion",
+            Operation::SetDefaultPolicyVersion { .. } => "SetDefaultPolicyVersion",
+            Operation::ListEntitiesForPolicy { .. } => "ListEntitiesForPolicy",
+            Operation::AttachPolicy { entity, .. } => by_entity(
+                *entity,
+                ["AttachUserPolicy", "AttachGroupPolicy", "AttachRolePolicy"],
+            ),
+            Operation::DetachPolicy { entity, .. } => by_entity(
+                *entity,
+                ["DetachUserPolicy", "DetachGroupPolicy", "DetachRolePolicy"],
+            ),
+            Operation::ListAttachedPolicies { entity, .. } => by_entity(
+                *entity,
+                [
+                    "ListAttachedUserPolicies",
+                    "ListAttachedGroupPolicies",
+                    "ListAttachedRolePolicies",
+                ],
+            ),
+            Operation::PutInlinePolicy { entity, .. } => by_entity(
+                *entity,
+                ["PutUserPolicy", "PutGroupPolicy", "PutRolePolicy"],
+            ),
+            Operation::GetInlinePolicy { entity, .. } => by_entity(
+                *entity,
+                ["GetUserPolicy", "GetGroupPolicy", "GetRolePolicy"],
+            ),
+            Operation::DeleteInlinePolicy { entity, .. } => by_entity(
+                *entity,
+                ["DeleteUserPolicy", "DeleteGroupPolicy", "DeleteRolePolicy"],
+            ),
+            Operation::ListInlinePolicies { entity, .. } => by_entity(
+                *entity,
+                ["ListUserPolicies", "ListGroupPolicies", "ListRolePolicies"],
+            ),
+            Operation::PutUserPermissionsBoundary { .. } => "PutUserPermissionsBoundary",
+            Operation::DeleteUserPermissionsBoundary { .. } => "DeleteUserPermissionsBoundary",
+            Operation::CreateGroup { .. } => "CreateGroup",
+            Operation::GetGroup { .. } => "GetGroup",
+            Operation::UpdateGroup { .. } => "UpdateGroup",
+            Operation::DeleteGroup { .. } => "DeleteGroup",
+            Operation::ListGroups { .. } => "ListGroups",
+            Operation::AddUserToGroup { .. } => "AddUserToGroup",
+            Operation::RemoveUserFromGroup { .. } => "RemoveUserFromGroup",
+            Operation::ListGroupsForUser { .. } => "ListGroupsForUser",
         }
     }
 
@@ -112,16 +303,19 @@ impl Operation {
         }
     }
 
-    /// CloudTrail's `readOnly`.
+    /// CloudTrail's `readOnly`: the operation changes nothing.
     pub fn read_only(&self) -> bool {
-        matches!(
-            self,
-            Operation::GetCallerIdentity
-                | Operation::GetUser { .. }
-                | Operation::ListUsers { .. }
-                | Operation::ListUserTags { .. }
-                | Operation::ListAccessKeys { .. }
-        )
+        let name = self.name();
+        ["Get", "List"].iter().any(|p| name.starts_with(p))
+    }
+}
+
+fn by_entity(entity: EntityKind, names: [&'static str; 3]) -> &'static str {
+    let [user, group, role] = names;
+    match entity {
+        EntityKind::User => user,
+        EntityKind::Group => group,
+        EntityKind::Role => role,
     }
 }
 
@@ -162,6 +356,59 @@ pub enum Output {
         keys: Vec<AccessKey>,
         page: Page,
     },
+    /// `CreatePolicy` (no description) and `GetPolicy` (with it).
+    Policy {
+        policy: ManagedPolicy,
+        with_description: bool,
+    },
+    Policies {
+        policies: Vec<ManagedPolicy>,
+        page: Page,
+    },
+    /// `CreatePolicyVersion` (no document) and `GetPolicyVersion` (with it).
+    PolicyVersion {
+        version: PolicyVersion,
+        is_default: bool,
+        with_document: bool,
+    },
+    PolicyVersions {
+        versions: Vec<(PolicyVersion, bool)>,
+        page: Page,
+    },
+    EntitiesForPolicy {
+        groups: Vec<(String, String)>,
+        users: Vec<(String, String)>,
+        roles: Vec<(String, String)>,
+        page: Page,
+    },
+    AttachedPolicies {
+        policies: Vec<AttachedPolicy>,
+        page: Page,
+    },
+    InlinePolicy {
+        entity: EntityKind,
+        entity_name: String,
+        policy_name: String,
+        document: String,
+    },
+    PolicyNames {
+        names: Vec<String>,
+        page: Page,
+    },
+    Group {
+        group: Group,
+        arn: String,
+    },
+    GroupWithUsers {
+        group: Group,
+        arn: String,
+        users: Vec<(User, String)>,
+        page: Page,
+    },
+    Groups {
+        groups: Vec<(Group, String)>,
+        page: Page,
+    },
     Empty,
 }
 
@@ -179,12 +426,14 @@ pub struct Ctx<'a> {
     pub now: OffsetDateTime,
     pub master_key: &'a MasterKey,
     pub caller: &'a Caller,
+    pub info: &'a RequestInfo,
+    pub policies: &'a PolicyCache,
 }
 
 /// What an operation acts on, for authorisation.
 enum Target {
-    /// The action on this resource ARN must be allowed.
-    Resource { action: String, resource: String },
+    /// The action on this resource ARN, with these condition keys, must be allowed.
+    Resource(Permission),
     /// No permission is needed (`sts:GetCallerIdentity`, as AWS documents: an explicit deny of
     /// it does not stop it).
     Unrestricted,
@@ -194,15 +443,7 @@ enum Target {
 pub async fn execute<T: Tx>(tx: &mut T, ctx: &Ctx<'_>, op: Operation) -> Result<Output, OpError> {
     match target(tx, ctx, &op).await? {
         Target::Unrestricted => {}
-        Target::Resource { action, resource } => {
-            let principal_arn = ctx.caller.principal.arn(ctx.partition);
-            authorize(&AuthzRequest {
-                principal: &ctx.caller.principal,
-                principal_arn: &principal_arn,
-                action: &action,
-                resource: &resource,
-            })?;
-        }
+        Target::Resource(permission) => authorize(tx, ctx, &permission).await?,
     }
     run(tx, ctx, op).await
 }
@@ -211,59 +452,267 @@ pub(crate) fn account_id<'a>(ctx: &Ctx<'a>) -> &'a str {
     ctx.caller.principal.account_id()
 }
 
-/// The ARN a user-scoped action targets: the stored user's ARN (with its path) when it exists,
-/// otherwise `user/NAME` under the given path, as AWS's authorisation layer builds it.
-pub(crate) async fn user_resource<T: Tx>(
+/// Condition keys of the tags a request sets: `aws:RequestTag/KEY` and `aws:TagKeys`.
+fn request_tag_keys(tags: &[Tag]) -> Vec<(String, Vec<String>)> {
+    let mut keys: Vec<(String, Vec<String>)> = tags
+        .iter()
+        .map(|t| (format!("aws:RequestTag/{}", t.key), vec![t.value.clone()]))
+        .collect();
+    if !tags.is_empty() {
+        keys.push((
+            "aws:TagKeys".to_owned(),
+            tags.iter().map(|t| t.key.clone()).collect(),
+        ));
+    }
+    keys
+}
+
+/// Condition keys of the tags a resource carries: `aws:ResourceTag/KEY`.
+fn resource_tag_keys(tags: &[Tag]) -> impl Iterator<Item = (String, Vec<String>)> + '_ {
+    tags.iter()
+        .map(|t| (format!("aws:ResourceTag/{}", t.key), vec![t.value.clone()]))
+}
+
+fn iam_action(op: &Operation) -> String {
+    format!("iam:{}", op.name())
+}
+
+/// A permission on a user: the stored user's ARN and tags when it exists, otherwise
+/// `user/PATH/NAME` as AWS's authorisation layer builds it for a user not yet created.
+async fn user_permission<T: Tx>(
     tx: &mut T,
     ctx: &Ctx<'_>,
+    op: &Operation,
     name: Option<&str>,
     path: Option<&str>,
-) -> Result<String, OpError> {
+    mut context: Vec<(String, Vec<String>)>,
+) -> Result<Target, OpError> {
     let acct = account_id(ctx);
-    match name {
-        None => Ok(ctx.caller.principal.arn(ctx.partition)),
-        Some(name) => Ok(match tx.get_user(acct, name).await? {
-            Some(u) => u.arn(ctx.partition),
+    let resource = match name {
+        None => ctx.caller.principal.arn(ctx.partition),
+        Some(name) => match tx.get_user(acct, name).await? {
+            Some(u) => {
+                context.extend(resource_tag_keys(&u.tags));
+                u.arn(ctx.partition)
+            }
             None => user_arn(ctx.partition, acct, path.unwrap_or("/"), name),
-        }),
+        },
+    };
+    Ok(Target::Resource(Permission {
+        action: iam_action(op),
+        resource,
+        context,
+    }))
+}
+
+async fn group_permission<T: Tx>(
+    tx: &mut T,
+    ctx: &Ctx<'_>,
+    op: &Operation,
+    name: &str,
+    path: Option<&str>,
+    context: Vec<(String, Vec<String>)>,
+) -> Result<Target, OpError> {
+    let acct = account_id(ctx);
+    let resource = match tx.get_group(acct, name).await? {
+        Some(g) => g.arn(ctx.partition),
+        None => format!(
+            "arn:{}:iam::{acct}:group{}{name}",
+            ctx.partition,
+            path.unwrap_or("/")
+        ),
+    };
+    Ok(Target::Resource(Permission {
+        action: iam_action(op),
+        resource,
+        context,
+    }))
+}
+
+async fn policy_permission<T: Tx>(
+    tx: &mut T,
+    op: &Operation,
+    arn: &str,
+    mut context: Vec<(String, Vec<String>)>,
+) -> Result<Target, OpError> {
+    if let Some(p) = tx.get_managed_policy(arn).await? {
+        context.extend(resource_tag_keys(&p.tags));
     }
+    Ok(Target::Resource(Permission {
+        action: iam_action(op),
+        resource: arn.to_owned(),
+        context,
+    }))
+}
+
+/// A list action's resource: `arn:aws:iam::ACCOUNT:KIND/`.
+fn list_target(ctx: &Ctx<'_>, op: &Operation, kind: &str) -> Target {
+    Target::Resource(Permission {
+        action: iam_action(op),
+        resource: format!("arn:{}:iam::{}:{kind}/", ctx.partition, account_id(ctx)),
+        context: Vec::new(),
+    })
+}
+
+fn policy_arn_key(arn: &Option<String>) -> Vec<(String, Vec<String>)> {
+    arn.iter()
+        .map(|a| ("iam:PolicyARN".to_owned(), vec![a.clone()]))
+        .collect()
 }
 
 async fn target<T: Tx>(tx: &mut T, ctx: &Ctx<'_>, op: &Operation) -> Result<Target, OpError> {
-    let iam = |action: &str, resource: String| Target::Resource {
-        action: format!("iam:{action}"),
-        resource,
-    };
-    let name = op.name();
-    Ok(match op {
-        Operation::GetCallerIdentity => Target::Unrestricted,
-        Operation::ListUsers { .. } => iam(
-            name,
-            format!("arn:{}:iam::{}:user/", ctx.partition, account_id(ctx)),
-        ),
+    let opt = |s: &Option<String>| s.clone().unwrap_or_default();
+    match op {
+        Operation::GetCallerIdentity => Ok(Target::Unrestricted),
+        Operation::ListUsers { .. } => Ok(list_target(ctx, op, "user")),
+        Operation::ListGroups { .. } => Ok(list_target(ctx, op, "group")),
+        Operation::ListPolicies { .. } => Ok(list_target(ctx, op, "policy")),
         Operation::CreateUser {
-            user_name, path, ..
-        } => iam(
-            name,
-            user_resource(tx, ctx, user_name.as_deref().or(Some("")), path.as_deref()).await?,
-        ),
+            user_name,
+            path,
+            tags,
+        } => {
+            let name = opt(user_name);
+            user_permission(
+                tx,
+                ctx,
+                op,
+                Some(&name),
+                path.as_deref(),
+                request_tag_keys(tags),
+            )
+            .await
+        }
+        Operation::TagUser { user_name, tags } => {
+            user_permission(
+                tx,
+                ctx,
+                op,
+                Some(&opt(user_name)),
+                None,
+                request_tag_keys(tags),
+            )
+            .await
+        }
+        Operation::UntagUser {
+            user_name,
+            tag_keys,
+        } => {
+            let keys = vec![("aws:TagKeys".to_owned(), tag_keys.clone())];
+            user_permission(tx, ctx, op, Some(&opt(user_name)), None, keys).await
+        }
         Operation::GetUser { user_name }
         | Operation::CreateAccessKey { user_name }
         | Operation::ListAccessKeys { user_name, .. }
         | Operation::UpdateAccessKey { user_name, .. }
-        | Operation::DeleteAccessKey { user_name, .. } => iam(
-            name,
-            user_resource(tx, ctx, user_name.as_deref(), None).await?,
-        ),
+        | Operation::DeleteAccessKey { user_name, .. } => {
+            user_permission(tx, ctx, op, user_name.as_deref(), None, Vec::new()).await
+        }
         Operation::UpdateUser { user_name, .. }
         | Operation::DeleteUser { user_name }
-        | Operation::TagUser { user_name, .. }
-        | Operation::UntagUser { user_name, .. }
-        | Operation::ListUserTags { user_name, .. } => iam(
-            name,
-            user_resource(tx, ctx, Some(user_name.as_deref().unwrap_or("")), None).await?,
-        ),
-    })
+        | Operation::ListUserTags { user_name, .. }
+        | Operation::ListGroupsForUser { user_name, .. }
+        | Operation::DeleteUserPermissionsBoundary { user_name } => {
+            user_permission(tx, ctx, op, Some(&opt(user_name)), None, Vec::new()).await
+        }
+        Operation::PutUserPermissionsBoundary {
+            user_name,
+            permissions_boundary,
+        } => {
+            let keys = permissions_boundary
+                .iter()
+                .map(|b| ("iam:PermissionsBoundary".to_owned(), vec![b.clone()]))
+                .collect();
+            user_permission(tx, ctx, op, Some(&opt(user_name)), None, keys).await
+        }
+        Operation::AttachPolicy {
+            entity,
+            entity_name,
+            policy_arn,
+        }
+        | Operation::DetachPolicy {
+            entity,
+            entity_name,
+            policy_arn,
+        } => {
+            let keys = policy_arn_key(policy_arn);
+            match entity {
+                EntityKind::Group => {
+                    group_permission(tx, ctx, op, &opt(entity_name), None, keys).await
+                }
+                _ => user_permission(tx, ctx, op, Some(&opt(entity_name)), None, keys).await,
+            }
+        }
+        Operation::ListAttachedPolicies {
+            entity,
+            entity_name,
+            ..
+        }
+        | Operation::PutInlinePolicy {
+            entity,
+            entity_name,
+            ..
+        }
+        | Operation::GetInlinePolicy {
+            entity,
+            entity_name,
+            ..
+        }
+        | Operation::DeleteInlinePolicy {
+            entity,
+            entity_name,
+            ..
+        }
+        | Operation::ListInlinePolicies {
+            entity,
+            entity_name,
+            ..
+        } => match entity {
+            EntityKind::Group => {
+                group_permission(tx, ctx, op, &opt(entity_name), None, Vec::new()).await
+            }
+            _ => user_permission(tx, ctx, op, Some(&opt(entity_name)), None, Vec::new()).await,
+        },
+        Operation::CreateGroup { group_name, path } => {
+            group_permission(tx, ctx, op, &opt(group_name), path.as_deref(), Vec::new()).await
+        }
+        Operation::GetGroup { group_name, .. }
+        | Operation::UpdateGroup { group_name, .. }
+        | Operation::DeleteGroup { group_name }
+        | Operation::AddUserToGroup { group_name, .. }
+        | Operation::RemoveUserFromGroup { group_name, .. } => {
+            group_permission(tx, ctx, op, &opt(group_name), None, Vec::new()).await
+        }
+        Operation::CreatePolicy {
+            policy_name,
+            path,
+            tags,
+            ..
+        } => {
+            let arn = format!(
+                "arn:{}:iam::{}:policy{}{}",
+                ctx.partition,
+                account_id(ctx),
+                path.as_deref().unwrap_or("/"),
+                opt(policy_name)
+            );
+            Ok(Target::Resource(Permission {
+                action: iam_action(op),
+                resource: arn,
+                context: request_tag_keys(tags),
+            }))
+        }
+        Operation::GetPolicy { policy_arn }
+        | Operation::DeletePolicy { policy_arn }
+        | Operation::CreatePolicyVersion { policy_arn, .. }
+        | Operation::GetPolicyVersion { policy_arn, .. }
+        | Operation::ListPolicyVersions { policy_arn, .. }
+        | Operation::DeletePolicyVersion { policy_arn, .. }
+        | Operation::SetDefaultPolicyVersion { policy_arn, .. }
+        | Operation::ListEntitiesForPolicy { policy_arn, .. } => {
+            policy_permission(tx, op, &opt(policy_arn), Vec::new()).await
+        }
+    }
 }
 
 async fn run<T: Tx>(tx: &mut T, ctx: &Ctx<'_>, op: Operation) -> Result<Output, OpError> {
@@ -320,6 +769,33 @@ async fn run<T: Tx>(tx: &mut T, ctx: &Ctx<'_>, op: Operation) -> Result<Output, 
             user_name,
             access_key_id,
         } => access_keys::delete_access_key(tx, ctx, user_name, access_key_id).await,
+        op @ (Operation::CreatePolicy { .. }
+        | Operation::GetPolicy { .. }
+        | Operation::DeletePolicy { .. }
+        | Operation::ListPolicies { .. }
+        | Operation::CreatePolicyVersion { .. }
+        | Operation::GetPolicyVersion { .. }
+        | Operation::ListPolicyVersions { .. }
+        | Operation::DeletePolicyVersion { .. }
+        | Operation::SetDefaultPolicyVersion { .. }
+        | Operation::ListEntitiesForPolicy { .. }) => policies::run(tx, ctx, op).await,
+        op @ (Operation::AttachPolicy { .. }
+        | Operation::DetachPolicy { .. }
+        | Operation::ListAttachedPolicies { .. }
+        | Operation::PutInlinePolicy { .. }
+        | Operation::GetInlinePolicy { .. }
+        | Operation::DeleteInlinePolicy { .. }
+        | Operation::ListInlinePolicies { .. }
+        | Operation::PutUserPermissionsBoundary { .. }
+        | Operation::DeleteUserPermissionsBoundary { .. }) => attachments::run(tx, ctx, op).await,
+        op @ (Operation::CreateGroup { .. }
+        | Operation::GetGroup { .. }
+        | Operation::UpdateGroup { .. }
+        | Operation::DeleteGroup { .. }
+        | Operation::ListGroups { .. }
+        | Operation::AddUserToGroup { .. }
+        | Operation::RemoveUserFromGroup { .. }
+        | Operation::ListGroupsForUser { .. }) => groups::run(tx, ctx, op).await,
     }
 }
 

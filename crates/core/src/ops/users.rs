@@ -2,7 +2,7 @@
 
 use crate::error::{ApiError, OpError};
 use crate::ids::{self, IdKind};
-use crate::model::{Tag, User};
+use crate::model::{EntityKind, Tag, User};
 use crate::principal::Principal;
 use crate::store::Tx;
 use crate::validate::{self as v, Validator};
@@ -60,6 +60,7 @@ pub(super) async fn create_user<T: Tx>(
         path: path.unwrap_or_else(|| "/".to_owned()),
         created: ctx.now,
         tags,
+        permissions_boundary: None,
     };
     tx.insert_user(&user).await?;
     let arn = user.arn(ctx.partition);
@@ -192,6 +193,31 @@ pub(super) async fn delete_user<T: Tx>(
     {
         return Err(ApiError::delete_conflict(
             "Cannot delete entity, must delete access keys first.",
+        )
+        .into());
+    }
+    if !tx
+        .list_inline_policies(EntityKind::User, &user.user_id)
+        .await?
+        .is_empty()
+    {
+        return Err(
+            ApiError::delete_conflict("Cannot delete entity, must delete policies first.").into(),
+        );
+    }
+    if !tx
+        .list_attached_policies(EntityKind::User, &user.user_id)
+        .await?
+        .is_empty()
+    {
+        return Err(ApiError::delete_conflict(
+            "Cannot delete entity, must detach all policies first.",
+        )
+        .into());
+    }
+    if !tx.list_groups_for_user(&user.user_id).await?.is_empty() {
+        return Err(ApiError::delete_conflict(
+            "Cannot delete entity, must remove users from group first.",
         )
         .into());
     }

@@ -1,0 +1,330 @@
+//! Managed-policy attachments, inline policies and permissions boundaries of users and groups.
+
+use keyward_policy::{ParseOptions, PolicyKind};
+
+use crate::error::{ApiError, OpError};
+use crate::model::{AWS_OWNER, EntityKind};
+use crate::store::Tx;
+use crate::validate::{self as v, Validator};
+
+use super::groups::require_group;
+use super::policies::check_document;
+use super::users::require_user;
+use super::{Ctx, Operation, Output, account_id, marker_offset, page_params, slice_page};
+
+/// Most managed policies attached to one user, group or role.
+pub const POLICIES_PER_ENTITY: usize = 10;
+
+/// An addressed user or group: its unique ID and its name as stored.
+struct Entity {
+    kind: EntityKind,
+    id: String,
+    name: String,
+}
+
+fn name_field(kind: EntityKind) -> &'static str {
+    match kind {
+        EntityKind::User => "userName",
+        EntityKind::Group => "groupName",
+        EntityKind::Role => "roleName",
+    }
+}
+
+/// IAM's quotas for the aggregate size of an entity's inline policies (characters, white space
+/// not counted) and the noun its messages use.
+fn inline_quota(kind: EntityKind) -> usize {
+    match kind {
+        EntityKind::User => 2048,
+        EntityKind::Group => 5120,
+        EntityKind::Role => 10240,
+    }
+}
+
+fn quota_name(kind: EntityKind) -> &'static str {
+    match kind {
+        EntityKind::User => "PoliciesPerUser",
+        EntityKind::Group => "PoliciesPerGroup",
+        EntityKind::Role => "PoliciesPerRole",
+    }
+}
+
+fn non_whitespace_len(s: &str) -> usize {
+    s.chars().filter(|c| !c.is_whitespace()).count()
+}
+
+/// Validates the entity name member into `v`, finishes validation, and finds the entity.
+async fn require_entity<T: Tx>(
+    tx: &mut T,
+    ctx: &Ctx<'_>,
+    mut v: Validator,
+    kind: EntityKind,
+    name: Option<&str>,
+) -> Result<Entity, OpError> {
+    let field = name_field(kind);
+    let n = v.required(field, name).unwrap_or_default().to_owned();
+    if name.is_some() {
+        let shape = if kind == EntityKind::Group {
+            &v::GROUP_NAME
+        } else {
+            &v::EXISTING_USER_NAME
+        };
+        v.string(field, &n, shape);
+    }
+    v.finish()?;
+    match kind {
+        EntityKind::Group => {
+            let g = require_group(tx, ctx, &n).await?;
+            Ok(Entity {
+                kind,
+                id: g.group_id,
+                name: g.name,
+            })
+        }
+        _ => {
+            let u = require_user(tx, ctx, &n).await?;
+            Ok(Entity {
+                kind,
+                id: u.user_id,
+                name: u.name,
+            })
+        }
+    }
+}
+
+fn check_policy_arn(v: &mut Validator, policy_arn: Option<&str>) -> String {
+    let arn = v
+        .required("policyArn", policy_arn)
+        .unwrap_or_default()
+        .to_owned();
+    if policy_arn.is_some() {
+        v.string("policyArn", &arn, &v::ARN);
+    }
+    arn
+}
+
+fn check_policy_name(v: &mut Validator, policy_name: Option<&str>) -> String {
+    let name = v
+        .required("policyName", policy_name)
+        .unwrap_or_default()
+        .to_owned();
+    if policy_name.is_some() {
+        v.string("policyName", &name, &v::POLICY_NAME);
+    }
+    name
+}
+
+fn not_attachable(arn: &str) -> ApiError {
+    ApiError::no_such_entity(format!("Policy {arn} does not exist or is not attachable."))
+}
+
+fn no_such_inline(kind: EntityKind, policy_name: &str) -> ApiError {
+    ApiError::no_such_entity(format!(
+        "The {} policy with name {policy_name} cannot be found.",
+        kind.as_str()
+    ))
+}
+
+/// The policy must exist and be visible to the caller's account (its own, or AWS managed).
+async fn require_attachable<T: Tx>(tx: &mut T, ctx: &Ctx<'_>, arn: &str) -> Result<(), OpError> {
+    match tx.get_managed_policy(arn).await? {
+        Some(p) if p.account_id == account_id(ctx) || p.account_id == AWS_OWNER => Ok(()),
+        _ => Err(not_attachable(arn).into()),
+    }
+}
+
+pub(super) async fn run<T: Tx>(
+    tx: &mut T,
+    ctx: &Ctx<'_>,
+    op: Operation,
+) -> Result<Output, OpError> {
+    match op {
+        Operation::AttachPolicy {
+            entity,
+            entity_name,
+            policy_arn,
+        } => {
+            let mut v = Validator::new();
+            let arn = check_policy_arn(&mut v, policy_arn.as_deref());
+            let e = require_entity(tx, ctx, v, entity, entity_name.as_deref()).await?;
+            require_attachable(tx, ctx, &arn).await?;
+            let attached = tx.list_attached_policies(e.kind, &e.id).await?;
+            if !attached.iter().any(|a| a.arn == arn) {
+                if attached.len() >= POLICIES_PER_ENTITY {
+                    return Err(ApiError::limit_exceeded(format!(
+                        "Cannot exceed quota for {}: {POLICIES_PER_ENTITY}",
+                        quota_name(e.kind)
+                    ))
+                    .into());
+                }
+                tx.attach_policy(e.kind, &e.id, &arn).await?;
+            }
+            Ok(Output::Empty)
+        }
+        Operation::DetachPolicy {
+            entity,
+            entity_name,
+            policy_arn,
+        } => {
+            let mut v = Validator::new();
+            let arn = check_policy_arn(&mut v, policy_arn.as_deref());
+            let e = require_entity(tx, ctx, v, entity, entity_name.as_deref()).await?;
+            if !tx.detach_policy(e.kind, &e.id, &arn).await? {
+                return Err(
+                    ApiError::no_such_entity(format!("Policy {arn} was not found.")).into(),
+                );
+            }
+            Ok(Output::Empty)
+        }
+        Operation::ListAttachedPolicies {
+            entity,
+            entity_name,
+            path_prefix,
+            marker,
+            max_items,
+        } => {
+            let mut v = Validator::new();
+            v.opt_string("pathPrefix", path_prefix.as_deref(), &v::POLICY_PATH);
+            let max = page_params(&mut v, marker.as_deref(), max_items);
+            let e = require_entity(tx, ctx, v, entity, entity_name.as_deref()).await?;
+            let mut attached = tx.list_attached_policies(e.kind, &e.id).await?;
+            if let Some(prefix) = path_prefix.as_deref().filter(|p| *p != "/") {
+                let mut kept = Vec::with_capacity(attached.len());
+                for a in attached {
+                    if tx
+                        .get_managed_policy(&a.arn)
+                        .await?
+                        .is_some_and(|p| p.path.starts_with(prefix))
+                    {
+                        kept.push(a);
+                    }
+                }
+                attached = kept;
+            }
+            let (policies, page) = slice_page(&attached, marker_offset(marker.as_deref())?, max);
+            Ok(Output::AttachedPolicies { policies, page })
+        }
+        Operation::PutInlinePolicy {
+            entity,
+            entity_name,
+            policy_name,
+            policy_document,
+        } => {
+            let mut v = Validator::new();
+            let name = check_policy_name(&mut v, policy_name.as_deref());
+            let document = v
+                .required("policyDocument", policy_document.as_deref())
+                .unwrap_or_default()
+                .to_owned();
+            if policy_document.is_some() {
+                v.string("policyDocument", &document, &v::POLICY_DOCUMENT);
+            }
+            let e = require_entity(tx, ctx, v, entity, entity_name.as_deref()).await?;
+            let id = format!("{}/{}/inline/{name}", e.kind.as_str(), e.name);
+            check_document(
+                &document,
+                PolicyKind::Identity,
+                &id,
+                &ParseOptions::default(),
+            )?;
+            let mut total = non_whitespace_len(&document);
+            for other in tx.list_inline_policies(e.kind, &e.id).await? {
+                if other != name
+                    && let Some(doc) = tx.get_inline_policy(e.kind, &e.id, &other).await?
+                {
+                    total += non_whitespace_len(&doc);
+                }
+            }
+            let quota = inline_quota(e.kind);
+            if total > quota {
+                return Err(ApiError::limit_exceeded(format!(
+                    "Maximum policy size of {quota} bytes exceeded for {} {}",
+                    e.kind.as_str(),
+                    e.name
+                ))
+                .into());
+            }
+            tx.put_inline_policy(e.kind, &e.id, &name, &document)
+                .await?;
+            Ok(Output::Empty)
+        }
+        Operation::GetInlinePolicy {
+            entity,
+            entity_name,
+            policy_name,
+        } => {
+            let mut v = Validator::new();
+            let name = check_policy_name(&mut v, policy_name.as_deref());
+            let e = require_entity(tx, ctx, v, entity, entity_name.as_deref()).await?;
+            let document = tx
+                .get_inline_policy(e.kind, &e.id, &name)
+                .await?
+                .ok_or_else(|| no_such_inline(e.kind, &name))?;
+            Ok(Output::InlinePolicy {
+                entity: e.kind,
+                entity_name: e.name,
+                policy_name: name,
+                document,
+            })
+        }
+        Operation::DeleteInlinePolicy {
+            entity,
+            entity_name,
+            policy_name,
+        } => {
+            let mut v = Validator::new();
+            let name = check_policy_name(&mut v, policy_name.as_deref());
+            let e = require_entity(tx, ctx, v, entity, entity_name.as_deref()).await?;
+            if !tx.delete_inline_policy(e.kind, &e.id, &name).await? {
+                return Err(no_such_inline(e.kind, &name).into());
+            }
+            Ok(Output::Empty)
+        }
+        Operation::ListInlinePolicies {
+            entity,
+            entity_name,
+            marker,
+            max_items,
+        } => {
+            let mut v = Validator::new();
+            let max = page_params(&mut v, marker.as_deref(), max_items);
+            let e = require_entity(tx, ctx, v, entity, entity_name.as_deref()).await?;
+            let names = tx.list_inline_policies(e.kind, &e.id).await?;
+            let (names, page) = slice_page(&names, marker_offset(marker.as_deref())?, max);
+            Ok(Output::PolicyNames { names, page })
+        }
+        Operation::PutUserPermissionsBoundary {
+            user_name,
+            permissions_boundary,
+        } => {
+            let mut v = Validator::new();
+            let arn = v
+                .required("permissionsBoundary", permissions_boundary.as_deref())
+                .unwrap_or_default()
+                .to_owned();
+            if permissions_boundary.is_some() {
+                v.string("permissionsBoundary", &arn, &v::ARN);
+            }
+            let e = require_entity(tx, ctx, v, EntityKind::User, user_name.as_deref()).await?;
+            require_attachable(tx, ctx, &arn).await?;
+            let mut user = require_user(tx, ctx, &e.name).await?;
+            user.permissions_boundary = Some(arn);
+            tx.update_user(&user).await?;
+            Ok(Output::Empty)
+        }
+        Operation::DeleteUserPermissionsBoundary { user_name } => {
+            let e = require_entity(
+                tx,
+                ctx,
+                Validator::new(),
+                EntityKind::User,
+                user_name.as_deref(),
+            )
+            .await?;
+            let mut user = require_user(tx, ctx, &e.name).await?;
+            user.permissions_boundary = None;
+            tx.update_user(&user).await?;
+            Ok(Output::Empty)
+        }
+        _ => Err(ApiError::internal().into()),
+    }
+}

@@ -1,0 +1,281 @@
+//! Groups and their members.
+
+use crate::error::{ApiError, OpError};
+use crate::ids::{self, IdKind};
+use crate::model::{EntityKind, Group};
+use crate::store::Tx;
+use crate::validate::{self as v, Validator};
+
+use super::users::require_user;
+use super::{
+    Ctx, Operation, Output, Page, account_id, decode_marker, encode_marker, marker_offset,
+    page_params, slice_page,
+};
+
+/// Most groups a user may belong to.
+pub const GROUPS_PER_USER: usize = 10;
+
+fn no_such_group(name: &str) -> ApiError {
+    ApiError::no_such_entity(format!("The group with name {name} cannot be found."))
+}
+
+pub(crate) async fn require_group<T: Tx>(
+    tx: &mut T,
+    ctx: &Ctx<'_>,
+    name: &str,
+) -> Result<Group, OpError> {
+    tx.get_group(account_id(ctx), name)
+        .await?
+        .ok_or_else(|| no_such_group(name).into())
+}
+
+fn check_group_name(v: &mut Validator, field: &str, name: Option<&str>) -> String {
+    let n = v.required(field, name).unwrap_or_default().to_owned();
+    if name.is_some() {
+        v.string(field, &n, &v::GROUP_NAME);
+    }
+    n
+}
+
+fn check_user_name(v: &mut Validator, name: Option<&str>) -> String {
+    let n = v.required("userName", name).unwrap_or_default().to_owned();
+    if name.is_some() {
+        v.string("userName", &n, &v::EXISTING_USER_NAME);
+    }
+    n
+}
+
+fn with_arns(ctx: &Ctx<'_>, groups: Vec<Group>) -> Vec<(Group, String)> {
+    groups
+        .into_iter()
+        .map(|g| {
+            let arn = g.arn(ctx.partition);
+            (g, arn)
+        })
+        .collect()
+}
+
+pub(super) async fn run<T: Tx>(
+    tx: &mut T,
+    ctx: &Ctx<'_>,
+    op: Operation,
+) -> Result<Output, OpError> {
+    match op {
+        Operation::CreateGroup { group_name, path } => {
+            let mut v = Validator::new();
+            let name = check_group_name(&mut v, "groupName", group_name.as_deref());
+            v.opt_string("path", path.as_deref(), &v::PATH);
+            v.finish()?;
+            if let Some(existing) = tx.get_group(account_id(ctx), &name).await? {
+                return Err(ApiError::entity_already_exists(format!(
+                    "Group with name {} already exists.",
+                    existing.name
+                ))
+                .into());
+            }
+            let group = Group {
+                account_id: account_id(ctx).to_owned(),
+                group_id: ids::new_id(IdKind::Group)?,
+                name,
+                path: path.unwrap_or_else(|| "/".to_owned()),
+                created: ctx.now,
+            };
+            tx.insert_group(&group).await?;
+            let arn = group.arn(ctx.partition);
+            Ok(Output::Group { group, arn })
+        }
+        Operation::GetGroup {
+            group_name,
+            marker,
+            max_items,
+        } => {
+            let mut v = Validator::new();
+            let name = check_group_name(&mut v, "groupName", group_name.as_deref());
+            let max = page_params(&mut v, marker.as_deref(), max_items);
+            v.finish()?;
+            let group = require_group(tx, ctx, &name).await?;
+            let after = marker.as_deref().map(decode_marker).transpose()?;
+            let mut users = tx
+                .list_group_members(&group.group_id, after.as_deref(), max + 1)
+                .await?;
+            let is_truncated = users.len() > max;
+            users.truncate(max);
+            let marker = if is_truncated {
+                users.last().map(|u| encode_marker(&u.name))
+            } else {
+                None
+            };
+            let users = users
+                .into_iter()
+                .map(|u| {
+                    let arn = u.arn(ctx.partition);
+                    (u, arn)
+                })
+                .collect();
+            let arn = group.arn(ctx.partition);
+            Ok(Output::GroupWithUsers {
+                group,
+                arn,
+                users,
+                page: Page {
+                    is_truncated,
+                    marker,
+                },
+            })
+        }
+        Operation::UpdateGroup {
+            group_name,
+            new_group_name,
+            new_path,
+        } => {
+            let mut v = Validator::new();
+            let name = check_group_name(&mut v, "groupName", group_name.as_deref());
+            v.opt_string("newGroupName", new_group_name.as_deref(), &v::GROUP_NAME);
+            v.opt_string("newPath", new_path.as_deref(), &v::PATH);
+            v.finish()?;
+            let mut group = require_group(tx, ctx, &name).await?;
+            if let Some(new_name) = new_group_name {
+                if let Some(other) = tx.get_group(account_id(ctx), &new_name).await?
+                    && other.group_id != group.group_id
+                {
+                    return Err(ApiError::entity_already_exists(format!(
+                        "Group with name {new_name} already exists."
+                    ))
+                    .into());
+                }
+                group.name = new_name;
+            }
+            if let Some(path) = new_path {
+                group.path = path;
+            }
+            tx.update_group(&group).await?;
+            Ok(Output::Empty)
+        }
+        Operation::DeleteGroup { group_name } => {
+            let mut v = Validator::new();
+            let name = check_group_name(&mut v, "groupName", group_name.as_deref());
+            v.finish()?;
+            let group = require_group(tx, ctx, &name).await?;
+            if !tx
+                .list_group_members(&group.group_id, None, 1)
+                .await?
+                .is_empty()
+            {
+                return Err(ApiError::delete_conflict(
+                    "Cannot delete entity, must remove users from group first.",
+                )
+                .into());
+            }
+            if !tx
+                .list_inline_policies(EntityKind::Group, &group.group_id)
+                .await?
+                .is_empty()
+            {
+                return Err(ApiError::delete_conflict(
+                    "Cannot delete entity, must delete policies first.",
+                )
+                .into());
+            }
+            if !tx
+                .list_attached_policies(EntityKind::Group, &group.group_id)
+                .await?
+                .is_empty()
+            {
+                return Err(ApiError::delete_conflict(
+                    "Cannot delete entity, must detach all policies first.",
+                )
+                .into());
+            }
+            tx.delete_group(&group.group_id).await?;
+            Ok(Output::Empty)
+        }
+        Operation::ListGroups {
+            path_prefix,
+            marker,
+            max_items,
+        } => {
+            let mut v = Validator::new();
+            v.opt_string("pathPrefix", path_prefix.as_deref(), &v::PATH_PREFIX);
+            let max = page_params(&mut v, marker.as_deref(), max_items);
+            v.finish()?;
+            let after = marker.as_deref().map(decode_marker).transpose()?;
+            let prefix = path_prefix.as_deref().unwrap_or("/");
+            let mut groups = tx
+                .list_groups(account_id(ctx), prefix, after.as_deref(), max + 1)
+                .await?;
+            let is_truncated = groups.len() > max;
+            groups.truncate(max);
+            let marker = if is_truncated {
+                groups.last().map(|g| encode_marker(&g.name))
+            } else {
+                None
+            };
+            Ok(Output::Groups {
+                groups: with_arns(ctx, groups),
+                page: Page {
+                    is_truncated,
+                    marker,
+                },
+            })
+        }
+        Operation::AddUserToGroup {
+            group_name,
+            user_name,
+        } => {
+            let mut v = Validator::new();
+            let gname = check_group_name(&mut v, "groupName", group_name.as_deref());
+            let uname = check_user_name(&mut v, user_name.as_deref());
+            v.finish()?;
+            let group = require_group(tx, ctx, &gname).await?;
+            let user = require_user(tx, ctx, &uname).await?;
+            let current = tx.list_groups_for_user(&user.user_id).await?;
+            if !current.iter().any(|g| g.group_id == group.group_id) {
+                if current.len() >= GROUPS_PER_USER {
+                    return Err(ApiError::limit_exceeded(format!(
+                        "Cannot exceed quota for GroupsPerUser: {GROUPS_PER_USER}"
+                    ))
+                    .into());
+                }
+                tx.add_group_member(&group.group_id, &user.user_id).await?;
+            }
+            Ok(Output::Empty)
+        }
+        Operation::RemoveUserFromGroup {
+            group_name,
+            user_name,
+        } => {
+            let mut v = Validator::new();
+            let gname = check_group_name(&mut v, "groupName", group_name.as_deref());
+            let uname = check_user_name(&mut v, user_name.as_deref());
+            v.finish()?;
+            let group = require_group(tx, ctx, &gname).await?;
+            let user = require_user(tx, ctx, &uname).await?;
+            if !tx
+                .remove_group_member(&group.group_id, &user.user_id)
+                .await?
+            {
+                return Err(ApiError::no_such_entity(format!(
+                    "The user with name {} cannot be found.",
+                    user.name
+                ))
+                .into());
+            }
+            Ok(Output::Empty)
+        }
+        Operation::ListGroupsForUser {
+            user_name,
+            marker,
+            max_items,
+        } => {
+            let mut v = Validator::new();
+            let uname = check_user_name(&mut v, user_name.as_deref());
+            let max = page_params(&mut v, marker.as_deref(), max_items);
+            v.finish()?;
+            let user = require_user(tx, ctx, &uname).await?;
+            let groups = with_arns(ctx, tx.list_groups_for_user(&user.user_id).await?);
+            let (groups, page) = slice_page(&groups, marker_offset(marker.as_deref())?, max);
+            Ok(Output::Groups { groups, page })
+        }
+        _ => Err(ApiError::internal().into()),
+    }
+}
