@@ -142,6 +142,39 @@ impl Code {
     }
 }
 
+/// A code as it arrived in a request, before validation. Redacted `Debug`; equality is
+/// constant-time (requests are compared in tests, never codes against each other).
+#[derive(Clone, Eq)]
+pub struct CodeInput(String);
+
+impl CodeInput {
+    pub fn new(text: String) -> Self {
+        CodeInput(text)
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl PartialEq for CodeInput {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.as_bytes().ct_eq(other.0.as_bytes()).into()
+    }
+}
+
+impl fmt::Debug for CodeInput {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("CodeInput(**redacted**)")
+    }
+}
+
+impl Drop for CodeInput {
+    fn drop(&mut self) {
+        self.0.zeroize();
+    }
+}
+
 /// Verification settings (DESIGN.md: "the accepted window is ±1 step by default and configurable").
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TotpConfig {

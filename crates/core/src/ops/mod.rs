@@ -5,18 +5,21 @@
 //! reaches the handler. Handlers are private to this module.
 
 mod access_keys;
+mod mfa;
 mod users;
 
 pub use access_keys::new_access_key;
+pub use mfa::{MFA_DEVICES_PER_USER, MfaVerdict, VirtualMfaSecret, verify_mfa};
 
 use time::OffsetDateTime;
 
 use crate::authz::{AuthzRequest, authorize};
 use crate::crypto::MasterKey;
 use crate::error::{ApiError, OpError};
-use crate::model::{AccessKey, Tag, User, user_arn};
+use crate::model::{AccessKey, MfaDevice, Tag, User, mfa_serial, user_arn};
 use crate::principal::Caller;
 use crate::store::Tx;
+use crate::totp::CodeInput;
 use crate::validate::{self as v, Validator};
 use keyward_sigv4::SecretKey;
 
@@ -82,6 +85,57 @@ pub enum Operation {
         user_name: Option<String>,
         access_key_id: Option<String>,
     },
+    CreateVirtualMfaDevice {
+        name: Option<String>,
+        path: Option<String>,
+        tags: Vec<Tag>,
+    },
+    EnableMfaDevice {
+        user_name: Option<String>,
+        serial_number: Option<String>,
+        code1: Option<CodeInput>,
+        code2: Option<CodeInput>,
+    },
+    ResyncMfaDevice {
+        user_name: Option<String>,
+        serial_number: Option<String>,
+        code1: Option<CodeInput>,
+        code2: Option<CodeInput>,
+    },
+    DeactivateMfaDevice {
+        user_name: Option<String>,
+        serial_number: Option<String>,
+    },
+    DeleteVirtualMfaDevice {
+        serial_number: Option<String>,
+    },
+    ListMfaDevices {
+        user_name: Option<String>,
+        marker: Option<String>,
+        max_items: Option<i64>,
+    },
+    ListVirtualMfaDevices {
+        assignment_status: Option<String>,
+        marker: Option<String>,
+        max_items: Option<i64>,
+    },
+    GetMfaDevice {
+        serial_number: Option<String>,
+        user_name: Option<String>,
+    },
+    TagMfaDevice {
+        serial_number: Option<String>,
+        tags: Vec<Tag>,
+    },
+    UntagMfaDevice {
+        serial_number: Option<String>,
+        tag_keys: Vec<String>,
+    },
+    ListMfaDeviceTags {
+        serial_number: Option<String>,
+        marker: Option<String>,
+        max_items: Option<i64>,
+    },
 }
 
 impl Operation {
@@ -101,6 +155,17 @@ impl Operation {
             Operation::ListAccessKeys { .. } => "ListAccessKeys",
             Operation::UpdateAccessKey { .. } => "UpdateAccessKey",
             Operation::DeleteAccessKey { .. } => "DeleteAccessKey",
+            Operation::CreateVirtualMfaDevice { .. } => "CreateVirtualMFADevice",
+            Operation::EnableMfaDevice { .. } => "EnableMFADevice",
+            Operation::ResyncMfaDevice { .. } => "ResyncMFADevice",
+            Operation::DeactivateMfaDevice { .. } => "DeactivateMFADevice",
+            Operation::DeleteVirtualMfaDevice { .. } => "DeleteVirtualMFADevice",
+            Operation::ListMfaDevices { .. } => "ListMFADevices",
+            Operation::ListVirtualMfaDevices { .. } => "ListVirtualMFADevices",
+            Operation::GetMfaDevice { .. } => "GetMFADevice",
+            Operation::TagMfaDevice { .. } => "TagMFADevice",
+            Operation::UntagMfaDevice { .. } => "UntagMFADevice",
+            Operation::ListMfaDeviceTags { .. } => "ListMFADeviceTags",
         }
     }
 
@@ -121,6 +186,10 @@ impl Operation {
                 | Operation::ListUsers { .. }
                 | Operation::ListUserTags { .. }
                 | Operation::ListAccessKeys { .. }
+                | Operation::ListMfaDevices { .. }
+                | Operation::ListVirtualMfaDevices { .. }
+                | Operation::GetMfaDevice { .. }
+                | Operation::ListMfaDeviceTags { .. }
         )
     }
 }
@@ -161,6 +230,26 @@ pub enum Output {
         user_name: Option<String>,
         keys: Vec<AccessKey>,
         page: Page,
+    },
+    /// `CreateVirtualMFADevice`: the only response that carries the seed and the QR code.
+    VirtualMfaDeviceCreated {
+        device: MfaDevice,
+        secret: VirtualMfaSecret,
+    },
+    /// `ListMFADevices`: (user name, device).
+    MfaDevices {
+        devices: Vec<(String, MfaDevice)>,
+        page: Page,
+    },
+    /// `ListVirtualMFADevices`: each device with its user (and the user's ARN) when assigned.
+    VirtualMfaDevices {
+        devices: Vec<(MfaDevice, Option<(User, String)>)>,
+        page: Page,
+    },
+    /// `GetMFADevice`.
+    MfaDevice {
+        user_name: Option<String>,
+        device: MfaDevice,
     },
     Empty,
 }
@@ -229,6 +318,20 @@ pub(crate) async fn user_resource<T: Tx>(
     }
 }
 
+/// The ARN a device action targets: the stored device's serial number (its ARN) when it exists,
+/// otherwise the serial number as given.
+async fn mfa_resource<T: Tx>(
+    tx: &mut T,
+    ctx: &Ctx<'_>,
+    serial: Option<&str>,
+) -> Result<String, OpError> {
+    let serial = serial.unwrap_or("");
+    Ok(match tx.get_mfa_device(account_id(ctx), serial).await? {
+        Some(d) => d.serial,
+        None => serial.to_owned(),
+    })
+}
+
 async fn target<T: Tx>(tx: &mut T, ctx: &Ctx<'_>, op: &Operation) -> Result<Target, OpError> {
     let iam = |action: &str, resource: String| Target::Resource {
         action: format!("iam:{action}"),
@@ -262,6 +365,38 @@ async fn target<T: Tx>(tx: &mut T, ctx: &Ctx<'_>, op: &Operation) -> Result<Targ
         | Operation::ListUserTags { user_name, .. } => iam(
             name,
             user_resource(tx, ctx, Some(user_name.as_deref().unwrap_or("")), None).await?,
+        ),
+        // The Service Authorization Reference: Create/Delete/Tag/Untag/ListTags act on the
+        // device (`mfa`), Enable/Resync/Deactivate/List/Get on the user.
+        Operation::CreateVirtualMfaDevice { name: n, path, .. } => iam(
+            name,
+            mfa_serial(
+                ctx.partition,
+                account_id(ctx),
+                path.as_deref().unwrap_or("/"),
+                n.as_deref().unwrap_or(""),
+            ),
+        ),
+        Operation::DeleteVirtualMfaDevice { serial_number }
+        | Operation::TagMfaDevice { serial_number, .. }
+        | Operation::UntagMfaDevice { serial_number, .. }
+        | Operation::ListMfaDeviceTags { serial_number, .. } => {
+            iam(name, mfa_resource(tx, ctx, serial_number.as_deref()).await?)
+        }
+        Operation::EnableMfaDevice { user_name, .. }
+        | Operation::ResyncMfaDevice { user_name, .. } => iam(
+            name,
+            user_resource(tx, ctx, Some(user_name.as_deref().unwrap_or("")), None).await?,
+        ),
+        Operation::DeactivateMfaDevice { user_name, .. }
+        | Operation::ListMfaDevices { user_name, .. }
+        | Operation::GetMfaDevice { user_name, .. } => iam(
+            name,
+            user_resource(tx, ctx, user_name.as_deref(), None).await?,
+        ),
+        Operation::ListVirtualMfaDevices { .. } => iam(
+            name,
+            format!("arn:{}:iam::{}:mfa/", ctx.partition, account_id(ctx)),
         ),
     })
 }
@@ -320,6 +455,55 @@ async fn run<T: Tx>(tx: &mut T, ctx: &Ctx<'_>, op: Operation) -> Result<Output, 
             user_name,
             access_key_id,
         } => access_keys::delete_access_key(tx, ctx, user_name, access_key_id).await,
+        Operation::CreateVirtualMfaDevice { name, path, tags } => {
+            mfa::create_virtual_mfa_device(tx, ctx, name, path, tags).await
+        }
+        Operation::EnableMfaDevice {
+            user_name,
+            serial_number,
+            code1,
+            code2,
+        } => mfa::enable_mfa_device(tx, ctx, user_name, serial_number, code1, code2).await,
+        Operation::ResyncMfaDevice {
+            user_name,
+            serial_number,
+            code1,
+            code2,
+        } => mfa::resync_mfa_device(tx, ctx, user_name, serial_number, code1, code2).await,
+        Operation::DeactivateMfaDevice {
+            user_name,
+            serial_number,
+        } => mfa::deactivate_mfa_device(tx, ctx, user_name, serial_number).await,
+        Operation::DeleteVirtualMfaDevice { serial_number } => {
+            mfa::delete_virtual_mfa_device(tx, ctx, serial_number).await
+        }
+        Operation::ListMfaDevices {
+            user_name,
+            marker,
+            max_items,
+        } => mfa::list_mfa_devices(tx, ctx, user_name, marker, max_items).await,
+        Operation::ListVirtualMfaDevices {
+            assignment_status,
+            marker,
+            max_items,
+        } => mfa::list_virtual_mfa_devices(tx, ctx, assignment_status, marker, max_items).await,
+        Operation::GetMfaDevice {
+            serial_number,
+            user_name,
+        } => mfa::get_mfa_device(tx, ctx, serial_number, user_name).await,
+        Operation::TagMfaDevice {
+            serial_number,
+            tags,
+        } => mfa::tag_mfa_device(tx, ctx, serial_number, tags).await,
+        Operation::UntagMfaDevice {
+            serial_number,
+            tag_keys,
+        } => mfa::untag_mfa_device(tx, ctx, serial_number, tag_keys).await,
+        Operation::ListMfaDeviceTags {
+            serial_number,
+            marker,
+            max_items,
+        } => mfa::list_mfa_device_tags(tx, ctx, serial_number, marker, max_items).await,
     }
 }
 
