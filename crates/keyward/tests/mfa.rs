@@ -298,11 +298,7 @@ async fn s2_virtual_mfa_lifecycle() {
         async move {
             let mut tx = store.begin().await.unwrap();
             let acct = tx_account(&mut tx).await;
-            let alice = tx
-                .get_user(&acct, "alice")
-                .await
-                .unwrap()
-                .unwrap();
+            let alice = tx.get_user(&acct, "alice").await.unwrap().unwrap();
             let now = time::OffsetDateTime::now_utc();
             let v = verify_mfa(
                 &mut tx,
