@@ -275,7 +275,10 @@ fn get_mfa_device() {
         user_name: None,
         device: device(false),
     };
-    insta::assert_snapshot!("get_mfa_device_unassigned", iam("GetMFADevice", &unassigned));
+    insta::assert_snapshot!(
+        "get_mfa_device_unassigned",
+        iam("GetMFADevice", &unassigned)
+    );
 }
 
 #[test]
