@@ -97,6 +97,15 @@ impl ApiError {
         )
     }
 
+    /// `InvalidAuthenticationCode` (403): "Authentication code for device is not valid."
+    pub fn invalid_authentication_code() -> Self {
+        Self::new(
+            "InvalidAuthenticationCode",
+            403,
+            "Authentication code for device is not valid.",
+        )
+    }
+
     /// `ServiceFailure` (500). The client sees a generic message; details go to the log where the
     /// failure is handled.
     pub fn internal() -> Self {
@@ -124,6 +133,12 @@ impl StoreError {
 pub enum OpError {
     Api(ApiError),
     Store(StoreError),
+    /// A refused MFA code. The client is told `error`; `failure` must be kept although the
+    /// request's transaction rolls back (the server writes it with the audit record).
+    MfaRejected {
+        error: ApiError,
+        failure: Box<crate::model::MfaFailure>,
+    },
 }
 
 impl From<ApiError> for OpError {
@@ -143,6 +158,9 @@ impl fmt::Display for OpError {
         match self {
             OpError::Api(e) => e.fmt(f),
             OpError::Store(e) => e.fmt(f),
+            OpError::MfaRejected { error, failure } => {
+                write!(f, "{error} ({})", failure.reason.as_str())
+            }
         }
     }
 }
@@ -155,6 +173,7 @@ impl OpError {
         match self {
             OpError::Api(e) => e.clone(),
             OpError::Store(_) => ApiError::internal(),
+            OpError::MfaRejected { error, .. } => error.clone(),
         }
     }
 }

@@ -16,6 +16,7 @@ pub mod model;
 pub mod ops;
 pub mod principal;
 pub mod store;
+pub mod totp;
 pub mod validate;
 
 pub use error::{ApiError, OpError, StoreError};

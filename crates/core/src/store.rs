@@ -8,8 +8,8 @@ use std::future::Future;
 use crate::audit::AuditEvent;
 use crate::error::StoreError;
 use crate::model::{
-    AccessKey, Account, AttachedPolicy, EntityKind, Group, KeyStatus, ManagedPolicy, PolicySource,
-    PolicyVersion, Tag, User,
+    AccessKey, Account, AttachedPolicy, EntityKind, Group, KeyStatus, ManagedPolicy, MfaDevice,
+    MfaFailure, PolicySource, PolicyVersion, Tag, User,
 };
 
 pub type StoreResult<T> = Result<T, StoreError>;
@@ -251,6 +251,48 @@ pub trait Tx: Send {
         &mut self,
         user_id: &str,
     ) -> impl Future<Output = StoreResult<Vec<Group>>> + Send;
+
+    fn insert_mfa_device(
+        &mut self,
+        device: &MfaDevice,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+    /// Looks a device up by serial number, without regard to case.
+    fn get_mfa_device(
+        &mut self,
+        account_id: &str,
+        serial: &str,
+    ) -> impl Future<Output = StoreResult<Option<MfaDevice>>> + Send;
+    /// Devices of the account (`user_id` `None`) or those assigned to a user, ordered by serial
+    /// number (case-insensitively).
+    fn list_mfa_devices(
+        &mut self,
+        account_id: &str,
+        user_id: Option<&str>,
+    ) -> impl Future<Output = StoreResult<Vec<MfaDevice>>> + Send;
+    /// Rewrites assignment, enable date, offset, last step and tags of `device.serial`.
+    fn update_mfa_device(
+        &mut self,
+        device: &MfaDevice,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+    /// Records `step` as the device's last accepted step if, and only if, it is later than the
+    /// stored one; `false` when another request got there first (atomic on every engine).
+    fn advance_mfa_step(
+        &mut self,
+        serial: &str,
+        step: i64,
+    ) -> impl Future<Output = StoreResult<bool>> + Send;
+    fn delete_mfa_device(&mut self, serial: &str) -> impl Future<Output = StoreResult<()>> + Send;
+    fn insert_mfa_failure(
+        &mut self,
+        failure: &MfaFailure,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+    /// Refused codes at or after `since`, oldest first; of one serial number (without regard to
+    /// case) when given.
+    fn list_mfa_failures(
+        &mut self,
+        serial: Option<&str>,
+        since: time::OffsetDateTime,
+    ) -> impl Future<Output = StoreResult<Vec<MfaFailure>>> + Send;
 }
 
 /// Convenience so tag lists can be compared without regard to case of keys.

@@ -153,6 +153,28 @@ pub const POLICY_VERSION_ID: StringShape = StringShape {
     },
 };
 
+/// `serialNumberType`.
+pub const SERIAL_NUMBER: StringShape = StringShape {
+    min: 9,
+    max: 256,
+    pattern: Some(r"[\w+=/:,.@-]+"),
+    matches: |s| s.chars().all(|c| is_word_char(c) || "+=/:,.@-".contains(c)),
+};
+/// `authenticationCodeType`: six digits.
+pub const AUTHENTICATION_CODE: StringShape = StringShape {
+    min: 6,
+    max: 6,
+    pattern: Some(r"[\d]+"),
+    matches: |s| s.chars().all(|c| c.is_ascii_digit()),
+};
+/// `virtualMFADeviceName` (the model gives no maximum; the API reference says 226).
+pub const VIRTUAL_MFA_DEVICE_NAME: StringShape = StringShape {
+    min: 1,
+    max: 226,
+    pattern: Some(r"[\w+=,.@-]+"),
+    matches: name_chars,
+};
+
 fn tag_chars(s: &str) -> bool {
     s.chars()
         .all(|c| c.is_alphabetic() || c.is_numeric() || c.is_whitespace() || "_.:/=+-@".contains(c))

@@ -343,3 +343,184 @@ fn seed_commands_for_self_service_keys_and_policy_versions_s8_s17() {
     ));
     assert_eq!(versions["Versions"].as_array().map(Vec::len), Some(1));
 }
+
+/// The Python interpreter of the venv next to the `aws` CLI (it has `pyotp`).
+fn python_next_to(aws: &std::path::Path) -> PathBuf {
+    aws.with_file_name("python")
+}
+
+/// The code pyotp (an independent implementation) shows for `seed` at Unix time `t`.
+fn pyotp_code(python: &std::path::Path, seed: &str, t: u64) -> String {
+    let out = Command::new(python)
+        .args([
+            "-c",
+            "import sys, pyotp; print(pyotp.TOTP(sys.argv[1]).at(int(sys.argv[2])))",
+            seed,
+            &t.to_string(),
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap().trim().to_owned()
+}
+
+/// A Unix time at the start of a step with at least 10 s of it left.
+fn fresh_time() -> u64 {
+    loop {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs();
+        if now % 30 < 20 {
+            return now - now % 30;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(500));
+    }
+}
+
+/// S2 and S3 with the `aws` CLI: the seed written by `--bootstrap-method Base32StringSeed`,
+/// codes from pyotp, drift refused then resynced, admin deactivation, the abandoned device
+/// listed as Unassigned and deleted.
+#[test]
+fn virtual_mfa_with_the_aws_cli_and_pyotp() {
+    let Some(exe) = aws_cli() else { return };
+    let python = python_next_to(&exe);
+    let server = Server::start();
+    let aws = Aws {
+        exe,
+        endpoint: server.endpoint(),
+        home: tempfile::tempdir().unwrap(),
+    };
+    let (k, s) = (server.root_key_id.as_str(), server.root_secret.as_str());
+    let run = |args: &[&str]| {
+        let (ok, out, err) = aws.run(k, s, args);
+        assert!(ok, "{args:?}: {err}");
+        out
+    };
+    run(&["iam", "create-user", "--user-name", "alice"]);
+    let seed_file = aws.home.path().join("seed.txt");
+    let out = run(&[
+        "iam",
+        "create-virtual-mfa-device",
+        "--virtual-mfa-device-name",
+        "alice",
+        "--outfile",
+        seed_file.to_str().unwrap(),
+        "--bootstrap-method",
+        "Base32StringSeed",
+    ]);
+    let serial = json(&out)["VirtualMFADevice"]["SerialNumber"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(
+        serial,
+        format!("arn:aws:iam::{}:mfa/alice", server.account_id)
+    );
+    let seed = std::fs::read_to_string(&seed_file).unwrap();
+    assert_eq!(seed.len(), 64);
+
+    let t = fresh_time();
+    let code = |dt: i64| pyotp_code(&python, &seed, t.checked_add_signed(dt).unwrap());
+    let enable = |c1: &str, c2: &str| {
+        aws.run(
+            k,
+            s,
+            &[
+                "iam",
+                "enable-mfa-device",
+                "--user-name",
+                "alice",
+                "--serial-number",
+                &serial,
+                "--authentication-code1",
+                c1,
+                "--authentication-code2",
+                c2,
+            ],
+        )
+    };
+    // Codes of a phone whose clock runs 5 minutes behind are refused.
+    let (ok, _, err) = enable(&code(-330), &code(-300));
+    assert!(!ok);
+    assert!(
+        err.contains("An error occurred (InvalidAuthenticationCode) when calling the EnableMFADevice operation: Authentication code for device is not valid."),
+        "{err}"
+    );
+    let (ok, _, err) = enable(&code(-30), &code(0));
+    assert!(ok, "{err}");
+    let out = run(&["iam", "list-mfa-devices", "--user-name", "alice"]);
+    assert_eq!(json(&out)["MFADevices"][0]["SerialNumber"], serial.as_str());
+
+    // The drifted phone resyncs with two consecutive codes.
+    run(&[
+        "iam",
+        "resync-mfa-device",
+        "--user-name",
+        "alice",
+        "--serial-number",
+        &serial,
+        "--authentication-code1",
+        &code(-300),
+        "--authentication-code2",
+        &code(-270),
+    ]);
+
+    // An admin frees the lost device; a never-enabled device is Unassigned and deleted.
+    run(&[
+        "iam",
+        "deactivate-mfa-device",
+        "--user-name",
+        "alice",
+        "--serial-number",
+        &serial,
+    ]);
+    run(&[
+        "iam",
+        "create-virtual-mfa-device",
+        "--virtual-mfa-device-name",
+        "abandoned",
+        "--outfile",
+        aws.home.path().join("qr.png").to_str().unwrap(),
+        "--bootstrap-method",
+        "QRCodePNG",
+    ]);
+    let png = std::fs::read(aws.home.path().join("qr.png")).unwrap();
+    assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
+    let out = run(&[
+        "iam",
+        "list-virtual-mfa-devices",
+        "--assignment-status",
+        "Unassigned",
+    ]);
+    let serials: Vec<String> = json(&out)["VirtualMFADevices"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["SerialNumber"].as_str().unwrap().to_owned())
+        .collect();
+    let abandoned = format!("arn:aws:iam::{}:mfa/abandoned", server.account_id);
+    assert_eq!(serials, vec![abandoned.clone(), serial.clone()]);
+    run(&[
+        "iam",
+        "delete-virtual-mfa-device",
+        "--serial-number",
+        &abandoned,
+    ]);
+    let (ok, _, err) = aws.run(
+        k,
+        s,
+        &[
+            "iam",
+            "delete-virtual-mfa-device",
+            "--serial-number",
+            &abandoned,
+        ],
+    );
+    assert!(!ok);
+    assert!(err.contains("(NoSuchEntity)"), "{err}");
+}

@@ -16,6 +16,7 @@ use keyward_core::authz::{PolicyCache, RequestInfo};
 use keyward_core::clock::Clock;
 use keyward_core::crypto::MasterKey;
 use keyward_core::ids::new_request_id;
+use keyward_core::model::MfaFailure;
 use keyward_core::ops::{self, Ctx, Operation, Output};
 use keyward_core::principal::Caller;
 use keyward_core::store::{Store, Tx};
@@ -216,8 +217,16 @@ async fn process<S: Store>(
             let api = e.to_api();
             event.error_code = Some(api.code.to_owned());
             event.error_message = Some(api.message.clone());
-            // The failed request's own transaction was rolled back; its record gets one of its own.
-            if let Err(cause) = record_alone(&state.store, &event).await {
+            // The failed request's own transaction was rolled back; its record gets one of its own,
+            // and so does a refused MFA code (the throttle and the doctor read those).
+            let mut mfa_failure = match e {
+                OpError::MfaRejected { failure, .. } => Some(*failure),
+                _ => None,
+            };
+            if let Some(f) = mfa_failure.as_mut() {
+                f.request_id = Some(reply.request_id.clone());
+            }
+            if let Err(cause) = record_alone(&state.store, &event, mfa_failure.as_ref()).await {
                 tracing::error!(request_id = %reply.request_id, error = %cause, "audit record of a failed request was not written");
             }
             Err(api)
@@ -242,9 +251,16 @@ fn is_region(region: &str) -> bool {
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
 }
 
-async fn record_alone<S: Store>(store: &S, event: &AuditEvent) -> Result<(), OpError> {
+async fn record_alone<S: Store>(
+    store: &S,
+    event: &AuditEvent,
+    mfa_failure: Option<&MfaFailure>,
+) -> Result<(), OpError> {
     let mut tx = store.begin().await?;
     tx.insert_audit_event(event).await?;
+    if let Some(f) = mfa_failure {
+        tx.insert_mfa_failure(f).await?;
+    }
     tx.commit().await?;
     Ok(())
 }

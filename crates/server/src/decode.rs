@@ -3,6 +3,7 @@
 use keyward_core::ApiError;
 use keyward_core::model::EntityKind;
 use keyward_core::ops::Operation;
+use keyward_core::totp::CodeInput;
 
 use crate::form::Params;
 
@@ -277,6 +278,57 @@ pub fn decode(service: Service, action: &str, p: &Params) -> Result<Operation, A
         },
         (Service::Iam, "ListGroupsForUser") => Operation::ListGroupsForUser {
             user_name: s("UserName"),
+            marker: s("Marker"),
+            max_items: integer(p, "MaxItems", "maxItems")?,
+        },
+        (Service::Iam, "CreateVirtualMFADevice") => Operation::CreateVirtualMfaDevice {
+            name: s("VirtualMFADeviceName"),
+            path: s("Path"),
+            tags: p.tags("Tags"),
+        },
+        (Service::Iam, "EnableMFADevice") => Operation::EnableMfaDevice {
+            user_name: s("UserName"),
+            serial_number: s("SerialNumber"),
+            code1: s("AuthenticationCode1").map(CodeInput::new),
+            code2: s("AuthenticationCode2").map(CodeInput::new),
+        },
+        (Service::Iam, "ResyncMFADevice") => Operation::ResyncMfaDevice {
+            user_name: s("UserName"),
+            serial_number: s("SerialNumber"),
+            code1: s("AuthenticationCode1").map(CodeInput::new),
+            code2: s("AuthenticationCode2").map(CodeInput::new),
+        },
+        (Service::Iam, "DeactivateMFADevice") => Operation::DeactivateMfaDevice {
+            user_name: s("UserName"),
+            serial_number: s("SerialNumber"),
+        },
+        (Service::Iam, "DeleteVirtualMFADevice") => Operation::DeleteVirtualMfaDevice {
+            serial_number: s("SerialNumber"),
+        },
+        (Service::Iam, "ListMFADevices") => Operation::ListMfaDevices {
+            user_name: s("UserName"),
+            marker: s("Marker"),
+            max_items: integer(p, "MaxItems", "maxItems")?,
+        },
+        (Service::Iam, "ListVirtualMFADevices") => Operation::ListVirtualMfaDevices {
+            assignment_status: s("AssignmentStatus"),
+            marker: s("Marker"),
+            max_items: integer(p, "MaxItems", "maxItems")?,
+        },
+        (Service::Iam, "GetMFADevice") => Operation::GetMfaDevice {
+            serial_number: s("SerialNumber"),
+            user_name: s("UserName"),
+        },
+        (Service::Iam, "TagMFADevice") => Operation::TagMfaDevice {
+            serial_number: s("SerialNumber"),
+            tags: p.tags("Tags"),
+        },
+        (Service::Iam, "UntagMFADevice") => Operation::UntagMfaDevice {
+            serial_number: s("SerialNumber"),
+            tag_keys: p.list("TagKeys"),
+        },
+        (Service::Iam, "ListMFADeviceTags") => Operation::ListMfaDeviceTags {
+            serial_number: s("SerialNumber"),
             marker: s("Marker"),
             max_items: integer(p, "MaxItems", "maxItems")?,
         },

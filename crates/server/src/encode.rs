@@ -3,7 +3,9 @@
 
 use keyward_core::ApiError;
 use keyward_core::clock::iso8601;
-use keyward_core::model::{AccessKey, EntityKind, Group, ManagedPolicy, PolicyVersion, Tag, User};
+use keyward_core::model::{
+    AccessKey, EntityKind, Group, ManagedPolicy, MfaDevice, PolicyVersion, Tag, User,
+};
 use keyward_core::ops::{Output, Page};
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 
@@ -117,6 +119,23 @@ fn key_metadata(x: &mut Xml, user_name: Option<&str>, k: &AccessKey) {
         .elem("AccessKeyId", &k.access_key_id)
         .elem("Status", k.status.as_str())
         .elem("CreateDate", &iso8601(k.created));
+}
+
+/// `Base32StringSeed` and `QRCodePNG` are blobs in botocore's model: base64 on the wire.
+fn blob(bytes: &[u8]) -> String {
+    data_encoding::BASE64.encode(bytes)
+}
+
+fn opt_date(x: &mut Xml, name: &str, date: Option<time::OffsetDateTime>) {
+    if let Some(d) = date {
+        x.elem(name, &iso8601(d));
+    }
+}
+
+fn mfa_device(x: &mut Xml, user_name: &str, d: &MfaDevice) {
+    x.elem("UserName", user_name)
+        .elem("SerialNumber", &d.serial);
+    opt_date(x, "EnableDate", d.enable_date);
 }
 
 /// Writes the `<ActionResult>` body of an output, if the output has one.
@@ -307,6 +326,47 @@ fn result_body(x: &mut Xml, output: &Output) {
             }
             x.close("AccessKeyMetadata");
             page(x, p);
+        }
+        Output::VirtualMfaDeviceCreated { device, secret } => {
+            let seed = secret.seed.to_base32();
+            x.open("VirtualMFADevice")
+                .elem("SerialNumber", &device.serial)
+                .elem("Base32StringSeed", &blob(seed.as_bytes()))
+                .elem("QRCodePNG", &blob(&secret.qr_png));
+            if !device.tags.is_empty() {
+                tags(x, &device.tags);
+            }
+            x.close("VirtualMFADevice");
+        }
+        Output::MfaDevices { devices, page: p } => {
+            x.open("MFADevices");
+            for (user_name, d) in devices {
+                x.open("member");
+                mfa_device(x, user_name, d);
+                x.close("member");
+            }
+            x.close("MFADevices");
+            page(x, p);
+        }
+        Output::VirtualMfaDevices { devices, page: p } => {
+            x.open("VirtualMFADevices");
+            for (d, owner) in devices {
+                x.open("member").elem("SerialNumber", &d.serial);
+                if let Some((u, arn)) = owner {
+                    x.open("User");
+                    user(x, u, arn, false);
+                    x.close("User");
+                }
+                opt_date(x, "EnableDate", d.enable_date);
+                x.close("member");
+            }
+            x.close("VirtualMFADevices");
+            page(x, p);
+        }
+        Output::MfaDevice { user_name, device } => {
+            x.opt("UserName", user_name.as_deref())
+                .elem("SerialNumber", &device.serial);
+            opt_date(x, "EnableDate", device.enable_date);
         }
     }
 }

@@ -412,3 +412,99 @@ fn attachments_inline_policies_and_groups() {
         )
     );
 }
+
+fn device(assigned: bool) -> keyward_core::model::MfaDevice {
+    keyward_core::model::MfaDevice {
+        serial: "arn:aws:iam::123456789012:mfa/ExampleMFADevice".into(),
+        account_id: "123456789012".into(),
+        name: "ExampleMFADevice".into(),
+        path: "/".into(),
+        user_id: assigned.then(|| "AIDACKCEVSQ6C2EXAMPLE".into()),
+        enable_date: assigned.then_some(datetime!(2013-01-03 04:05:06 UTC)),
+        created: datetime!(2013-01-02 03:04:05 UTC),
+        sealed_seed: vec![],
+        offset_steps: 0,
+        last_step: None,
+        tags: vec![],
+    }
+}
+
+#[test]
+fn create_virtual_mfa_device() {
+    let mut d = device(false);
+    d.tags = vec![Tag {
+        key: "Owner".into(),
+        value: "Bob".into(),
+    }];
+    let out = Output::VirtualMfaDeviceCreated {
+        device: d,
+        secret: keyward_core::ops::VirtualMfaSecret {
+            seed: keyward_core::totp::Seed::from_bytes(b"12345678901234567890".to_vec()),
+            qr_png: b"\x89PNG-not-really".to_vec(),
+        },
+    };
+    let xml = iam("CreateVirtualMFADevice", &out);
+    assert!(!format!("{out:?}").contains("GEZDGNBV"));
+    insta::assert_snapshot!(xml);
+}
+
+#[test]
+fn list_mfa_devices() {
+    let out = Output::MfaDevices {
+        devices: vec![("Bob".into(), device(true))],
+        page: Page {
+            is_truncated: false,
+            marker: None,
+        },
+    };
+    insta::assert_snapshot!(iam("ListMFADevices", &out));
+}
+
+#[test]
+fn list_virtual_mfa_devices() {
+    let u = bob();
+    let arn = u.arn("aws");
+    let out = Output::VirtualMfaDevices {
+        devices: vec![(device(true), Some((u, arn))), (device(false), None)],
+        page: Page {
+            is_truncated: true,
+            marker: Some("Mg==".into()),
+        },
+    };
+    insta::assert_snapshot!(iam("ListVirtualMFADevices", &out));
+}
+
+#[test]
+fn get_mfa_device() {
+    let assigned = Output::MfaDevice {
+        user_name: Some("Bob".into()),
+        device: device(true),
+    };
+    insta::assert_snapshot!("get_mfa_device_assigned", iam("GetMFADevice", &assigned));
+    let unassigned = Output::MfaDevice {
+        user_name: None,
+        device: device(false),
+    };
+    insta::assert_snapshot!(
+        "get_mfa_device_unassigned",
+        iam("GetMFADevice", &unassigned)
+    );
+}
+
+#[test]
+fn mfa_empty_results_and_errors() {
+    for action in [
+        "EnableMFADevice",
+        "ResyncMFADevice",
+        "DeactivateMFADevice",
+        "DeleteVirtualMFADevice",
+        "TagMFADevice",
+        "UntagMFADevice",
+    ] {
+        insta::assert_snapshot!(format!("empty_{action}"), iam(action, &Output::Empty));
+    }
+    insta::assert_snapshot!(
+        "error_invalid_authentication_code",
+        encode::error(Service::Iam, &ApiError::invalid_authentication_code(), RID)
+    );
+}

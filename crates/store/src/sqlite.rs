@@ -13,8 +13,8 @@ use keyward_core::StoreError;
 use keyward_core::audit::AuditEvent;
 use keyward_core::clock::{from_millis, to_millis};
 use keyward_core::model::{
-    AccessKey, Account, AttachedPolicy, EntityKind, Group, KeyStatus, ManagedPolicy, PolicySource,
-    PolicyVersion, Tag, User,
+    AccessKey, Account, AttachedPolicy, EntityKind, Group, KeyStatus, ManagedPolicy, MfaDevice,
+    MfaFailure, MfaFailureReason, PolicySource, PolicyVersion, Tag, User,
 };
 use keyward_core::store::{PolicyUsage, Store, StoreResult, Tx};
 use sqlx::sqlite::{
@@ -25,6 +25,7 @@ use sqlx::{Row, Sqlite, SqlitePool, Transaction};
 /// Schema migrations, applied in order at start. Never edit one that has shipped: add a new one.
 const MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("../migrations/sqlite/0001_init.sql")),
+    (2, include_str!("../migrations/sqlite/0002_mfa.sql")),
     (
         3,
         include_str!("../migrations/sqlite/0003_policies_groups.sql"),
@@ -240,6 +241,41 @@ fn event_from_row(row: &SqliteRow) -> StoreResult<AuditEvent> {
         user_name: row.try_get("user_name").map_err(get)?,
         error_code: row.try_get("error_code").map_err(get)?,
         error_message: row.try_get("error_message").map_err(get)?,
+    })
+}
+
+fn mfa_device_from_row(row: &SqliteRow) -> StoreResult<MfaDevice> {
+    let get = |e: sqlx::Error| StoreError::new(format!("decode MFA device: {e}"));
+    Ok(MfaDevice {
+        serial: row.try_get("serial").map_err(get)?,
+        account_id: row.try_get("account_id").map_err(get)?,
+        name: row.try_get("name").map_err(get)?,
+        path: row.try_get("path").map_err(get)?,
+        user_id: row.try_get("user_id").map_err(get)?,
+        enable_date: row
+            .try_get::<Option<i64>, _>("enable_ms")
+            .map_err(get)?
+            .map(from_millis),
+        created: from_millis(row.try_get("created_ms").map_err(get)?),
+        sealed_seed: row.try_get("sealed_seed").map_err(get)?,
+        offset_steps: row.try_get("offset_steps").map_err(get)?,
+        last_step: row.try_get("last_step").map_err(get)?,
+        tags: tags_from_json(&row.try_get::<String, _>("tags").map_err(get)?)?,
+    })
+}
+
+fn mfa_failure_from_row(row: &SqliteRow) -> StoreResult<MfaFailure> {
+    let get = |e: sqlx::Error| StoreError::new(format!("decode MFA failure: {e}"));
+    let reason: String = row.try_get("reason").map_err(get)?;
+    Ok(MfaFailure {
+        serial: row.try_get("serial").map_err(get)?,
+        account_id: row.try_get("account_id").map_err(get)?,
+        user_id: row.try_get("user_id").map_err(get)?,
+        reason: MfaFailureReason::parse(&reason)
+            .ok_or_else(|| StoreError::new(format!("decode MFA failure: reason {reason}")))?,
+        matched_offset_secs: row.try_get("matched_offset_secs").map_err(get)?,
+        time: from_millis(row.try_get("time_ms").map_err(get)?),
+        request_id: row.try_get("request_id").map_err(get)?,
     })
 }
 
@@ -1003,5 +1039,136 @@ impl Tx for SqliteTx {
         .await
         .map_err(db_err("list groups for user"))?;
         rows.iter().map(group_from_row).collect()
+    }
+
+    async fn insert_mfa_device(&mut self, d: &MfaDevice) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO mfa_devices (serial, serial_key, account_id, name, path, user_id, enable_ms, \
+             created_ms, sealed_seed, offset_steps, last_step, tags) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+        )
+        .bind(&d.serial)
+        .bind(name_key(&d.serial))
+        .bind(&d.account_id)
+        .bind(&d.name)
+        .bind(&d.path)
+        .bind(&d.user_id)
+        .bind(d.enable_date.map(to_millis))
+        .bind(to_millis(d.created))
+        .bind(&d.sealed_seed)
+        .bind(d.offset_steps)
+        .bind(d.last_step)
+        .bind(tags_to_json(&d.tags))
+        .execute(&mut *self.tx)
+        .await
+        .map_err(db_err("insert MFA device"))?;
+        Ok(())
+    }
+
+    async fn get_mfa_device(
+        &mut self,
+        account_id: &str,
+        serial: &str,
+    ) -> StoreResult<Option<MfaDevice>> {
+        let row =
+            sqlx::query("SELECT * FROM mfa_devices WHERE account_id = $1 AND serial_key = $2")
+                .bind(account_id)
+                .bind(name_key(serial))
+                .fetch_optional(&mut *self.tx)
+                .await
+                .map_err(db_err("read MFA device"))?;
+        row.as_ref().map(mfa_device_from_row).transpose()
+    }
+
+    async fn list_mfa_devices(
+        &mut self,
+        account_id: &str,
+        user_id: Option<&str>,
+    ) -> StoreResult<Vec<MfaDevice>> {
+        let rows = sqlx::query(
+            "SELECT * FROM mfa_devices \
+             WHERE account_id = $1 AND ($2 IS NULL OR user_id = $2) ORDER BY serial_key",
+        )
+        .bind(account_id)
+        .bind(user_id)
+        .fetch_all(&mut *self.tx)
+        .await
+        .map_err(db_err("list MFA devices"))?;
+        rows.iter().map(mfa_device_from_row).collect()
+    }
+
+    async fn update_mfa_device(&mut self, d: &MfaDevice) -> StoreResult<()> {
+        sqlx::query(
+            "UPDATE mfa_devices SET user_id = $2, enable_ms = $3, offset_steps = $4, last_step = $5, \
+             tags = $6 WHERE serial = $1",
+        )
+        .bind(&d.serial)
+        .bind(&d.user_id)
+        .bind(d.enable_date.map(to_millis))
+        .bind(d.offset_steps)
+        .bind(d.last_step)
+        .bind(tags_to_json(&d.tags))
+        .execute(&mut *self.tx)
+        .await
+        .map_err(db_err("update MFA device"))?;
+        Ok(())
+    }
+
+    async fn advance_mfa_step(&mut self, serial: &str, step: i64) -> StoreResult<bool> {
+        let done = sqlx::query(
+            "UPDATE mfa_devices SET last_step = $2 \
+             WHERE serial = $1 AND (last_step IS NULL OR last_step < $2)",
+        )
+        .bind(serial)
+        .bind(step)
+        .execute(&mut *self.tx)
+        .await
+        .map_err(db_err("advance MFA step"))?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn delete_mfa_device(&mut self, serial: &str) -> StoreResult<()> {
+        sqlx::query("DELETE FROM mfa_devices WHERE serial = $1")
+            .bind(serial)
+            .execute(&mut *self.tx)
+            .await
+            .map_err(db_err("delete MFA device"))?;
+        Ok(())
+    }
+
+    async fn insert_mfa_failure(&mut self, f: &MfaFailure) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO mfa_failures (serial, serial_key, account_id, user_id, reason, \
+             matched_offset_secs, time_ms, request_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(&f.serial)
+        .bind(name_key(&f.serial))
+        .bind(&f.account_id)
+        .bind(&f.user_id)
+        .bind(f.reason.as_str())
+        .bind(f.matched_offset_secs)
+        .bind(to_millis(f.time))
+        .bind(&f.request_id)
+        .execute(&mut *self.tx)
+        .await
+        .map_err(db_err("insert MFA failure"))?;
+        Ok(())
+    }
+
+    async fn list_mfa_failures(
+        &mut self,
+        serial: Option<&str>,
+        since: time::OffsetDateTime,
+    ) -> StoreResult<Vec<MfaFailure>> {
+        let rows = sqlx::query(
+            "SELECT serial, account_id, user_id, reason, matched_offset_secs, time_ms, request_id \
+             FROM mfa_failures WHERE ($1 IS NULL OR serial_key = $1) AND time_ms >= $2 ORDER BY seq",
+        )
+        .bind(serial.map(name_key))
+        .bind(to_millis(since))
+        .fetch_all(&mut *self.tx)
+        .await
+        .map_err(db_err("list MFA failures"))?;
+        rows.iter().map(mfa_failure_from_row).collect()
     }
 }

@@ -198,3 +198,252 @@ async fn audit_events_and_settings_survive_reopen() {
     assert_eq!(events[0].error_code.as_deref(), Some("NoSuchEntity"));
     assert_eq!(tx.list_accounts().await.unwrap().len(), 1);
 }
+
+mod mfa {
+    use super::*;
+    use keyward_core::crypto::MasterKey;
+    use keyward_core::model::{MfaDevice, MfaFailure, MfaFailureReason};
+    use keyward_core::ops::{MfaVerdict, verify_mfa};
+    use keyward_core::totp::{Seed, TotpConfig, step_of};
+
+    const SERIAL: &str = "arn:aws:iam::123456789012:mfa/Alice";
+
+    fn device(key: &MasterKey, seed: &Seed, user_id: Option<&str>) -> MfaDevice {
+        MfaDevice {
+            serial: SERIAL.into(),
+            account_id: "123456789012".into(),
+            name: "Alice".into(),
+            path: "/".into(),
+            user_id: user_id.map(str::to_owned),
+            enable_date: user_id.map(|_| datetime!(2024-01-02 03:04:05 UTC)),
+            created: datetime!(2024-01-02 03:04:05 UTC),
+            sealed_seed: key.seal(seed.expose(), SERIAL).unwrap(),
+            offset_steps: 0,
+            last_step: None,
+            tags: vec![],
+        }
+    }
+
+    #[tokio::test]
+    async fn devices_round_trip_and_steps_only_advance() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = seeded(dir.path()).await;
+        let key = MasterKey::generate(1).unwrap();
+        let seed = Seed::generate().unwrap();
+        let mut tx = store.begin().await.unwrap();
+        tx.insert_user(&user("AIDA1", "alice", "/")).await.unwrap();
+        let mut d = device(&key, &seed, None);
+        tx.insert_mfa_device(&d).await.unwrap();
+        assert_eq!(
+            tx.get_mfa_device(
+                "123456789012",
+                &SERIAL.to_uppercase().replace("ARN:AWS:IAM", "arn:aws:iam")
+            )
+            .await
+            .unwrap()
+            .unwrap(),
+            d
+        );
+        assert!(
+            tx.list_mfa_devices("123456789012", Some("AIDA1"))
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        d.user_id = Some("AIDA1".into());
+        d.offset_steps = -3;
+        d.last_step = Some(100);
+        tx.update_mfa_device(&d).await.unwrap();
+        assert_eq!(
+            tx.list_mfa_devices("123456789012", Some("AIDA1"))
+                .await
+                .unwrap(),
+            vec![d.clone()]
+        );
+        assert!(!tx.advance_mfa_step(SERIAL, 100).await.unwrap());
+        assert!(!tx.advance_mfa_step(SERIAL, 99).await.unwrap());
+        assert!(tx.advance_mfa_step(SERIAL, 101).await.unwrap());
+        let f = MfaFailure {
+            serial: SERIAL.into(),
+            account_id: "123456789012".into(),
+            user_id: Some("AIDA1".into()),
+            reason: MfaFailureReason::WrongCode,
+            matched_offset_secs: Some(-300),
+            time: datetime!(2024-01-02 03:04:05 UTC),
+            request_id: Some("r1".into()),
+        };
+        tx.insert_mfa_failure(&f).await.unwrap();
+        assert_eq!(
+            tx.list_mfa_failures(Some(SERIAL), datetime!(2024-01-02 00:00 UTC))
+                .await
+                .unwrap(),
+            vec![f]
+        );
+        assert!(
+            tx.list_mfa_failures(None, datetime!(2024-01-03 00:00 UTC))
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        d.user_id = None;
+        tx.update_mfa_device(&d).await.unwrap();
+        tx.delete_mfa_device(SERIAL).await.unwrap();
+        assert!(
+            tx.get_mfa_device("123456789012", SERIAL)
+                .await
+                .unwrap()
+                .is_none()
+        );
+        tx.commit().await.unwrap();
+    }
+
+    /// Two concurrent requests with the same valid code: exactly one is accepted.
+    #[tokio::test]
+    async fn same_code_concurrently_exactly_one_wins() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = seeded(dir.path()).await;
+        let key = MasterKey::generate(1).unwrap();
+        let seed = Seed::generate().unwrap();
+        let alice = user("AIDA1", "alice", "/");
+        let mut tx = store.begin().await.unwrap();
+        tx.insert_user(&alice).await.unwrap();
+        tx.insert_mfa_device(&device(&key, &seed, Some("AIDA1")))
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        let now = time::OffsetDateTime::now_utc();
+        let code = seed.code_at(step_of(now));
+        let attempt = |store: SqliteStore, key: MasterKey, alice: User, code: String| async move {
+            let mut tx = store.begin().await.unwrap();
+            let verdict = verify_mfa(
+                &mut tx,
+                &key,
+                &TotpConfig::default(),
+                &alice,
+                SERIAL,
+                &code,
+                now,
+            )
+            .await
+            .unwrap();
+            tx.commit().await.unwrap();
+            verdict
+        };
+        let (a, b) = tokio::join!(
+            tokio::spawn(attempt(
+                store.clone(),
+                key.clone(),
+                alice.clone(),
+                code.clone()
+            )),
+            tokio::spawn(attempt(
+                store.clone(),
+                key.clone(),
+                alice.clone(),
+                code.clone()
+            )),
+        );
+        let verdicts = [a.unwrap(), b.unwrap()];
+        let accepted = verdicts
+            .iter()
+            .filter(|v| matches!(v, MfaVerdict::Accepted { .. }))
+            .count();
+        assert_eq!(accepted, 1, "{verdicts:?}");
+        assert!(
+            verdicts.iter().any(
+                |v| matches!(v, MfaVerdict::Refused(f) if f.reason == MfaFailureReason::Replay)
+            )
+        );
+    }
+
+    /// Refusals name their reason; a drifted code reports its offset; five failures in a minute
+    /// lock the device for a minute, even against a right code.
+    #[tokio::test]
+    async fn refusals_drift_and_throttle() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = seeded(dir.path()).await;
+        let key = MasterKey::generate(1).unwrap();
+        let seed = Seed::generate().unwrap();
+        let alice = user("AIDA1", "alice", "/");
+        let bob = user("AIDA2", "bob", "/");
+        let cfg = TotpConfig::default();
+        let mut tx = store.begin().await.unwrap();
+        tx.insert_user(&alice).await.unwrap();
+        tx.insert_user(&bob).await.unwrap();
+        tx.insert_mfa_device(&device(&key, &seed, Some("AIDA1")))
+            .await
+            .unwrap();
+        let now = datetime!(2024-05-06 07:08:09 UTC);
+        let step = step_of(now);
+        let reason = |v: MfaVerdict| match v {
+            MfaVerdict::Refused(f) => (f.reason, f.matched_offset_secs),
+            other => panic!("accepted: {other:?}"),
+        };
+        let v = verify_mfa(&mut tx, &key, &cfg, &bob, SERIAL, &seed.code_at(step), now)
+            .await
+            .unwrap();
+        assert_eq!(reason(v), (MfaFailureReason::NotAssignedToUser, None));
+        let v = verify_mfa(
+            &mut tx,
+            &key,
+            &cfg,
+            &alice,
+            "arn:aws:iam::123456789012:mfa/nope",
+            "123456",
+            now,
+        )
+        .await
+        .unwrap();
+        assert_eq!(reason(v), (MfaFailureReason::WrongSerial, None));
+        let v = verify_mfa(
+            &mut tx,
+            &key,
+            &cfg,
+            &alice,
+            SERIAL,
+            &seed.code_at(step - 10),
+            now,
+        )
+        .await
+        .unwrap();
+        assert_eq!(reason(v), (MfaFailureReason::WrongCode, Some(-300)));
+        for i in 0..5 {
+            let f = MfaFailure {
+                serial: SERIAL.into(),
+                account_id: "123456789012".into(),
+                user_id: Some("AIDA1".into()),
+                reason: MfaFailureReason::WrongCode,
+                matched_offset_secs: None,
+                time: now - time::Duration::seconds(50 - i),
+                request_id: None,
+            };
+            tx.insert_mfa_failure(&f).await.unwrap();
+        }
+        let v = verify_mfa(
+            &mut tx,
+            &key,
+            &cfg,
+            &alice,
+            SERIAL,
+            &seed.code_at(step),
+            now,
+        )
+        .await
+        .unwrap();
+        assert_eq!(reason(v), (MfaFailureReason::Throttled, None));
+        // A minute after the fifth failure the device accepts codes again.
+        let later = now + time::Duration::seconds(60);
+        let v = verify_mfa(
+            &mut tx,
+            &key,
+            &cfg,
+            &alice,
+            SERIAL,
+            &seed.code_at(step_of(later)),
+            later,
+        )
+        .await
+        .unwrap();
+        assert!(matches!(v, MfaVerdict::Accepted { .. }), "{v:?}");
+    }
+}

@@ -7,10 +7,12 @@
 mod access_keys;
 mod attachments;
 mod groups;
+mod mfa;
 mod policies;
 mod users;
 
 pub use access_keys::new_access_key;
+pub use mfa::{MFA_DEVICES_PER_USER, MfaVerdict, VirtualMfaSecret, verify_mfa};
 
 use time::OffsetDateTime;
 
@@ -18,10 +20,12 @@ use crate::authz::{Permission, PolicyCache, RequestInfo, authorize};
 use crate::crypto::MasterKey;
 use crate::error::{ApiError, OpError};
 use crate::model::{
-    AccessKey, AttachedPolicy, EntityKind, Group, ManagedPolicy, PolicyVersion, Tag, User, user_arn,
+    AccessKey, AttachedPolicy, EntityKind, Group, ManagedPolicy, MfaDevice, PolicyVersion, Tag,
+    User, mfa_serial, user_arn,
 };
 use crate::principal::Caller;
 use crate::store::Tx;
+use crate::totp::CodeInput;
 use crate::validate::{self as v, Validator};
 use keyward_sigv4::SecretKey;
 
@@ -221,6 +225,58 @@ pub enum Operation {
         marker: Option<String>,
         max_items: Option<i64>,
     },
+    // Virtual MFA devices.
+    CreateVirtualMfaDevice {
+        name: Option<String>,
+        path: Option<String>,
+        tags: Vec<Tag>,
+    },
+    EnableMfaDevice {
+        user_name: Option<String>,
+        serial_number: Option<String>,
+        code1: Option<CodeInput>,
+        code2: Option<CodeInput>,
+    },
+    ResyncMfaDevice {
+        user_name: Option<String>,
+        serial_number: Option<String>,
+        code1: Option<CodeInput>,
+        code2: Option<CodeInput>,
+    },
+    DeactivateMfaDevice {
+        user_name: Option<String>,
+        serial_number: Option<String>,
+    },
+    DeleteVirtualMfaDevice {
+        serial_number: Option<String>,
+    },
+    ListMfaDevices {
+        user_name: Option<String>,
+        marker: Option<String>,
+        max_items: Option<i64>,
+    },
+    ListVirtualMfaDevices {
+        assignment_status: Option<String>,
+        marker: Option<String>,
+        max_items: Option<i64>,
+    },
+    GetMfaDevice {
+        serial_number: Option<String>,
+        user_name: Option<String>,
+    },
+    TagMfaDevice {
+        serial_number: Option<String>,
+        tags: Vec<Tag>,
+    },
+    UntagMfaDevice {
+        serial_number: Option<String>,
+        tag_keys: Vec<String>,
+    },
+    ListMfaDeviceTags {
+        serial_number: Option<String>,
+        marker: Option<String>,
+        max_items: Option<i64>,
+    },
 }
 
 impl Operation {
@@ -292,6 +348,17 @@ impl Operation {
             Operation::AddUserToGroup { .. } => "AddUserToGroup",
             Operation::RemoveUserFromGroup { .. } => "RemoveUserFromGroup",
             Operation::ListGroupsForUser { .. } => "ListGroupsForUser",
+            Operation::CreateVirtualMfaDevice { .. } => "CreateVirtualMFADevice",
+            Operation::EnableMfaDevice { .. } => "EnableMFADevice",
+            Operation::ResyncMfaDevice { .. } => "ResyncMFADevice",
+            Operation::DeactivateMfaDevice { .. } => "DeactivateMFADevice",
+            Operation::DeleteVirtualMfaDevice { .. } => "DeleteVirtualMFADevice",
+            Operation::ListMfaDevices { .. } => "ListMFADevices",
+            Operation::ListVirtualMfaDevices { .. } => "ListVirtualMFADevices",
+            Operation::GetMfaDevice { .. } => "GetMFADevice",
+            Operation::TagMfaDevice { .. } => "TagMFADevice",
+            Operation::UntagMfaDevice { .. } => "UntagMFADevice",
+            Operation::ListMfaDeviceTags { .. } => "ListMFADeviceTags",
         }
     }
 
@@ -408,6 +475,26 @@ pub enum Output {
     Groups {
         groups: Vec<(Group, String)>,
         page: Page,
+    },
+    /// `CreateVirtualMFADevice`: the only response that carries the seed and the QR code.
+    VirtualMfaDeviceCreated {
+        device: MfaDevice,
+        secret: VirtualMfaSecret,
+    },
+    /// `ListMFADevices`: (user name, device).
+    MfaDevices {
+        devices: Vec<(String, MfaDevice)>,
+        page: Page,
+    },
+    /// `ListVirtualMFADevices`: each device with its user (and the user's ARN) when assigned.
+    VirtualMfaDevices {
+        devices: Vec<(MfaDevice, Option<(User, String)>)>,
+        page: Page,
+    },
+    /// `GetMFADevice`.
+    MfaDevice {
+        user_name: Option<String>,
+        device: MfaDevice,
     },
     Empty,
 }
@@ -545,6 +632,30 @@ async fn policy_permission<T: Tx>(
     }))
 }
 
+/// A permission on a virtual MFA device: the stored device's serial number (its ARN) and tags
+/// when it exists, otherwise the serial number as given.
+async fn mfa_permission<T: Tx>(
+    tx: &mut T,
+    ctx: &Ctx<'_>,
+    op: &Operation,
+    serial: Option<&str>,
+    mut context: Vec<(String, Vec<String>)>,
+) -> Result<Target, OpError> {
+    let serial = serial.unwrap_or("");
+    let resource = match tx.get_mfa_device(account_id(ctx), serial).await? {
+        Some(d) => {
+            context.extend(resource_tag_keys(&d.tags));
+            d.serial
+        }
+        None => serial.to_owned(),
+    };
+    Ok(Target::Resource(Permission {
+        action: iam_action(op),
+        resource,
+        context,
+    }))
+}
+
 /// A list action's resource: `arn:aws:iam::ACCOUNT:KIND/`.
 fn list_target(ctx: &Ctx<'_>, op: &Operation, kind: &str) -> Target {
     Target::Resource(Permission {
@@ -567,6 +678,55 @@ async fn target<T: Tx>(tx: &mut T, ctx: &Ctx<'_>, op: &Operation) -> Result<Targ
         Operation::ListUsers { .. } => Ok(list_target(ctx, op, "user")),
         Operation::ListGroups { .. } => Ok(list_target(ctx, op, "group")),
         Operation::ListPolicies { .. } => Ok(list_target(ctx, op, "policy")),
+        Operation::ListVirtualMfaDevices { .. } => Ok(list_target(ctx, op, "mfa")),
+        // The Service Authorization Reference: Create/Delete/Tag/Untag/ListTags act on the
+        // device (`mfa`), Enable/Resync/Deactivate/List/Get on the user.
+        Operation::CreateVirtualMfaDevice { name, path, tags } => {
+            let serial = mfa_serial(
+                ctx.partition,
+                account_id(ctx),
+                path.as_deref().unwrap_or("/"),
+                &opt(name),
+            );
+            Ok(Target::Resource(Permission {
+                action: iam_action(op),
+                resource: serial,
+                context: request_tag_keys(tags),
+            }))
+        }
+        Operation::TagMfaDevice {
+            serial_number,
+            tags,
+        } => {
+            mfa_permission(
+                tx,
+                ctx,
+                op,
+                serial_number.as_deref(),
+                request_tag_keys(tags),
+            )
+            .await
+        }
+        Operation::UntagMfaDevice {
+            serial_number,
+            tag_keys,
+        } => {
+            let keys = vec![("aws:TagKeys".to_owned(), tag_keys.clone())];
+            mfa_permission(tx, ctx, op, serial_number.as_deref(), keys).await
+        }
+        Operation::DeleteVirtualMfaDevice { serial_number }
+        | Operation::ListMfaDeviceTags { serial_number, .. } => {
+            mfa_permission(tx, ctx, op, serial_number.as_deref(), Vec::new()).await
+        }
+        Operation::EnableMfaDevice { user_name, .. }
+        | Operation::ResyncMfaDevice { user_name, .. } => {
+            user_permission(tx, ctx, op, Some(&opt(user_name)), None, Vec::new()).await
+        }
+        Operation::DeactivateMfaDevice { user_name, .. }
+        | Operation::ListMfaDevices { user_name, .. }
+        | Operation::GetMfaDevice { user_name, .. } => {
+            user_permission(tx, ctx, op, user_name.as_deref(), None, Vec::new()).await
+        }
         Operation::CreateUser {
             user_name,
             path,
@@ -796,6 +956,55 @@ async fn run<T: Tx>(tx: &mut T, ctx: &Ctx<'_>, op: Operation) -> Result<Output, 
         | Operation::AddUserToGroup { .. }
         | Operation::RemoveUserFromGroup { .. }
         | Operation::ListGroupsForUser { .. }) => groups::run(tx, ctx, op).await,
+        Operation::CreateVirtualMfaDevice { name, path, tags } => {
+            mfa::create_virtual_mfa_device(tx, ctx, name, path, tags).await
+        }
+        Operation::EnableMfaDevice {
+            user_name,
+            serial_number,
+            code1,
+            code2,
+        } => mfa::enable_mfa_device(tx, ctx, user_name, serial_number, code1, code2).await,
+        Operation::ResyncMfaDevice {
+            user_name,
+            serial_number,
+            code1,
+            code2,
+        } => mfa::resync_mfa_device(tx, ctx, user_name, serial_number, code1, code2).await,
+        Operation::DeactivateMfaDevice {
+            user_name,
+            serial_number,
+        } => mfa::deactivate_mfa_device(tx, ctx, user_name, serial_number).await,
+        Operation::DeleteVirtualMfaDevice { serial_number } => {
+            mfa::delete_virtual_mfa_device(tx, ctx, serial_number).await
+        }
+        Operation::ListMfaDevices {
+            user_name,
+            marker,
+            max_items,
+        } => mfa::list_mfa_devices(tx, ctx, user_name, marker, max_items).await,
+        Operation::ListVirtualMfaDevices {
+            assignment_status,
+            marker,
+            max_items,
+        } => mfa::list_virtual_mfa_devices(tx, ctx, assignment_status, marker, max_items).await,
+        Operation::GetMfaDevice {
+            serial_number,
+            user_name,
+        } => mfa::get_mfa_device(tx, ctx, serial_number, user_name).await,
+        Operation::TagMfaDevice {
+            serial_number,
+            tags,
+        } => mfa::tag_mfa_device(tx, ctx, serial_number, tags).await,
+        Operation::UntagMfaDevice {
+            serial_number,
+            tag_keys,
+        } => mfa::untag_mfa_device(tx, ctx, serial_number, tag_keys).await,
+        Operation::ListMfaDeviceTags {
+            serial_number,
+            marker,
+            max_items,
+        } => mfa::list_mfa_device_tags(tx, ctx, serial_number, marker, max_items).await,
     }
 }
 

@@ -221,6 +221,16 @@ pub(super) async fn delete_user<T: Tx>(
         )
         .into());
     }
+    if !tx
+        .list_mfa_devices(account_id(ctx), Some(&user.user_id))
+        .await?
+        .is_empty()
+    {
+        return Err(ApiError::delete_conflict(
+            "Cannot delete entity, must delete MFA device first.",
+        )
+        .into());
+    }
     tx.delete_user(&user.user_id).await?;
     Ok(Output::Empty)
 }

@@ -1,0 +1,648 @@
+//! Virtual MFA devices: create, enable with two consecutive codes, resync, deactivate, delete,
+//! list, tags; and [`verify_mfa`], the one place a single code is checked (STS and the console).
+//!
+//! Every refused code becomes an [`MfaFailure`] (reason, and the offset at which the code would
+//! have matched): the throttle counts them, the doctor reads them. A request that fails is rolled
+//! back, so a refusal travels as [`OpError::MfaRejected`] and the server writes it afterwards.
+
+use std::fmt;
+
+use time::{Duration, OffsetDateTime};
+
+use crate::crypto::MasterKey;
+use crate::error::{ApiError, OpError, StoreError};
+use crate::model::{MfaDevice, MfaFailure, MfaFailureReason, Tag, User, mfa_serial};
+use crate::principal::Principal;
+use crate::store::Tx;
+use crate::totp::{self, Check, Code, CodeInput, DeviceClock, Seed, TotpConfig};
+use crate::validate::{self as v, Validator};
+
+use super::users::require_user;
+use super::{
+    Ctx, Output, TAGS_PER_ENTITY, account_id, marker_offset, page_params,
+    reject_duplicate_tag_keys, slice_page, validate_tags,
+};
+
+/// Most MFA devices assigned to one user.
+pub const MFA_DEVICES_PER_USER: usize = 8;
+
+/// `CreateVirtualMFADevice`'s secrets: returned once, never logged (`Debug` is redacted).
+pub struct VirtualMfaSecret {
+    pub seed: Seed,
+    /// The PNG of the `otpauth://` URI's QR code (it holds the seed too).
+    pub qr_png: Vec<u8>,
+}
+
+impl fmt::Debug for VirtualMfaSecret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("VirtualMfaSecret(**redacted**)")
+    }
+}
+
+impl Drop for VirtualMfaSecret {
+    fn drop(&mut self) {
+        zeroize::Zeroize::zeroize(&mut self.qr_png);
+    }
+}
+
+fn no_such_device(serial: &str) -> ApiError {
+    ApiError::no_such_entity(format!(
+        "VirtualMFADevice with serial number {serial} doesn't exist."
+    ))
+}
+
+fn invalid_for_user() -> ApiError {
+    ApiError::no_such_entity("MFA Device invalid for user.")
+}
+
+async fn require_device<T: Tx>(
+    tx: &mut T,
+    ctx: &Ctx<'_>,
+    serial: &str,
+) -> Result<MfaDevice, OpError> {
+    tx.get_mfa_device(account_id(ctx), serial)
+        .await?
+        .ok_or_else(|| no_such_device(serial).into())
+}
+
+fn open_seed(master_key: &MasterKey, device: &MfaDevice) -> Result<Seed, StoreError> {
+    master_key
+        .open(&device.sealed_seed, &device.serial)
+        .map(Seed::from_bytes)
+}
+
+/// `true` while the device is locked out: `throttle_failures` failures within
+/// `throttle_window_secs`, the last of them less than `lockout_secs` ago. Refusals made during a
+/// lockout do not extend it.
+async fn throttled<T: Tx>(
+    tx: &mut T,
+    serial: &str,
+    now: OffsetDateTime,
+    cfg: &TotpConfig,
+) -> Result<bool, StoreError> {
+    if cfg.throttle_failures == 0 {
+        return Ok(false);
+    }
+    let since = now - Duration::seconds(cfg.throttle_window_secs + cfg.lockout_secs);
+    let times: Vec<OffsetDateTime> = tx
+        .list_mfa_failures(Some(serial), since)
+        .await?
+        .into_iter()
+        .filter(|f| f.reason != MfaFailureReason::Throttled)
+        .map(|f| f.time)
+        .collect();
+    Ok(times
+        .windows(cfg.throttle_failures)
+        .any(|w| match (w.first(), w.last()) {
+            (Some(first), Some(last)) => {
+                *last - *first <= Duration::seconds(cfg.throttle_window_secs)
+                    && now - *last < Duration::seconds(cfg.lockout_secs)
+            }
+            _ => false,
+        }))
+}
+
+fn failure(
+    account_id: &str,
+    serial: &str,
+    user_id: Option<&str>,
+    reason: MfaFailureReason,
+    matched_offset_secs: Option<i64>,
+    now: OffsetDateTime,
+) -> MfaFailure {
+    MfaFailure {
+        serial: serial.to_owned(),
+        account_id: account_id.to_owned(),
+        user_id: user_id.map(str::to_owned),
+        reason,
+        matched_offset_secs,
+        time: now,
+        request_id: None,
+    }
+}
+
+/// What [`verify_mfa`] decided.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MfaVerdict {
+    /// The code of this step was accepted and the step recorded: it will not be accepted again.
+    Accepted { step: i64 },
+    /// Refused; the caller must keep the record (see [`MfaVerdict::into_result`]).
+    Refused(MfaFailure),
+}
+
+impl MfaVerdict {
+    /// `Ok(step)`, or the refusal carrying `error` (what the client is told) and the record the
+    /// server writes after rolling the request back.
+    pub fn into_result(self, error: ApiError) -> Result<i64, OpError> {
+        match self {
+            MfaVerdict::Accepted { step } => Ok(step),
+            MfaVerdict::Refused(f) => Err(OpError::MfaRejected {
+                error,
+                failure: Box::new(f),
+            }),
+        }
+    }
+}
+
+/// Checks one code of `user`'s device `serial` at `now`: the device must exist, be assigned to
+/// the user, not be locked out, and the code must match a step within the window around the
+/// device's offset that is later than the last accepted one. An accepted step is recorded
+/// atomically, so of two concurrent requests with the same code exactly one wins.
+pub async fn verify_mfa<T: Tx>(
+    tx: &mut T,
+    master_key: &MasterKey,
+    cfg: &TotpConfig,
+    user: &User,
+    serial: &str,
+    code: &str,
+    now: OffsetDateTime,
+) -> Result<MfaVerdict, StoreError> {
+    let acct = user.account_id.as_str();
+    let refuse = |reason, drift| {
+        Ok(MfaVerdict::Refused(failure(
+            acct,
+            serial,
+            Some(&user.user_id),
+            reason,
+            drift,
+            now,
+        )))
+    };
+    if throttled(tx, serial, now, cfg).await? {
+        return refuse(MfaFailureReason::Throttled, None);
+    }
+    let Some(device) = tx.get_mfa_device(acct, serial).await? else {
+        return refuse(MfaFailureReason::WrongSerial, None);
+    };
+    match device.user_id.as_deref() {
+        None => return refuse(MfaFailureReason::NotEnabled, None),
+        Some(owner) if owner != user.user_id => {
+            return refuse(MfaFailureReason::NotAssignedToUser, None);
+        }
+        Some(_) => {}
+    }
+    let Some(code) = Code::parse(code) else {
+        return refuse(MfaFailureReason::WrongCode, None);
+    };
+    let seed = open_seed(master_key, &device)?;
+    let clock = DeviceClock {
+        offset_steps: device.offset_steps,
+        last_step: device.last_step,
+    };
+    match totp::check(&seed, &code, now, clock, cfg) {
+        Check::Accepted { step } => {
+            if tx.advance_mfa_step(&device.serial, step).await? {
+                Ok(MfaVerdict::Accepted { step })
+            } else {
+                refuse(MfaFailureReason::Replay, None)
+            }
+        }
+        Check::Replay { .. } => refuse(MfaFailureReason::Replay, None),
+        Check::Wrong { drift_secs } => refuse(MfaFailureReason::WrongCode, drift_secs),
+    }
+}
+
+fn reject(f: MfaFailure) -> OpError {
+    OpError::MfaRejected {
+        error: ApiError::invalid_authentication_code(),
+        failure: Box::new(f),
+    }
+}
+
+fn validate_codes(v: &mut Validator, code1: Option<&CodeInput>, code2: Option<&CodeInput>) {
+    for (field, code) in [
+        ("authenticationCode1", code1),
+        ("authenticationCode2", code2),
+    ] {
+        match code {
+            None => {
+                v.required(field, None);
+            }
+            Some(c) => v.string(field, c.expose(), &v::AUTHENTICATION_CODE),
+        }
+    }
+}
+
+fn required_serial<'a>(v: &mut Validator, serial: Option<&'a str>) -> &'a str {
+    let s = v.required("serialNumber", serial).unwrap_or_default();
+    if serial.is_some() {
+        v.string("serialNumber", s, &v::SERIAL_NUMBER);
+    }
+    s
+}
+
+fn required_user<'a>(v: &mut Validator, user_name: Option<&'a str>) -> &'a str {
+    let s = v.required("userName", user_name).unwrap_or_default();
+    if user_name.is_some() {
+        v.string("userName", s, &v::EXISTING_USER_NAME);
+    }
+    s
+}
+
+/// The two codes of Enable and Resync as parsed codes (validation has checked their shape).
+fn parse_pair(code1: &CodeInput, code2: &CodeInput) -> Result<(Code, Code), OpError> {
+    match (Code::parse(code1.expose()), Code::parse(code2.expose())) {
+        (Some(a), Some(b)) => Ok((a, b)),
+        _ => Err(ApiError::invalid_authentication_code().into()),
+    }
+}
+
+pub(super) async fn create_virtual_mfa_device<T: Tx>(
+    tx: &mut T,
+    ctx: &Ctx<'_>,
+    name: Option<String>,
+    path: Option<String>,
+    tags: Vec<Tag>,
+) -> Result<Output, OpError> {
+    let mut v = Validator::new();
+    let device_name = v
+        .required("virtualMFADeviceName", name.as_deref())
+        .unwrap_or_default()
+        .to_owned();
+    if name.is_some() {
+        v.string(
+            "virtualMFADeviceName",
+            &device_name,
+            &v::VIRTUAL_MFA_DEVICE_NAME,
+        );
+    }
+    v.opt_string("path", path.as_deref(), &v::PATH);
+    validate_tags(&mut v, &tags);
+    v.finish()?;
+    reject_duplicate_tag_keys(&tags)?;
+    let acct = account_id(ctx);
+    let path = path.unwrap_or_else(|| "/".to_owned());
+    let serial = mfa_serial(ctx.partition, acct, &path, &device_name);
+    if tx.get_mfa_device(acct, &serial).await?.is_some() {
+        return Err(ApiError::entity_already_exists(
+            "MFADevice entity at the same path and name already exists.",
+        )
+        .into());
+    }
+    let seed = Seed::generate()?;
+    let device = MfaDevice {
+        sealed_seed: ctx.master_key.seal(seed.expose(), &serial)?,
+        serial,
+        account_id: acct.to_owned(),
+        name: device_name,
+        path,
+        user_id: None,
+        enable_date: None,
+        created: ctx.now,
+        offset_steps: 0,
+        last_step: None,
+        tags,
+    };
+    tx.insert_mfa_device(&device).await?;
+    let uri = totp::otpauth_uri(&device.name, acct, &seed);
+    let qr_png = totp::qr_png(&uri)?;
+    Ok(Output::VirtualMfaDeviceCreated {
+        device,
+        secret: VirtualMfaSecret { seed, qr_png },
+    })
+}
+
+pub(super) async fn enable_mfa_device<T: Tx>(
+    tx: &mut T,
+    ctx: &Ctx<'_>,
+    user_name: Option<String>,
+    serial: Option<String>,
+    code1: Option<CodeInput>,
+    code2: Option<CodeInput>,
+) -> Result<Output, OpError> {
+    let mut v = Validator::new();
+    let name = required_user(&mut v, user_name.as_deref());
+    let serial = required_serial(&mut v, serial.as_deref());
+    validate_codes(&mut v, code1.as_ref(), code2.as_ref());
+    v.finish()?;
+    let (Some(code1), Some(code2)) = (code1, code2) else {
+        return Err(ApiError::invalid_authentication_code().into());
+    };
+    let user = require_user(tx, ctx, name).await?;
+    let mut device = require_device(tx, ctx, serial).await?;
+    if device.user_id.is_some() {
+        return Err(ApiError::entity_already_exists("MFA Device is already in use.").into());
+    }
+    let assigned = tx
+        .list_mfa_devices(account_id(ctx), Some(&user.user_id))
+        .await?;
+    if assigned.len() >= MFA_DEVICES_PER_USER {
+        return Err(ApiError::limit_exceeded(format!(
+            "Cannot exceed quota for MFADevicesPerUser: {MFA_DEVICES_PER_USER}"
+        ))
+        .into());
+    }
+    let cfg = TotpConfig::default();
+    let acct = account_id(ctx);
+    let fail = |reason, drift| {
+        reject(failure(
+            acct,
+            serial,
+            Some(&user.user_id),
+            reason,
+            drift,
+            ctx.now,
+        ))
+    };
+    if throttled(tx, &device.serial, ctx.now, &cfg).await? {
+        return Err(fail(MfaFailureReason::Throttled, None));
+    }
+    let (c1, c2) = parse_pair(&code1, &code2)?;
+    let seed = open_seed(ctx.master_key, &device)?;
+    let now_step = totp::step_of(ctx.now);
+    // The second code must be within the accepted window of a device with no offset.
+    match totp::find_pair(&seed, &c1, &c2, now_step, cfg.window_steps) {
+        Some(second) if device.last_step.is_some_and(|last| second - 1 <= last) => {
+            Err(fail(MfaFailureReason::Replay, None))
+        }
+        Some(second) => {
+            device.user_id = Some(user.user_id.clone());
+            device.enable_date = Some(ctx.now);
+            device.offset_steps = second - now_step;
+            device.last_step = Some(second);
+            tx.update_mfa_device(&device).await?;
+            Ok(Output::Empty)
+        }
+        None => {
+            let drift = totp::drift_of(&seed, &c2, ctx.now, cfg.drift_search_steps);
+            Err(fail(MfaFailureReason::WrongCode, drift))
+        }
+    }
+}
+
+pub(super) async fn resync_mfa_device<T: Tx>(
+    tx: &mut T,
+    ctx: &Ctx<'_>,
+    user_name: Option<String>,
+    serial: Option<String>,
+    code1: Option<CodeInput>,
+    code2: Option<CodeInput>,
+) -> Result<Output, OpError> {
+    let mut v = Validator::new();
+    let name = required_user(&mut v, user_name.as_deref());
+    let serial = required_serial(&mut v, serial.as_deref());
+    validate_codes(&mut v, code1.as_ref(), code2.as_ref());
+    v.finish()?;
+    let (Some(code1), Some(code2)) = (code1, code2) else {
+        return Err(ApiError::invalid_authentication_code().into());
+    };
+    let user = require_user(tx, ctx, name).await?;
+    let mut device = require_device(tx, ctx, serial).await?;
+    if device.user_id.as_deref() != Some(user.user_id.as_str()) {
+        return Err(invalid_for_user().into());
+    }
+    let cfg = TotpConfig::default();
+    let acct = account_id(ctx);
+    let fail = |reason, drift| {
+        reject(failure(
+            acct,
+            serial,
+            Some(&user.user_id),
+            reason,
+            drift,
+            ctx.now,
+        ))
+    };
+    if throttled(tx, &device.serial, ctx.now, &cfg).await? {
+        return Err(fail(MfaFailureReason::Throttled, None));
+    }
+    let (c1, c2) = parse_pair(&code1, &code2)?;
+    let seed = open_seed(ctx.master_key, &device)?;
+    let now_step = totp::step_of(ctx.now);
+    match totp::find_pair(&seed, &c1, &c2, now_step, cfg.resync_window_steps) {
+        Some(second) => {
+            // The device's clock defines its steps from now on: a device that went back in time
+            // would otherwise be locked out until it caught up with its last accepted step.
+            device.offset_steps = second - now_step;
+            device.last_step = Some(second);
+            tx.update_mfa_device(&device).await?;
+            Ok(Output::Empty)
+        }
+        None => {
+            let drift = totp::drift_of(&seed, &c2, ctx.now, cfg.drift_search_steps);
+            Err(fail(MfaFailureReason::WrongCode, drift))
+        }
+    }
+}
+
+/// The user an MFA operation addresses: the named user, or the caller (`None` for root).
+async fn device_owner<T: Tx>(
+    tx: &mut T,
+    ctx: &Ctx<'_>,
+    user_name: Option<&str>,
+) -> Result<Option<User>, OpError> {
+    match (user_name, &ctx.caller.principal) {
+        (Some(name), _) => Ok(Some(require_user(tx, ctx, name).await?)),
+        (None, Principal::User(me)) => Ok(Some(require_user(tx, ctx, &me.name).await?)),
+        (None, Principal::Root { .. }) => Ok(None),
+    }
+}
+
+pub(super) async fn deactivate_mfa_device<T: Tx>(
+    tx: &mut T,
+    ctx: &Ctx<'_>,
+    user_name: Option<String>,
+    serial: Option<String>,
+) -> Result<Output, OpError> {
+    let mut v = Validator::new();
+    v.opt_string("userName", user_name.as_deref(), &v::EXISTING_USER_NAME);
+    let serial = required_serial(&mut v, serial.as_deref());
+    v.finish()?;
+    let owner = device_owner(tx, ctx, user_name.as_deref()).await?;
+    let mut device = require_device(tx, ctx, serial).await?;
+    match (&owner, device.user_id.as_deref()) {
+        (Some(u), Some(assigned)) if u.user_id == assigned => {}
+        _ => return Err(invalid_for_user().into()),
+    }
+    // The last accepted step stays: codes used before cannot be replayed after re-enabling.
+    device.user_id = None;
+    device.enable_date = None;
+    device.offset_steps = 0;
+    tx.update_mfa_device(&device).await?;
+    Ok(Output::Empty)
+}
+
+pub(super) async fn delete_virtual_mfa_device<T: Tx>(
+    tx: &mut T,
+    ctx: &Ctx<'_>,
+    serial: Option<String>,
+) -> Result<Output, OpError> {
+    let mut v = Validator::new();
+    let serial = required_serial(&mut v, serial.as_deref());
+    v.finish()?;
+    let device = require_device(tx, ctx, serial).await?;
+    if device.user_id.is_some() {
+        return Err(
+            ApiError::delete_conflict("MFA VirtualDevice in use. Must deactivate first.").into(),
+        );
+    }
+    tx.delete_mfa_device(&device.serial).await?;
+    Ok(Output::Empty)
+}
+
+pub(super) async fn list_mfa_devices<T: Tx>(
+    tx: &mut T,
+    ctx: &Ctx<'_>,
+    user_name: Option<String>,
+    marker: Option<String>,
+    max_items: Option<i64>,
+) -> Result<Output, OpError> {
+    let mut v = Validator::new();
+    v.opt_string("userName", user_name.as_deref(), &v::EXISTING_USER_NAME);
+    let max = page_params(&mut v, marker.as_deref(), max_items);
+    v.finish()?;
+    let owner = device_owner(tx, ctx, user_name.as_deref()).await?;
+    let devices: Vec<(String, MfaDevice)> = match owner {
+        // keyward does not assign MFA devices to the root user (yet): root has none.
+        None => Vec::new(),
+        Some(u) => tx
+            .list_mfa_devices(account_id(ctx), Some(&u.user_id))
+            .await?
+            .into_iter()
+            .map(|d| (u.name.clone(), d))
+            .collect(),
+    };
+    let (devices, page) = slice_page(&devices, marker_offset(marker.as_deref())?, max);
+    Ok(Output::MfaDevices { devices, page })
+}
+
+pub(super) async fn list_virtual_mfa_devices<T: Tx>(
+    tx: &mut T,
+    ctx: &Ctx<'_>,
+    assignment_status: Option<String>,
+    marker: Option<String>,
+    max_items: Option<i64>,
+) -> Result<Output, OpError> {
+    let mut v = Validator::new();
+    if let Some(s) = &assignment_status {
+        v.one_of("assignmentStatus", s, &["Assigned", "Unassigned", "Any"]);
+    }
+    let max = page_params(&mut v, marker.as_deref(), max_items);
+    v.finish()?;
+    let wanted = |d: &MfaDevice| match assignment_status.as_deref() {
+        Some("Assigned") => d.user_id.is_some(),
+        Some("Unassigned") => d.user_id.is_none(),
+        _ => true,
+    };
+    let all = tx.list_mfa_devices(account_id(ctx), None).await?;
+    let mut devices = Vec::new();
+    for d in all.into_iter().filter(|d| wanted(d)) {
+        let user = match &d.user_id {
+            Some(id) => tx.get_user_by_id(id).await?.map(|u| {
+                let arn = u.arn(ctx.partition);
+                (u, arn)
+            }),
+            None => None,
+        };
+        devices.push((d, user));
+    }
+    let (devices, page) = slice_page(&devices, marker_offset(marker.as_deref())?, max);
+    Ok(Output::VirtualMfaDevices { devices, page })
+}
+
+pub(super) async fn get_mfa_device<T: Tx>(
+    tx: &mut T,
+    ctx: &Ctx<'_>,
+    serial: Option<String>,
+    user_name: Option<String>,
+) -> Result<Output, OpError> {
+    let mut v = Validator::new();
+    let serial = required_serial(&mut v, serial.as_deref());
+    v.opt_string("userName", user_name.as_deref(), &v::USER_NAME);
+    v.finish()?;
+    let device = require_device(tx, ctx, serial).await?;
+    let assigned = match &device.user_id {
+        Some(id) => tx.get_user_by_id(id).await?,
+        None => None,
+    };
+    if let Some(name) = &user_name {
+        let user = require_user(tx, ctx, name).await?;
+        if assigned.as_ref().map(|u| &u.user_id) != Some(&user.user_id) {
+            return Err(invalid_for_user().into());
+        }
+    }
+    Ok(Output::MfaDevice {
+        user_name: assigned.map(|u| u.name),
+        device,
+    })
+}
+
+pub(super) async fn tag_mfa_device<T: Tx>(
+    tx: &mut T,
+    ctx: &Ctx<'_>,
+    serial: Option<String>,
+    tags: Vec<Tag>,
+) -> Result<Output, OpError> {
+    let mut v = Validator::new();
+    let serial = required_serial(&mut v, serial.as_deref());
+    if tags.is_empty() {
+        v.required("tags", None);
+    }
+    validate_tags(&mut v, &tags);
+    v.finish()?;
+    reject_duplicate_tag_keys(&tags)?;
+    let mut device = require_device(tx, ctx, serial).await?;
+    for tag in tags {
+        match device
+            .tags
+            .iter_mut()
+            .find(|t| t.key.eq_ignore_ascii_case(&tag.key))
+        {
+            Some(existing) => existing.value = tag.value,
+            None => device.tags.push(tag),
+        }
+    }
+    if device.tags.len() > TAGS_PER_ENTITY {
+        return Err(ApiError::limit_exceeded(format!(
+            "Cannot exceed quota for TagsPerMFADevice: {TAGS_PER_ENTITY}"
+        ))
+        .into());
+    }
+    tx.update_mfa_device(&device).await?;
+    Ok(Output::Empty)
+}
+
+pub(super) async fn untag_mfa_device<T: Tx>(
+    tx: &mut T,
+    ctx: &Ctx<'_>,
+    serial: Option<String>,
+    tag_keys: Vec<String>,
+) -> Result<Output, OpError> {
+    let mut v = Validator::new();
+    let serial = required_serial(&mut v, serial.as_deref());
+    if tag_keys.is_empty() {
+        v.required("tagKeys", None);
+    }
+    for (i, k) in tag_keys.iter().enumerate() {
+        v.string(&format!("tagKeys.{}.member", i + 1), k, &v::TAG_KEY);
+    }
+    v.list_len(
+        "tagKeys",
+        &format!("[{}]", tag_keys.join(", ")),
+        tag_keys.len(),
+        TAGS_PER_ENTITY,
+    );
+    v.finish()?;
+    let mut device = require_device(tx, ctx, serial).await?;
+    device
+        .tags
+        .retain(|t| !tag_keys.iter().any(|k| k.eq_ignore_ascii_case(&t.key)));
+    tx.update_mfa_device(&device).await?;
+    Ok(Output::Empty)
+}
+
+pub(super) async fn list_mfa_device_tags<T: Tx>(
+    tx: &mut T,
+    ctx: &Ctx<'_>,
+    serial: Option<String>,
+    marker: Option<String>,
+    max_items: Option<i64>,
+) -> Result<Output, OpError> {
+    let mut v = Validator::new();
+    let serial = required_serial(&mut v, serial.as_deref());
+    let max = page_params(&mut v, marker.as_deref(), max_items);
+    v.finish()?;
+    let device = require_device(tx, ctx, serial).await?;
+    let (tags, page) = slice_page(&device.tags, marker_offset(marker.as_deref())?, max);
+    Ok(Output::Tags { tags, page })
+}

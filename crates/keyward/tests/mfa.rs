@@ -1,0 +1,495 @@
+//! Virtual MFA (scenarios S1–S3 of `../shared/SCENARIOS.md`) driven by aws-sdk-iam against a
+//! running keyward. Codes come from an independent TOTP implementation (the `totp-rs` crate),
+//! never from keyward's own generator.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use aws_sdk_iam::types::{AssignmentStatusType, Tag};
+use common::{Server, aws_error};
+use keyward_core::crypto::MasterKey;
+use keyward_core::model::MfaFailureReason;
+use keyward_core::ops::{MfaVerdict, verify_mfa};
+use keyward_core::store::{Store, Tx};
+use keyward_core::totp::TotpConfig;
+use keyward_store::SqliteStore;
+
+/// The current 30-second step, after waiting out the end of a step so that at least 10 s of
+/// it remain (the test's requests then all see the same step).
+fn fresh_step() -> i64 {
+    loop {
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_secs();
+        if now % 30 < 20 {
+            return i64::try_from(now / 30).unwrap();
+        }
+        std::thread::sleep(Duration::from_millis(500));
+    }
+}
+
+/// The code an authenticator app shows at `step` for a base32 seed (totp-rs, not keyward).
+fn code(seed_b32: &str, step: i64) -> String {
+    let secret = totp_rs::Secret::try_from_base32(seed_b32).unwrap();
+    let totp = totp_rs::Builder::new().with_secret(secret).build().unwrap();
+    totp.generate(u64::try_from(step * 30).unwrap()).to_string()
+}
+
+/// Decodes a PNG holding one QR code back to its text.
+fn decode_qr(png_bytes: &[u8]) -> String {
+    let decoder = png::Decoder::new(std::io::Cursor::new(png_bytes));
+    let mut reader = decoder.read_info().unwrap();
+    let mut buf = vec![0; reader.output_buffer_size().unwrap()];
+    let info = reader.next_frame(&mut buf).unwrap();
+    assert_eq!(info.color_type, png::ColorType::Grayscale);
+    let (w, h) = (info.width as usize, info.height as usize);
+    let mut img = rqrr::PreparedImage::prepare_from_greyscale(w, h, |x, y| buf[y * w + x]);
+    let grids = img.detect_grids();
+    assert_eq!(grids.len(), 1);
+    grids[0].decode().unwrap().1
+}
+
+fn tag(k: &str, v: &str) -> Tag {
+    Tag::builder().key(k).value(v).build().unwrap()
+}
+
+/// Creates a device and returns (serial, base32 seed).
+async fn create_device(iam: &aws_sdk_iam::Client, name: &str) -> (String, String) {
+    let out = iam
+        .create_virtual_mfa_device()
+        .virtual_mfa_device_name(name)
+        .send()
+        .await
+        .unwrap();
+    let d = out.virtual_mfa_device.unwrap();
+    let seed = String::from_utf8(d.base32_string_seed.unwrap().into_inner()).unwrap();
+    (d.serial_number, seed)
+}
+
+async fn enable(
+    iam: &aws_sdk_iam::Client,
+    user: &str,
+    serial: &str,
+    c1: &str,
+    c2: &str,
+) -> Result<(), (String, String, u16)> {
+    iam.enable_mfa_device()
+        .user_name(user)
+        .serial_number(serial)
+        .authentication_code1(c1)
+        .authentication_code2(c2)
+        .send()
+        .await
+        .map(|_| ())
+        .map_err(|e| aws_error(&e))
+}
+
+fn invalid_code() -> (String, String, u16) {
+    (
+        "InvalidAuthenticationCode".into(),
+        "Authentication code for device is not valid.".into(),
+        403,
+    )
+}
+
+/// S1: a user whose policies do not allow `iam:EnableMFADevice` is refused with AWS's
+/// implicit-deny message on the user's own ARN.
+#[tokio::test]
+async fn s1_enabling_mfa_without_permission_is_implicitly_denied() {
+    let server = Server::start();
+    let root = server.root_iam();
+    root.create_user().user_name("bob").send().await.unwrap();
+    let key = root
+        .create_access_key()
+        .user_name("bob")
+        .send()
+        .await
+        .unwrap()
+        .access_key
+        .unwrap();
+    let (serial, seed) = create_device(&root, "bob").await;
+    let t = fresh_step();
+    let bob = server.iam(&key.access_key_id, &key.secret_access_key);
+    let err = enable(&bob, "bob", &serial, &code(&seed, t - 1), &code(&seed, t))
+        .await
+        .unwrap_err();
+    let acct = &server.account_id;
+    assert_eq!(
+        err,
+        (
+            "AccessDenied".into(),
+            format!(
+                "User: arn:aws:iam::{acct}:user/bob is not authorized to perform: iam:EnableMFADevice on resource: arn:aws:iam::{acct}:user/bob because no identity-based policy allows the iam:EnableMFADevice action"
+            ),
+            403
+        )
+    );
+}
+
+/// S2: create (seed and QR code), enable with two consecutive codes, list, drift refused and
+/// resynced (−5 and +5 minutes), replay refused, admin deactivation and a new device, one
+/// device per user, eight devices per user.
+#[tokio::test]
+async fn s2_virtual_mfa_lifecycle() {
+    let server = Server::start();
+    let root = server.root_iam();
+    let acct = server.account_id.clone();
+    for u in ["alice", "bob"] {
+        root.create_user().user_name(u).send().await.unwrap();
+    }
+
+    // Create: serial number, base32 seed, and a QR code of the otpauth URI.
+    let out = root
+        .create_virtual_mfa_device()
+        .virtual_mfa_device_name("alice")
+        .tags(tag("Owner", "alice"))
+        .send()
+        .await
+        .unwrap();
+    let d = out.virtual_mfa_device.unwrap();
+    let serial = d.serial_number.clone();
+    assert_eq!(serial, format!("arn:aws:iam::{acct}:mfa/alice"));
+    let seed = String::from_utf8(d.base32_string_seed.unwrap().into_inner()).unwrap();
+    assert_eq!(seed.len(), 64);
+    let png = d.qr_code_png.unwrap().into_inner();
+    assert_eq!(
+        decode_qr(&png),
+        format!("otpauth://totp/keyward:alice%40{acct}?secret={seed}&issuer=keyward")
+    );
+    let err = root
+        .create_virtual_mfa_device()
+        .virtual_mfa_device_name("alice")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        aws_error(&err),
+        (
+            "EntityAlreadyExists".into(),
+            "MFADevice entity at the same path and name already exists.".into(),
+            409
+        )
+    );
+
+    // Enable: malformed codes, codes of a device 5 minutes ahead, then the right pair.
+    let t = fresh_step();
+    let err = enable(&root, "alice", &serial, "12345", &code(&seed, t))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err,
+        (
+            "ValidationError".into(),
+            "1 validation error detected: Value '12345' at 'authenticationCode1' failed to satisfy constraint: Member must have length greater than or equal to 6".into(),
+            400
+        )
+    );
+    let err = enable(
+        &root,
+        "alice",
+        &serial,
+        &code(&seed, t + 10),
+        &code(&seed, t + 11),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(err, invalid_code());
+    enable(
+        &root,
+        "alice",
+        &serial,
+        &code(&seed, t - 1),
+        &code(&seed, t),
+    )
+    .await
+    .unwrap();
+    let listed = root
+        .list_mfa_devices()
+        .user_name("alice")
+        .send()
+        .await
+        .unwrap()
+        .mfa_devices;
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].serial_number, serial);
+    assert_eq!(listed[0].user_name, "alice");
+
+    // One user per device.
+    let err = enable(&root, "bob", &serial, &code(&seed, t), &code(&seed, t + 1))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err,
+        (
+            "EntityAlreadyExists".into(),
+            "MFA Device is already in use.".into(),
+            409
+        )
+    );
+
+    // The admin deactivates the lost device; its old codes are not accepted again.
+    root.deactivate_mfa_device()
+        .user_name("alice")
+        .serial_number(&serial)
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        root.list_mfa_devices()
+            .user_name("alice")
+            .send()
+            .await
+            .unwrap()
+            .mfa_devices
+            .is_empty()
+    );
+    let err = enable(
+        &root,
+        "alice",
+        &serial,
+        &code(&seed, t - 1),
+        &code(&seed, t),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(err, invalid_code());
+
+    // Alice assigns a new device.
+    let (serial2, seed2) = create_device(&root, "alice-phone").await;
+    let t = fresh_step();
+    enable(
+        &root,
+        "alice",
+        &serial2,
+        &code(&seed2, t - 1),
+        &code(&seed2, t),
+    )
+    .await
+    .unwrap();
+
+    // Refused codes are on record with the request and, for a drifted device, its offset.
+    let store = SqliteStore::open(&server.dir).await.unwrap();
+    let master =
+        MasterKey::from_file_text(&std::fs::read_to_string(server.dir.join("master.key")).unwrap())
+            .unwrap();
+    let mut tx = store.begin().await.unwrap();
+    let failures = tx
+        .list_mfa_failures(Some(&serial), time::OffsetDateTime::UNIX_EPOCH)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    let reasons: Vec<_> = failures.iter().map(|f| f.reason).collect();
+    assert_eq!(
+        reasons,
+        vec![MfaFailureReason::WrongCode, MfaFailureReason::Replay]
+    );
+    let drift = failures[0].matched_offset_secs.unwrap();
+    assert!((300..=360).contains(&drift), "{drift}");
+    assert!(failures.iter().all(|f| f.request_id.is_some()));
+
+    // Drift: codes of a device 5 minutes ahead or behind are refused until a resync.
+    let verify = |code: String| {
+        let store = store.clone();
+        let master = master.clone();
+        let serial2 = serial2.clone();
+        async move {
+            let mut tx = store.begin().await.unwrap();
+            let acct = tx_account(&mut tx).await;
+            let alice = tx.get_user(&acct, "alice").await.unwrap().unwrap();
+            let now = time::OffsetDateTime::now_utc();
+            let v = verify_mfa(
+                &mut tx,
+                &master,
+                &TotpConfig::default(),
+                &alice,
+                &serial2,
+                &code,
+                now,
+            )
+            .await
+            .unwrap();
+            tx.commit().await.unwrap();
+            v
+        }
+    };
+    for drift in [10, -10] {
+        let t = fresh_step();
+        let refused = verify(code(&seed2, t + drift)).await;
+        assert!(
+            matches!(&refused, MfaVerdict::Refused(f) if f.reason == MfaFailureReason::WrongCode && f.matched_offset_secs == Some(drift * 30)),
+            "{refused:?}"
+        );
+        root.resync_mfa_device()
+            .user_name("alice")
+            .serial_number(&serial2)
+            .authentication_code1(code(&seed2, t + drift - 1))
+            .authentication_code2(code(&seed2, t + drift))
+            .send()
+            .await
+            .unwrap();
+        let accepted = verify(code(&seed2, t + drift + 1)).await;
+        assert_eq!(
+            accepted,
+            MfaVerdict::Accepted {
+                step: t + drift + 1
+            }
+        );
+        // Accepted once only.
+        let replay = verify(code(&seed2, t + drift + 1)).await;
+        assert!(matches!(replay, MfaVerdict::Refused(f) if f.reason == MfaFailureReason::Replay));
+    }
+
+    // Eight devices per user.
+    let t = fresh_step();
+    for i in 0..7 {
+        let (s, seed) = create_device(&root, &format!("alice-{i}")).await;
+        enable(&root, "alice", &s, &code(&seed, t - 1), &code(&seed, t))
+            .await
+            .unwrap();
+    }
+    let (ninth, seed9) = create_device(&root, "alice-9").await;
+    let err = enable(
+        &root,
+        "alice",
+        &ninth,
+        &code(&seed9, t - 1),
+        &code(&seed9, t),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(
+        err,
+        (
+            "LimitExceeded".into(),
+            "Cannot exceed quota for MFADevicesPerUser: 8".into(),
+            409
+        )
+    );
+    // The freed device can go to someone else.
+    enable(&root, "bob", &ninth, &code(&seed9, t - 1), &code(&seed9, t))
+        .await
+        .unwrap();
+}
+
+async fn tx_account<T: Tx>(tx: &mut T) -> String {
+    tx.list_accounts().await.unwrap()[0].id.clone()
+}
+
+/// S3: a device created and never enabled is listed as Unassigned and the admin deletes it; an
+/// assigned device cannot be deleted. Also GetMFADevice and the device's tags.
+#[tokio::test]
+async fn s3_abandoned_assignment_is_unassigned_and_deleted() {
+    let server = Server::start();
+    let root = server.root_iam();
+    let acct = server.account_id.clone();
+    root.create_user().user_name("Diego").send().await.unwrap();
+    let (abandoned, _) = create_device(&root, "Diego").await;
+    let (used, seed) = create_device(&root, "Diego-phone").await;
+    let t = fresh_step();
+    enable(&root, "Diego", &used, &code(&seed, t - 1), &code(&seed, t))
+        .await
+        .unwrap();
+
+    let list = |status: AssignmentStatusType| {
+        let root = root.clone();
+        async move {
+            root.list_virtual_mfa_devices()
+                .assignment_status(status)
+                .send()
+                .await
+                .unwrap()
+                .virtual_mfa_devices
+        }
+    };
+    let unassigned = list(AssignmentStatusType::Unassigned).await;
+    assert_eq!(unassigned.len(), 1);
+    assert_eq!(unassigned[0].serial_number, abandoned);
+    assert!(unassigned[0].user.is_none() && unassigned[0].enable_date.is_none());
+    assert!(unassigned[0].base32_string_seed.is_none() && unassigned[0].qr_code_png.is_none());
+    let assigned = list(AssignmentStatusType::Assigned).await;
+    assert_eq!(assigned.len(), 1);
+    assert_eq!(assigned[0].serial_number, used);
+    let user = assigned[0].user.as_ref().unwrap();
+    assert_eq!(user.user_name, "Diego");
+    assert_eq!(user.arn, format!("arn:aws:iam::{acct}:user/Diego"));
+    assert!(assigned[0].enable_date.is_some());
+    assert_eq!(list(AssignmentStatusType::Any).await.len(), 2);
+
+    let err = root
+        .delete_virtual_mfa_device()
+        .serial_number(&used)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        aws_error(&err),
+        (
+            "DeleteConflict".into(),
+            "MFA VirtualDevice in use. Must deactivate first.".into(),
+            409
+        )
+    );
+    root.delete_virtual_mfa_device()
+        .serial_number(&abandoned)
+        .send()
+        .await
+        .unwrap();
+    let err = root
+        .delete_virtual_mfa_device()
+        .serial_number(&abandoned)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        aws_error(&err),
+        (
+            "NoSuchEntity".into(),
+            format!("VirtualMFADevice with serial number {abandoned} doesn't exist."),
+            404
+        )
+    );
+    assert!(list(AssignmentStatusType::Unassigned).await.is_empty());
+
+    // A user with an MFA device cannot be deleted.
+    let err = root
+        .delete_user()
+        .user_name("Diego")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(aws_error(&err).0, "DeleteConflict");
+
+    // GetMFADevice and tags.
+    let got = root
+        .get_mfa_device()
+        .serial_number(&used)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(got.user_name.as_deref(), Some("Diego"));
+    assert!(got.enable_date.is_some());
+    root.tag_mfa_device()
+        .serial_number(&used)
+        .tags(tag("Team", "blue"))
+        .tags(tag("Site", "lab"))
+        .send()
+        .await
+        .unwrap();
+    root.untag_mfa_device()
+        .serial_number(&used)
+        .tag_keys("site")
+        .send()
+        .await
+        .unwrap();
+    let tags = root
+        .list_mfa_device_tags()
+        .serial_number(&used)
+        .send()
+        .await
+        .unwrap()
+        .tags;
+    assert_eq!(tags, vec![tag("Team", "blue")]);
+}
