@@ -493,3 +493,140 @@ async fn s3_abandoned_assignment_is_unassigned_and_deleted() {
         .tags;
     assert_eq!(tags, vec![tag("Team", "blue")]);
 }
+
+/// AWS's "Allows MFA-authenticated IAM users to manage their own credentials on the Security
+/// credentials page", verbatim (IAM User Guide, reference_policies_examples_aws_my-sec-creds-self-manage).
+const SELF_MANAGE_MFA: &str = include_str!("data/self_manage_mfa.json");
+
+/// S1 with the seed's policy (000 §1, plus CreateVirtualMFADevice): the user sets up, lists
+/// and resyncs their own device.
+#[tokio::test]
+async fn s1_the_seed_policy_lets_a_user_enable_their_own_device() {
+    let server = Server::start();
+    let root = server.root_iam();
+    root.create_user().user_name("mia").send().await.unwrap();
+    let key = root
+        .create_access_key()
+        .user_name("mia")
+        .send()
+        .await
+        .unwrap()
+        .access_key
+        .unwrap();
+    let seed_policy = r#"{"Version":"2012-10-17","Statement":[
+        {"Effect":"Allow","Action":["iam:EnableMFADevice","iam:ListMFADevices","iam:ResyncMFADevice"],"Resource":"*"},
+        {"Effect":"Allow","Action":"iam:CreateVirtualMFADevice","Resource":"*"}]}"#;
+    root.put_user_policy()
+        .user_name("mia")
+        .policy_name("mfa-seed")
+        .policy_document(seed_policy)
+        .send()
+        .await
+        .unwrap();
+    let mia = server.iam(&key.access_key_id, &key.secret_access_key);
+    let (serial, seed) = create_device(&mia, "mia").await;
+    let t = fresh_step();
+    enable(&mia, "mia", &serial, &code(&seed, t - 1), &code(&seed, t))
+        .await
+        .unwrap();
+    let listed = mia
+        .list_mfa_devices()
+        .user_name("mia")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(listed.mfa_devices()[0].serial_number(), serial);
+    // Not granted by the seed's policy.
+    let err = mia
+        .deactivate_mfa_device()
+        .user_name("mia")
+        .serial_number(&serial)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(aws_error(&err).0, "AccessDenied");
+}
+
+/// S3 and S19: under AWS's self-manage policy attached as is, a user signed in without MFA may
+/// set up MFA and nothing else; deleting the abandoned device is refused with the explicit-deny
+/// form, and an administrator deletes it.
+#[tokio::test]
+async fn s3_self_manage_policy_refuses_delete_without_mfa_with_an_explicit_deny() {
+    let server = Server::start();
+    let root = server.root_iam();
+    let acct = &server.account_id;
+    root.create_user().user_name("Diego").send().await.unwrap();
+    let key = root
+        .create_access_key()
+        .user_name("Diego")
+        .send()
+        .await
+        .unwrap()
+        .access_key
+        .unwrap();
+    let policy = root
+        .create_policy()
+        .policy_name("SelfManageCredentialsWithMFA")
+        .policy_document(SELF_MANAGE_MFA)
+        .send()
+        .await
+        .unwrap();
+    root.attach_user_policy()
+        .user_name("Diego")
+        .policy_arn(policy.policy().unwrap().arn().unwrap())
+        .send()
+        .await
+        .unwrap();
+    let diego = server.iam(&key.access_key_id, &key.secret_access_key);
+
+    // Allowed without MFA: create a device, see devices, see himself.
+    let (serial, _seed) = create_device(&diego, "Diego").await;
+    diego.list_virtual_mfa_devices().send().await.unwrap();
+    diego.get_user().send().await.unwrap();
+
+    // Everything else is denied explicitly while not MFA-authenticated (003, "I am not
+    // authorized to perform: iam:DeleteVirtualMFADevice").
+    let err = diego
+        .delete_virtual_mfa_device()
+        .serial_number(&serial)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        aws_error(&err),
+        (
+            "AccessDenied".into(),
+            format!(
+                "User: arn:aws:iam::{acct}:user/Diego is not authorized to perform: iam:DeleteVirtualMFADevice on resource: arn:aws:iam::{acct}:mfa/Diego with an explicit deny in an identity-based policy"
+            ),
+            403
+        )
+    );
+    let err = diego.create_access_key().send().await.unwrap_err();
+    assert!(
+        aws_error(&err)
+            .1
+            .ends_with("with an explicit deny in an identity-based policy")
+    );
+    let err = diego.list_users().send().await.unwrap_err();
+    assert_eq!(aws_error(&err).0, "AccessDenied");
+
+    // The abandoned device is Unassigned, and an administrator removes it.
+    let unassigned = root
+        .list_virtual_mfa_devices()
+        .assignment_status(AssignmentStatusType::Unassigned)
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        unassigned
+            .virtual_mfa_devices()
+            .iter()
+            .any(|d| d.serial_number() == serial)
+    );
+    root.delete_virtual_mfa_device()
+        .serial_number(&serial)
+        .send()
+        .await
+        .unwrap();
+}
