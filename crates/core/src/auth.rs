@@ -101,5 +101,6 @@ pub async fn authenticate<T: Tx>(
     Ok(Caller {
         principal,
         access_key_id: key.access_key_id,
+        key_last_used: key.last_used.as_ref().map(|u| u.date),
     })
 }

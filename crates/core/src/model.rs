@@ -25,6 +25,8 @@ pub struct User {
     pub tags: Vec<Tag>,
     /// ARN of the managed policy that bounds this user's permissions.
     pub permissions_boundary: Option<String>,
+    /// Last successful console sign-in (`PasswordLastUsed`).
+    pub password_last_used: Option<OffsetDateTime>,
 }
 
 impl User {
@@ -76,6 +78,8 @@ pub struct AccessKey {
     pub status: KeyStatus,
     pub created: OffsetDateTime,
     pub sealed_secret: Vec<u8>,
+    /// Last use, recorded at most once per [`crate::ops::KEY_LAST_USED_INTERVAL`].
+    pub last_used: Option<KeyLastUsed>,
 }
 
 impl std::fmt::Debug for AccessKey {
@@ -87,6 +91,7 @@ impl std::fmt::Debug for AccessKey {
             .field("status", &self.status)
             .field("created", &self.created)
             .field("sealed_secret", &"**sealed**")
+            .field("last_used", &self.last_used)
             .finish()
     }
 }
@@ -290,4 +295,35 @@ pub struct MfaFailure {
     pub time: OffsetDateTime,
     /// The request that offered the code (links the record to the audit trail).
     pub request_id: Option<String>,
+}
+
+/// A user's console password. The hash is argon2id (see [`crate::password`]); `Debug` hides it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct LoginProfile {
+    pub user_id: String,
+    pub password_hash: String,
+    pub password_reset_required: bool,
+    pub created: OffsetDateTime,
+    /// When the current password was set (for `MaxPasswordAge`).
+    pub password_changed: OffsetDateTime,
+}
+
+impl std::fmt::Debug for LoginProfile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LoginProfile")
+            .field("user_id", &self.user_id)
+            .field("password_hash", &"**redacted**")
+            .field("password_reset_required", &self.password_reset_required)
+            .field("created", &self.created)
+            .field("password_changed", &self.password_changed)
+            .finish()
+    }
+}
+
+/// When, for which service and in which region an access key was last used.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyLastUsed {
+    pub date: OffsetDateTime,
+    pub service: String,
+    pub region: String,
 }

@@ -54,4 +54,6 @@ impl Principal {
 pub struct Caller {
     pub principal: Principal,
     pub access_key_id: String,
+    /// When the key's last use was recorded (see [`crate::ops::KEY_LAST_USED_INTERVAL`]).
+    pub key_last_used: Option<time::OffsetDateTime>,
 }

@@ -8,9 +8,10 @@ use std::future::Future;
 use crate::audit::AuditEvent;
 use crate::error::StoreError;
 use crate::model::{
-    AccessKey, Account, AttachedPolicy, EntityKind, Group, KeyStatus, ManagedPolicy, MfaDevice,
-    MfaFailure, PolicySource, PolicyVersion, Tag, User,
+    AccessKey, Account, AttachedPolicy, EntityKind, Group, KeyLastUsed, KeyStatus, LoginProfile,
+    ManagedPolicy, MfaDevice, MfaFailure, PolicySource, PolicyVersion, Tag, User,
 };
+use crate::password::PasswordPolicy;
 
 pub type StoreResult<T> = Result<T, StoreError>;
 
@@ -293,6 +294,82 @@ pub trait Tx: Send {
         serial: Option<&str>,
         since: time::OffsetDateTime,
     ) -> impl Future<Output = StoreResult<Vec<MfaFailure>>> + Send;
+
+    // Passwords, sign-in, account settings, key use.
+
+    fn get_login_profile(
+        &mut self,
+        user_id: &str,
+    ) -> impl Future<Output = StoreResult<Option<LoginProfile>>> + Send;
+    /// Creates or replaces the login profile of `profile.user_id`.
+    fn put_login_profile(
+        &mut self,
+        profile: &LoginProfile,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+    fn delete_login_profile(
+        &mut self,
+        user_id: &str,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+    /// Earlier password hashes of a user, newest first (for `PasswordReusePrevention`).
+    fn password_history(
+        &mut self,
+        user_id: &str,
+        limit: usize,
+    ) -> impl Future<Output = StoreResult<Vec<String>>> + Send;
+    fn push_password_history(
+        &mut self,
+        user_id: &str,
+        hash: &str,
+        at: time::OffsetDateTime,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+    fn set_password_last_used(
+        &mut self,
+        user_id: &str,
+        at: time::OffsetDateTime,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+    fn get_password_policy(
+        &mut self,
+        account_id: &str,
+    ) -> impl Future<Output = StoreResult<Option<PasswordPolicy>>> + Send;
+    /// Sets (`Some`) or deletes (`None`) the account password policy.
+    fn set_password_policy(
+        &mut self,
+        account_id: &str,
+        policy: Option<&PasswordPolicy>,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+    fn get_account_alias(
+        &mut self,
+        account_id: &str,
+    ) -> impl Future<Output = StoreResult<Option<String>>> + Send;
+    /// The account an alias names.
+    fn account_by_alias(
+        &mut self,
+        alias: &str,
+    ) -> impl Future<Output = StoreResult<Option<String>>> + Send;
+    /// Sets (`Some`) or removes (`None`) the account's one alias.
+    fn set_account_alias(
+        &mut self,
+        account_id: &str,
+        alias: Option<&str>,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+    fn set_access_key_last_used(
+        &mut self,
+        access_key_id: &str,
+        last_used: &KeyLastUsed,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+    fn insert_signin_failure(
+        &mut self,
+        account_id: &str,
+        user_name: &str,
+        at: time::OffsetDateTime,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+    /// Failed sign-ins for (account, user name, without regard to case) at or after `since`.
+    fn count_signin_failures(
+        &mut self,
+        account_id: &str,
+        user_name: &str,
+        since: time::OffsetDateTime,
+    ) -> impl Future<Output = StoreResult<usize>> + Send;
 }
 
 /// Convenience so tag lists can be compared without regard to case of keys.

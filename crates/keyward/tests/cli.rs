@@ -524,3 +524,116 @@ fn virtual_mfa_with_the_aws_cli_and_pyotp() {
     assert!(!ok);
     assert!(err.contains("(NoSuchEntity)"), "{err}");
 }
+
+#[test]
+fn seed_commands_for_key_quota_broken_keys_and_rotation_s6_s7_s9() {
+    let Some(exe) = aws_cli() else { return };
+    let server = Server::start();
+    let aws = Aws {
+        exe,
+        endpoint: server.endpoint(),
+        home: tempfile::tempdir().unwrap(),
+    };
+    let (k, s) = (server.root_key_id.as_str(), server.root_secret.as_str());
+    let run = |key: &str, secret: &str, args: &[&str]| {
+        let (ok, out, err) = aws.run(key, secret, args);
+        assert!(ok, "aws {args:?}: {err}");
+        out
+    };
+    run(k, s, &["iam", "create-user", "--user-name", "tara"]);
+    // S6 (000 §5, 001 §4 §5): two keys, the third refused, delete frees a slot.
+    let first = json(&run(
+        k,
+        s,
+        &["iam", "create-access-key", "--user-name", "tara"],
+    ))["AccessKey"]
+        .clone();
+    let second = json(&run(
+        k,
+        s,
+        &["iam", "create-access-key", "--user-name", "tara"],
+    ))["AccessKey"]
+        .clone();
+    let (ok, _, err) = aws.run(k, s, &["iam", "create-access-key", "--user-name", "tara"]);
+    assert!(!ok);
+    assert!(err.contains("(LimitExceeded) when calling the CreateAccessKey operation: Cannot exceed quota for AccessKeysPerUser: 2"), "{err}");
+    let listed = run(k, s, &["iam", "list-access-keys", "--user-name", "tara"]);
+    assert!(
+        !listed.contains(first["SecretAccessKey"].as_str().unwrap()),
+        "the secret is never listed"
+    );
+    let id1 = first["AccessKeyId"].as_str().unwrap().to_owned();
+    let secret1 = first["SecretAccessKey"].as_str().unwrap().to_owned();
+    let id2 = second["AccessKeyId"].as_str().unwrap().to_owned();
+    let secret2 = second["SecretAccessKey"].as_str().unwrap().to_owned();
+
+    // S9 (000 §3, 001 §6): switch to the second key, deactivate the first, confirm it is refused.
+    run(&id2, &secret2, &["sts", "get-caller-identity"]);
+    run(&id1, &secret1, &["sts", "get-caller-identity"]);
+    run(
+        k,
+        s,
+        &[
+            "iam",
+            "update-access-key",
+            "--user-name",
+            "tara",
+            "--access-key-id",
+            &id1,
+            "--status",
+            "Inactive",
+        ],
+    );
+    // S7 (000 §3, 001 §1): an inactive key, a wrong secret, a deleted key.
+    let (ok, _, err) = aws.run(&id1, &secret1, &["sts", "get-caller-identity"]);
+    assert!(
+        !ok && err.contains("(InvalidClientTokenId)")
+            && err.contains("The security token included in the request is invalid."),
+        "{err}"
+    );
+    let (ok, _, err) = aws.run(&id2, &secret1, &["sts", "get-caller-identity"]);
+    assert!(!ok && err.contains("(SignatureDoesNotMatch)"), "{err}");
+    let used = json(&run(
+        k,
+        s,
+        &["iam", "get-access-key-last-used", "--access-key-id", &id2],
+    ));
+    assert_eq!(used["AccessKeyLastUsed"]["ServiceName"], "sts");
+    assert_eq!(used["AccessKeyLastUsed"]["Region"], "us-east-1");
+    assert!(used["AccessKeyLastUsed"]["LastUsedDate"].is_string());
+    run(
+        k,
+        s,
+        &[
+            "iam",
+            "update-access-key",
+            "--user-name",
+            "tara",
+            "--access-key-id",
+            &id1,
+            "--status",
+            "Active",
+        ],
+    );
+    run(&id1, &secret1, &["sts", "get-caller-identity"]);
+    run(
+        k,
+        s,
+        &[
+            "iam",
+            "delete-access-key",
+            "--access-key-id",
+            &id1,
+            "--user-name",
+            "tara",
+        ],
+    );
+    let (ok, _, err) = aws.run(&id1, &secret1, &["sts", "get-caller-identity"]);
+    assert!(!ok && err.contains("(InvalidClientTokenId)"), "{err}");
+    let third = json(&run(
+        k,
+        s,
+        &["iam", "create-access-key", "--user-name", "tara"],
+    ));
+    assert!(third["AccessKey"]["SecretAccessKey"].is_string());
+}

@@ -251,6 +251,38 @@ fn is_region(region: &str) -> bool {
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
 }
 
+/// Records when, for which service and in which region a key was used, at most once per
+/// [`ops::KEY_LAST_USED_INTERVAL`]; a failure to record is logged, never the request's failure.
+async fn record_key_use<S: Store>(
+    state: &AppState<S>,
+    caller: &Caller,
+    scope: &keyward_sigv4::CredentialScope,
+    now: OffsetDateTime,
+) {
+    if caller
+        .key_last_used
+        .is_some_and(|t| now - t < ops::KEY_LAST_USED_INTERVAL)
+    {
+        return;
+    }
+    let used = keyward_core::model::KeyLastUsed {
+        date: now,
+        service: scope.service.clone(),
+        region: scope.region.clone(),
+    };
+    let result: Result<(), OpError> = async {
+        let mut tx = state.store.begin().await?;
+        tx.set_access_key_last_used(&caller.access_key_id, &used)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+    .await;
+    if let Err(e) = result {
+        tracing::warn!(access_key_id = %caller.access_key_id, error = %e, "access key last use not recorded");
+    }
+}
+
 async fn record_alone<S: Store>(
     store: &S,
     event: &AuditEvent,
@@ -331,5 +363,6 @@ async fn run<S: Store>(
     let output = ops::execute(&mut tx, &ctx, op).await?;
     tx.insert_audit_event(event).await?;
     tx.commit().await?;
+    record_key_use(state, &caller, &parsed.scope, now).await;
     Ok(output)
 }

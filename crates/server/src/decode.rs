@@ -2,7 +2,7 @@
 
 use keyward_core::ApiError;
 use keyward_core::model::EntityKind;
-use keyward_core::ops::Operation;
+use keyward_core::ops::{Operation, Password};
 use keyward_core::totp::CodeInput;
 
 use crate::form::Params;
@@ -331,6 +331,58 @@ pub fn decode(service: Service, action: &str, p: &Params) -> Result<Operation, A
             serial_number: s("SerialNumber"),
             marker: s("Marker"),
             max_items: integer(p, "MaxItems", "maxItems")?,
+        },
+        (Service::Iam, "CreateLoginProfile") => Operation::CreateLoginProfile {
+            user_name: s("UserName"),
+            password: p.get("Password").map(Password::new),
+            password_reset_required: boolean(p, "PasswordResetRequired"),
+        },
+        (Service::Iam, "GetLoginProfile") => Operation::GetLoginProfile {
+            user_name: s("UserName"),
+        },
+        (Service::Iam, "UpdateLoginProfile") => Operation::UpdateLoginProfile {
+            user_name: s("UserName"),
+            password: p.get("Password").map(Password::new),
+            password_reset_required: p
+                .get("PasswordResetRequired")
+                .map(|v| v.eq_ignore_ascii_case("true")),
+        },
+        (Service::Iam, "DeleteLoginProfile") => Operation::DeleteLoginProfile {
+            user_name: s("UserName"),
+        },
+        (Service::Iam, "ChangePassword") => Operation::ChangePassword {
+            old_password: p.get("OldPassword").map(Password::new),
+            new_password: p.get("NewPassword").map(Password::new),
+        },
+        (Service::Iam, "UpdateAccountPasswordPolicy") => Operation::UpdateAccountPasswordPolicy {
+            minimum_password_length: integer(p, "MinimumPasswordLength", "minimumPasswordLength")?,
+            require_symbols: boolean(p, "RequireSymbols"),
+            require_numbers: boolean(p, "RequireNumbers"),
+            require_uppercase_characters: boolean(p, "RequireUppercaseCharacters"),
+            require_lowercase_characters: boolean(p, "RequireLowercaseCharacters"),
+            allow_users_to_change_password: boolean(p, "AllowUsersToChangePassword"),
+            max_password_age: integer(p, "MaxPasswordAge", "maxPasswordAge")?,
+            password_reuse_prevention: integer(
+                p,
+                "PasswordReusePrevention",
+                "passwordReusePrevention",
+            )?,
+            hard_expiry: boolean(p, "HardExpiry"),
+        },
+        (Service::Iam, "GetAccountPasswordPolicy") => Operation::GetAccountPasswordPolicy,
+        (Service::Iam, "DeleteAccountPasswordPolicy") => Operation::DeleteAccountPasswordPolicy,
+        (Service::Iam, "CreateAccountAlias") => Operation::CreateAccountAlias {
+            account_alias: s("AccountAlias"),
+        },
+        (Service::Iam, "DeleteAccountAlias") => Operation::DeleteAccountAlias {
+            account_alias: s("AccountAlias"),
+        },
+        (Service::Iam, "ListAccountAliases") => Operation::ListAccountAliases {
+            marker: s("Marker"),
+            max_items: integer(p, "MaxItems", "maxItems")?,
+        },
+        (Service::Iam, "GetAccessKeyLastUsed") => Operation::GetAccessKeyLastUsed {
+            access_key_id: s("AccessKeyId"),
         },
         (Service::Iam, _) => match entity_operation(action, p)? {
             Some(op) => op,

@@ -18,6 +18,9 @@ fn user(x: &mut Xml, u: &User, arn: &str, with_tags: bool) {
         .elem("UserId", &u.user_id)
         .elem("Arn", arn)
         .elem("CreateDate", &iso8601(u.created));
+    if let Some(t) = u.password_last_used {
+        x.elem("PasswordLastUsed", &iso8601(t));
+    }
     if let Some(arn) = &u.permissions_boundary {
         boundary(x, arn);
     }
@@ -109,6 +112,10 @@ fn tags(x: &mut Xml, list: &[Tag]) {
     x.close("Tags");
 }
 
+fn bool_text(b: bool) -> &'static str {
+    if b { "true" } else { "false" }
+}
+
 fn page(x: &mut Xml, p: &Page) {
     x.elem("IsTruncated", if p.is_truncated { "true" } else { "false" });
     x.opt("Marker", p.marker.as_deref());
@@ -141,6 +148,73 @@ fn mfa_device(x: &mut Xml, user_name: &str, d: &MfaDevice) {
 /// Writes the `<ActionResult>` body of an output, if the output has one.
 fn result_body(x: &mut Xml, output: &Output) {
     match output {
+        Output::LoginProfile { user_name, profile } => {
+            x.open("LoginProfile")
+                .elem("UserName", user_name)
+                .elem("CreateDate", &iso8601(profile.created))
+                .elem(
+                    "PasswordResetRequired",
+                    bool_text(profile.password_reset_required),
+                )
+                .close("LoginProfile");
+        }
+        Output::PasswordPolicy { policy: p } => {
+            x.open("PasswordPolicy")
+                .elem(
+                    "MinimumPasswordLength",
+                    &p.minimum_password_length.to_string(),
+                )
+                .elem("RequireSymbols", bool_text(p.require_symbols))
+                .elem("RequireNumbers", bool_text(p.require_numbers))
+                .elem(
+                    "RequireUppercaseCharacters",
+                    bool_text(p.require_uppercase_characters),
+                )
+                .elem(
+                    "RequireLowercaseCharacters",
+                    bool_text(p.require_lowercase_characters),
+                )
+                .elem(
+                    "AllowUsersToChangePassword",
+                    bool_text(p.allow_users_to_change_password),
+                )
+                .elem("ExpirePasswords", bool_text(p.max_password_age.is_some()));
+            if let Some(age) = p.max_password_age {
+                x.elem("MaxPasswordAge", &age.to_string());
+            }
+            if let Some(n) = p.password_reuse_prevention {
+                x.elem("PasswordReusePrevention", &n.to_string());
+            }
+            x.elem("HardExpiry", bool_text(p.hard_expiry))
+                .close("PasswordPolicy");
+        }
+        Output::AccountAliases { aliases, page: pg } => {
+            x.open("AccountAliases");
+            for a in aliases {
+                x.elem("member", a);
+            }
+            x.close("AccountAliases");
+            page(x, pg);
+        }
+        Output::AccessKeyLastUsed {
+            user_name,
+            last_used,
+        } => {
+            x.opt("UserName", user_name.as_deref())
+                .open("AccessKeyLastUsed");
+            match last_used {
+                Some(u) => {
+                    x.elem("LastUsedDate", &iso8601(u.date))
+                        .elem("ServiceName", &u.service)
+                        .elem("Region", &u.region);
+                }
+                // Never used: AWS answers N/A for both.
+                None => {
+                    x.elem("ServiceName", "N/A").elem("Region", "N/A");
+                }
+            }
+            x.close("AccessKeyLastUsed");
+        }
         Output::Policy {
             policy: p,
             with_description,

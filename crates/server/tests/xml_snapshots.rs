@@ -24,6 +24,7 @@ fn bob() -> User {
             value: "R&D <1>".into(),
         }],
         permissions_boundary: None,
+        password_last_used: None,
     }
 }
 
@@ -35,6 +36,7 @@ fn key(status: KeyStatus) -> AccessKey {
         status,
         created: datetime!(2013-01-02 03:04:05 UTC),
         sealed_secret: vec![],
+        last_used: None,
     }
 }
 
@@ -506,5 +508,80 @@ fn mfa_empty_results_and_errors() {
     insta::assert_snapshot!(
         "error_invalid_authentication_code",
         encode::error(Service::Iam, &ApiError::invalid_authentication_code(), RID)
+    );
+}
+
+#[test]
+fn passwords_aliases_and_key_use() {
+    let profile = keyward_core::model::LoginProfile {
+        user_id: "AIDACKCEVSQ6C2EXAMPLE".into(),
+        password_hash: "$argon2id$never-shown".into(),
+        password_reset_required: true,
+        created: datetime!(2011-09-19 23:00:56 UTC),
+        password_changed: datetime!(2011-09-19 23:00:56 UTC),
+    };
+    let out = iam(
+        "CreateLoginProfile",
+        &Output::LoginProfile {
+            user_name: "Bob".into(),
+            profile,
+        },
+    );
+    assert!(!out.contains("argon2"));
+    insta::assert_snapshot!("create_login_profile", out);
+    let policy = keyward_core::password::PasswordPolicy {
+        minimum_password_length: 12,
+        require_symbols: true,
+        require_numbers: true,
+        require_uppercase_characters: false,
+        require_lowercase_characters: true,
+        allow_users_to_change_password: true,
+        max_password_age: Some(90),
+        password_reuse_prevention: Some(12),
+        hard_expiry: false,
+    };
+    insta::assert_snapshot!(
+        "get_account_password_policy",
+        iam(
+            "GetAccountPasswordPolicy",
+            &Output::PasswordPolicy { policy }
+        )
+    );
+    insta::assert_snapshot!(
+        "list_account_aliases",
+        iam(
+            "ListAccountAliases",
+            &Output::AccountAliases {
+                aliases: vec!["example-corp".into()],
+                page: Page {
+                    is_truncated: false,
+                    marker: None
+                }
+            }
+        )
+    );
+    insta::assert_snapshot!(
+        "get_access_key_last_used",
+        iam(
+            "GetAccessKeyLastUsed",
+            &Output::AccessKeyLastUsed {
+                user_name: Some("Bob".into()),
+                last_used: Some(keyward_core::model::KeyLastUsed {
+                    date: datetime!(2015-03-13 10:45:00 UTC),
+                    service: "iam".into(),
+                    region: "us-east-1".into(),
+                }),
+            }
+        )
+    );
+    insta::assert_snapshot!(
+        "get_access_key_last_used_never",
+        iam(
+            "GetAccessKeyLastUsed",
+            &Output::AccessKeyLastUsed {
+                user_name: Some("Bob".into()),
+                last_used: None
+            }
+        )
     );
 }

@@ -13,9 +13,10 @@ use keyward_core::StoreError;
 use keyward_core::audit::AuditEvent;
 use keyward_core::clock::{from_millis, to_millis};
 use keyward_core::model::{
-    AccessKey, Account, AttachedPolicy, EntityKind, Group, KeyStatus, ManagedPolicy, MfaDevice,
-    MfaFailure, MfaFailureReason, PolicySource, PolicyVersion, Tag, User,
+    AccessKey, Account, AttachedPolicy, EntityKind, Group, KeyLastUsed, KeyStatus, LoginProfile,
+    ManagedPolicy, MfaDevice, MfaFailure, MfaFailureReason, PolicySource, PolicyVersion, Tag, User,
 };
+use keyward_core::password::PasswordPolicy;
 use keyward_core::store::{PolicyUsage, Store, StoreResult, Tx};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
@@ -30,6 +31,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
         3,
         include_str!("../migrations/sqlite/0003_policies_groups.sql"),
     ),
+    (6, include_str!("../migrations/sqlite/0006_passwords.sql")),
 ];
 
 fn db_err(context: &'static str) -> impl FnOnce(sqlx::Error) -> StoreError {
@@ -162,6 +164,10 @@ fn user_from_row(row: &SqliteRow) -> StoreResult<User> {
         created: from_millis(row.try_get("created_ms").map_err(get)?),
         tags: tags_from_json(&row.try_get::<String, _>("tags").map_err(get)?)?,
         permissions_boundary: row.try_get("permissions_boundary").map_err(get)?,
+        password_last_used: row
+            .try_get::<Option<i64>, _>("password_last_used_ms")
+            .map_err(get)?
+            .map(from_millis),
     })
 }
 
@@ -176,6 +182,20 @@ fn key_from_row(row: &SqliteRow) -> StoreResult<AccessKey> {
             .ok_or_else(|| StoreError::new(format!("decode access key: status {status}")))?,
         created: from_millis(row.try_get("created_ms").map_err(get)?),
         sealed_secret: row.try_get("sealed_secret").map_err(get)?,
+        last_used: match row.try_get::<Option<i64>, _>("last_used_ms").map_err(get)? {
+            None => None,
+            Some(ms) => Some(KeyLastUsed {
+                date: from_millis(ms),
+                service: row
+                    .try_get::<Option<String>, _>("last_used_service")
+                    .map_err(get)?
+                    .unwrap_or_default(),
+                region: row
+                    .try_get::<Option<String>, _>("last_used_region")
+                    .map_err(get)?
+                    .unwrap_or_default(),
+            }),
+        },
     })
 }
 
@@ -218,6 +238,47 @@ fn group_from_row(row: &SqliteRow) -> StoreResult<Group> {
         name: row.try_get("name").map_err(get)?,
         path: row.try_get("path").map_err(get)?,
         created: from_millis(row.try_get("created_ms").map_err(get)?),
+    })
+}
+
+fn policy_to_json(p: &PasswordPolicy) -> String {
+    serde_json::json!({
+        "MinimumPasswordLength": p.minimum_password_length,
+        "RequireSymbols": p.require_symbols,
+        "RequireNumbers": p.require_numbers,
+        "RequireUppercaseCharacters": p.require_uppercase_characters,
+        "RequireLowercaseCharacters": p.require_lowercase_characters,
+        "AllowUsersToChangePassword": p.allow_users_to_change_password,
+        "MaxPasswordAge": p.max_password_age,
+        "PasswordReusePrevention": p.password_reuse_prevention,
+        "HardExpiry": p.hard_expiry,
+    })
+    .to_string()
+}
+
+fn policy_from_json(text: &str) -> StoreResult<PasswordPolicy> {
+    let v: serde_json::Value = serde_json::from_str(text)
+        .map_err(|e| StoreError::new(format!("decode password policy: {e}")))?;
+    let flag = |k: &str| {
+        v.get(k)
+            .and_then(serde_json::Value::as_bool)
+            .unwrap_or(false)
+    };
+    let num = |k: &str| {
+        v.get(k)
+            .and_then(serde_json::Value::as_u64)
+            .and_then(|n| u32::try_from(n).ok())
+    };
+    Ok(PasswordPolicy {
+        minimum_password_length: num("MinimumPasswordLength").unwrap_or(6),
+        require_symbols: flag("RequireSymbols"),
+        require_numbers: flag("RequireNumbers"),
+        require_uppercase_characters: flag("RequireUppercaseCharacters"),
+        require_lowercase_characters: flag("RequireLowercaseCharacters"),
+        allow_users_to_change_password: flag("AllowUsersToChangePassword"),
+        max_password_age: num("MaxPasswordAge"),
+        password_reuse_prevention: num("PasswordReusePrevention"),
+        hard_expiry: flag("HardExpiry"),
     })
 }
 
@@ -332,7 +393,7 @@ impl Tx for SqliteTx {
 
     async fn get_user(&mut self, account_id: &str, name: &str) -> StoreResult<Option<User>> {
         let row = sqlx::query(
-            "SELECT user_id, account_id, name, path, created_ms, tags, permissions_boundary FROM users WHERE account_id = $1 AND name_key = $2",
+            "SELECT user_id, account_id, name, path, created_ms, tags, permissions_boundary, password_last_used_ms FROM users WHERE account_id = $1 AND name_key = $2",
         )
         .bind(account_id)
         .bind(name_key(name))
@@ -344,7 +405,7 @@ impl Tx for SqliteTx {
 
     async fn get_user_by_id(&mut self, user_id: &str) -> StoreResult<Option<User>> {
         let row = sqlx::query(
-            "SELECT user_id, account_id, name, path, created_ms, tags, permissions_boundary FROM users WHERE user_id = $1",
+            "SELECT user_id, account_id, name, path, created_ms, tags, permissions_boundary, password_last_used_ms FROM users WHERE user_id = $1",
         )
         .bind(user_id)
         .fetch_optional(&mut *self.tx)
@@ -362,7 +423,7 @@ impl Tx for SqliteTx {
     ) -> StoreResult<Vec<User>> {
         // `substr` rather than LIKE: a path may contain LIKE's wildcards.
         let rows = sqlx::query(
-            "SELECT user_id, account_id, name, path, created_ms, tags, permissions_boundary FROM users \
+            "SELECT user_id, account_id, name, path, created_ms, tags, permissions_boundary, password_last_used_ms FROM users \
              WHERE account_id = $1 AND substr(path, 1, length($2)) = $2 AND name_key > $3 \
              ORDER BY name_key LIMIT $4",
         )
@@ -439,7 +500,7 @@ impl Tx for SqliteTx {
 
     async fn get_access_key(&mut self, access_key_id: &str) -> StoreResult<Option<AccessKey>> {
         let row = sqlx::query(
-            "SELECT access_key_id, account_id, user_id, status, created_ms, sealed_secret FROM access_keys WHERE access_key_id = $1",
+            "SELECT access_key_id, account_id, user_id, status, created_ms, sealed_secret, last_used_ms, last_used_service, last_used_region FROM access_keys WHERE access_key_id = $1",
         )
         .bind(access_key_id)
         .fetch_optional(&mut *self.tx)
@@ -454,7 +515,7 @@ impl Tx for SqliteTx {
         user_id: Option<&str>,
     ) -> StoreResult<Vec<AccessKey>> {
         let rows = sqlx::query(
-            "SELECT access_key_id, account_id, user_id, status, created_ms, sealed_secret FROM access_keys \
+            "SELECT access_key_id, account_id, user_id, status, created_ms, sealed_secret, last_used_ms, last_used_service, last_used_region FROM access_keys \
              WHERE account_id = $1 AND user_id IS $2 ORDER BY created_ms, access_key_id",
         )
         .bind(account_id)
@@ -1016,7 +1077,7 @@ impl Tx for SqliteTx {
         limit: usize,
     ) -> StoreResult<Vec<User>> {
         let rows = sqlx::query(
-            "SELECT u.user_id, u.account_id, u.name, u.path, u.created_ms, u.tags, u.permissions_boundary \
+            "SELECT u.user_id, u.account_id, u.name, u.path, u.created_ms, u.tags, u.permissions_boundary, u.password_last_used_ms \
              FROM group_members m JOIN users u ON u.user_id = m.user_id \
              WHERE m.group_id = $1 AND u.name_key > $2 ORDER BY u.name_key LIMIT $3",
         )
@@ -1170,5 +1231,243 @@ impl Tx for SqliteTx {
         .await
         .map_err(db_err("list MFA failures"))?;
         rows.iter().map(mfa_failure_from_row).collect()
+    }
+
+    async fn get_login_profile(&mut self, user_id: &str) -> StoreResult<Option<LoginProfile>> {
+        let row = sqlx::query(
+            "SELECT user_id, password_hash, password_reset_required, created_ms, password_changed_ms \
+             FROM login_profiles WHERE user_id = $1",
+        )
+        .bind(user_id)
+        .fetch_optional(&mut *self.tx)
+        .await
+        .map_err(db_err("read login profile"))?;
+        row.map(|r| {
+            let get = |e: sqlx::Error| StoreError::new(format!("decode login profile: {e}"));
+            Ok(LoginProfile {
+                user_id: r.try_get("user_id").map_err(get)?,
+                password_hash: r.try_get("password_hash").map_err(get)?,
+                password_reset_required: r
+                    .try_get::<i64, _>("password_reset_required")
+                    .map_err(get)?
+                    != 0,
+                created: from_millis(r.try_get("created_ms").map_err(get)?),
+                password_changed: from_millis(r.try_get("password_changed_ms").map_err(get)?),
+            })
+        })
+        .transpose()
+    }
+
+    async fn put_login_profile(&mut self, p: &LoginProfile) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO login_profiles (user_id, password_hash, password_reset_required, created_ms, password_changed_ms) \
+             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (user_id) DO UPDATE SET password_hash = excluded.password_hash, \
+             password_reset_required = excluded.password_reset_required, password_changed_ms = excluded.password_changed_ms",
+        )
+        .bind(&p.user_id)
+        .bind(&p.password_hash)
+        .bind(i64::from(p.password_reset_required))
+        .bind(to_millis(p.created))
+        .bind(to_millis(p.password_changed))
+        .execute(&mut *self.tx)
+        .await
+        .map_err(db_err("write login profile"))?;
+        Ok(())
+    }
+
+    async fn delete_login_profile(&mut self, user_id: &str) -> StoreResult<()> {
+        sqlx::query("DELETE FROM login_profiles WHERE user_id = $1")
+            .bind(user_id)
+            .execute(&mut *self.tx)
+            .await
+            .map_err(db_err("delete login profile"))?;
+        sqlx::query("DELETE FROM password_history WHERE user_id = $1")
+            .bind(user_id)
+            .execute(&mut *self.tx)
+            .await
+            .map_err(db_err("delete password history"))?;
+        Ok(())
+    }
+
+    async fn password_history(&mut self, user_id: &str, limit: usize) -> StoreResult<Vec<String>> {
+        sqlx::query_scalar("SELECT password_hash FROM password_history WHERE user_id = $1 ORDER BY changed_ms DESC LIMIT $2")
+            .bind(user_id)
+            .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+            .fetch_all(&mut *self.tx)
+            .await
+            .map_err(db_err("read password history"))
+    }
+
+    async fn push_password_history(
+        &mut self,
+        user_id: &str,
+        hash: &str,
+        at: time::OffsetDateTime,
+    ) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO password_history (user_id, password_hash, changed_ms) VALUES ($1, $2, $3)",
+        )
+        .bind(user_id)
+        .bind(hash)
+        .bind(to_millis(at))
+        .execute(&mut *self.tx)
+        .await
+        .map_err(db_err("write password history"))?;
+        // IAM remembers at most 24 earlier passwords.
+        sqlx::query(
+            "DELETE FROM password_history WHERE user_id = $1 AND rowid NOT IN \
+             (SELECT rowid FROM password_history WHERE user_id = $1 ORDER BY changed_ms DESC LIMIT 24)",
+        )
+        .bind(user_id)
+        .execute(&mut *self.tx)
+        .await
+        .map_err(db_err("trim password history"))?;
+        Ok(())
+    }
+
+    async fn set_password_last_used(
+        &mut self,
+        user_id: &str,
+        at: time::OffsetDateTime,
+    ) -> StoreResult<()> {
+        sqlx::query("UPDATE users SET password_last_used_ms = $2 WHERE user_id = $1")
+            .bind(user_id)
+            .bind(to_millis(at))
+            .execute(&mut *self.tx)
+            .await
+            .map_err(db_err("record password use"))?;
+        Ok(())
+    }
+
+    async fn get_password_policy(
+        &mut self,
+        account_id: &str,
+    ) -> StoreResult<Option<PasswordPolicy>> {
+        let text: Option<String> =
+            sqlx::query_scalar("SELECT policy FROM password_policies WHERE account_id = $1")
+                .bind(account_id)
+                .fetch_optional(&mut *self.tx)
+                .await
+                .map_err(db_err("read password policy"))?;
+        text.map(|t| policy_from_json(&t)).transpose()
+    }
+
+    async fn set_password_policy(
+        &mut self,
+        account_id: &str,
+        policy: Option<&PasswordPolicy>,
+    ) -> StoreResult<()> {
+        match policy {
+            None => {
+                sqlx::query("DELETE FROM password_policies WHERE account_id = $1")
+                    .bind(account_id)
+                    .execute(&mut *self.tx)
+                    .await
+                    .map_err(db_err("delete password policy"))?;
+            }
+            Some(p) => {
+                sqlx::query(
+                    "INSERT INTO password_policies (account_id, policy) VALUES ($1, $2) \
+                     ON CONFLICT (account_id) DO UPDATE SET policy = excluded.policy",
+                )
+                .bind(account_id)
+                .bind(policy_to_json(p))
+                .execute(&mut *self.tx)
+                .await
+                .map_err(db_err("write password policy"))?;
+            }
+        }
+        Ok(())
+    }
+
+    async fn get_account_alias(&mut self, account_id: &str) -> StoreResult<Option<String>> {
+        sqlx::query_scalar("SELECT alias FROM account_aliases WHERE account_id = $1")
+            .bind(account_id)
+            .fetch_optional(&mut *self.tx)
+            .await
+            .map_err(db_err("read account alias"))
+    }
+
+    async fn account_by_alias(&mut self, alias: &str) -> StoreResult<Option<String>> {
+        sqlx::query_scalar("SELECT account_id FROM account_aliases WHERE alias = $1")
+            .bind(alias)
+            .fetch_optional(&mut *self.tx)
+            .await
+            .map_err(db_err("resolve account alias"))
+    }
+
+    async fn set_account_alias(
+        &mut self,
+        account_id: &str,
+        alias: Option<&str>,
+    ) -> StoreResult<()> {
+        sqlx::query("DELETE FROM account_aliases WHERE account_id = $1")
+            .bind(account_id)
+            .execute(&mut *self.tx)
+            .await
+            .map_err(db_err("delete account alias"))?;
+        if let Some(alias) = alias {
+            sqlx::query("INSERT INTO account_aliases (account_id, alias) VALUES ($1, $2)")
+                .bind(account_id)
+                .bind(alias)
+                .execute(&mut *self.tx)
+                .await
+                .map_err(db_err("write account alias"))?;
+        }
+        Ok(())
+    }
+
+    async fn set_access_key_last_used(
+        &mut self,
+        access_key_id: &str,
+        u: &KeyLastUsed,
+    ) -> StoreResult<()> {
+        sqlx::query(
+            "UPDATE access_keys SET last_used_ms = $2, last_used_service = $3, last_used_region = $4 WHERE access_key_id = $1",
+        )
+        .bind(access_key_id)
+        .bind(to_millis(u.date))
+        .bind(&u.service)
+        .bind(&u.region)
+        .execute(&mut *self.tx)
+        .await
+        .map_err(db_err("record access key use"))?;
+        Ok(())
+    }
+
+    async fn insert_signin_failure(
+        &mut self,
+        account_id: &str,
+        user_name: &str,
+        at: time::OffsetDateTime,
+    ) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO signin_failures (account_id, user_key, at_ms) VALUES ($1, $2, $3)",
+        )
+        .bind(account_id)
+        .bind(name_key(user_name))
+        .bind(to_millis(at))
+        .execute(&mut *self.tx)
+        .await
+        .map_err(db_err("record sign-in failure"))?;
+        Ok(())
+    }
+
+    async fn count_signin_failures(
+        &mut self,
+        account_id: &str,
+        user_name: &str,
+        since: time::OffsetDateTime,
+    ) -> StoreResult<usize> {
+        let n: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM signin_failures WHERE account_id = $1 AND user_key = $2 AND at_ms >= $3",
+        )
+        .bind(account_id)
+        .bind(name_key(user_name))
+        .bind(to_millis(since))
+        .fetch_one(&mut *self.tx)
+        .await
+        .map_err(db_err("count sign-in failures"))?;
+        Ok(usize::try_from(n).unwrap_or(0))
     }
 }

@@ -19,6 +19,7 @@ fn user(id: &str, name: &str, path: &str) -> User {
             value: "v \"quoted\"".into(),
         }],
         permissions_boundary: None,
+        password_last_used: None,
     }
 }
 
@@ -30,6 +31,7 @@ fn key(id: &str, user_id: Option<&str>) -> AccessKey {
         status: KeyStatus::Active,
         created: datetime!(2024-01-02 03:04:05 UTC),
         sealed_secret: vec![1, 2, 3],
+        last_used: None,
     }
 }
 

@@ -73,6 +73,7 @@ pub fn new_access_key(
             status: KeyStatus::Active,
             created: now,
             sealed_secret,
+            last_used: None,
         },
         secret,
     ))

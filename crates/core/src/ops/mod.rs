@@ -8,11 +8,13 @@ mod access_keys;
 mod attachments;
 mod groups;
 mod mfa;
+mod passwords;
 mod policies;
 mod users;
 
 pub use access_keys::new_access_key;
 pub use mfa::{MFA_DEVICES_PER_USER, MfaVerdict, VirtualMfaSecret, verify_mfa};
+pub use passwords::Password;
 
 use time::OffsetDateTime;
 
@@ -20,9 +22,10 @@ use crate::authz::{Permission, PolicyCache, RequestInfo, authorize};
 use crate::crypto::MasterKey;
 use crate::error::{ApiError, OpError};
 use crate::model::{
-    AccessKey, AttachedPolicy, EntityKind, Group, ManagedPolicy, MfaDevice, PolicyVersion, Tag,
-    User, mfa_serial, user_arn,
+    AccessKey, AttachedPolicy, EntityKind, Group, KeyLastUsed, LoginProfile, ManagedPolicy,
+    MfaDevice, PolicyVersion, Tag, User, mfa_serial, user_arn,
 };
+use crate::password::PasswordPolicy;
 use crate::principal::Caller;
 use crate::store::Tx;
 use crate::totp::CodeInput;
@@ -31,6 +34,9 @@ use keyward_sigv4::SecretKey;
 
 /// Most access keys a user (or the root user) may have.
 pub const ACCESS_KEYS_PER_USER: usize = 2;
+/// How often an access key's last use is written: at most once per 15 minutes per key, as AWS
+/// records it, so that using a key does not make every request a write.
+pub const KEY_LAST_USED_INTERVAL: time::Duration = time::Duration::minutes(15);
 /// Most tags on an IAM entity.
 pub const TAGS_PER_ENTITY: usize = 50;
 const DEFAULT_MAX_ITEMS: i64 = 100;
@@ -277,6 +283,53 @@ pub enum Operation {
         marker: Option<String>,
         max_items: Option<i64>,
     },
+    // Console passwords, the account password policy, account aliases, key last use.
+    CreateLoginProfile {
+        user_name: Option<String>,
+        password: Option<Password>,
+        password_reset_required: bool,
+    },
+    GetLoginProfile {
+        user_name: Option<String>,
+    },
+    UpdateLoginProfile {
+        user_name: Option<String>,
+        password: Option<Password>,
+        password_reset_required: Option<bool>,
+    },
+    DeleteLoginProfile {
+        user_name: Option<String>,
+    },
+    ChangePassword {
+        old_password: Option<Password>,
+        new_password: Option<Password>,
+    },
+    UpdateAccountPasswordPolicy {
+        minimum_password_length: Option<i64>,
+        require_symbols: bool,
+        require_numbers: bool,
+        require_uppercase_characters: bool,
+        require_lowercase_characters: bool,
+        allow_users_to_change_password: bool,
+        max_password_age: Option<i64>,
+        password_reuse_prevention: Option<i64>,
+        hard_expiry: bool,
+    },
+    GetAccountPasswordPolicy,
+    DeleteAccountPasswordPolicy,
+    CreateAccountAlias {
+        account_alias: Option<String>,
+    },
+    DeleteAccountAlias {
+        account_alias: Option<String>,
+    },
+    ListAccountAliases {
+        marker: Option<String>,
+        max_items: Option<i64>,
+    },
+    GetAccessKeyLastUsed {
+        access_key_id: Option<String>,
+    },
 }
 
 impl Operation {
@@ -359,6 +412,18 @@ impl Operation {
             Operation::TagMfaDevice { .. } => "TagMFADevice",
             Operation::UntagMfaDevice { .. } => "UntagMFADevice",
             Operation::ListMfaDeviceTags { .. } => "ListMFADeviceTags",
+            Operation::CreateLoginProfile { .. } => "CreateLoginProfile",
+            Operation::GetLoginProfile { .. } => "GetLoginProfile",
+            Operation::UpdateLoginProfile { .. } => "UpdateLoginProfile",
+            Operation::DeleteLoginProfile { .. } => "DeleteLoginProfile",
+            Operation::ChangePassword { .. } => "ChangePassword",
+            Operation::UpdateAccountPasswordPolicy { .. } => "UpdateAccountPasswordPolicy",
+            Operation::GetAccountPasswordPolicy => "GetAccountPasswordPolicy",
+            Operation::DeleteAccountPasswordPolicy => "DeleteAccountPasswordPolicy",
+            Operation::CreateAccountAlias { .. } => "CreateAccountAlias",
+            Operation::DeleteAccountAlias { .. } => "DeleteAccountAlias",
+            Operation::ListAccountAliases { .. } => "ListAccountAliases",
+            Operation::GetAccessKeyLastUsed { .. } => "GetAccessKeyLastUsed",
         }
     }
 
@@ -490,6 +555,21 @@ pub enum Output {
     VirtualMfaDevices {
         devices: Vec<(MfaDevice, Option<(User, String)>)>,
         page: Page,
+    },
+    LoginProfile {
+        user_name: String,
+        profile: LoginProfile,
+    },
+    PasswordPolicy {
+        policy: PasswordPolicy,
+    },
+    AccountAliases {
+        aliases: Vec<String>,
+        page: Page,
+    },
+    AccessKeyLastUsed {
+        user_name: Option<String>,
+        last_used: Option<KeyLastUsed>,
     },
     /// `GetMFADevice`.
     MfaDevice {
@@ -679,6 +759,52 @@ async fn target<T: Tx>(tx: &mut T, ctx: &Ctx<'_>, op: &Operation) -> Result<Targ
         Operation::ListGroups { .. } => Ok(list_target(ctx, op, "group")),
         Operation::ListPolicies { .. } => Ok(list_target(ctx, op, "policy")),
         Operation::ListVirtualMfaDevices { .. } => Ok(list_target(ctx, op, "mfa")),
+        Operation::CreateLoginProfile { user_name, .. }
+        | Operation::GetLoginProfile { user_name }
+        | Operation::UpdateLoginProfile { user_name, .. }
+        | Operation::DeleteLoginProfile { user_name } => {
+            user_permission(tx, ctx, op, user_name.as_deref(), None, Vec::new()).await
+        }
+        Operation::ChangePassword { .. } => {
+            // `AllowUsersToChangePassword` lets every IAM user change their own password without
+            // an identity policy (IAM User Guide, "Setting an account password policy").
+            let allowed = tx
+                .get_password_policy(account_id(ctx))
+                .await?
+                .is_some_and(|p| p.allow_users_to_change_password);
+            if allowed && matches!(ctx.caller.principal, crate::principal::Principal::User(_)) {
+                Ok(Target::Unrestricted)
+            } else {
+                user_permission(tx, ctx, op, None, None, Vec::new()).await
+            }
+        }
+        Operation::UpdateAccountPasswordPolicy { .. }
+        | Operation::GetAccountPasswordPolicy
+        | Operation::DeleteAccountPasswordPolicy
+        | Operation::CreateAccountAlias { .. }
+        | Operation::DeleteAccountAlias { .. }
+        | Operation::ListAccountAliases { .. } => Ok(Target::Resource(Permission {
+            action: iam_action(op),
+            resource: "*".to_owned(),
+            context: Vec::new(),
+        })),
+        Operation::GetAccessKeyLastUsed { access_key_id } => {
+            let owner = match tx.get_access_key(&opt(access_key_id)).await? {
+                Some(k) if k.account_id == account_id(ctx) => match &k.user_id {
+                    Some(uid) => tx.get_user_by_id(uid).await?.map(|u| u.name),
+                    None => None,
+                },
+                _ => None,
+            };
+            match owner {
+                Some(name) => user_permission(tx, ctx, op, Some(&name), None, Vec::new()).await,
+                None => Ok(Target::Resource(Permission {
+                    action: iam_action(op),
+                    resource: "*".to_owned(),
+                    context: Vec::new(),
+                })),
+            }
+        }
         // The Service Authorization Reference: Create/Delete/Tag/Untag/ListTags act on the
         // device (`mfa`), Enable/Resync/Deactivate/List/Get on the user.
         Operation::CreateVirtualMfaDevice { name, path, tags } => {
@@ -1005,6 +1131,18 @@ async fn run<T: Tx>(tx: &mut T, ctx: &Ctx<'_>, op: Operation) -> Result<Output, 
             marker,
             max_items,
         } => mfa::list_mfa_device_tags(tx, ctx, serial_number, marker, max_items).await,
+        op @ (Operation::CreateLoginProfile { .. }
+        | Operation::GetLoginProfile { .. }
+        | Operation::UpdateLoginProfile { .. }
+        | Operation::DeleteLoginProfile { .. }
+        | Operation::ChangePassword { .. }
+        | Operation::UpdateAccountPasswordPolicy { .. }
+        | Operation::GetAccountPasswordPolicy
+        | Operation::DeleteAccountPasswordPolicy
+        | Operation::CreateAccountAlias { .. }
+        | Operation::DeleteAccountAlias { .. }
+        | Operation::ListAccountAliases { .. }
+        | Operation::GetAccessKeyLastUsed { .. }) => passwords::run(tx, ctx, op).await,
     }
 }
 

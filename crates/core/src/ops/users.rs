@@ -61,6 +61,7 @@ pub(super) async fn create_user<T: Tx>(
         created: ctx.now,
         tags,
         permissions_boundary: None,
+        password_last_used: None,
     };
     tx.insert_user(&user).await?;
     let arn = user.arn(ctx.partition);
@@ -193,6 +194,12 @@ pub(super) async fn delete_user<T: Tx>(
     {
         return Err(ApiError::delete_conflict(
             "Cannot delete entity, must delete access keys first.",
+        )
+        .into());
+    }
+    if tx.get_login_profile(&user.user_id).await?.is_some() {
+        return Err(ApiError::delete_conflict(
+            "Cannot delete entity, must delete login profile first.",
         )
         .into());
     }

@@ -32,13 +32,26 @@ impl Server {
 
     /// Starts on `dir` (which may hold an earlier run's data) with extra `serve` arguments.
     pub fn start_in(dir: &Path, extra: &[&str]) -> Self {
+        Self::spawn(dir, extra, None)
+    }
+
+    /// Like [`Server::start_in`], logging at debug level into `log`.
+    pub fn start_logged(dir: &Path, extra: &[&str], log: &Path) -> Self {
+        Self::spawn(dir, extra, Some(log))
+    }
+
+    fn spawn(dir: &Path, extra: &[&str], log: Option<&Path>) -> Self {
+        let (level, stderr) = match log {
+            Some(path) => ("debug", Stdio::from(std::fs::File::create(path).unwrap())),
+            None => ("warn", Stdio::inherit()),
+        };
         let mut child = Command::new(env!("CARGO_BIN_EXE_keyward"))
             .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
             .arg(dir)
             .args(extra)
-            .env("RUST_LOG", "warn")
+            .env("RUST_LOG", level)
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
+            .stderr(stderr)
             .spawn()
             .unwrap();
         let mut out = BufReader::new(child.stdout.take().unwrap());

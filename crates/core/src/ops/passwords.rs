@@ -1,0 +1,410 @@
+//! Console passwords (login profiles, `ChangePassword`), the account password policy, account
+//! aliases, and access-key last use.
+
+use crate::error::{ApiError, OpError};
+use crate::model::LoginProfile;
+use crate::password::{self, PasswordPolicy, Rules};
+use crate::principal::Principal;
+use crate::store::Tx;
+use crate::validate::{self as v, StringShape, Validator};
+
+use super::users::require_user;
+use super::{Ctx, Operation, Output, account_id, marker_offset, page_params, slice_page};
+
+/// A password as received: `Debug` never shows it.
+#[derive(Clone, PartialEq, Eq, zeroize::Zeroize, zeroize::ZeroizeOnDrop)]
+pub struct Password(String);
+
+impl Password {
+    pub fn new(s: impl Into<String>) -> Self {
+        Password(s.into())
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Password {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Password(**redacted**)")
+    }
+}
+
+const PASSWORD: StringShape = StringShape {
+    min: 1,
+    max: 128,
+    pattern: Some(r"[\u0009\u000A\u000D\u0020-\u00FF]+"),
+    matches: |s| {
+        s.chars()
+            .all(|c| matches!(c, '\u{9}' | '\u{A}' | '\u{D}' | '\u{20}'..='\u{FF}'))
+    },
+};
+
+const ACCOUNT_ALIAS: StringShape = StringShape {
+    min: 3,
+    max: 63,
+    pattern: Some(r"^[a-z0-9]([a-z0-9]|-(?!-)){1,61}[a-z0-9]$"),
+    matches: |s| {
+        let ok_char = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit();
+        s.starts_with(ok_char)
+            && s.ends_with(ok_char)
+            && s.chars().all(|c| ok_char(c) || c == '-')
+            && !s.contains("--")
+    },
+};
+
+/// The password field's validation message shows the value as AWS does for sensitive members.
+fn check_password(v: &mut Validator, field: &str, password: Option<&Password>) {
+    match password {
+        None => {
+            v.required(field, None);
+        }
+        Some(p) => {
+            let n = p.expose().chars().count();
+            if !(PASSWORD.min..=PASSWORD.max).contains(&n) || !(PASSWORD.matches)(p.expose()) {
+                v.custom(
+                    "'*******'",
+                    field,
+                    "Member must satisfy regular expression pattern: [\\u0009\\u000A\\u000D\\u0020-\\u00FF]+",
+                );
+            }
+        }
+    }
+}
+
+fn no_login_profile(user: &str) -> ApiError {
+    ApiError::no_such_entity(format!("Login Profile for User {user} cannot be found."))
+}
+
+/// The name a password may not be: the account's alias when it has one, else its ID.
+async fn account_name<T: Tx>(tx: &mut T, account: &str) -> Result<String, OpError> {
+    Ok(tx
+        .get_account_alias(account)
+        .await?
+        .unwrap_or_else(|| account.to_owned()))
+}
+
+/// Checks `password` against the account's policy (or AWS's default) and its reuse rule.
+async fn check_against_policy<T: Tx>(
+    tx: &mut T,
+    account: &str,
+    user_id: &str,
+    password: &str,
+) -> Result<(), OpError> {
+    let policy = tx.get_password_policy(account).await?;
+    let name = account_name(tx, account).await?;
+    match &policy {
+        Some(p) => Rules::Custom(p).check(password, &name)?,
+        None => Rules::Default.check(password, &name)?,
+    }
+    if let Some(n) = policy.as_ref().and_then(|p| p.password_reuse_prevention) {
+        let earlier = tx
+            .password_history(user_id, usize::try_from(n).unwrap_or(24))
+            .await?;
+        if earlier
+            .iter()
+            .any(|h| password::verify_password(h, password))
+        {
+            return Err(password::violation().into());
+        }
+    }
+    Ok(())
+}
+
+/// Sets a new password on a login profile, remembering the old one for reuse prevention.
+async fn set_password<T: Tx>(
+    tx: &mut T,
+    ctx: &Ctx<'_>,
+    profile: &mut LoginProfile,
+    new_password: &str,
+) -> Result<(), OpError> {
+    tx.push_password_history(
+        &profile.user_id,
+        &profile.password_hash,
+        profile.password_changed,
+    )
+    .await?;
+    profile.password_hash = password::hash_password(new_password)?;
+    profile.password_changed = ctx.now;
+    Ok(())
+}
+
+pub(super) async fn run<T: Tx>(
+    tx: &mut T,
+    ctx: &Ctx<'_>,
+    op: Operation,
+) -> Result<Output, OpError> {
+    let acct = account_id(ctx).to_owned();
+    match op {
+        Operation::CreateLoginProfile {
+            user_name,
+            password,
+            password_reset_required,
+        } => {
+            let mut v = Validator::new();
+            let name = v
+                .required("userName", user_name.as_deref())
+                .unwrap_or_default()
+                .to_owned();
+            if user_name.is_some() {
+                v.string("userName", &name, &v::EXISTING_USER_NAME);
+            }
+            check_password(&mut v, "password", password.as_ref());
+            v.finish()?;
+            let user = require_user(tx, ctx, &name).await?;
+            if tx.get_login_profile(&user.user_id).await?.is_some() {
+                return Err(ApiError::entity_already_exists(format!(
+                    "Login Profile for user {} already exists.",
+                    user.name
+                ))
+                .into());
+            }
+            let password = password.ok_or_else(ApiError::internal)?;
+            check_against_policy(tx, &acct, &user.user_id, password.expose()).await?;
+            let profile = LoginProfile {
+                user_id: user.user_id.clone(),
+                password_hash: password::hash_password(password.expose())?,
+                password_reset_required,
+                created: ctx.now,
+                password_changed: ctx.now,
+            };
+            tx.put_login_profile(&profile).await?;
+            Ok(Output::LoginProfile {
+                user_name: user.name,
+                profile,
+            })
+        }
+        Operation::GetLoginProfile { user_name } => {
+            let (user, profile) = require_profile(tx, ctx, user_name).await?;
+            Ok(Output::LoginProfile {
+                user_name: user,
+                profile,
+            })
+        }
+        Operation::UpdateLoginProfile {
+            user_name,
+            password,
+            password_reset_required,
+        } => {
+            let mut v = Validator::new();
+            if password.is_some() {
+                check_password(&mut v, "password", password.as_ref());
+            }
+            v.finish()?;
+            let (_, mut profile) = require_profile(tx, ctx, user_name).await?;
+            if let Some(p) = &password {
+                check_against_policy(tx, &acct, &profile.user_id, p.expose()).await?;
+                set_password(tx, ctx, &mut profile, p.expose()).await?;
+            }
+            if let Some(r) = password_reset_required {
+                profile.password_reset_required = r;
+            }
+            tx.put_login_profile(&profile).await?;
+            Ok(Output::Empty)
+        }
+        Operation::DeleteLoginProfile { user_name } => {
+            let (_, profile) = require_profile(tx, ctx, user_name).await?;
+            tx.delete_login_profile(&profile.user_id).await?;
+            Ok(Output::Empty)
+        }
+        Operation::ChangePassword {
+            old_password,
+            new_password,
+        } => {
+            let mut v = Validator::new();
+            check_password(&mut v, "oldPassword", old_password.as_ref());
+            check_password(&mut v, "newPassword", new_password.as_ref());
+            v.finish()?;
+            let me = match &ctx.caller.principal {
+                Principal::User(u) => u.clone(),
+                Principal::Root { .. } => {
+                    return Err(ApiError::new(
+                        "InvalidUserType",
+                        400,
+                        "The request was rejected because the type of user for the transaction was incorrect.",
+                    )
+                    .into());
+                }
+            };
+            let (old, new) = match (old_password, new_password) {
+                (Some(o), Some(n)) => (o, n),
+                _ => return Err(ApiError::internal().into()),
+            };
+            let mut profile = tx
+                .get_login_profile(&me.user_id)
+                .await?
+                .ok_or_else(|| no_login_profile(&me.name))?;
+            if !password::verify_password(&profile.password_hash, old.expose()) {
+                return Err(ApiError::access_denied("The old password is incorrect.").into());
+            }
+            check_against_policy(tx, &acct, &me.user_id, new.expose()).await?;
+            set_password(tx, ctx, &mut profile, new.expose()).await?;
+            profile.password_reset_required = false;
+            tx.put_login_profile(&profile).await?;
+            Ok(Output::Empty)
+        }
+        Operation::UpdateAccountPasswordPolicy {
+            minimum_password_length,
+            require_symbols,
+            require_numbers,
+            require_uppercase_characters,
+            require_lowercase_characters,
+            allow_users_to_change_password,
+            max_password_age,
+            password_reuse_prevention,
+            hard_expiry,
+        } => {
+            let mut v = Validator::new();
+            if let Some(n) = minimum_password_length {
+                v.range("minimumPasswordLength", n, 6, 128);
+            }
+            if let Some(n) = max_password_age {
+                v.range("maxPasswordAge", n, 1, 1095);
+            }
+            if let Some(n) = password_reuse_prevention {
+                v.range("passwordReusePrevention", n, 1, 24);
+            }
+            v.finish()?;
+            // Not a partial update: every omitted parameter takes its default (API reference).
+            let d = PasswordPolicy::default();
+            let policy = PasswordPolicy {
+                minimum_password_length: minimum_password_length
+                    .and_then(|n| u32::try_from(n).ok())
+                    .unwrap_or(d.minimum_password_length),
+                require_symbols,
+                require_numbers,
+                require_uppercase_characters,
+                require_lowercase_characters,
+                allow_users_to_change_password,
+                max_password_age: max_password_age.and_then(|n| u32::try_from(n).ok()),
+                password_reuse_prevention: password_reuse_prevention
+                    .and_then(|n| u32::try_from(n).ok()),
+                hard_expiry,
+            };
+            tx.set_password_policy(&acct, Some(&policy)).await?;
+            Ok(Output::Empty)
+        }
+        Operation::GetAccountPasswordPolicy => match tx.get_password_policy(&acct).await? {
+            Some(policy) => Ok(Output::PasswordPolicy { policy }),
+            None => Err(no_password_policy(&acct).into()),
+        },
+        Operation::DeleteAccountPasswordPolicy => {
+            if tx.get_password_policy(&acct).await?.is_none() {
+                return Err(no_password_policy(&acct).into());
+            }
+            tx.set_password_policy(&acct, None).await?;
+            Ok(Output::Empty)
+        }
+        Operation::CreateAccountAlias { account_alias } => {
+            let mut v = Validator::new();
+            let alias = v
+                .required("accountAlias", account_alias.as_deref())
+                .unwrap_or_default()
+                .to_owned();
+            if account_alias.is_some() {
+                v.string("accountAlias", &alias, &ACCOUNT_ALIAS);
+            }
+            v.finish()?;
+            match tx.account_by_alias(&alias).await? {
+                Some(owner) if owner == acct => {}
+                Some(_) => {
+                    return Err(ApiError::entity_already_exists(format!(
+                        "The account alias {alias} already exists."
+                    ))
+                    .into());
+                }
+                // An account has one alias: a new one replaces it.
+                None => tx.set_account_alias(&acct, Some(&alias)).await?,
+            }
+            Ok(Output::Empty)
+        }
+        Operation::DeleteAccountAlias { account_alias } => {
+            let mut v = Validator::new();
+            let alias = v
+                .required("accountAlias", account_alias.as_deref())
+                .unwrap_or_default()
+                .to_owned();
+            if account_alias.is_some() {
+                v.string("accountAlias", &alias, &ACCOUNT_ALIAS);
+            }
+            v.finish()?;
+            if tx.get_account_alias(&acct).await?.as_deref() != Some(alias.as_str()) {
+                return Err(ApiError::no_such_entity(format!(
+                    "The account alias {alias} cannot be found."
+                ))
+                .into());
+            }
+            tx.set_account_alias(&acct, None).await?;
+            Ok(Output::Empty)
+        }
+        Operation::ListAccountAliases { marker, max_items } => {
+            let mut v = Validator::new();
+            let max = page_params(&mut v, marker.as_deref(), max_items);
+            v.finish()?;
+            let aliases: Vec<String> = tx.get_account_alias(&acct).await?.into_iter().collect();
+            let (aliases, page) = slice_page(&aliases, marker_offset(marker.as_deref())?, max);
+            Ok(Output::AccountAliases { aliases, page })
+        }
+        Operation::GetAccessKeyLastUsed { access_key_id } => {
+            let mut v = Validator::new();
+            let id = v
+                .required("accessKeyId", access_key_id.as_deref())
+                .unwrap_or_default()
+                .to_owned();
+            if access_key_id.is_some() {
+                v.string("accessKeyId", &id, &v::ACCESS_KEY_ID);
+            }
+            v.finish()?;
+            let key = match tx.get_access_key(&id).await? {
+                Some(k) if k.account_id == acct => k,
+                _ => {
+                    return Err(ApiError::no_such_entity(format!(
+                        "The Access Key with id {id} cannot be found."
+                    ))
+                    .into());
+                }
+            };
+            let user_name = match &key.user_id {
+                Some(uid) => tx.get_user_by_id(uid).await?.map(|u| u.name),
+                None => None,
+            };
+            Ok(Output::AccessKeyLastUsed {
+                user_name,
+                last_used: key.last_used,
+            })
+        }
+        _ => Err(ApiError::internal().into()),
+    }
+}
+
+fn no_password_policy(account: &str) -> ApiError {
+    ApiError::no_such_entity(format!(
+        "The Password Policy with domain name {account} cannot be found."
+    ))
+}
+
+/// The login profile of the named user (or of the caller when no name is given).
+async fn require_profile<T: Tx>(
+    tx: &mut T,
+    ctx: &Ctx<'_>,
+    user_name: Option<String>,
+) -> Result<(String, LoginProfile), OpError> {
+    let mut v = Validator::new();
+    v.opt_string("userName", user_name.as_deref(), &v::EXISTING_USER_NAME);
+    let name = match (&user_name, &ctx.caller.principal) {
+        (Some(n), _) => n.clone(),
+        (None, Principal::User(me)) => me.name.clone(),
+        (None, Principal::Root { .. }) => {
+            v.required("userName", None);
+            String::new()
+        }
+    };
+    v.finish()?;
+    let user = require_user(tx, ctx, &name).await?;
+    let profile = tx
+        .get_login_profile(&user.user_id)
+        .await?
+        .ok_or_else(|| no_login_profile(&user.name))?;
+    Ok((user.name, profile))
+}

@@ -1,0 +1,197 @@
+//! Console sign-in: account (ID or alias) + user name + password → a result, with lockout after
+//! repeated failures. The web console calls this; it has no HTTP of its own.
+//!
+//! What the caller learns never tells whether the user exists: an unknown account or user, a
+//! user without a console password, a wrong password and a locked-out user are all
+//! [`SignInResult::Failed`], and an unknown user costs the same argon2 verification as a wrong
+//! password. Failures are counted in the store (so every node shares them) and each attempt is
+//! audited as a `signin.amazonaws.com` `ConsoleLogin` event in the attempt's transaction.
+
+use time::{Duration, OffsetDateTime};
+
+use crate::audit::{AuditEvent, event_source};
+use crate::error::OpError;
+use crate::ids::{is_account_id, new_request_id};
+use crate::model::User;
+use crate::password::verify_password;
+use crate::store::Tx;
+
+/// Lockout settings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SignInConfig {
+    /// Failures within `window` that lock a user name out.
+    pub max_failures: usize,
+    pub window: Duration,
+}
+
+impl Default for SignInConfig {
+    /// 5 failures in 15 minutes lock the user name for (up to) 15 minutes.
+    fn default() -> Self {
+        SignInConfig {
+            max_failures: 5,
+            window: Duration::minutes(15),
+        }
+    }
+}
+
+/// An attempt, as the console received it.
+#[derive(Debug, Clone, Copy)]
+pub struct SignInAttempt<'a> {
+    /// 12-digit account ID or account alias.
+    pub account: &'a str,
+    pub user_name: &'a str,
+    pub password: &'a crate::ops::Password,
+    pub source_ip: &'a str,
+    pub user_agent: Option<&'a str>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SignInResult {
+    /// Signed in; no MFA device and no password change pending.
+    Success { user: User },
+    /// The password was right; the user has MFA devices and must give a code next
+    /// (`ops::verify_mfa`); `then_change_password` says a password change follows.
+    MfaRequired {
+        user: User,
+        then_change_password: bool,
+    },
+    /// The password was right but must be changed before anything else (reset required, or
+    /// expired under a policy without hard expiry).
+    PasswordChangeRequired { user: User },
+    /// Anything else; deliberately uninformative.
+    Failed,
+}
+
+/// Runs one sign-in attempt in `tx`; the caller commits.
+pub async fn sign_in<T: Tx>(
+    tx: &mut T,
+    partition: &str,
+    attempt: &SignInAttempt<'_>,
+    now: OffsetDateTime,
+    cfg: &SignInConfig,
+) -> Result<SignInResult, OpError> {
+    let account = if is_account_id(attempt.account) {
+        tx.list_accounts()
+            .await?
+            .into_iter()
+            .find(|a| a.id == attempt.account)
+            .map(|a| a.id)
+    } else {
+        tx.account_by_alias(attempt.account).await?
+    };
+    let user = match &account {
+        Some(acct) => tx.get_user(acct, attempt.user_name).await?,
+        None => None,
+    };
+    let profile = match &user {
+        Some(u) => tx.get_login_profile(&u.user_id).await?,
+        None => None,
+    };
+    let locked = match &account {
+        Some(acct) => {
+            tx.count_signin_failures(acct, attempt.user_name, now - cfg.window)
+                .await?
+                >= cfg.max_failures
+        }
+        None => false,
+    };
+    // Verify even when there is nothing to verify against, so timing does not tell.
+    let hash = profile
+        .as_ref()
+        .map_or(crate::password::decoy_hash(), |p| p.password_hash.as_str());
+    let password_ok = verify_password(hash, attempt.password.expose()) && profile.is_some();
+
+    let result = match (user, profile) {
+        (Some(user), Some(profile)) if password_ok && !locked => {
+            let policy = tx.get_password_policy(&user.account_id).await?;
+            let expired = policy
+                .as_ref()
+                .and_then(|p| p.max_password_age)
+                .is_some_and(|days| {
+                    now - profile.password_changed > Duration::days(i64::from(days))
+                });
+            let hard_expired = expired && policy.as_ref().is_some_and(|p| p.hard_expiry);
+            let change = profile.password_reset_required || expired;
+            let has_mfa = !tx
+                .list_mfa_devices(&user.account_id, Some(&user.user_id))
+                .await?
+                .is_empty();
+            if hard_expired {
+                SignInResult::Failed
+            } else {
+                tx.set_password_last_used(&user.user_id, now).await?;
+                match (has_mfa, change) {
+                    (true, then_change_password) => SignInResult::MfaRequired {
+                        user,
+                        then_change_password,
+                    },
+                    (false, true) => SignInResult::PasswordChangeRequired { user },
+                    (false, false) => SignInResult::Success { user },
+                }
+            }
+        }
+        _ => SignInResult::Failed,
+    };
+    if result == SignInResult::Failed
+        && let Some(acct) = &account
+        && !locked
+    {
+        tx.insert_signin_failure(acct, attempt.user_name, now)
+            .await?;
+    }
+    tx.insert_audit_event(&console_login_event(
+        partition,
+        attempt,
+        account.as_deref(),
+        &result,
+        locked,
+        now,
+    ))
+    .await?;
+    Ok(result)
+}
+
+/// The `ConsoleLogin` record of an attempt. A failure names neither why nor whether the user
+/// exists ("Failed authentication", as CloudTrail records it); a lockout says so only here.
+fn console_login_event(
+    partition: &str,
+    attempt: &SignInAttempt<'_>,
+    account: Option<&str>,
+    result: &SignInResult,
+    locked: bool,
+    now: OffsetDateTime,
+) -> AuditEvent {
+    let user = match result {
+        SignInResult::Success { user }
+        | SignInResult::MfaRequired { user, .. }
+        | SignInResult::PasswordChangeRequired { user } => Some(user),
+        SignInResult::Failed => None,
+    };
+    let (error_code, error_message) = match result {
+        SignInResult::Failed if locked => (
+            Some("Failed authentication"),
+            Some("Locked out after repeated failures"),
+        ),
+        SignInResult::Failed => (Some("Failed authentication"), Some("Failed authentication")),
+        _ => (None, None),
+    };
+    AuditEvent {
+        event_id: new_request_id(),
+        event_time: now,
+        event_source: event_source("signin"),
+        event_name: "ConsoleLogin".to_owned(),
+        aws_region: "us-east-1".to_owned(),
+        source_ip: attempt.source_ip.to_owned(),
+        user_agent: attempt.user_agent.map(str::to_owned),
+        request_id: new_request_id(),
+        read_only: false,
+        identity_type: Some("IAMUser".to_owned()),
+        principal_id: user.map(|u| u.user_id.clone()),
+        principal_arn: user.map(|u| u.arn(partition)),
+        account_id: account.map(str::to_owned),
+        access_key_id: None,
+        user_name: Some(attempt.user_name.to_owned()),
+        error_code: error_code.map(str::to_owned),
+        error_message: error_message.map(str::to_owned),
+    }
+}
