@@ -59,7 +59,7 @@ async fn login_profiles_and_the_default_password_policy() {
         .unwrap();
     let p = created.login_profile().unwrap();
     assert_eq!(p.user_name(), "lena");
-    assert_eq!(p.password_reset_required(), true);
+    assert!(p.password_reset_required());
     let err = iam
         .create_login_profile()
         .user_name("lena")
