@@ -77,6 +77,17 @@ struct ServeArgs {
     /// ARN partition.
     #[arg(long, env = "KEYWARD_PARTITION", default_value = "aws")]
     partition: String,
+    /// TOTP codes accepted this many 30-second steps either side of a device's expected step.
+    #[arg(long, env = "KEYWARD_MFA_WINDOW_STEPS", default_value_t = 1)]
+    mfa_window_steps: i64,
+    /// Failed MFA codes for one device within `--mfa-throttle-window-secs` that lock the device.
+    #[arg(long, env = "KEYWARD_MFA_THROTTLE_FAILURES", default_value_t = 5)]
+    mfa_throttle_failures: usize,
+    #[arg(long, env = "KEYWARD_MFA_THROTTLE_WINDOW_SECS", default_value_t = 60)]
+    mfa_throttle_window_secs: i64,
+    /// How long a locked MFA device refuses every code.
+    #[arg(long, env = "KEYWARD_MFA_LOCKOUT_SECS", default_value_t = 60)]
+    mfa_lockout_secs: i64,
     /// Shifts the server's clock by this many seconds (for tests of time-dependent behaviour).
     #[arg(
         long,
@@ -220,6 +231,13 @@ async fn serve(args: ServeArgs) -> Result<()> {
         clock,
         partition: args.partition,
         policies: keyward_core::authz::PolicyCache::new(),
+        totp: keyward_core::totp::TotpConfig {
+            window_steps: args.mfa_window_steps,
+            throttle_failures: args.mfa_throttle_failures,
+            throttle_window_secs: args.mfa_throttle_window_secs,
+            lockout_secs: args.mfa_lockout_secs,
+            ..keyward_core::totp::TotpConfig::default()
+        },
     });
     let app = keyward_server::router(state).into_make_service_with_connect_info::<SocketAddr>();
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
@@ -322,6 +340,7 @@ async fn admin_create_user(args: CreateUserArgs) -> Result<()> {
         caller: &caller,
         info: &info,
         policies: &policies,
+        totp: &keyward_core::totp::TotpConfig::default(),
     };
     let mut todo = vec![Operation::CreateUser {
         user_name: Some(args.user_name.clone()),

@@ -40,6 +40,7 @@ pub struct AppState<S: Store> {
     pub clock: Arc<dyn Clock>,
     pub partition: String,
     pub policies: PolicyCache,
+    pub totp: keyward_core::totp::TotpConfig,
 }
 
 /// The HTTP application: the AWS Query endpoint on every path but `/healthz`.
@@ -359,6 +360,7 @@ async fn run<S: Store>(
         caller: &caller,
         info: &info,
         policies: &state.policies,
+        totp: &state.totp,
     };
     let output = ops::execute(&mut tx, &ctx, op).await?;
     tx.insert_audit_event(event).await?;

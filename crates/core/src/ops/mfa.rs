@@ -332,7 +332,7 @@ pub(super) async fn enable_mfa_device<T: Tx>(
         ))
         .into());
     }
-    let cfg = TotpConfig::default();
+    let cfg = *ctx.totp;
     let acct = account_id(ctx);
     let fail = |reason, drift| {
         reject(failure(
@@ -391,7 +391,7 @@ pub(super) async fn resync_mfa_device<T: Tx>(
     if device.user_id.as_deref() != Some(user.user_id.as_str()) {
         return Err(invalid_for_user().into());
     }
-    let cfg = TotpConfig::default();
+    let cfg = *ctx.totp;
     let acct = account_id(ctx);
     let fail = |reason, drift| {
         reject(failure(

@@ -595,6 +595,8 @@ pub struct Ctx<'a> {
     pub caller: &'a Caller,
     pub info: &'a RequestInfo,
     pub policies: &'a PolicyCache,
+    /// TOTP window and per-device throttle (configurable per server).
+    pub totp: &'a crate::totp::TotpConfig,
 }
 
 /// What an operation acts on, for authorisation.
