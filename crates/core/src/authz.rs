@@ -8,6 +8,7 @@
 
 use std::collections::HashMap;
 use std::hash::{DefaultHasher, Hash, Hasher};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use keyward_policy::{self as policy, Context, Policy, PolicyKind, PolicySet, Request};
@@ -44,6 +45,17 @@ pub struct RequestInfo {
 #[derive(Debug, Default)]
 pub struct PolicyCache {
     entries: Mutex<HashMap<u64, Vec<CacheEntry>>>,
+    /// Bumped after every committed write; a principal's gathered set is valid only for the
+    /// epoch it was gathered in.
+    epoch: AtomicU64,
+    principals: Mutex<HashMap<String, (u64, Arc<PrincipalPolicies>)>>,
+}
+
+/// The compiled identity policies and boundary that apply to one principal.
+#[derive(Debug)]
+pub struct PrincipalPolicies {
+    pub identity: Vec<Arc<Policy>>,
+    pub boundary: Option<Arc<Policy>>,
 }
 
 #[derive(Debug)]
@@ -60,6 +72,41 @@ const POLICY_CACHE_CAPACITY: usize = 20_000;
 impl PolicyCache {
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// Marks every gathered principal policy set stale. The server calls this after each committed
+    /// write, so the next request gathers again (read-your-writes); a request that gathered before
+    /// the write committed tagged its set with the older epoch, which no later request accepts.
+    pub fn invalidate(&self) {
+        self.epoch.fetch_add(1, Ordering::AcqRel);
+    }
+
+    /// The set gathered for `principal_id` if nothing was written since.
+    pub fn gathered(&self, principal_id: &str) -> Option<Arc<PrincipalPolicies>> {
+        self.cached(principal_id, self.epoch.load(Ordering::Acquire))
+    }
+
+    /// Keeps a gathered set for the current epoch (the benches and tools prime the cache with it).
+    pub fn keep(&self, principal_id: &str, set: PrincipalPolicies) -> Arc<PrincipalPolicies> {
+        let set = Arc::new(set);
+        self.remember(principal_id, self.epoch.load(Ordering::Acquire), &set);
+        set
+    }
+
+    fn cached(&self, principal_id: &str, epoch: u64) -> Option<Arc<PrincipalPolicies>> {
+        let map = self.principals.lock().ok()?;
+        map.get(principal_id)
+            .filter(|(e, _)| *e == epoch)
+            .map(|(_, p)| Arc::clone(p))
+    }
+
+    fn remember(&self, principal_id: &str, epoch: u64, set: &Arc<PrincipalPolicies>) {
+        if let Ok(mut map) = self.principals.lock() {
+            if map.len() >= POLICY_CACHE_CAPACITY {
+                map.clear();
+            }
+            map.insert(principal_id.to_owned(), (epoch, Arc::clone(set)));
+        }
     }
 
     /// The compiled form of `document`, parsing it only the first time it is seen.
@@ -143,13 +190,19 @@ async fn default_document<T: Tx>(tx: &mut T, arn: &str) -> Result<Option<String>
         .map(|v| v.document))
 }
 
-/// Allows, or refuses with AWS's exact `AccessDenied` text naming the deciding policy type.
-pub async fn authorize<T: Tx>(tx: &mut T, ctx: &Ctx<'_>, perm: &Permission) -> Result<(), OpError> {
-    let user = match &ctx.caller.principal {
-        Principal::Root { .. } => return Ok(()),
-        Principal::User(user) => user,
-    };
-    let compile = |kind, id: &str, doc: &str| match ctx.policies.compile(kind, id, doc) {
+/// The compiled policies of `user`: from the cache when nothing was written since they were
+/// gathered, otherwise gathered from the store in the request's transaction.
+pub async fn user_policies<T: Tx>(
+    tx: &mut T,
+    ctx: &Ctx<'_>,
+    user: &User,
+) -> Result<Arc<PrincipalPolicies>, OpError> {
+    let cache = ctx.policies;
+    let epoch = cache.epoch.load(Ordering::Acquire);
+    if let Some(set) = cache.cached(&user.user_id, epoch) {
+        return Ok(set);
+    }
+    let compile = |kind, id: &str, doc: &str| match cache.compile(kind, id, doc) {
         Ok(p) => Some(p),
         Err(e) => {
             // Stored documents were validated when written; one that no longer parses grants
@@ -170,7 +223,28 @@ pub async fn authorize<T: Tx>(tx: &mut T, ctx: &Ctx<'_>, perm: &Permission) -> R
             .and_then(|doc| compile(PolicyKind::Boundary, arn, &doc)),
         None => None,
     };
+    let set = Arc::new(PrincipalPolicies { identity, boundary });
+    cache.remember(&user.user_id, epoch, &set);
+    Ok(set)
+}
 
+/// Allows, or refuses with AWS's exact `AccessDenied` text naming the deciding policy type.
+pub async fn authorize<T: Tx>(tx: &mut T, ctx: &Ctx<'_>, perm: &Permission) -> Result<(), OpError> {
+    let user = match &ctx.caller.principal {
+        Principal::Root { .. } => return Ok(()),
+        Principal::User(user) => user,
+    };
+    let set = user_policies(tx, ctx, user).await?;
+    Ok(decide(ctx, user, &set, perm)?)
+}
+
+/// The decision for `user` with its gathered policies: pure, no store access.
+pub fn decide(
+    ctx: &Ctx<'_>,
+    user: &User,
+    set: &PrincipalPolicies,
+    perm: &Permission,
+) -> Result<(), ApiError> {
     let mut context = user_context(ctx, user);
     for (key, values) in &perm.context {
         context.set(key, values.iter().cloned());
@@ -182,13 +256,13 @@ pub async fn authorize<T: Tx>(tx: &mut T, ctx: &Ctx<'_>, perm: &Permission) -> R
     )
     .with_context(context);
     let set = PolicySet {
-        identity: identity.iter().map(Arc::as_ref).collect(),
-        boundary: boundary.as_deref(),
+        identity: set.identity.iter().map(Arc::as_ref).collect(),
+        boundary: set.boundary.as_deref(),
         ..PolicySet::default()
     };
     let decision = policy::evaluate(&request, &set);
     match decision.access_denied_message(&request) {
         None => Ok(()),
-        Some(message) => Err(ApiError::access_denied(message).into()),
+        Some(message) => Err(ApiError::access_denied(message)),
     }
 }

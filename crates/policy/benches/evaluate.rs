@@ -12,47 +12,6 @@ use keyward_policy::{
     Context, DecisionKind, Policy, PolicyKind, PolicySet, Principal, Request, evaluate,
 };
 
-const SERVICES: [&str; 7] = ["logs", "ec2", "dynamodb", "sqs", "sns", "lambda", "kms"];
-
-/// Statement `i` of policy `p`: every second one has a wildcard, every third a condition.
-fn statement(p: usize, i: usize) -> String {
-    let svc = SERVICES[(p + i) % SERVICES.len()];
-    let action = if i.is_multiple_of(2) {
-        format!("\"{svc}:Get*\", \"{svc}:List*\"")
-    } else {
-        format!("\"{svc}:Describe{p}x{i}\"")
-    };
-    let resource = match i % 4 {
-        0 => format!("\"arn:aws:{svc}:*:111122223333:res{p}/*\""),
-        1 => format!("\"arn:aws:{svc}:us-east-1:111122223333:res{p}/item{i}\""),
-        2 => format!("\"arn:aws:{svc}:*:*:home/${{aws:username}}/*\""),
-        _ => "\"*\"".to_string(),
-    };
-    let condition = match (i % 3, (p + i) % 5) {
-        (0, 0) => r#", "Condition": {"StringEquals": {"aws:PrincipalTag/team": "blue"}}"#,
-        (0, 1) => r#", "Condition": {"Bool": {"aws:SecureTransport": "true"}}"#,
-        (0, 2) => r#", "Condition": {"DateLessThan": {"aws:CurrentTime": "2030-01-01T00:00:00Z"}}"#,
-        (0, 3) => {
-            r#", "Condition": {"IpAddress": {"aws:SourceIp": ["10.0.0.0/8", "192.168.0.0/16"]}}"#
-        }
-        (0, _) => {
-            r#", "Condition": {"ForAnyValue:StringEquals": {"aws:TagKeys": ["team", "project"]}}"#
-        }
-        _ => "",
-    };
-    format!(
-        r#"{{"Sid": "S{p}x{i}", "Effect": "Allow", "Action": [{action}], "Resource": {resource}{condition}}}"#
-    )
-}
-
-fn managed(p: usize, n: usize) -> String {
-    let sts: Vec<String> = (0..n).map(|i| statement(p, i)).collect();
-    format!(
-        r#"{{"Version": "2012-10-17", "Statement": [{}]}}"#,
-        sts.join(",")
-    )
-}
-
 struct Workload {
     policies: Vec<Policy>,
     boundary: Policy,
@@ -61,11 +20,8 @@ struct Workload {
 }
 
 fn workload() -> Workload {
-    // 10 managed (4 statements each) + 4 group policies (5 each) = 60 statements.
-    let mut docs: Vec<String> = (0..10).map(|p| managed(p, 4)).collect();
-    docs.extend((10..14).map(|p| managed(p, 5)));
-    // One deny, so deny evaluation is exercised.
-    docs.push(r#"{"Version":"2012-10-17","Statement":{"Sid":"NoKmsDelete","Effect":"Deny","Action":"kms:ScheduleKeyDeletion","Resource":"*"}}"#.into());
+    // 10 managed (4 statements each) + 4 group policies (5 each) = 60 statements, and one deny.
+    let docs = keyward_policy::workload::identity_documents();
     let policies = docs
         .iter()
         .enumerate()
@@ -79,7 +35,7 @@ fn workload() -> Workload {
         })
         .collect();
     let boundary = Policy::parse(
-        r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["logs:*","ec2:*","dynamodb:*","sqs:*","sns:*","lambda:*","kms:*"],"Resource":"*"}]}"#,
+        keyward_policy::workload::BOUNDARY,
         PolicyKind::Boundary,
         "arn:aws:iam::111122223333:policy/Boundary",
     )
@@ -130,7 +86,7 @@ mod cedar {
     use cedar_policy::{Authorizer, Context, Decision, Entities, EntityUid, PolicySet, Request};
     use serde_json::json;
 
-    use super::SERVICES;
+    use keyward_policy::workload::SERVICES;
 
     fn statement(p: usize, i: usize, username: &str) -> String {
         let svc = SERVICES[(p + i) % SERVICES.len()];

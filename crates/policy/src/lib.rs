@@ -12,6 +12,8 @@ mod pattern;
 mod policy;
 mod request;
 pub mod wire;
+#[doc(hidden)]
+pub mod workload;
 
 pub use context::Context;
 pub use error::PolicyError;

@@ -362,9 +362,14 @@ async fn run<S: Store>(
         policies: &state.policies,
         totp: &state.totp,
     };
+    let read_only = op.read_only();
     let output = ops::execute(&mut tx, &ctx, op).await?;
     tx.insert_audit_event(event).await?;
     tx.commit().await?;
+    if !read_only {
+        // Read-your-writes: the next request gathers policies again.
+        state.policies.invalidate();
+    }
     record_key_use(state, &caller, &parsed.scope, now).await;
     Ok(output)
 }
