@@ -21,6 +21,13 @@ pub trait Store: Clone + Send + Sync + 'static {
     /// Begins a transaction that may write (the store takes its write lock up front so that a
     /// transaction never fails half-way on a lock upgrade).
     fn begin(&self) -> impl Future<Output = StoreResult<Self::Tx>> + Send;
+
+    /// Begins a transaction that only reads: it takes no write lock, runs concurrently with other
+    /// readers and with the writer (WAL), and may open lazily on its first statement. Writing in it
+    /// is a store error. An engine without such a mode may answer with [`Store::begin`].
+    fn begin_read(&self) -> impl Future<Output = StoreResult<Self::Tx>> + Send {
+        self.begin()
+    }
 }
 
 /// One transaction. Dropping it without [`Tx::commit`] rolls everything back.

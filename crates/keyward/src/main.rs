@@ -186,15 +186,19 @@ async fn serve(args: ServeArgs) -> Result<()> {
     }
     tracing::info!(%addr, account = %boot.account_id, startup_ms = started.elapsed().as_millis() as u64, "ready");
 
+    let audit = keyward_server::AuditWriter::spawn(store.clone(), Arc::new(|_: &[_]| {}));
     let state = Arc::new(AppState {
         store: store.clone(),
+        credentials: keyward_core::auth::CredentialCache::new(),
+        audit,
         master_key,
         signing_keys: SigningKeyCache::new(4096),
         clock,
         partition: args.partition,
         policies: keyward_core::authz::PolicyCache::new(),
     });
-    let app = keyward_server::router(state).into_make_service_with_connect_info::<SocketAddr>();
+    let app = keyward_server::router(Arc::clone(&state))
+        .into_make_service_with_connect_info::<SocketAddr>();
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let mut stop_wait = stop_rx.clone();
     let server = axum::serve(listener, app).with_graceful_shutdown(async move {
@@ -213,6 +217,8 @@ async fn serve(args: ServeArgs) -> Result<()> {
         }
     }
     drop(stop_rx);
+    // The last requests have finished: write the audit records still queued, then close.
+    state.audit.shutdown().await;
     store.close().await;
     tracing::info!("stopped");
     Ok(())

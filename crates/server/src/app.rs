@@ -11,7 +11,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use keyward_core::audit::{AuditEvent, event_source};
-use keyward_core::auth::{self, AuthFailure};
+use keyward_core::auth::{self, AuthFailure, CredentialCache};
 use keyward_core::authz::{PolicyCache, RequestInfo};
 use keyward_core::clock::Clock;
 use keyward_core::crypto::MasterKey;
@@ -24,6 +24,7 @@ use keyward_core::{ApiError, OpError};
 use keyward_sigv4::{RequestParts, SigningKeyCache};
 use time::OffsetDateTime;
 
+use crate::audit_writer::AuditWriter;
 use crate::decode::{Service, decode};
 use crate::encode;
 use crate::form::Params;
@@ -35,6 +36,10 @@ pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 /// Everything a request needs, shared by all requests.
 pub struct AppState<S: Store> {
     pub store: S,
+    /// Resolved access keys (invalidated by every committed write).
+    pub credentials: CredentialCache,
+    /// Group commit of the records of requests that changed nothing.
+    pub audit: AuditWriter,
     pub master_key: MasterKey,
     pub signing_keys: SigningKeyCache,
     pub clock: Arc<dyn Clock>,
@@ -209,7 +214,11 @@ async fn process<S: Store>(
 
     let outcome = run(state, req, params, now, &mut event, &mut reply).await;
     let result = match outcome {
-        Ok(output) => Ok(output),
+        Ok((output, Recorded::Yes)) => Ok(output),
+        Ok((output, Recorded::No)) => {
+            submit_unchanged(state, event).await;
+            Ok(output)
+        }
         Err(e) => {
             if let OpError::Store(cause) = &e {
                 tracing::error!(request_id = %reply.request_id, action = %reply.action, error = %cause, "request failed in the store");
@@ -226,8 +235,14 @@ async fn process<S: Store>(
             if let Some(f) = mfa_failure.as_mut() {
                 f.request_id = Some(reply.request_id.clone());
             }
-            if let Err(cause) = record_alone(&state.store, &event, mfa_failure.as_ref()).await {
-                tracing::error!(request_id = %reply.request_id, error = %cause, "audit record of a failed request was not written");
+            // A refused MFA code is written at once (the throttle counts it); any other refused
+            // request changed nothing, so its record joins the group commit.
+            if mfa_failure.is_some() {
+                if let Err(cause) = record_alone(&state.store, &event, mfa_failure.as_ref()).await {
+                    tracing::error!(request_id = %reply.request_id, error = %cause, "audit record of a failed request was not written");
+                }
+            } else {
+                submit_unchanged(state, event).await;
             }
             Err(api)
         }
@@ -249,6 +264,15 @@ fn is_region(region: &str) -> bool {
         && region
             .bytes()
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+}
+
+/// Queues the record of a request that changed nothing; written at once if the writer has stopped.
+async fn submit_unchanged<S: Store>(state: &AppState<S>, event: AuditEvent) {
+    if let Err(event) = state.audit.submit(event).await
+        && let Err(cause) = record_alone(&state.store, &event, None).await
+    {
+        tracing::error!(request_id = %event.request_id, error = %cause, "audit record was not written");
+    }
 }
 
 async fn record_alone<S: Store>(
@@ -274,8 +298,17 @@ fn describe_caller(event: &mut AuditEvent, caller: &Caller, partition: &str) {
     event.user_name = p.user_name().map(str::to_owned);
 }
 
-/// Authenticates, decodes and executes; on success writes the audit record in the same
-/// transaction and commits. On failure nothing of the request's transaction is kept.
+/// Whether the request's record was committed in its own transaction.
+enum Recorded {
+    /// A write: the record committed with the change.
+    Yes,
+    /// A read: the record is still to be written (group commit).
+    No,
+}
+
+/// Authenticates, decodes and executes. A write commits its audit record in its own transaction;
+/// a read commits nothing and leaves its record to the caller. On failure nothing of the request's
+/// transaction is kept.
 async fn run<S: Store>(
     state: &AppState<S>,
     req: &RequestParts<'_>,
@@ -283,7 +316,7 @@ async fn run<S: Store>(
     now: OffsetDateTime,
     event: &mut AuditEvent,
     reply: &mut Reply,
-) -> Result<Output, OpError> {
+) -> Result<(Output, Recorded), OpError> {
     let parsed = auth::parse(req).map_err(|f: AuthFailure| f.error)?;
     event.access_key_id = Some(parsed.access_key_id.clone());
     event.aws_region = parsed.scope.region.clone();
@@ -295,9 +328,30 @@ async fn run<S: Store>(
     reply.service = service;
     event.event_source = event_source(service.name());
 
-    let mut tx = state.store.begin().await?;
-    let caller = auth::authenticate(
+    // Decoded before authentication only to choose the transaction; its errors are reported
+    // after authentication's, as AWS orders them.
+    let decoded = match &params {
+        Ok(p) if !reply.action.is_empty() => Some(decode(service, &reply.action, p)),
+        _ => None,
+    };
+    // ── The transaction mode is chosen here. ──────────────────────────────────────────────────
+    // A read-only operation (and any request that will fail to decode) runs in a read transaction:
+    // concurrent under WAL, no write lock; its record goes to the group commit. Anything else takes
+    // the write transaction and commits its record with its change. An operation that writes must
+    // not answer `true` to `Operation::read_only`.
+    let read_only = match &decoded {
+        Some(Ok(op)) => op.read_only(),
+        _ => true,
+    };
+    event.read_only = matches!(&decoded, Some(Ok(op)) if op.read_only());
+    let mut tx = if read_only {
+        state.store.begin_read().await?
+    } else {
+        state.store.begin().await?
+    };
+    let caller = auth::authenticate_cached(
         &mut tx,
+        &state.credentials,
         &state.master_key,
         &state.signing_keys,
         req,
@@ -308,12 +362,11 @@ async fn run<S: Store>(
     .map_err(|f| f.error)?;
     describe_caller(event, &caller, &state.partition);
 
-    let params = params?;
-    if reply.action.is_empty() {
-        return Err(ApiError::new("MissingAction", 400, "Missing Action").into());
-    }
-    let op: Operation = decode(service, &reply.action, &params)?;
-    event.read_only = op.read_only();
+    params?;
+    let op: Operation = match decoded {
+        Some(op) => op?,
+        None => return Err(ApiError::new("MissingAction", 400, "Missing Action").into()),
+    };
     let info = RequestInfo {
         source_ip: event.source_ip.clone(),
         user_agent: event.user_agent.clone(),
@@ -329,7 +382,13 @@ async fn run<S: Store>(
         policies: &state.policies,
     };
     let output = ops::execute(&mut tx, &ctx, op).await?;
+    if read_only {
+        tx.commit().await?;
+        return Ok((output, Recorded::No));
+    }
     tx.insert_audit_event(event).await?;
     tx.commit().await?;
-    Ok(output)
+    // After the commit and before the response: the next request resolves its key afresh.
+    state.credentials.invalidate();
+    Ok((output, Recorded::Yes))
 }

@@ -3,9 +3,11 @@
 //! routed by the SigV4 credential scope's service.
 
 mod app;
+pub mod audit_writer;
 pub mod decode;
 pub mod encode;
 pub mod form;
 mod xml;
 
 pub use app::{AppState, MAX_BODY_BYTES, router};
+pub use audit_writer::AuditWriter;

@@ -7,6 +7,7 @@
 
 use std::path::Path;
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use keyward_core::StoreError;
@@ -20,7 +21,7 @@ use keyward_core::store::{PolicyUsage, Store, StoreResult, Tx};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
 };
-use sqlx::{Row, Sqlite, SqlitePool, Transaction};
+use sqlx::{Row, Sqlite, SqliteConnection, SqlitePool, Transaction};
 
 /// Schema migrations, applied in order at start. Never edit one that has shipped: add a new one.
 const MIGRATIONS: &[(i64, &str)] = &[
@@ -39,6 +40,9 @@ fn db_err(context: &'static str) -> impl FnOnce(sqlx::Error) -> StoreError {
 #[derive(Clone, Debug)]
 pub struct SqliteStore {
     pool: SqlitePool,
+    /// One writer at a time, queued here in FIFO order rather than racing for SQLite's write lock
+    /// in `BEGIN IMMEDIATE` (a loser sleeps in the busy handler with backoff: the benchmark's p99).
+    write_gate: Arc<tokio::sync::Mutex<()>>,
 }
 
 impl SqliteStore {
@@ -53,11 +57,15 @@ impl SqliteStore {
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(5));
         let pool = SqlitePoolOptions::new()
-            .max_connections(4)
+            // Readers run concurrently under WAL; one connection at a time writes (the gate).
+            .max_connections(8)
             .connect_with(options)
             .await
             .map_err(db_err("open sqlite database"))?;
-        let store = SqliteStore { pool };
+        let store = SqliteStore {
+            pool,
+            write_gate: Arc::new(tokio::sync::Mutex::new(())),
+        };
         store.migrate().await?;
         Ok(store)
     }
@@ -103,17 +111,55 @@ impl Store for SqliteStore {
     type Tx = SqliteTx;
 
     async fn begin(&self) -> StoreResult<SqliteTx> {
+        let gate = Arc::clone(&self.write_gate).lock_owned().await;
         let tx = self
             .pool
             .begin_with("BEGIN IMMEDIATE")
             .await
             .map_err(db_err("begin transaction"))?;
-        Ok(SqliteTx { tx })
+        Ok(SqliteTx {
+            state: TxState::Open(tx),
+            _write_gate: Some(gate),
+        })
+    }
+
+    /// A deferred transaction, begun on its first statement: a request that the caches answer
+    /// entirely (an authenticated `GetCallerIdentity`) never touches the database.
+    async fn begin_read(&self) -> StoreResult<SqliteTx> {
+        Ok(SqliteTx {
+            state: TxState::Lazy(self.pool.clone()),
+            _write_gate: None,
+        })
     }
 }
 
+/// A transaction. Fields drop in order: the transaction rolls back before the write gate opens.
 pub struct SqliteTx {
-    tx: Transaction<'static, Sqlite>,
+    state: TxState,
+    _write_gate: Option<tokio::sync::OwnedMutexGuard<()>>,
+}
+
+enum TxState {
+    /// A read transaction not begun yet.
+    Lazy(SqlitePool),
+    Open(Transaction<'static, Sqlite>),
+}
+
+impl SqliteTx {
+    async fn conn(&mut self) -> StoreResult<&mut SqliteConnection> {
+        if let TxState::Lazy(pool) = &self.state {
+            // `BEGIN` (deferred): a read snapshot from the first read on, no write lock.
+            let tx = pool
+                .begin()
+                .await
+                .map_err(db_err("begin read transaction"))?;
+            self.state = TxState::Open(tx);
+        }
+        match &mut self.state {
+            TxState::Open(tx) => Ok(&mut **tx),
+            TxState::Lazy(_) => Err(StoreError::new("read transaction did not begin")),
+        }
+    }
 }
 
 fn tags_to_json(tags: &[Tag]) -> String {
@@ -281,13 +327,16 @@ fn mfa_failure_from_row(row: &SqliteRow) -> StoreResult<MfaFailure> {
 
 impl Tx for SqliteTx {
     async fn commit(self) -> StoreResult<()> {
-        self.tx.commit().await.map_err(db_err("commit"))
+        match self.state {
+            TxState::Lazy(_) => Ok(()),
+            TxState::Open(tx) => tx.commit().await.map_err(db_err("commit")),
+        }
     }
 
     async fn get_setting(&mut self, key: &str) -> StoreResult<Option<String>> {
         sqlx::query_scalar("SELECT value FROM settings WHERE key = $1")
             .bind(key)
-            .fetch_optional(&mut *self.tx)
+            .fetch_optional(self.conn().await?)
             .await
             .map_err(db_err("read setting"))
     }
@@ -296,7 +345,7 @@ impl Tx for SqliteTx {
         sqlx::query("INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value")
             .bind(key)
             .bind(value)
-            .execute(&mut *self.tx)
+            .execute(self.conn().await?)
             .await
             .map_err(db_err("write setting"))?;
         Ok(())
@@ -306,7 +355,7 @@ impl Tx for SqliteTx {
         let rows = sqlx::query(
             "SELECT account_id, created_ms FROM accounts ORDER BY created_ms, account_id",
         )
-        .fetch_all(&mut *self.tx)
+        .fetch_all(self.conn().await?)
         .await
         .map_err(db_err("list accounts"))?;
         rows.iter()
@@ -324,7 +373,7 @@ impl Tx for SqliteTx {
         sqlx::query("INSERT INTO accounts (account_id, created_ms) VALUES ($1, $2)")
             .bind(&account.id)
             .bind(to_millis(account.created))
-            .execute(&mut *self.tx)
+            .execute(self.conn().await?)
             .await
             .map_err(db_err("insert account"))?;
         Ok(())
@@ -336,7 +385,7 @@ impl Tx for SqliteTx {
         )
         .bind(account_id)
         .bind(name_key(name))
-        .fetch_optional(&mut *self.tx)
+        .fetch_optional(self.conn().await?)
         .await
         .map_err(db_err("read user"))?;
         row.as_ref().map(user_from_row).transpose()
@@ -347,7 +396,7 @@ impl Tx for SqliteTx {
             "SELECT user_id, account_id, name, path, created_ms, tags, permissions_boundary FROM users WHERE user_id = $1",
         )
         .bind(user_id)
-        .fetch_optional(&mut *self.tx)
+        .fetch_optional(self.conn().await?)
         .await
         .map_err(db_err("read user by id"))?;
         row.as_ref().map(user_from_row).transpose()
@@ -370,7 +419,7 @@ impl Tx for SqliteTx {
         .bind(path_prefix)
         .bind(after.map(name_key).unwrap_or_default())
         .bind(i64::try_from(limit).unwrap_or(i64::MAX))
-        .fetch_all(&mut *self.tx)
+        .fetch_all(self.conn().await?)
         .await
         .map_err(db_err("list users"))?;
         rows.iter().map(user_from_row).collect()
@@ -389,7 +438,7 @@ impl Tx for SqliteTx {
         .bind(to_millis(user.created))
         .bind(tags_to_json(&user.tags))
         .bind(&user.permissions_boundary)
-        .execute(&mut *self.tx)
+        .execute(self.conn().await?)
         .await
         .map_err(db_err("insert user"))?;
         Ok(())
@@ -405,7 +454,7 @@ impl Tx for SqliteTx {
         .bind(&user.path)
         .bind(tags_to_json(&user.tags))
         .bind(&user.permissions_boundary)
-        .execute(&mut *self.tx)
+        .execute(self.conn().await?)
         .await
         .map_err(db_err("update user"))?;
         Ok(())
@@ -414,7 +463,7 @@ impl Tx for SqliteTx {
     async fn delete_user(&mut self, user_id: &str) -> StoreResult<()> {
         sqlx::query("DELETE FROM users WHERE user_id = $1")
             .bind(user_id)
-            .execute(&mut *self.tx)
+            .execute(self.conn().await?)
             .await
             .map_err(db_err("delete user"))?;
         Ok(())
@@ -431,7 +480,7 @@ impl Tx for SqliteTx {
         .bind(key.status.as_str())
         .bind(to_millis(key.created))
         .bind(&key.sealed_secret)
-        .execute(&mut *self.tx)
+        .execute(self.conn().await?)
         .await
         .map_err(db_err("insert access key"))?;
         Ok(())
@@ -442,7 +491,7 @@ impl Tx for SqliteTx {
             "SELECT access_key_id, account_id, user_id, status, created_ms, sealed_secret FROM access_keys WHERE access_key_id = $1",
         )
         .bind(access_key_id)
-        .fetch_optional(&mut *self.tx)
+        .fetch_optional(self.conn().await?)
         .await
         .map_err(db_err("read access key"))?;
         row.as_ref().map(key_from_row).transpose()
@@ -459,7 +508,7 @@ impl Tx for SqliteTx {
         )
         .bind(account_id)
         .bind(user_id)
-        .fetch_all(&mut *self.tx)
+        .fetch_all(self.conn().await?)
         .await
         .map_err(db_err("list access keys"))?;
         rows.iter().map(key_from_row).collect()
@@ -473,7 +522,7 @@ impl Tx for SqliteTx {
         sqlx::query("UPDATE access_keys SET status = $2 WHERE access_key_id = $1")
             .bind(access_key_id)
             .bind(status.as_str())
-            .execute(&mut *self.tx)
+            .execute(self.conn().await?)
             .await
             .map_err(db_err("update access key"))?;
         Ok(())
@@ -482,7 +531,7 @@ impl Tx for SqliteTx {
     async fn delete_access_key(&mut self, access_key_id: &str) -> StoreResult<()> {
         sqlx::query("DELETE FROM access_keys WHERE access_key_id = $1")
             .bind(access_key_id)
-            .execute(&mut *self.tx)
+            .execute(self.conn().await?)
             .await
             .map_err(db_err("delete access key"))?;
         Ok(())
@@ -512,7 +561,7 @@ impl Tx for SqliteTx {
         .bind(&e.user_name)
         .bind(&e.error_code)
         .bind(&e.error_message)
-        .execute(&mut *self.tx)
+        .execute(self.conn().await?)
         .await
         .map_err(db_err("insert audit event"))?;
         Ok(())
@@ -521,7 +570,7 @@ impl Tx for SqliteTx {
     async fn list_audit_events(&mut self, limit: usize) -> StoreResult<Vec<AuditEvent>> {
         let rows = sqlx::query("SELECT * FROM audit_events ORDER BY seq DESC LIMIT $1")
             .bind(i64::try_from(limit).unwrap_or(i64::MAX))
-            .fetch_all(&mut *self.tx)
+            .fetch_all(self.conn().await?)
             .await
             .map_err(db_err("list audit events"))?;
         rows.iter().map(event_from_row).collect()
@@ -550,7 +599,7 @@ impl Tx for SqliteTx {
         .bind(p.next_version)
         .bind(to_millis(p.created))
         .bind(to_millis(p.updated))
-        .execute(&mut *self.tx)
+        .execute(self.conn().await?)
         .await
         .map_err(db_err("upsert AWS managed policy"))?;
         sqlx::query(
@@ -562,7 +611,7 @@ impl Tx for SqliteTx {
         .bind(&p.default_version_id)
         .bind(document)
         .bind(to_millis(p.updated))
-        .execute(&mut *self.tx)
+        .execute(self.conn().await?)
         .await
         .map_err(db_err("upsert AWS managed policy version"))?;
         Ok(())
@@ -571,7 +620,7 @@ impl Tx for SqliteTx {
     async fn get_managed_policy(&mut self, arn: &str) -> StoreResult<Option<ManagedPolicy>> {
         let row = sqlx::query(concat!(policy_select!(), " WHERE p.arn = $1"))
             .bind(arn)
-            .fetch_optional(&mut *self.tx)
+            .fetch_optional(self.conn().await?)
             .await
             .map_err(db_err("read managed policy"))?;
         row.as_ref().map(policy_from_row).transpose()
@@ -613,7 +662,7 @@ impl Tx for SqliteTx {
         .bind(after_name)
         .bind(after_arn)
         .bind(i64::try_from(limit).unwrap_or(i64::MAX))
-        .fetch_all(&mut *self.tx)
+        .fetch_all(self.conn().await?)
         .await
         .map_err(db_err("list managed policies"))?;
         rows.iter().map(policy_from_row).collect()
@@ -641,7 +690,7 @@ impl Tx for SqliteTx {
         .bind(to_millis(p.created))
         .bind(to_millis(p.updated))
         .bind(tags_to_json(&p.tags))
-        .execute(&mut *self.tx)
+        .execute(self.conn().await?)
         .await
         .map_err(db_err("insert managed policy"))?;
         self.insert_policy_version(first).await
@@ -657,7 +706,7 @@ impl Tx for SqliteTx {
         .bind(p.next_version)
         .bind(to_millis(p.updated))
         .bind(tags_to_json(&p.tags))
-        .execute(&mut *self.tx)
+        .execute(self.conn().await?)
         .await
         .map_err(db_err("update managed policy"))?;
         Ok(())
@@ -666,12 +715,12 @@ impl Tx for SqliteTx {
     async fn delete_managed_policy(&mut self, policy_id: &str) -> StoreResult<()> {
         sqlx::query("DELETE FROM policy_versions WHERE policy_id = $1")
             .bind(policy_id)
-            .execute(&mut *self.tx)
+            .execute(self.conn().await?)
             .await
             .map_err(db_err("delete policy versions"))?;
         sqlx::query("DELETE FROM managed_policies WHERE policy_id = $1")
             .bind(policy_id)
-            .execute(&mut *self.tx)
+            .execute(self.conn().await?)
             .await
             .map_err(db_err("delete managed policy"))?;
         Ok(())
@@ -683,7 +732,7 @@ impl Tx for SqliteTx {
              ORDER BY created_ms, CAST(substr(version_id, 2) AS INTEGER)",
         )
         .bind(policy_id)
-        .fetch_all(&mut *self.tx)
+        .fetch_all(self.conn().await?)
         .await
         .map_err(db_err("list policy versions"))?;
         rows.iter()
@@ -705,7 +754,7 @@ impl Tx for SqliteTx {
             .bind(&v.version_id)
             .bind(&v.document)
             .bind(to_millis(v.created))
-            .execute(&mut *self.tx)
+            .execute(self.conn().await?)
             .await
             .map_err(db_err("insert policy version"))?;
         Ok(())
@@ -719,7 +768,7 @@ impl Tx for SqliteTx {
         sqlx::query("DELETE FROM policy_versions WHERE policy_id = $1 AND version_id = $2")
             .bind(policy_id)
             .bind(version_id)
-            .execute(&mut *self.tx)
+            .execute(self.conn().await?)
             .await
             .map_err(db_err("delete policy version"))?;
         Ok(())
@@ -738,7 +787,7 @@ impl Tx for SqliteTx {
         .bind(kind.as_str())
         .bind(entity_id)
         .bind(policy_arn)
-        .execute(&mut *self.tx)
+        .execute(self.conn().await?)
         .await
         .map_err(db_err("attach policy"))?;
         Ok(())
@@ -756,7 +805,7 @@ impl Tx for SqliteTx {
         .bind(kind.as_str())
         .bind(entity_id)
         .bind(policy_arn)
-        .execute(&mut *self.tx)
+        .execute(self.conn().await?)
         .await
         .map_err(db_err("detach policy"))?;
         Ok(done.rows_affected() > 0)
@@ -773,7 +822,7 @@ impl Tx for SqliteTx {
         )
         .bind(kind.as_str())
         .bind(entity_id)
-        .fetch_all(&mut *self.tx)
+        .fetch_all(self.conn().await?)
         .await
         .map_err(db_err("list attached policies"))?;
         rows.iter()
@@ -795,7 +844,7 @@ impl Tx for SqliteTx {
             "SELECT entity_kind, entity_id FROM policy_attachments WHERE policy_arn = $1 ORDER BY entity_kind, entity_id",
         )
         .bind(policy_arn)
-        .fetch_all(&mut *self.tx)
+        .fetch_all(self.conn().await?)
         .await
         .map_err(db_err("list policy attachments"))?;
         rows.iter()
@@ -824,7 +873,7 @@ impl Tx for SqliteTx {
         .bind(entity_id)
         .bind(name)
         .bind(document)
-        .execute(&mut *self.tx)
+        .execute(self.conn().await?)
         .await
         .map_err(db_err("put inline policy"))?;
         Ok(())
@@ -842,7 +891,7 @@ impl Tx for SqliteTx {
         .bind(kind.as_str())
         .bind(entity_id)
         .bind(name)
-        .fetch_optional(&mut *self.tx)
+        .fetch_optional(self.conn().await?)
         .await
         .map_err(db_err("read inline policy"))
     }
@@ -859,7 +908,7 @@ impl Tx for SqliteTx {
         .bind(kind.as_str())
         .bind(entity_id)
         .bind(name)
-        .execute(&mut *self.tx)
+        .execute(self.conn().await?)
         .await
         .map_err(db_err("delete inline policy"))?;
         Ok(done.rows_affected() > 0)
@@ -873,7 +922,7 @@ impl Tx for SqliteTx {
         sqlx::query_scalar("SELECT name FROM inline_policies WHERE entity_kind = $1 AND entity_id = $2 ORDER BY name")
             .bind(kind.as_str())
             .bind(entity_id)
-            .fetch_all(&mut *self.tx)
+            .fetch_all(self.conn().await?)
             .await
             .map_err(db_err("list inline policies"))
     }
@@ -902,7 +951,7 @@ impl Tx for SqliteTx {
               WHERE m.user_id = $1",
         )
         .bind(user_id)
-        .fetch_all(&mut *self.tx)
+        .fetch_all(self.conn().await?)
         .await
         .map_err(db_err("gather policies of a user"))?;
         rows.iter()
@@ -926,7 +975,7 @@ impl Tx for SqliteTx {
         .bind(name_key(&g.name))
         .bind(&g.path)
         .bind(to_millis(g.created))
-        .execute(&mut *self.tx)
+        .execute(self.conn().await?)
         .await
         .map_err(db_err("insert group"))?;
         Ok(())
@@ -938,7 +987,7 @@ impl Tx for SqliteTx {
         )
         .bind(account_id)
         .bind(name_key(name))
-        .fetch_optional(&mut *self.tx)
+        .fetch_optional(self.conn().await?)
         .await
         .map_err(db_err("read group"))?;
         row.as_ref().map(group_from_row).transpose()
@@ -960,7 +1009,7 @@ impl Tx for SqliteTx {
         .bind(path_prefix)
         .bind(after.map(name_key).unwrap_or_default())
         .bind(i64::try_from(limit).unwrap_or(i64::MAX))
-        .fetch_all(&mut *self.tx)
+        .fetch_all(self.conn().await?)
         .await
         .map_err(db_err("list groups"))?;
         rows.iter().map(group_from_row).collect()
@@ -972,7 +1021,7 @@ impl Tx for SqliteTx {
             .bind(&g.name)
             .bind(name_key(&g.name))
             .bind(&g.path)
-            .execute(&mut *self.tx)
+            .execute(self.conn().await?)
             .await
             .map_err(db_err("update group"))?;
         Ok(())
@@ -981,7 +1030,7 @@ impl Tx for SqliteTx {
     async fn delete_group(&mut self, group_id: &str) -> StoreResult<()> {
         sqlx::query("DELETE FROM groups WHERE group_id = $1")
             .bind(group_id)
-            .execute(&mut *self.tx)
+            .execute(self.conn().await?)
             .await
             .map_err(db_err("delete group"))?;
         Ok(())
@@ -993,7 +1042,7 @@ impl Tx for SqliteTx {
         )
         .bind(group_id)
         .bind(user_id)
-        .execute(&mut *self.tx)
+        .execute(self.conn().await?)
         .await
         .map_err(db_err("add group member"))?;
         Ok(())
@@ -1003,7 +1052,7 @@ impl Tx for SqliteTx {
         let done = sqlx::query("DELETE FROM group_members WHERE group_id = $1 AND user_id = $2")
             .bind(group_id)
             .bind(user_id)
-            .execute(&mut *self.tx)
+            .execute(self.conn().await?)
             .await
             .map_err(db_err("remove group member"))?;
         Ok(done.rows_affected() > 0)
@@ -1023,7 +1072,7 @@ impl Tx for SqliteTx {
         .bind(group_id)
         .bind(after.map(name_key).unwrap_or_default())
         .bind(i64::try_from(limit).unwrap_or(i64::MAX))
-        .fetch_all(&mut *self.tx)
+        .fetch_all(self.conn().await?)
         .await
         .map_err(db_err("list group members"))?;
         rows.iter().map(user_from_row).collect()
@@ -1035,7 +1084,7 @@ impl Tx for SqliteTx {
              JOIN groups g ON g.group_id = m.group_id WHERE m.user_id = $1 ORDER BY g.name_key",
         )
         .bind(user_id)
-        .fetch_all(&mut *self.tx)
+        .fetch_all(self.conn().await?)
         .await
         .map_err(db_err("list groups for user"))?;
         rows.iter().map(group_from_row).collect()
@@ -1059,7 +1108,7 @@ impl Tx for SqliteTx {
         .bind(d.offset_steps)
         .bind(d.last_step)
         .bind(tags_to_json(&d.tags))
-        .execute(&mut *self.tx)
+        .execute(self.conn().await?)
         .await
         .map_err(db_err("insert MFA device"))?;
         Ok(())
@@ -1074,7 +1123,7 @@ impl Tx for SqliteTx {
             sqlx::query("SELECT * FROM mfa_devices WHERE account_id = $1 AND serial_key = $2")
                 .bind(account_id)
                 .bind(name_key(serial))
-                .fetch_optional(&mut *self.tx)
+                .fetch_optional(self.conn().await?)
                 .await
                 .map_err(db_err("read MFA device"))?;
         row.as_ref().map(mfa_device_from_row).transpose()
@@ -1091,7 +1140,7 @@ impl Tx for SqliteTx {
         )
         .bind(account_id)
         .bind(user_id)
-        .fetch_all(&mut *self.tx)
+        .fetch_all(self.conn().await?)
         .await
         .map_err(db_err("list MFA devices"))?;
         rows.iter().map(mfa_device_from_row).collect()
@@ -1108,7 +1157,7 @@ impl Tx for SqliteTx {
         .bind(d.offset_steps)
         .bind(d.last_step)
         .bind(tags_to_json(&d.tags))
-        .execute(&mut *self.tx)
+        .execute(self.conn().await?)
         .await
         .map_err(db_err("update MFA device"))?;
         Ok(())
@@ -1121,7 +1170,7 @@ impl Tx for SqliteTx {
         )
         .bind(serial)
         .bind(step)
-        .execute(&mut *self.tx)
+        .execute(self.conn().await?)
         .await
         .map_err(db_err("advance MFA step"))?;
         Ok(done.rows_affected() == 1)
@@ -1130,7 +1179,7 @@ impl Tx for SqliteTx {
     async fn delete_mfa_device(&mut self, serial: &str) -> StoreResult<()> {
         sqlx::query("DELETE FROM mfa_devices WHERE serial = $1")
             .bind(serial)
-            .execute(&mut *self.tx)
+            .execute(self.conn().await?)
             .await
             .map_err(db_err("delete MFA device"))?;
         Ok(())
@@ -1149,7 +1198,7 @@ impl Tx for SqliteTx {
         .bind(f.matched_offset_secs)
         .bind(to_millis(f.time))
         .bind(&f.request_id)
-        .execute(&mut *self.tx)
+        .execute(self.conn().await?)
         .await
         .map_err(db_err("insert MFA failure"))?;
         Ok(())
@@ -1166,7 +1215,7 @@ impl Tx for SqliteTx {
         )
         .bind(serial.map(name_key))
         .bind(to_millis(since))
-        .fetch_all(&mut *self.tx)
+        .fetch_all(self.conn().await?)
         .await
         .map_err(db_err("list MFA failures"))?;
         rows.iter().map(mfa_failure_from_row).collect()
