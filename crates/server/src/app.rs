@@ -10,12 +10,12 @@ use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use keyward_core::audit::{AuditEvent, event_source};
+use keyward_core::audit::{AuditEvent, event_source, request_parameters};
 use keyward_core::auth::{self, AuthFailure, CredentialCache};
 use keyward_core::authz::{PolicyCache, RequestInfo};
 use keyward_core::clock::Clock;
 use keyward_core::crypto::MasterKey;
-use keyward_core::ids::new_request_id;
+use keyward_core::ids::{new_event_id, new_request_id};
 use keyward_core::model::MfaFailure;
 use keyward_core::ops::{self, Ctx, Operation, Output};
 use keyward_core::principal::Caller;
@@ -28,6 +28,7 @@ use crate::audit_writer::AuditWriter;
 use crate::decode::{Service, decode};
 use crate::encode;
 use crate::form::Params;
+use crate::trail;
 
 /// Largest request body accepted. IAM's largest documents (role policies, 10,240 characters,
 /// URL-encoded) fit many times over.
@@ -56,9 +57,9 @@ pub fn router<S: Store>(state: Arc<AppState<S>>) -> Router {
 }
 
 /// Facts about the connection and request that the audit record keeps.
-struct RequestMeta {
-    source_ip: String,
-    user_agent: Option<String>,
+pub(crate) struct RequestMeta {
+    pub(crate) source_ip: String,
+    pub(crate) user_agent: Option<String>,
 }
 
 /// What one request produced, before encoding.
@@ -106,6 +107,15 @@ async fn handle<S: Store>(
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned),
     };
+    // CloudTrail's JSON protocol names its operation in a header.
+    if let Some(target) = parts
+        .headers
+        .get("x-amz-target")
+        .and_then(|v| v.to_str().ok())
+        .filter(|t| t.starts_with(crate::cloudtrail::TARGET_PREFIX))
+    {
+        return crate::cloudtrail::handle(&state, &req, &meta, target).await;
+    }
     let reply = process(&state, &req, &meta).await;
     respond(
         reply.service,
@@ -186,25 +196,19 @@ async fn process<S: Store>(
     } else {
         Service::Iam
     };
-    let mut event = AuditEvent {
-        event_id: new_request_id(),
-        event_time: now,
-        event_source: event_source(guessed.name()),
-        event_name: action.clone(),
-        aws_region: "us-east-1".to_owned(),
-        source_ip: meta.source_ip.clone(),
-        user_agent: meta.user_agent.clone(),
-        request_id: request_id.clone(),
-        read_only: false,
-        identity_type: None,
-        principal_id: None,
-        principal_arn: None,
-        account_id: None,
-        access_key_id: None,
-        user_name: None,
-        error_code: None,
-        error_message: None,
-    };
+    let mut event = AuditEvent::api_call(
+        new_event_id(now),
+        now,
+        guessed.name(),
+        &action,
+        request_id.clone(),
+        meta.source_ip.clone(),
+        meta.user_agent.clone(),
+    );
+    if let Ok(p) = &params {
+        event.request_parameters = request_parameters(p.iter());
+        event.resources = trail::resources(p);
+    }
     let mut reply = Reply {
         service: guessed,
         action,
@@ -234,6 +238,11 @@ async fn process<S: Store>(
             };
             if let Some(f) = mfa_failure.as_mut() {
                 f.request_id = Some(reply.request_id.clone());
+                event.additional_event_data = Some(serde_json::json!({
+                    "MFAUsed": "Yes",
+                    "MFAIdentifier": f.serial,
+                    "MFAFailureReason": f.reason.as_str(),
+                }));
             }
             // A refused MFA code is written at once (the throttle counts it); any other refused
             // request changed nothing, so its record joins the group commit.
@@ -258,7 +267,7 @@ async fn process<S: Store>(
 }
 
 /// A region name as AWS spells them (`us-east-1`, `eu-central-2`, `local`).
-fn is_region(region: &str) -> bool {
+pub(crate) fn is_region(region: &str) -> bool {
     !region.is_empty()
         && region.len() <= 32
         && region
@@ -267,7 +276,7 @@ fn is_region(region: &str) -> bool {
 }
 
 /// Queues the record of a request that changed nothing; written at once if the writer has stopped.
-async fn submit_unchanged<S: Store>(state: &AppState<S>, event: AuditEvent) {
+pub(crate) async fn submit_unchanged<S: Store>(state: &AppState<S>, event: AuditEvent) {
     if let Err(event) = state.audit.submit(event).await
         && let Err(cause) = record_alone(&state.store, &event, None).await
     {
@@ -289,7 +298,7 @@ async fn record_alone<S: Store>(
     Ok(())
 }
 
-fn describe_caller(event: &mut AuditEvent, caller: &Caller, partition: &str) {
+pub(crate) fn describe_caller(event: &mut AuditEvent, caller: &Caller, partition: &str) {
     let p = &caller.principal;
     event.identity_type = Some(p.identity_type().to_owned());
     event.principal_id = Some(p.user_id().to_owned());
@@ -386,6 +395,7 @@ async fn run<S: Store>(
         tx.commit().await?;
         return Ok((output, Recorded::No));
     }
+    event.response_elements = trail::response_elements(&output);
     tx.insert_audit_event(event).await?;
     tx.commit().await?;
     // After the commit and before the response: the next request resolves its key afresh.

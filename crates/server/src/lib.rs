@@ -4,9 +4,11 @@
 
 mod app;
 pub mod audit_writer;
+mod cloudtrail;
 pub mod decode;
 pub mod encode;
 pub mod form;
+pub mod trail;
 mod xml;
 
 pub use app::{AppState, MAX_BODY_BYTES, router};

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use keyward_core::StoreError;
-use keyward_core::audit::AuditEvent;
+use keyward_core::audit::{AuditEvent, AuditQuery, LookupKey, StoredRecord};
 use keyward_core::clock::{from_millis, to_millis};
 use keyward_core::model::{
     AccessKey, Account, AttachedPolicy, EntityKind, Group, KeyStatus, ManagedPolicy, MfaDevice,
@@ -31,6 +31,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
         3,
         include_str!("../migrations/sqlite/0003_policies_groups.sql"),
     ),
+    (5, include_str!("../migrations/sqlite/0005_audit.sql")),
 ];
 
 fn db_err(context: &'static str) -> impl FnOnce(sqlx::Error) -> StoreError {
@@ -264,29 +265,6 @@ fn group_from_row(row: &SqliteRow) -> StoreResult<Group> {
         name: row.try_get("name").map_err(get)?,
         path: row.try_get("path").map_err(get)?,
         created: from_millis(row.try_get("created_ms").map_err(get)?),
-    })
-}
-
-fn event_from_row(row: &SqliteRow) -> StoreResult<AuditEvent> {
-    let get = |e: sqlx::Error| StoreError::new(format!("decode audit event: {e}"));
-    Ok(AuditEvent {
-        event_id: row.try_get("event_id").map_err(get)?,
-        event_time: from_millis(row.try_get("event_time_ms").map_err(get)?),
-        event_source: row.try_get("event_source").map_err(get)?,
-        event_name: row.try_get("event_name").map_err(get)?,
-        aws_region: row.try_get("aws_region").map_err(get)?,
-        source_ip: row.try_get("source_ip").map_err(get)?,
-        user_agent: row.try_get("user_agent").map_err(get)?,
-        request_id: row.try_get("request_id").map_err(get)?,
-        read_only: row.try_get::<i64, _>("read_only").map_err(get)? != 0,
-        identity_type: row.try_get("identity_type").map_err(get)?,
-        principal_id: row.try_get("principal_id").map_err(get)?,
-        principal_arn: row.try_get("principal_arn").map_err(get)?,
-        account_id: row.try_get("account_id").map_err(get)?,
-        access_key_id: row.try_get("access_key_id").map_err(get)?,
-        user_name: row.try_get("user_name").map_err(get)?,
-        error_code: row.try_get("error_code").map_err(get)?,
-        error_message: row.try_get("error_message").map_err(get)?,
     })
 }
 
@@ -538,29 +516,33 @@ impl Tx for SqliteTx {
     }
 
     async fn insert_audit_event(&mut self, e: &AuditEvent) -> StoreResult<()> {
+        let resource_names: String = e.resources.iter().fold(String::new(), |mut acc, (_, n)| {
+            if acc.is_empty() {
+                acc.push('\n');
+            }
+            acc.push_str(n);
+            acc.push('\n');
+            acc
+        });
         sqlx::query(
-            "INSERT INTO audit_events (event_id, event_time_ms, event_source, event_name, aws_region, source_ip, \
-             user_agent, request_id, read_only, identity_type, principal_id, principal_arn, account_id, \
-             access_key_id, user_name, error_code, error_message) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
+            "INSERT INTO audit_records (event_id, event_time_ms, account_id, event_source, event_name, \
+             read_only, user_name, access_key_id, error_code, resource_names, record) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
         )
         .bind(&e.event_id)
         .bind(to_millis(e.event_time))
+        .bind(&e.account_id)
         .bind(&e.event_source)
         .bind(&e.event_name)
-        .bind(&e.aws_region)
-        .bind(&e.source_ip)
-        .bind(&e.user_agent)
-        .bind(&e.request_id)
         .bind(i64::from(e.read_only))
-        .bind(&e.identity_type)
-        .bind(&e.principal_id)
-        .bind(&e.principal_arn)
-        .bind(&e.account_id)
+        // LookupEvents names the root user `root`.
+        .bind(e.user_name.as_deref().or_else(|| {
+            (e.identity_type.as_deref() == Some("Root")).then_some("root")
+        }))
         .bind(&e.access_key_id)
-        .bind(&e.user_name)
         .bind(&e.error_code)
-        .bind(&e.error_message)
+        .bind(resource_names)
+        .bind(e.to_record().to_string())
         .execute(self.conn().await?)
         .await
         .map_err(db_err("insert audit event"))?;
@@ -568,12 +550,93 @@ impl Tx for SqliteTx {
     }
 
     async fn list_audit_events(&mut self, limit: usize) -> StoreResult<Vec<AuditEvent>> {
-        let rows = sqlx::query("SELECT * FROM audit_events ORDER BY seq DESC LIMIT $1")
-            .bind(i64::try_from(limit).unwrap_or(i64::MAX))
-            .fetch_all(self.conn().await?)
+        let rows: Vec<String> =
+            sqlx::query_scalar("SELECT record FROM audit_records ORDER BY seq DESC LIMIT $1")
+                .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+                .fetch_all(self.conn().await?)
+                .await
+                .map_err(db_err("list audit events"))?;
+        rows.iter()
+            .map(|text| {
+                serde_json::from_str(text)
+                    .ok()
+                    .and_then(|v| AuditEvent::from_record(&v))
+                    .ok_or_else(|| StoreError::new("decode audit record"))
+            })
+            .collect()
+    }
+
+    async fn lookup_audit_events(&mut self, q: &AuditQuery) -> StoreResult<Vec<StoredRecord>> {
+        let (column, value) = match &q.attribute {
+            None => ("", String::new()),
+            Some((key, value)) => {
+                let column = match key {
+                    LookupKey::EventName => "event_name",
+                    LookupKey::Username => "user_name",
+                    LookupKey::EventId => "event_id",
+                    LookupKey::ReadOnly => "read_only",
+                    LookupKey::AccessKeyId => "access_key_id",
+                    LookupKey::EventSource => "event_source",
+                    LookupKey::ResourceName => "resource_names",
+                };
+                let value = match key {
+                    LookupKey::ReadOnly => if value.eq_ignore_ascii_case("true") {
+                        "1"
+                    } else {
+                        "0"
+                    }
+                    .to_owned(),
+                    _ => value.clone(),
+                };
+                (column, value)
+            }
+        };
+        let rows = sqlx::query(
+            "SELECT seq, record FROM audit_records \
+             WHERE account_id = $1 AND event_time_ms >= $2 AND event_time_ms <= $3 AND seq < $4 \
+             AND CASE $5 \
+               WHEN '' THEN 1 \
+               WHEN 'event_name' THEN event_name = $6 \
+               WHEN 'user_name' THEN user_name = $6 \
+               WHEN 'event_id' THEN event_id = $6 \
+               WHEN 'read_only' THEN read_only = CAST($6 AS INTEGER) \
+               WHEN 'access_key_id' THEN access_key_id = $6 \
+               WHEN 'event_source' THEN event_source = $6 \
+               WHEN 'resource_names' THEN instr(resource_names, char(10) || $6 || char(10)) > 0 \
+             END \
+             ORDER BY seq DESC LIMIT $7",
+        )
+        .bind(&q.account_id)
+        .bind(q.start.map(to_millis).unwrap_or(i64::MIN))
+        .bind(q.end.map(to_millis).unwrap_or(i64::MAX))
+        .bind(q.before.unwrap_or(i64::MAX))
+        .bind(column)
+        .bind(value)
+        .bind(i64::try_from(q.limit).unwrap_or(i64::MAX))
+        .fetch_all(self.conn().await?)
+        .await
+        .map_err(db_err("look up audit events"))?;
+        rows.iter()
+            .map(|r| {
+                let get = |e: sqlx::Error| StoreError::new(format!("decode audit record: {e}"));
+                Ok(StoredRecord {
+                    seq: r.try_get("seq").map_err(get)?,
+                    record: r.try_get("record").map_err(get)?,
+                })
+            })
+            .collect()
+    }
+
+    async fn delete_audit_events_before(
+        &mut self,
+        before: time::OffsetDateTime,
+    ) -> StoreResult<u64> {
+        let done = sqlx::query("DELETE FROM audit_records WHERE event_time_ms < $1")
+            .bind(to_millis(before))
+            .execute(self.conn().await?)
             .await
-            .map_err(db_err("list audit events"))?;
-        rows.iter().map(event_from_row).collect()
+            .map_err(db_err("delete old audit records"))?;
+        Ok(done.rows_affected())
     }
 
     async fn upsert_aws_managed_policy(
