@@ -366,3 +366,79 @@ fn lookup_events_with_the_aws_cli_filters_and_pages() {
     ]);
     assert_eq!(all["Events"].as_array().unwrap().len(), 3);
 }
+
+/// Runs SQL on the stopped server's database.
+fn sql(dir: &std::path::Path, statement: &str) {
+    let out = Command::new("python3")
+        .arg("-c")
+        .arg("import sqlite3,sys;c=sqlite3.connect(sys.argv[1]);c.executescript(sys.argv[2]);c.commit()")
+        .arg(dir.join("keyward.db"))
+        .arg(statement)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Crash consistency: when the store refuses the audit record's insert, the change it describes
+/// is not kept either; when it refuses the change, no record says it happened.
+#[tokio::test]
+async fn a_failing_store_write_leaves_neither_the_change_nor_its_record() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut server = Server::start_in(tmp.path(), &[]);
+    assert!(server.stop().success());
+    // Faults injected in the store itself: the record of a CreateUser, and the insert of user "eve".
+    sql(
+        tmp.path(),
+        "CREATE TRIGGER fail_record BEFORE INSERT ON audit_records \
+           WHEN NEW.event_name = 'CreateUser' BEGIN SELECT RAISE(ABORT, 'injected fault'); END; \
+         CREATE TRIGGER fail_eve BEFORE INSERT ON users \
+           WHEN NEW.name = 'eve' BEGIN SELECT RAISE(ABORT, 'injected fault'); END;",
+    );
+    let mut server = Server::start_in(tmp.path(), &[]);
+    let iam = server.root_iam();
+    let err = iam
+        .create_user()
+        .user_name("mallory")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.into_service_error().meta().code(),
+        Some("ServiceFailure")
+    );
+    assert!(
+        iam.get_user().user_name("mallory").send().await.is_err(),
+        "the change was kept"
+    );
+    // The fault on the record is lifted; the change itself now fails.
+    assert!(server.stop().success());
+    sql(tmp.path(), "DROP TRIGGER fail_record;");
+    let mut server = Server::start_in(tmp.path(), &[]);
+    let iam = server.root_iam();
+    let err = iam.create_user().user_name("eve").send().await.unwrap_err();
+    assert_eq!(
+        err.into_service_error().meta().code(),
+        Some("ServiceFailure")
+    );
+    assert!(iam.get_user().user_name("eve").send().await.is_err());
+    assert!(server.stop().success());
+
+    let records = trail(tmp.path());
+    let creates: Vec<&Value> = records
+        .iter()
+        .filter(|r| r["eventName"] == "CreateUser")
+        .collect();
+    // mallory's records (success and failure) were both refused; eve's failure is recorded as one.
+    assert_eq!(creates.len(), 1, "{creates:?}");
+    assert_eq!(creates[0]["requestParameters"]["userName"], "eve");
+    assert_eq!(creates[0]["errorCode"], "ServiceFailure");
+    assert!(
+        records
+            .iter()
+            .all(|r| r["errorCode"].is_string() || r["eventName"] != "CreateUser")
+    );
+}
