@@ -1,20 +1,33 @@
-//! The one place every request's outcome passes: principal, action, result, error.
+//! The one place every request's outcome passes: one record per request (and per console sign-in
+//! attempt) in CloudTrail's record format.
 //!
-//! Each request yields exactly one [`AuditEvent`], written in the request's own transaction (see
-//! [`crate::store::Tx::insert_audit_event`]). The audit-trail issue grows this into CloudTrail's
-//! full record format; the fields here are the ones the request path already knows.
+//! Each request yields exactly one [`AuditEvent`]. A change's record is written in the change's own
+//! transaction (see [`crate::store::Tx::insert_audit_event`]); the record of a request that changed
+//! nothing may be group-committed (see `keyward_server::audit_writer`).
+//!
+//! **Architecture invariant: no secret in a record.** Request parameters pass through
+//! [`request_parameters`], which replaces secret values (passwords, TOTP codes, secret keys, session
+//! tokens, seeds) with [`HIDDEN`]; response elements are built per operation and never hold a
+//! secret field at all.
 
+use serde_json::{Map, Value, json};
 use time::OffsetDateTime;
 
-/// One request's record. It never holds a secret: secret keys, passwords and codes are not
-/// fields of it, and request parameters are not recorded yet.
+use crate::clock::iso8601;
+
+/// CloudTrail's record format version written here.
+pub const EVENT_VERSION: &str = "1.09";
+/// What CloudTrail writes in place of a secret value.
+pub const HIDDEN: &str = "HIDDEN_DUE_TO_SECURITY_REASONS";
+
+/// One request's record. It never holds a secret (see the module's invariant).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AuditEvent {
     pub event_id: String,
     pub event_time: OffsetDateTime,
-    /// `iam.amazonaws.com` or `sts.amazonaws.com`.
+    /// `iam.amazonaws.com`, `sts.amazonaws.com` or `signin.amazonaws.com`.
     pub event_source: String,
-    /// The API action, e.g. `CreateUser`.
+    /// The API action, e.g. `CreateUser`, or `ConsoleLogin`.
     pub event_name: String,
     pub aws_region: String,
     pub source_ip: String,
@@ -30,9 +43,494 @@ pub struct AuditEvent {
     pub user_name: Option<String>,
     pub error_code: Option<String>,
     pub error_message: Option<String>,
+    /// `AwsApiCall` or `AwsConsoleSignIn`.
+    pub event_type: String,
+    /// `userIdentity.sessionContext.attributes`: whether MFA authenticated the session and when
+    /// the session began; `None` for long-term access keys (CloudTrail omits `sessionContext`).
+    pub session: Option<SessionAttributes>,
+    /// `requestParameters`, secrets already replaced by [`HIDDEN`].
+    pub request_parameters: Option<Value>,
+    /// `responseElements`: for a successful write, what it created or changed (never a secret);
+    /// `null` for reads, as CloudTrail.
+    pub response_elements: Option<Value>,
+    /// `additionalEventData` (`MFAUsed`, `LoginTo`, an MFA failure's device and reason).
+    pub additional_event_data: Option<Value>,
+    /// `resources` for lookups by `ResourceName`: `(type, name)`, e.g.
+    /// `("AWS::IAM::User", "bob")`.
+    pub resources: Vec<(String, String)>,
+}
+
+/// `sessionContext.attributes`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionAttributes {
+    pub mfa_authenticated: bool,
+    pub creation_date: OffsetDateTime,
+}
+
+impl AuditEvent {
+    /// A record of an API call that has not been attributed yet (no identity, no error).
+    pub fn api_call(
+        event_id: String,
+        event_time: OffsetDateTime,
+        service: &str,
+        event_name: &str,
+        request_id: String,
+        source_ip: String,
+        user_agent: Option<String>,
+    ) -> Self {
+        AuditEvent {
+            event_id,
+            event_time,
+            event_source: event_source(service),
+            event_name: event_name.to_owned(),
+            aws_region: "us-east-1".to_owned(),
+            source_ip,
+            user_agent,
+            request_id,
+            read_only: false,
+            identity_type: None,
+            principal_id: None,
+            principal_arn: None,
+            account_id: None,
+            access_key_id: None,
+            user_name: None,
+            error_code: None,
+            error_message: None,
+            event_type: "AwsApiCall".to_owned(),
+            session: None,
+            request_parameters: None,
+            response_elements: None,
+            additional_event_data: None,
+            resources: Vec::new(),
+        }
+    }
+
+    /// A `signin.amazonaws.com` `ConsoleLogin` record, as CloudTrail writes one: `responseElements`
+    /// `{"ConsoleLogin": "Success"|"Failure"}`, `additionalEventData` with `LoginTo`, `MFAUsed`
+    /// (`Yes`/`No`) and, when a code was refused, `MFAIdentifier` (the device serial) and
+    /// `MFAFailureReason`; a failure carries `errorMessage` (`Failed authentication`). The caller
+    /// (the console) fills `identity_type`, `principal_id`, `principal_arn`, `account_id` and
+    /// `user_name` when it knows the user; for an unknown user name CloudTrail writes
+    /// [`HIDDEN`] as the name, and so should the caller.
+    pub fn console_login(sign_in: ConsoleLogin<'_>) -> Self {
+        let mut e = AuditEvent::api_call(
+            sign_in.event_id,
+            sign_in.event_time,
+            "signin",
+            "ConsoleLogin",
+            sign_in.request_id,
+            sign_in.source_ip,
+            sign_in.user_agent,
+        );
+        e.event_type = "AwsConsoleSignIn".to_owned();
+        e.read_only = false;
+        e.response_elements = Some(json!({
+            "ConsoleLogin": if sign_in.success { "Success" } else { "Failure" }
+        }));
+        let mut data = Map::new();
+        data.insert("LoginTo".into(), Value::String(sign_in.login_to.to_owned()));
+        data.insert(
+            "MobileVersion".into(),
+            Value::String("No".to_owned()), // CloudTrail always writes it.
+        );
+        data.insert(
+            "MFAUsed".into(),
+            Value::String(if sign_in.mfa_used { "Yes" } else { "No" }.to_owned()),
+        );
+        if let Some((serial, reason)) = sign_in.mfa_failure {
+            data.insert("MFAIdentifier".into(), Value::String(serial.to_owned()));
+            data.insert("MFAFailureReason".into(), Value::String(reason.to_owned()));
+        }
+        e.additional_event_data = Some(Value::Object(data));
+        if !sign_in.success {
+            e.error_message = Some("Failed authentication".to_owned());
+        }
+        e.session = sign_in.success.then_some(SessionAttributes {
+            mfa_authenticated: sign_in.mfa_used,
+            creation_date: sign_in.event_time,
+        });
+        e
+    }
+
+    /// The record as CloudTrail's JSON (the `CloudTrailEvent` of `LookupEvents`, one line of the
+    /// JSON-lines sink).
+    pub fn to_record(&self) -> Value {
+        let mut identity = Map::new();
+        if let Some(t) = &self.identity_type {
+            identity.insert("type".into(), json!(t));
+        }
+        for (k, v) in [
+            ("principalId", &self.principal_id),
+            ("arn", &self.principal_arn),
+            ("accountId", &self.account_id),
+            ("accessKeyId", &self.access_key_id),
+            ("userName", &self.user_name),
+        ] {
+            if let Some(v) = v {
+                identity.insert(k.into(), json!(v));
+            }
+        }
+        if let Some(s) = &self.session {
+            identity.insert(
+                "sessionContext".into(),
+                json!({ "attributes": {
+                    "creationDate": iso8601(s.creation_date),
+                    "mfaAuthenticated": if s.mfa_authenticated { "true" } else { "false" },
+                }}),
+            );
+        }
+        let mut r = Map::new();
+        r.insert("eventVersion".into(), json!(EVENT_VERSION));
+        r.insert("userIdentity".into(), Value::Object(identity));
+        r.insert("eventTime".into(), json!(iso8601(self.event_time)));
+        r.insert("eventSource".into(), json!(self.event_source));
+        r.insert("eventName".into(), json!(self.event_name));
+        r.insert("awsRegion".into(), json!(self.aws_region));
+        r.insert("sourceIPAddress".into(), json!(self.source_ip));
+        r.insert("userAgent".into(), json!(self.user_agent));
+        if let Some(code) = &self.error_code {
+            r.insert("errorCode".into(), json!(code));
+        }
+        if let Some(message) = &self.error_message {
+            r.insert("errorMessage".into(), json!(message));
+        }
+        r.insert(
+            "requestParameters".into(),
+            self.request_parameters.clone().unwrap_or(Value::Null),
+        );
+        r.insert(
+            "responseElements".into(),
+            self.response_elements.clone().unwrap_or(Value::Null),
+        );
+        if let Some(extra) = &self.additional_event_data {
+            r.insert("additionalEventData".into(), extra.clone());
+        }
+        r.insert("requestID".into(), json!(self.request_id));
+        r.insert("eventID".into(), json!(self.event_id));
+        r.insert("readOnly".into(), json!(self.read_only));
+        if !self.resources.is_empty() {
+            r.insert(
+                "resources".into(),
+                Value::Array(
+                    self.resources
+                        .iter()
+                        .map(|(t, n)| json!({ "type": t, "ARN": n }))
+                        .collect(),
+                ),
+            );
+        }
+        r.insert("eventType".into(), json!(self.event_type));
+        r.insert("managementEvent".into(), json!(true));
+        r.insert("recipientAccountId".into(), json!(self.account_id));
+        r.insert("eventCategory".into(), json!("Management"));
+        Value::Object(r)
+    }
+}
+
+/// `LookupEvents`' lookup attributes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LookupKey {
+    EventName,
+    Username,
+    EventId,
+    ReadOnly,
+    AccessKeyId,
+    EventSource,
+    ResourceName,
+}
+
+impl LookupKey {
+    pub fn parse(name: &str) -> Option<Self> {
+        Some(match name {
+            "EventName" => LookupKey::EventName,
+            "Username" => LookupKey::Username,
+            "EventId" => LookupKey::EventId,
+            "ReadOnly" => LookupKey::ReadOnly,
+            "AccessKeyId" => LookupKey::AccessKeyId,
+            "EventSource" => LookupKey::EventSource,
+            "ResourceName" => LookupKey::ResourceName,
+            _ => return None,
+        })
+    }
+}
+
+/// A query of the trail: one account's records, newest first.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditQuery {
+    pub account_id: String,
+    pub attribute: Option<(LookupKey, String)>,
+    /// Inclusive bounds on `eventTime`.
+    pub start: Option<OffsetDateTime>,
+    pub end: Option<OffsetDateTime>,
+    /// Only records older than this position (pagination).
+    pub before: Option<i64>,
+    pub limit: usize,
+}
+
+/// A stored record: its position in the trail and the CloudTrail JSON.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredRecord {
+    pub seq: i64,
+    pub record: String,
+}
+
+impl AuditEvent {
+    /// Reads a record written by [`AuditEvent::to_record`] back.
+    pub fn from_record(r: &Value) -> Option<Self> {
+        let text = |v: &Value| v.as_str().map(str::to_owned);
+        let time = |v: &Value| {
+            v.as_str().and_then(|s| {
+                OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339).ok()
+            })
+        };
+        let id = &r["userIdentity"];
+        let session = id["sessionContext"]["attributes"]
+            .as_object()
+            .and_then(|a| {
+                Some(SessionAttributes {
+                    mfa_authenticated: a.get("mfaAuthenticated")?.as_str()? == "true",
+                    creation_date: time(a.get("creationDate")?)?,
+                })
+            });
+        let opt = |v: &Value| (!v.is_null()).then(|| v.clone());
+        Some(AuditEvent {
+            event_id: text(&r["eventID"])?,
+            event_time: time(&r["eventTime"])?,
+            event_source: text(&r["eventSource"])?,
+            event_name: text(&r["eventName"])?,
+            aws_region: text(&r["awsRegion"])?,
+            source_ip: text(&r["sourceIPAddress"])?,
+            user_agent: text(&r["userAgent"]),
+            request_id: text(&r["requestID"])?,
+            read_only: r["readOnly"].as_bool()?,
+            identity_type: text(&id["type"]),
+            principal_id: text(&id["principalId"]),
+            principal_arn: text(&id["arn"]),
+            account_id: text(&id["accountId"]),
+            access_key_id: text(&id["accessKeyId"]),
+            user_name: text(&id["userName"]),
+            error_code: text(&r["errorCode"]),
+            error_message: text(&r["errorMessage"]),
+            event_type: text(&r["eventType"])?,
+            session,
+            request_parameters: opt(&r["requestParameters"]),
+            response_elements: opt(&r["responseElements"]),
+            additional_event_data: opt(&r["additionalEventData"]),
+            resources: r["resources"]
+                .as_array()
+                .map(|items| {
+                    items
+                        .iter()
+                        .filter_map(|i| Some((text(&i["type"])?, text(&i["ARN"])?)))
+                        .collect()
+                })
+                .unwrap_or_default(),
+        })
+    }
+}
+
+/// What a console sign-in attempt's record needs; see [`AuditEvent::console_login`].
+#[derive(Debug, Clone)]
+pub struct ConsoleLogin<'a> {
+    pub event_id: String,
+    pub event_time: OffsetDateTime,
+    pub request_id: String,
+    pub source_ip: String,
+    pub user_agent: Option<String>,
+    pub success: bool,
+    pub mfa_used: bool,
+    /// The console URL signed in to (`LoginTo`).
+    pub login_to: &'a str,
+    /// A refused MFA code: the device serial and the reason (`MfaFailureReason::as_str`).
+    pub mfa_failure: Option<(&'a str, &'a str)>,
 }
 
 /// Event source of a service name from the credential scope.
 pub fn event_source(service: &str) -> String {
     format!("{service}.amazonaws.com")
+}
+
+/// Parameters whose values are secrets: CloudTrail writes [`HIDDEN`] in their place. Compared
+/// without regard to case, on the last segment of a nested name.
+const SECRET_PARAMETERS: &[&str] = &[
+    "password",
+    "oldpassword",
+    "newpassword",
+    "authenticationcode1",
+    "authenticationcode2",
+    "tokencode",
+    "secretaccesskey",
+    "sessiontoken",
+    "base32stringseed",
+    "qrcodepng",
+    "samlassertion",
+    "webidentitytoken",
+];
+
+/// Query parameters that describe the protocol, not the request.
+fn is_protocol_parameter(name: &str) -> bool {
+    name == "Action" || name == "Version" || name.starts_with("X-Amz-")
+}
+
+/// A secret parameter name?
+pub fn is_secret_parameter(name: &str) -> bool {
+    let last = name.rsplit('.').next().unwrap_or(name);
+    SECRET_PARAMETERS
+        .iter()
+        .any(|s| last.eq_ignore_ascii_case(s))
+}
+
+fn camel(segment: &str) -> String {
+    let mut chars = segment.chars();
+    match chars.next() {
+        Some(first) => first.to_lowercase().chain(chars).collect(),
+        None => String::new(),
+    }
+}
+
+/// CloudTrail's `requestParameters` from Query parameters: names in camelCase (`UserName` →
+/// `userName`), `X.member.N` lists as arrays, `X.member.N.Key` as arrays of objects, secrets
+/// replaced by [`HIDDEN`], protocol parameters left out. `None` when nothing is left.
+pub fn request_parameters<'a>(
+    params: impl IntoIterator<Item = (&'a str, &'a str)>,
+) -> Option<Value> {
+    let mut root = Map::new();
+    for (name, value) in params {
+        if is_protocol_parameter(name) {
+            continue;
+        }
+        let value = if is_secret_parameter(name) {
+            HIDDEN
+        } else {
+            value
+        };
+        insert_path(&mut root, name, value);
+    }
+    let mut value = Value::Object(root);
+    compact_lists(&mut value);
+    (value.as_object().is_some_and(|m| !m.is_empty())).then_some(value)
+}
+
+/// Inserts `a.member.2.b` as `{"a": [_, {"b": value}]}` (lists in index order; gaps closed).
+fn insert_path(root: &mut Map<String, Value>, name: &str, value: &str) {
+    let parts: Vec<&str> = name.split('.').collect();
+    let mut slot = root;
+    let mut i = 0;
+    while let Some(part) = parts.get(i) {
+        let key = camel(part);
+        let is_last = i + 1 == parts.len();
+        if is_last {
+            slot.insert(key, Value::String(value.to_owned()));
+            return;
+        }
+        // `member.N` (or `entry.N`) makes a list.
+        if matches!(parts.get(i + 1), Some(&"member") | Some(&"entry"))
+            && let Some(index) = parts.get(i + 2).and_then(|n| n.parse::<usize>().ok())
+        {
+            let list = slot.entry(key).or_insert_with(|| Value::Array(Vec::new()));
+            if !list.is_array() {
+                *list = Value::Array(Vec::new());
+            }
+            let Value::Array(items) = list else { return };
+            // Items arrive in name order ("10" before "2"): keep an index-ordered vector.
+            let pos = index.saturating_sub(1);
+            while items.len() <= pos {
+                items.push(Value::Null);
+            }
+            let Some(item) = items.get_mut(pos) else {
+                return;
+            };
+            if i + 3 == parts.len() {
+                *item = Value::String(value.to_owned());
+                return;
+            }
+            if !item.is_object() {
+                *item = Value::Object(Map::new());
+            }
+            let Value::Object(next) = item else { return };
+            slot = next;
+            i += 3;
+            continue;
+        }
+        let entry = slot.entry(key).or_insert_with(|| Value::Object(Map::new()));
+        if !entry.is_object() {
+            *entry = Value::Object(Map::new());
+        }
+        let Value::Object(next) = entry else { return };
+        slot = next;
+        i += 1;
+    }
+}
+
+/// Drops the `null` holes a sparse `member.N` list leaves.
+pub fn compact_lists(value: &mut Value) {
+    match value {
+        Value::Array(items) => {
+            items.retain(|v| !v.is_null());
+            items.iter_mut().for_each(compact_lists);
+        }
+        Value::Object(map) => map.values_mut().for_each(compact_lists),
+        _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parameters_in_camel_case_with_lists_and_secrets_hidden() {
+        let p = request_parameters([
+            ("Action", "EnableMFADevice"),
+            ("Version", "2010-05-08"),
+            ("UserName", "bob"),
+            ("SerialNumber", "arn:aws:iam::123456789012:mfa/bob"),
+            ("AuthenticationCode1", "123456"),
+            ("AuthenticationCode2", "654321"),
+            ("Tags.member.1.Key", "team"),
+            ("Tags.member.1.Value", "red"),
+            ("Tags.member.2.Key", "env"),
+            ("TagKeys.member.1", "a"),
+        ]);
+        assert_eq!(
+            p,
+            Some(json!({
+                "userName": "bob",
+                "serialNumber": "arn:aws:iam::123456789012:mfa/bob",
+                "authenticationCode1": HIDDEN,
+                "authenticationCode2": HIDDEN,
+                "tags": [{"key": "team", "value": "red"}, {"key": "env"}],
+                "tagKeys": ["a"],
+            }))
+        );
+        assert_eq!(request_parameters([("Action", "GetCallerIdentity")]), None);
+    }
+
+    #[test]
+    fn console_login_record_has_cloudtrails_fields() {
+        let t = time::macros::datetime!(2026-11-25 10:00:00 UTC);
+        let mut e = AuditEvent::console_login(ConsoleLogin {
+            event_id: "e".into(),
+            event_time: t,
+            request_id: "r".into(),
+            source_ip: "127.0.0.1".into(),
+            user_agent: None,
+            success: false,
+            mfa_used: true,
+            login_to: "http://127.0.0.1:4600/console",
+            mfa_failure: Some(("arn:aws:iam::123456789012:mfa/bob", "wrong_code")),
+        });
+        e.account_id = Some("123456789012".into());
+        let r = e.to_record();
+        assert_eq!(r["eventSource"], "signin.amazonaws.com");
+        assert_eq!(r["eventType"], "AwsConsoleSignIn");
+        assert_eq!(r["responseElements"]["ConsoleLogin"], "Failure");
+        assert_eq!(r["additionalEventData"]["MFAUsed"], "Yes");
+        assert_eq!(
+            r["additionalEventData"]["MFAIdentifier"],
+            "arn:aws:iam::123456789012:mfa/bob"
+        );
+        assert_eq!(r["errorMessage"], "Failed authentication");
+        assert_eq!(r["recipientAccountId"], "123456789012");
+    }
 }

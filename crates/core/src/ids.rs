@@ -117,6 +117,32 @@ pub fn is_account_id(s: &str) -> bool {
     s.len() == 12 && s.bytes().all(|b| b.is_ascii_digit())
 }
 
+/// A CloudTrail event ID: a UUID version 7 (RFC 9562: 48-bit Unix milliseconds, then random bits),
+/// so IDs of later records sort later and their index grows at its right edge.
+pub fn new_event_id(now: time::OffsetDateTime) -> String {
+    let mut b = [0u8; 16];
+    if random_bytes(&mut b).is_err() {
+        b = (now.unix_timestamp_nanos() as u128).to_le_bytes();
+    }
+    let millis = u64::try_from(now.unix_timestamp_nanos() / 1_000_000).unwrap_or_default();
+    for (i, byte) in millis.to_be_bytes().iter().skip(2).enumerate() {
+        if let Some(slot) = b.get_mut(i) {
+            *slot = *byte;
+        }
+    }
+    b[6] = (b[6] & 0x0f) | 0x70;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    let h = hex::encode(b);
+    format!(
+        "{}-{}-{}-{}-{}",
+        h.get(0..8).unwrap_or_default(),
+        h.get(8..12).unwrap_or_default(),
+        h.get(12..16).unwrap_or_default(),
+        h.get(16..20).unwrap_or_default(),
+        h.get(20..32).unwrap_or_default()
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -9,9 +9,9 @@
 
 use time::{Duration, OffsetDateTime};
 
-use crate::audit::{AuditEvent, event_source};
+use crate::audit::{AuditEvent, ConsoleLogin, HIDDEN};
 use crate::error::OpError;
-use crate::ids::{is_account_id, new_request_id};
+use crate::ids::{is_account_id, new_event_id, new_request_id};
 use crate::model::User;
 use crate::password::verify_password;
 use crate::store::Tx;
@@ -151,8 +151,9 @@ pub async fn sign_in<T: Tx>(
     Ok(result)
 }
 
-/// The `ConsoleLogin` record of an attempt. A failure names neither why nor whether the user
-/// exists ("Failed authentication", as CloudTrail records it); a lockout says so only here.
+/// The `ConsoleLogin` record of an attempt, in CloudTrail's form ([`AuditEvent::console_login`]).
+/// A failure says only "Failed authentication"; an unknown user name is recorded as
+/// [`HIDDEN`], as CloudTrail does; a refusal while locked out says so in `additionalEventData`.
 fn console_login_event(
     partition: &str,
     attempt: &SignInAttempt<'_>,
@@ -167,31 +168,28 @@ fn console_login_event(
         | SignInResult::PasswordChangeRequired { user } => Some(user),
         SignInResult::Failed => None,
     };
-    let (error_code, error_message) = match result {
-        SignInResult::Failed if locked => (
-            Some("Failed authentication"),
-            Some("Locked out after repeated failures"),
-        ),
-        SignInResult::Failed => (Some("Failed authentication"), Some("Failed authentication")),
-        _ => (None, None),
-    };
-    AuditEvent {
-        event_id: new_request_id(),
+    let login_to = format!("/console (account {})", account.unwrap_or(attempt.account));
+    let mut e = AuditEvent::console_login(ConsoleLogin {
+        event_id: new_event_id(now),
         event_time: now,
-        event_source: event_source("signin"),
-        event_name: "ConsoleLogin".to_owned(),
-        aws_region: "us-east-1".to_owned(),
+        request_id: new_request_id(),
         source_ip: attempt.source_ip.to_owned(),
         user_agent: attempt.user_agent.map(str::to_owned),
-        request_id: new_request_id(),
-        read_only: false,
-        identity_type: Some("IAMUser".to_owned()),
-        principal_id: user.map(|u| u.user_id.clone()),
-        principal_arn: user.map(|u| u.arn(partition)),
-        account_id: account.map(str::to_owned),
-        access_key_id: None,
-        user_name: Some(attempt.user_name.to_owned()),
-        error_code: error_code.map(str::to_owned),
-        error_message: error_message.map(str::to_owned),
+        success: user.is_some(),
+        mfa_used: false,
+        login_to: &login_to,
+        mfa_failure: None,
+    });
+    e.identity_type = Some("IAMUser".to_owned());
+    e.account_id = account.map(str::to_owned);
+    e.principal_id = user.map(|u| u.user_id.clone());
+    e.principal_arn = user.map(|u| u.arn(partition));
+    e.user_name = Some(user.map_or_else(|| HIDDEN.to_owned(), |u| u.name.clone()));
+    if locked && let Some(serde_json::Value::Object(data)) = e.additional_event_data.as_mut() {
+        data.insert(
+            "LockedOut".to_owned(),
+            serde_json::Value::String("Yes".to_owned()),
+        );
     }
+    e
 }

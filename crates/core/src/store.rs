@@ -5,7 +5,7 @@
 
 use std::future::Future;
 
-use crate::audit::AuditEvent;
+use crate::audit::{AuditEvent, AuditQuery, StoredRecord};
 use crate::error::StoreError;
 use crate::model::{
     AccessKey, Account, AttachedPolicy, EntityKind, Group, KeyLastUsed, KeyStatus, LoginProfile,
@@ -22,6 +22,13 @@ pub trait Store: Clone + Send + Sync + 'static {
     /// Begins a transaction that may write (the store takes its write lock up front so that a
     /// transaction never fails half-way on a lock upgrade).
     fn begin(&self) -> impl Future<Output = StoreResult<Self::Tx>> + Send;
+
+    /// Begins a transaction that only reads: it takes no write lock, runs concurrently with other
+    /// readers and with the writer (WAL), and may open lazily on its first statement. Writing in it
+    /// is a store error. An engine without such a mode may answer with [`Store::begin`].
+    fn begin_read(&self) -> impl Future<Output = StoreResult<Self::Tx>> + Send {
+        self.begin()
+    }
 }
 
 /// One transaction. Dropping it without [`Tx::commit`] rolls everything back.
@@ -96,11 +103,21 @@ pub trait Tx: Send {
         &mut self,
         event: &AuditEvent,
     ) -> impl Future<Output = StoreResult<()>> + Send;
-    /// Audit records, newest first (for tests and the later LookupEvents).
+    /// Audit records, newest first (for tests and tools).
     fn list_audit_events(
         &mut self,
         limit: usize,
     ) -> impl Future<Output = StoreResult<Vec<AuditEvent>>> + Send;
+    /// One account's records matching `query`, newest first (`LookupEvents`).
+    fn lookup_audit_events(
+        &mut self,
+        query: &AuditQuery,
+    ) -> impl Future<Output = StoreResult<Vec<StoredRecord>>> + Send;
+    /// Deletes records older than `before` (retention); returns how many.
+    fn delete_audit_events_before(
+        &mut self,
+        before: time::OffsetDateTime,
+    ) -> impl Future<Output = StoreResult<u64>> + Send;
     // Managed policies and their versions.
 
     /// Inserts or refreshes an AWS managed policy (its document is the single default version).

@@ -224,8 +224,11 @@ async fn serve(args: ServeArgs) -> Result<()> {
     }
     tracing::info!(%addr, account = %boot.account_id, startup_ms = started.elapsed().as_millis() as u64, "ready");
 
+    let audit = keyward_server::AuditWriter::spawn(store.clone(), Arc::new(|_: &[_]| {}));
     let state = Arc::new(AppState {
         store: store.clone(),
+        credentials: keyward_core::auth::CredentialCache::new(),
+        audit,
         master_key,
         signing_keys: SigningKeyCache::new(4096),
         clock,
@@ -238,8 +241,10 @@ async fn serve(args: ServeArgs) -> Result<()> {
             lockout_secs: args.mfa_lockout_secs,
             ..keyward_core::totp::TotpConfig::default()
         },
+        key_use: std::sync::Mutex::default(),
     });
-    let app = keyward_server::router(state).into_make_service_with_connect_info::<SocketAddr>();
+    let app = keyward_server::router(Arc::clone(&state))
+        .into_make_service_with_connect_info::<SocketAddr>();
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let mut stop_wait = stop_rx.clone();
     let server = axum::serve(listener, app).with_graceful_shutdown(async move {
@@ -258,6 +263,8 @@ async fn serve(args: ServeArgs) -> Result<()> {
         }
     }
     drop(stop_rx);
+    // The last requests have finished: write the audit records still queued, then close.
+    state.audit.shutdown().await;
     store.close().await;
     tracing::info!("stopped");
     Ok(())
@@ -356,25 +363,20 @@ async fn admin_create_user(args: CreateUserArgs) -> Result<()> {
     }
     for op in todo {
         let name = op.name();
-        let mut event = keyward_core::audit::AuditEvent {
-            event_id: keyward_core::ids::new_request_id(),
-            event_time: ctx.now,
-            event_source: keyward_core::audit::event_source("iam"),
-            event_name: name.to_owned(),
-            aws_region: info.region.clone(),
-            source_ip: info.source_ip.clone(),
-            user_agent: info.user_agent.clone(),
-            request_id: keyward_core::ids::new_request_id(),
-            read_only: false,
-            identity_type: Some("Root".to_owned()),
-            principal_id: Some(account_id.clone()),
-            principal_arn: Some(caller.principal.arn("aws")),
-            account_id: Some(account_id.clone()),
-            access_key_id: None,
-            user_name: None,
-            error_code: None,
-            error_message: None,
-        };
+        let mut event = keyward_core::audit::AuditEvent::api_call(
+            keyward_core::ids::new_event_id(ctx.now),
+            ctx.now,
+            "iam",
+            name,
+            keyward_core::ids::new_request_id(),
+            info.source_ip.clone(),
+            info.user_agent.clone(),
+        );
+        event.read_only = false;
+        event.identity_type = Some("Root".to_owned());
+        event.principal_id = Some(account_id.clone());
+        event.principal_arn = Some(caller.principal.arn("aws"));
+        event.account_id = Some(account_id.clone());
         if let Err(e) = ops::execute(&mut tx, &ctx, op).await {
             let api = e.to_api();
             event.error_code = Some(api.code.to_owned());

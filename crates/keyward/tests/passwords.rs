@@ -462,17 +462,29 @@ async fn console_sign_in_with_reset_alias_and_lockout_s19() {
         .filter(|e| e.event_name == "ConsoleLogin")
         .collect();
     assert_eq!(logins.len(), 10);
+    assert!(logins.iter().all(|e| e.event_source == "signin.amazonaws.com" && e.event_type == "AwsConsoleSignIn"));
+    assert_eq!(
+        logins.iter().filter(|e| e.error_message.is_none()).count(),
+        2
+    );
     assert!(
         logins
             .iter()
-            .all(|e| e.event_source == "signin.amazonaws.com")
+            .filter(|e| e.error_message.is_some())
+            .all(|e| e.error_message.as_deref() == Some("Failed authentication"))
     );
-    assert_eq!(logins.iter().filter(|e| e.error_code.is_none()).count(), 2);
     assert!(
         logins
             .iter()
-            .any(|e| e.error_message.as_deref() == Some("Locked out after repeated failures"))
+            .any(|e| e.user_name.as_deref() == Some("HIDDEN_DUE_TO_SECURITY_REASONS")),
+        "unknown users are not named"
     );
+    assert!(logins.iter().any(|e| {
+        e.additional_event_data
+            .as_ref()
+            .and_then(|d| d.get("LockedOut"))
+            .is_some()
+    }));
 }
 
 #[tokio::test]

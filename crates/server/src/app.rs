@@ -10,12 +10,12 @@ use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use keyward_core::audit::{AuditEvent, event_source};
-use keyward_core::auth::{self, AuthFailure};
+use keyward_core::audit::{AuditEvent, event_source, request_parameters};
+use keyward_core::auth::{self, AuthFailure, CredentialCache};
 use keyward_core::authz::{PolicyCache, RequestInfo};
 use keyward_core::clock::Clock;
 use keyward_core::crypto::MasterKey;
-use keyward_core::ids::new_request_id;
+use keyward_core::ids::{new_event_id, new_request_id};
 use keyward_core::model::MfaFailure;
 use keyward_core::ops::{self, Ctx, Operation, Output};
 use keyward_core::principal::Caller;
@@ -24,9 +24,11 @@ use keyward_core::{ApiError, OpError};
 use keyward_sigv4::{RequestParts, SigningKeyCache};
 use time::OffsetDateTime;
 
+use crate::audit_writer::AuditWriter;
 use crate::decode::{Service, decode};
 use crate::encode;
 use crate::form::Params;
+use crate::trail;
 
 /// Largest request body accepted. IAM's largest documents (role policies, 10,240 characters,
 /// URL-encoded) fit many times over.
@@ -35,12 +37,18 @@ pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 /// Everything a request needs, shared by all requests.
 pub struct AppState<S: Store> {
     pub store: S,
+    /// Resolved access keys (invalidated by every committed write).
+    pub credentials: CredentialCache,
+    /// Group commit of the records of requests that changed nothing.
+    pub audit: AuditWriter,
     pub master_key: MasterKey,
     pub signing_keys: SigningKeyCache,
     pub clock: Arc<dyn Clock>,
     pub partition: String,
     pub policies: PolicyCache,
     pub totp: keyward_core::totp::TotpConfig,
+    /// When this node last recorded each access key's use (rate limit of `GetAccessKeyLastUsed`'s data).
+    pub key_use: std::sync::Mutex<std::collections::HashMap<String, OffsetDateTime>>,
 }
 
 /// The HTTP application: the AWS Query endpoint on every path but `/healthz`.
@@ -52,9 +60,9 @@ pub fn router<S: Store>(state: Arc<AppState<S>>) -> Router {
 }
 
 /// Facts about the connection and request that the audit record keeps.
-struct RequestMeta {
-    source_ip: String,
-    user_agent: Option<String>,
+pub(crate) struct RequestMeta {
+    pub(crate) source_ip: String,
+    pub(crate) user_agent: Option<String>,
 }
 
 /// What one request produced, before encoding.
@@ -102,6 +110,15 @@ async fn handle<S: Store>(
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned),
     };
+    // CloudTrail's JSON protocol names its operation in a header.
+    if let Some(target) = parts
+        .headers
+        .get("x-amz-target")
+        .and_then(|v| v.to_str().ok())
+        .filter(|t| t.starts_with(crate::cloudtrail::TARGET_PREFIX))
+    {
+        return crate::cloudtrail::handle(&state, &req, &meta, target).await;
+    }
     let reply = process(&state, &req, &meta).await;
     respond(
         reply.service,
@@ -182,25 +199,19 @@ async fn process<S: Store>(
     } else {
         Service::Iam
     };
-    let mut event = AuditEvent {
-        event_id: new_request_id(),
-        event_time: now,
-        event_source: event_source(guessed.name()),
-        event_name: action.clone(),
-        aws_region: "us-east-1".to_owned(),
-        source_ip: meta.source_ip.clone(),
-        user_agent: meta.user_agent.clone(),
-        request_id: request_id.clone(),
-        read_only: false,
-        identity_type: None,
-        principal_id: None,
-        principal_arn: None,
-        account_id: None,
-        access_key_id: None,
-        user_name: None,
-        error_code: None,
-        error_message: None,
-    };
+    let mut event = AuditEvent::api_call(
+        new_event_id(now),
+        now,
+        guessed.name(),
+        &action,
+        request_id.clone(),
+        meta.source_ip.clone(),
+        meta.user_agent.clone(),
+    );
+    if let Ok(p) = &params {
+        event.request_parameters = request_parameters(p.iter());
+        event.resources = trail::resources(p);
+    }
     let mut reply = Reply {
         service: guessed,
         action,
@@ -210,7 +221,11 @@ async fn process<S: Store>(
 
     let outcome = run(state, req, params, now, &mut event, &mut reply).await;
     let result = match outcome {
-        Ok(output) => Ok(output),
+        Ok((output, Recorded::Yes)) => Ok(output),
+        Ok((output, Recorded::No)) => {
+            submit_unchanged(state, event).await;
+            Ok(output)
+        }
         Err(e) => {
             if let OpError::Store(cause) = &e {
                 tracing::error!(request_id = %reply.request_id, action = %reply.action, error = %cause, "request failed in the store");
@@ -226,9 +241,20 @@ async fn process<S: Store>(
             };
             if let Some(f) = mfa_failure.as_mut() {
                 f.request_id = Some(reply.request_id.clone());
+                event.additional_event_data = Some(serde_json::json!({
+                    "MFAUsed": "Yes",
+                    "MFAIdentifier": f.serial,
+                    "MFAFailureReason": f.reason.as_str(),
+                }));
             }
-            if let Err(cause) = record_alone(&state.store, &event, mfa_failure.as_ref()).await {
-                tracing::error!(request_id = %reply.request_id, error = %cause, "audit record of a failed request was not written");
+            // A refused MFA code is written at once (the throttle counts it); any other refused
+            // request changed nothing, so its record joins the group commit.
+            if mfa_failure.is_some() {
+                if let Err(cause) = record_alone(&state.store, &event, mfa_failure.as_ref()).await {
+                    tracing::error!(request_id = %reply.request_id, error = %cause, "audit record of a failed request was not written");
+                }
+            } else {
+                submit_unchanged(state, event).await;
             }
             Err(api)
         }
@@ -244,7 +270,7 @@ async fn process<S: Store>(
 }
 
 /// A region name as AWS spells them (`us-east-1`, `eu-central-2`, `local`).
-fn is_region(region: &str) -> bool {
+pub(crate) fn is_region(region: &str) -> bool {
     !region.is_empty()
         && region.len() <= 32
         && region
@@ -260,11 +286,20 @@ async fn record_key_use<S: Store>(
     scope: &keyward_sigv4::CredentialScope,
     now: OffsetDateTime,
 ) {
-    if caller
-        .key_last_used
-        .is_some_and(|t| now - t < ops::KEY_LAST_USED_INTERVAL)
-    {
+    let recent = |t: OffsetDateTime| now - t < ops::KEY_LAST_USED_INTERVAL;
+    if caller.key_last_used.is_some_and(recent) {
         return;
+    }
+    // Cached credentials carry the last use as it was when they were resolved; this node also
+    // remembers what it recorded since.
+    if let Ok(mut seen) = state.key_use.lock() {
+        if seen.get(&caller.access_key_id).copied().is_some_and(recent) {
+            return;
+        }
+        if seen.len() >= 100_000 {
+            seen.clear();
+        }
+        seen.insert(caller.access_key_id.clone(), now);
     }
     let used = keyward_core::model::KeyLastUsed {
         date: now,
@@ -284,6 +319,15 @@ async fn record_key_use<S: Store>(
     }
 }
 
+/// Queues the record of a request that changed nothing; written at once if the writer has stopped.
+pub(crate) async fn submit_unchanged<S: Store>(state: &AppState<S>, event: AuditEvent) {
+    if let Err(event) = state.audit.submit(event).await
+        && let Err(cause) = record_alone(&state.store, &event, None).await
+    {
+        tracing::error!(request_id = %event.request_id, error = %cause, "audit record was not written");
+    }
+}
+
 async fn record_alone<S: Store>(
     store: &S,
     event: &AuditEvent,
@@ -298,7 +342,7 @@ async fn record_alone<S: Store>(
     Ok(())
 }
 
-fn describe_caller(event: &mut AuditEvent, caller: &Caller, partition: &str) {
+pub(crate) fn describe_caller(event: &mut AuditEvent, caller: &Caller, partition: &str) {
     let p = &caller.principal;
     event.identity_type = Some(p.identity_type().to_owned());
     event.principal_id = Some(p.user_id().to_owned());
@@ -307,8 +351,17 @@ fn describe_caller(event: &mut AuditEvent, caller: &Caller, partition: &str) {
     event.user_name = p.user_name().map(str::to_owned);
 }
 
-/// Authenticates, decodes and executes; on success writes the audit record in the same
-/// transaction and commits. On failure nothing of the request's transaction is kept.
+/// Whether the request's record was committed in its own transaction.
+enum Recorded {
+    /// A write: the record committed with the change.
+    Yes,
+    /// A read: the record is still to be written (group commit).
+    No,
+}
+
+/// Authenticates, decodes and executes. A write commits its audit record in its own transaction;
+/// a read commits nothing and leaves its record to the caller. On failure nothing of the request's
+/// transaction is kept.
 async fn run<S: Store>(
     state: &AppState<S>,
     req: &RequestParts<'_>,
@@ -316,7 +369,7 @@ async fn run<S: Store>(
     now: OffsetDateTime,
     event: &mut AuditEvent,
     reply: &mut Reply,
-) -> Result<Output, OpError> {
+) -> Result<(Output, Recorded), OpError> {
     let parsed = auth::parse(req).map_err(|f: AuthFailure| f.error)?;
     event.access_key_id = Some(parsed.access_key_id.clone());
     event.aws_region = parsed.scope.region.clone();
@@ -328,9 +381,30 @@ async fn run<S: Store>(
     reply.service = service;
     event.event_source = event_source(service.name());
 
-    let mut tx = state.store.begin().await?;
-    let caller = auth::authenticate(
+    // Decoded before authentication only to choose the transaction; its errors are reported
+    // after authentication's, as AWS orders them.
+    let decoded = match &params {
+        Ok(p) if !reply.action.is_empty() => Some(decode(service, &reply.action, p)),
+        _ => None,
+    };
+    // ── The transaction mode is chosen here. ──────────────────────────────────────────────────
+    // A read-only operation (and any request that will fail to decode) runs in a read transaction:
+    // concurrent under WAL, no write lock; its record goes to the group commit. Anything else takes
+    // the write transaction and commits its record with its change. An operation that writes must
+    // not answer `true` to `Operation::read_only`.
+    let read_only = match &decoded {
+        Some(Ok(op)) => op.read_only(),
+        _ => true,
+    };
+    event.read_only = matches!(&decoded, Some(Ok(op)) if op.read_only());
+    let mut tx = if read_only {
+        state.store.begin_read().await?
+    } else {
+        state.store.begin().await?
+    };
+    let caller = auth::authenticate_cached(
         &mut tx,
+        &state.credentials,
         &state.master_key,
         &state.signing_keys,
         req,
@@ -341,12 +415,11 @@ async fn run<S: Store>(
     .map_err(|f| f.error)?;
     describe_caller(event, &caller, &state.partition);
 
-    let params = params?;
-    if reply.action.is_empty() {
-        return Err(ApiError::new("MissingAction", 400, "Missing Action").into());
-    }
-    let op: Operation = decode(service, &reply.action, &params)?;
-    event.read_only = op.read_only();
+    params?;
+    let op: Operation = match decoded {
+        Some(op) => op?,
+        None => return Err(ApiError::new("MissingAction", 400, "Missing Action").into()),
+    };
     let info = RequestInfo {
         source_ip: event.source_ip.clone(),
         user_agent: event.user_agent.clone(),
@@ -364,12 +437,18 @@ async fn run<S: Store>(
     };
     let read_only = op.read_only();
     let output = ops::execute(&mut tx, &ctx, op).await?;
+    if read_only {
+        tx.commit().await?;
+        record_key_use(state, &caller, &parsed.scope, now).await;
+        return Ok((output, Recorded::No));
+    }
+    event.response_elements = trail::response_elements(&output);
     tx.insert_audit_event(event).await?;
     tx.commit().await?;
-    if !read_only {
-        // Read-your-writes: the next request gathers policies again.
-        state.policies.invalidate();
-    }
+    // After the commit and before the response: the next request resolves its key and gathers
+    // its policies afresh (read-your-writes).
+    state.credentials.invalidate();
+    state.policies.invalidate();
     record_key_use(state, &caller, &parsed.scope, now).await;
-    Ok(output)
+    Ok((output, Recorded::Yes))
 }

@@ -3,9 +3,13 @@
 //! routed by the SigV4 credential scope's service.
 
 mod app;
+pub mod audit_writer;
+mod cloudtrail;
 pub mod decode;
 pub mod encode;
 pub mod form;
+pub mod trail;
 mod xml;
 
 pub use app::{AppState, MAX_BODY_BYTES, router};
+pub use audit_writer::AuditWriter;

@@ -7,10 +7,11 @@
 
 use std::path::Path;
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use keyward_core::StoreError;
-use keyward_core::audit::AuditEvent;
+use keyward_core::audit::{AuditEvent, AuditQuery, LookupKey, StoredRecord};
 use keyward_core::clock::{from_millis, to_millis};
 use keyward_core::model::{
     AccessKey, Account, AttachedPolicy, EntityKind, Group, KeyLastUsed, KeyStatus, LoginProfile,
@@ -21,7 +22,7 @@ use keyward_core::store::{PolicyUsage, Store, StoreResult, Tx};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
 };
-use sqlx::{Row, Sqlite, SqlitePool, Transaction};
+use sqlx::{Row, Sqlite, SqliteConnection, SqlitePool, Transaction};
 
 /// Schema migrations, applied in order at start. Never edit one that has shipped: add a new one.
 const MIGRATIONS: &[(i64, &str)] = &[
@@ -31,6 +32,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
         3,
         include_str!("../migrations/sqlite/0003_policies_groups.sql"),
     ),
+    (5, include_str!("../migrations/sqlite/0005_audit.sql")),
     (6, include_str!("../migrations/sqlite/0006_passwords.sql")),
 ];
 
@@ -41,6 +43,9 @@ fn db_err(context: &'static str) -> impl FnOnce(sqlx::Error) -> StoreError {
 #[derive(Clone, Debug)]
 pub struct SqliteStore {
     pool: SqlitePool,
+    /// One writer at a time, queued here in FIFO order rather than racing for SQLite's write lock
+    /// in `BEGIN IMMEDIATE` (a loser sleeps in the busy handler with backoff: the benchmark's p99).
+    write_gate: Arc<tokio::sync::Mutex<()>>,
 }
 
 impl SqliteStore {
@@ -55,11 +60,15 @@ impl SqliteStore {
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(5));
         let pool = SqlitePoolOptions::new()
-            .max_connections(4)
+            // Readers run concurrently under WAL; one connection at a time writes (the gate).
+            .max_connections(8)
             .connect_with(options)
             .await
             .map_err(db_err("open sqlite database"))?;
-        let store = SqliteStore { pool };
+        let store = SqliteStore {
+            pool,
+            write_gate: Arc::new(tokio::sync::Mutex::new(())),
+        };
         store.migrate().await?;
         Ok(store)
     }
@@ -105,17 +114,55 @@ impl Store for SqliteStore {
     type Tx = SqliteTx;
 
     async fn begin(&self) -> StoreResult<SqliteTx> {
+        let gate = Arc::clone(&self.write_gate).lock_owned().await;
         let tx = self
             .pool
             .begin_with("BEGIN IMMEDIATE")
             .await
             .map_err(db_err("begin transaction"))?;
-        Ok(SqliteTx { tx })
+        Ok(SqliteTx {
+            state: TxState::Open(tx),
+            _write_gate: Some(gate),
+        })
+    }
+
+    /// A deferred transaction, begun on its first statement: a request that the caches answer
+    /// entirely (an authenticated `GetCallerIdentity`) never touches the database.
+    async fn begin_read(&self) -> StoreResult<SqliteTx> {
+        Ok(SqliteTx {
+            state: TxState::Lazy(self.pool.clone()),
+            _write_gate: None,
+        })
     }
 }
 
+/// A transaction. Fields drop in order: the transaction rolls back before the write gate opens.
 pub struct SqliteTx {
-    tx: Transaction<'static, Sqlite>,
+    state: TxState,
+    _write_gate: Option<tokio::sync::OwnedMutexGuard<()>>,
+}
+
+enum TxState {
+    /// A read transaction not begun yet.
+    Lazy(SqlitePool),
+    Open(Transaction<'static, Sqlite>),
+}
+
+impl SqliteTx {
+    async fn conn(&mut self) -> StoreResult<&mut SqliteConnection> {
+        if let TxState::Lazy(pool) = &self.state {
+            // `BEGIN` (deferred): a read snapshot from the first read on, no write lock.
+            let tx = pool
+                .begin()
+                .await
+                .map_err(db_err("begin read transaction"))?;
+            self.state = TxState::Open(tx);
+        }
+        match &mut self.state {
+            TxState::Open(tx) => Ok(&mut **tx),
+            TxState::Lazy(_) => Err(StoreError::new("read transaction did not begin")),
+        }
+    }
 }
 
 fn tags_to_json(tags: &[Tag]) -> String {
@@ -282,29 +329,6 @@ fn policy_from_json(text: &str) -> StoreResult<PasswordPolicy> {
     })
 }
 
-fn event_from_row(row: &SqliteRow) -> StoreResult<AuditEvent> {
-    let get = |e: sqlx::Error| StoreError::new(format!("decode audit event: {e}"));
-    Ok(AuditEvent {
-        event_id: row.try_get("event_id").map_err(get)?,
-        event_time: from_millis(row.try_get("event_time_ms").map_err(get)?),
-        event_source: row.try_get("event_source").map_err(get)?,
-        event_name: row.try_get("event_name").map_err(get)?,
-        aws_region: row.try_get("aws_region").map_err(get)?,
-        source_ip: row.try_get("source_ip").map_err(get)?,
-        user_agent: row.try_get("user_agent").map_err(get)?,
-        request_id: row.try_get("request_id").map_err(get)?,
-        read_only: row.try_get::<i64, _>("read_only").map_err(get)? != 0,
-        identity_type: row.try_get("identity_type").map_err(get)?,
-        principal_id: row.try_get("principal_id").map_err(get)?,
-        principal_arn: row.try_get("principal_arn").map_err(get)?,
-        account_id: row.try_get("account_id").map_err(get)?,
-        access_key_id: row.try_get("access_key_id").map_err(get)?,
-        user_name: row.try_get("user_name").map_err(get)?,
-        error_code: row.try_get("error_code").map_err(get)?,
-        error_message: row.try_get("error_message").map_err(get)?,
-    })
-}
-
 fn mfa_device_from_row(row: &SqliteRow) -> StoreResult<MfaDevice> {
     let get = |e: sqlx::Error| StoreError::new(format!("decode MFA device: {e}"));
     Ok(MfaDevice {
@@ -342,13 +366,16 @@ fn mfa_failure_from_row(row: &SqliteRow) -> StoreResult<MfaFailure> {
 
 impl Tx for SqliteTx {
     async fn commit(self) -> StoreResult<()> {
-        self.tx.commit().await.map_err(db_err("commit"))
+        match self.state {
+            TxState::Lazy(_) => Ok(()),
+            TxState::Open(tx) => tx.commit().await.map_err(db_err("commit")),
+        }
     }
 
     async fn get_setting(&mut self, key: &str) -> StoreResult<Option<String>> {
         sqlx::query_scalar("SELECT value FROM settings WHERE key = $1")
             .bind(key)
-            .fetch_optional(&mut *self.tx)
+            .fetch_optional(self.conn().await?)
             .await
             .map_err(db_err("read setting"))
     }
@@ -357,7 +384,7 @@ impl Tx for SqliteTx {
         sqlx::query("INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value")
             .bind(key)
             .bind(value)
-            .execute(&mut *self.tx)
+            .execute(self.conn().await?)
             .await
             .map_err(db_err("write setting"))?;
         Ok(())
@@ -367,7 +394,7 @@ impl Tx for SqliteTx {
         let rows = sqlx::query(
             "SELECT account_id, created_ms FROM accounts ORDER BY created_ms, account_id",
         )
-        .fetch_all(&mut *self.tx)
+        .fetch_all(self.conn().await?)
         .await
         .map_err(db_err("list accounts"))?;
         rows.iter()
@@ -385,7 +412,7 @@ impl Tx for SqliteTx {
         sqlx::query("INSERT INTO accounts (account_id, created_ms) VALUES ($1, $2)")
             .bind(&account.id)
             .bind(to_millis(account.created))
-            .execute(&mut *self.tx)
+            .execute(self.conn().await?)
             .await
             .map_err(db_err("insert account"))?;
         Ok(())
@@ -397,7 +424,7 @@ impl Tx for SqliteTx {
         )
         .bind(account_id)
         .bind(name_key(name))
-        .fetch_optional(&mut *self.tx)
+        .fetch_optional(self.conn().await?)
         .await
         .map_err(db_err("read user"))?;
         row.as_ref().map(user_from_row).transpose()
@@ -408,7 +435,7 @@ impl Tx for SqliteTx {
             "SELECT user_id, account_id, name, path, created_ms, tags, permissions_boundary, password_last_used_ms FROM users WHERE user_id = $1",
         )
         .bind(user_id)
-        .fetch_optional(&mut *self.tx)
+        .fetch_optional(self.conn().await?)
         .await
         .map_err(db_err("read user by id"))?;
         row.as_ref().map(user_from_row).transpose()
@@ -431,7 +458,7 @@ impl Tx for SqliteTx {
         .bind(path_prefix)
         .bind(after.map(name_key).unwrap_or_default())
         .bind(i64::try_from(limit).unwrap_or(i64::MAX))
-        .fetch_all(&mut *self.tx)
+        .fetch_all(self.conn().await?)
         .await
         .map_err(db_err("list users"))?;
         rows.iter().map(user_from_row).collect()
@@ -450,7 +477,7 @@ impl Tx for SqliteTx {
         .bind(to_millis(user.created))
         .bind(tags_to_json(&user.tags))
         .bind(&user.permissions_boundary)
-        .execute(&mut *self.tx)
+        .execute(self.conn().await?)
         .await
         .map_err(db_err("insert user"))?;
         Ok(())
@@ -466,7 +493,7 @@ impl Tx for SqliteTx {
         .bind(&user.path)
         .bind(tags_to_json(&user.tags))
         .bind(&user.permissions_boundary)
-        .execute(&mut *self.tx)
+        .execute(self.conn().await?)
         .await
         .map_err(db_err("update user"))?;
         Ok(())
@@ -475,7 +502,7 @@ impl Tx for SqliteTx {
     async fn delete_user(&mut self, user_id: &str) -> StoreResult<()> {
         sqlx::query("DELETE FROM users WHERE user_id = $1")
             .bind(user_id)
-            .execute(&mut *self.tx)
+            .execute(self.conn().await?)
             .await
             .map_err(db_err("delete user"))?;
         Ok(())
@@ -492,7 +519,7 @@ impl Tx for SqliteTx {
         .bind(key.status.as_str())
         .bind(to_millis(key.created))
         .bind(&key.sealed_secret)
-        .execute(&mut *self.tx)
+        .execute(self.conn().await?)
         .await
         .map_err(db_err("insert access key"))?;
         Ok(())
@@ -503,7 +530,7 @@ impl Tx for SqliteTx {
             "SELECT access_key_id, account_id, user_id, status, created_ms, sealed_secret, last_used_ms, last_used_service, last_used_region FROM access_keys WHERE access_key_id = $1",
         )
         .bind(access_key_id)
-        .fetch_optional(&mut *self.tx)
+        .fetch_optional(self.conn().await?)
         .await
         .map_err(db_err("read access key"))?;
         row.as_ref().map(key_from_row).transpose()
@@ -520,7 +547,7 @@ impl Tx for SqliteTx {
         )
         .bind(account_id)
         .bind(user_id)
-        .fetch_all(&mut *self.tx)
+        .fetch_all(self.conn().await?)
         .await
         .map_err(db_err("list access keys"))?;
         rows.iter().map(key_from_row).collect()
@@ -534,7 +561,7 @@ impl Tx for SqliteTx {
         sqlx::query("UPDATE access_keys SET status = $2 WHERE access_key_id = $1")
             .bind(access_key_id)
             .bind(status.as_str())
-            .execute(&mut *self.tx)
+            .execute(self.conn().await?)
             .await
             .map_err(db_err("update access key"))?;
         Ok(())
@@ -543,49 +570,134 @@ impl Tx for SqliteTx {
     async fn delete_access_key(&mut self, access_key_id: &str) -> StoreResult<()> {
         sqlx::query("DELETE FROM access_keys WHERE access_key_id = $1")
             .bind(access_key_id)
-            .execute(&mut *self.tx)
+            .execute(self.conn().await?)
             .await
             .map_err(db_err("delete access key"))?;
         Ok(())
     }
 
     async fn insert_audit_event(&mut self, e: &AuditEvent) -> StoreResult<()> {
+        let resource_names: String = e.resources.iter().fold(String::new(), |mut acc, (_, n)| {
+            if acc.is_empty() {
+                acc.push('\n');
+            }
+            acc.push_str(n);
+            acc.push('\n');
+            acc
+        });
         sqlx::query(
-            "INSERT INTO audit_events (event_id, event_time_ms, event_source, event_name, aws_region, source_ip, \
-             user_agent, request_id, read_only, identity_type, principal_id, principal_arn, account_id, \
-             access_key_id, user_name, error_code, error_message) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
+            "INSERT INTO audit_records (event_id, event_time_ms, account_id, event_source, event_name, \
+             read_only, user_name, access_key_id, error_code, resource_names, record) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
         )
         .bind(&e.event_id)
         .bind(to_millis(e.event_time))
+        .bind(&e.account_id)
         .bind(&e.event_source)
         .bind(&e.event_name)
-        .bind(&e.aws_region)
-        .bind(&e.source_ip)
-        .bind(&e.user_agent)
-        .bind(&e.request_id)
         .bind(i64::from(e.read_only))
-        .bind(&e.identity_type)
-        .bind(&e.principal_id)
-        .bind(&e.principal_arn)
-        .bind(&e.account_id)
+        // LookupEvents names the root user `root`.
+        .bind(e.user_name.as_deref().or_else(|| {
+            (e.identity_type.as_deref() == Some("Root")).then_some("root")
+        }))
         .bind(&e.access_key_id)
-        .bind(&e.user_name)
         .bind(&e.error_code)
-        .bind(&e.error_message)
-        .execute(&mut *self.tx)
+        .bind(resource_names)
+        .bind(e.to_record().to_string())
+        .execute(self.conn().await?)
         .await
         .map_err(db_err("insert audit event"))?;
         Ok(())
     }
 
     async fn list_audit_events(&mut self, limit: usize) -> StoreResult<Vec<AuditEvent>> {
-        let rows = sqlx::query("SELECT * FROM audit_events ORDER BY seq DESC LIMIT $1")
-            .bind(i64::try_from(limit).unwrap_or(i64::MAX))
-            .fetch_all(&mut *self.tx)
+        let rows: Vec<String> =
+            sqlx::query_scalar("SELECT record FROM audit_records ORDER BY seq DESC LIMIT $1")
+                .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+                .fetch_all(self.conn().await?)
+                .await
+                .map_err(db_err("list audit events"))?;
+        rows.iter()
+            .map(|text| {
+                serde_json::from_str(text)
+                    .ok()
+                    .and_then(|v| AuditEvent::from_record(&v))
+                    .ok_or_else(|| StoreError::new("decode audit record"))
+            })
+            .collect()
+    }
+
+    async fn lookup_audit_events(&mut self, q: &AuditQuery) -> StoreResult<Vec<StoredRecord>> {
+        let (column, value) = match &q.attribute {
+            None => ("", String::new()),
+            Some((key, value)) => {
+                let column = match key {
+                    LookupKey::EventName => "event_name",
+                    LookupKey::Username => "user_name",
+                    LookupKey::EventId => "event_id",
+                    LookupKey::ReadOnly => "read_only",
+                    LookupKey::AccessKeyId => "access_key_id",
+                    LookupKey::EventSource => "event_source",
+                    LookupKey::ResourceName => "resource_names",
+                };
+                let value = match key {
+                    LookupKey::ReadOnly => if value.eq_ignore_ascii_case("true") {
+                        "1"
+                    } else {
+                        "0"
+                    }
+                    .to_owned(),
+                    _ => value.clone(),
+                };
+                (column, value)
+            }
+        };
+        let rows = sqlx::query(
+            "SELECT seq, record FROM audit_records \
+             WHERE account_id = $1 AND event_time_ms >= $2 AND event_time_ms <= $3 AND seq < $4 \
+             AND CASE $5 \
+               WHEN '' THEN 1 \
+               WHEN 'event_name' THEN event_name = $6 \
+               WHEN 'user_name' THEN user_name = $6 \
+               WHEN 'event_id' THEN event_id = $6 \
+               WHEN 'read_only' THEN read_only = CAST($6 AS INTEGER) \
+               WHEN 'access_key_id' THEN access_key_id = $6 \
+               WHEN 'event_source' THEN event_source = $6 \
+               WHEN 'resource_names' THEN instr(resource_names, char(10) || $6 || char(10)) > 0 \
+             END \
+             ORDER BY seq DESC LIMIT $7",
+        )
+        .bind(&q.account_id)
+        .bind(q.start.map(to_millis).unwrap_or(i64::MIN))
+        .bind(q.end.map(to_millis).unwrap_or(i64::MAX))
+        .bind(q.before.unwrap_or(i64::MAX))
+        .bind(column)
+        .bind(value)
+        .bind(i64::try_from(q.limit).unwrap_or(i64::MAX))
+        .fetch_all(self.conn().await?)
+        .await
+        .map_err(db_err("look up audit events"))?;
+        rows.iter()
+            .map(|r| {
+                let get = |e: sqlx::Error| StoreError::new(format!("decode audit record: {e}"));
+                Ok(StoredRecord {
+                    seq: r.try_get("seq").map_err(get)?,
+                    record: r.try_get("record").map_err(get)?,
+                })
+            })
+            .collect()
+    }
+
+    async fn delete_audit_events_before(
+        &mut self,
+        before: time::OffsetDateTime,
+    ) -> StoreResult<u64> {
+        let done = sqlx::query("DELETE FROM audit_records WHERE event_time_ms < $1")
+            .bind(to_millis(before))
+            .execute(self.conn().await?)
             .await
-            .map_err(db_err("list audit events"))?;
-        rows.iter().map(event_from_row).collect()
+            .map_err(db_err("delete old audit records"))?;
+        Ok(done.rows_affected())
     }
 
     async fn upsert_aws_managed_policy(
@@ -611,7 +723,7 @@ impl Tx for SqliteTx {
         .bind(p.next_version)
         .bind(to_millis(p.created))
         .bind(to_millis(p.updated))
-        .execute(&mut *self.tx)
+        .execute(self.conn().await?)
         .await
         .map_err(db_err("upsert AWS managed policy"))?;
         sqlx::query(
@@ -623,7 +735,7 @@ impl Tx for SqliteTx {
         .bind(&p.default_version_id)
         .bind(document)
         .bind(to_millis(p.updated))
-        .execute(&mut *self.tx)
+        .execute(self.conn().await?)
         .await
         .map_err(db_err("upsert AWS managed policy version"))?;
         Ok(())
@@ -632,7 +744,7 @@ impl Tx for SqliteTx {
     async fn get_managed_policy(&mut self, arn: &str) -> StoreResult<Option<ManagedPolicy>> {
         let row = sqlx::query(concat!(policy_select!(), " WHERE p.arn = $1"))
             .bind(arn)
-            .fetch_optional(&mut *self.tx)
+            .fetch_optional(self.conn().await?)
             .await
             .map_err(db_err("read managed policy"))?;
         row.as_ref().map(policy_from_row).transpose()
@@ -674,7 +786,7 @@ impl Tx for SqliteTx {
         .bind(after_name)
         .bind(after_arn)
         .bind(i64::try_from(limit).unwrap_or(i64::MAX))
-        .fetch_all(&mut *self.tx)
+        .fetch_all(self.conn().await?)
         .await
         .map_err(db_err("list managed policies"))?;
         rows.iter().map(policy_from_row).collect()
@@ -702,7 +814,7 @@ impl Tx for SqliteTx {
         .bind(to_millis(p.created))
         .bind(to_millis(p.updated))
         .bind(tags_to_json(&p.tags))
-        .execute(&mut *self.tx)
+        .execute(self.conn().await?)
         .await
         .map_err(db_err("insert managed policy"))?;
         self.insert_policy_version(first).await
@@ -718,7 +830,7 @@ impl Tx for SqliteTx {
         .bind(p.next_version)
         .bind(to_millis(p.updated))
         .bind(tags_to_json(&p.tags))
-        .execute(&mut *self.tx)
+        .execute(self.conn().await?)
         .await
         .map_err(db_err("update managed policy"))?;
         Ok(())
@@ -727,12 +839,12 @@ impl Tx for SqliteTx {
     async fn delete_managed_policy(&mut self, policy_id: &str) -> StoreResult<()> {
         sqlx::query("DELETE FROM policy_versions WHERE policy_id = $1")
             .bind(policy_id)
-            .execute(&mut *self.tx)
+            .execute(self.conn().await?)
             .await
             .map_err(db_err("delete policy versions"))?;
         sqlx::query("DELETE FROM managed_policies WHERE policy_id = $1")
             .bind(policy_id)
-            .execute(&mut *self.tx)
+            .execute(self.conn().await?)
             .await
             .map_err(db_err("delete managed policy"))?;
         Ok(())
@@ -744,7 +856,7 @@ impl Tx for SqliteTx {
              ORDER BY created_ms, CAST(substr(version_id, 2) AS INTEGER)",
         )
         .bind(policy_id)
-        .fetch_all(&mut *self.tx)
+        .fetch_all(self.conn().await?)
         .await
         .map_err(db_err("list policy versions"))?;
         rows.iter()
@@ -766,7 +878,7 @@ impl Tx for SqliteTx {
             .bind(&v.version_id)
             .bind(&v.document)
             .bind(to_millis(v.created))
-            .execute(&mut *self.tx)
+            .execute(self.conn().await?)
             .await
             .map_err(db_err("insert policy version"))?;
         Ok(())
@@ -780,7 +892,7 @@ impl Tx for SqliteTx {
         sqlx::query("DELETE FROM policy_versions WHERE policy_id = $1 AND version_id = $2")
             .bind(policy_id)
             .bind(version_id)
-            .execute(&mut *self.tx)
+            .execute(self.conn().await?)
             .await
             .map_err(db_err("delete policy version"))?;
         Ok(())
@@ -799,7 +911,7 @@ impl Tx for SqliteTx {
         .bind(kind.as_str())
         .bind(entity_id)
         .bind(policy_arn)
-        .execute(&mut *self.tx)
+        .execute(self.conn().await?)
         .await
         .map_err(db_err("attach policy"))?;
         Ok(())
@@ -817,7 +929,7 @@ impl Tx for SqliteTx {
         .bind(kind.as_str())
         .bind(entity_id)
         .bind(policy_arn)
-        .execute(&mut *self.tx)
+        .execute(self.conn().await?)
         .await
         .map_err(db_err("detach policy"))?;
         Ok(done.rows_affected() > 0)
@@ -834,7 +946,7 @@ impl Tx for SqliteTx {
         )
         .bind(kind.as_str())
         .bind(entity_id)
-        .fetch_all(&mut *self.tx)
+        .fetch_all(self.conn().await?)
         .await
         .map_err(db_err("list attached policies"))?;
         rows.iter()
@@ -856,7 +968,7 @@ impl Tx for SqliteTx {
             "SELECT entity_kind, entity_id FROM policy_attachments WHERE policy_arn = $1 ORDER BY entity_kind, entity_id",
         )
         .bind(policy_arn)
-        .fetch_all(&mut *self.tx)
+        .fetch_all(self.conn().await?)
         .await
         .map_err(db_err("list policy attachments"))?;
         rows.iter()
@@ -885,7 +997,7 @@ impl Tx for SqliteTx {
         .bind(entity_id)
         .bind(name)
         .bind(document)
-        .execute(&mut *self.tx)
+        .execute(self.conn().await?)
         .await
         .map_err(db_err("put inline policy"))?;
         Ok(())
@@ -903,7 +1015,7 @@ impl Tx for SqliteTx {
         .bind(kind.as_str())
         .bind(entity_id)
         .bind(name)
-        .fetch_optional(&mut *self.tx)
+        .fetch_optional(self.conn().await?)
         .await
         .map_err(db_err("read inline policy"))
     }
@@ -920,7 +1032,7 @@ impl Tx for SqliteTx {
         .bind(kind.as_str())
         .bind(entity_id)
         .bind(name)
-        .execute(&mut *self.tx)
+        .execute(self.conn().await?)
         .await
         .map_err(db_err("delete inline policy"))?;
         Ok(done.rows_affected() > 0)
@@ -934,7 +1046,7 @@ impl Tx for SqliteTx {
         sqlx::query_scalar("SELECT name FROM inline_policies WHERE entity_kind = $1 AND entity_id = $2 ORDER BY name")
             .bind(kind.as_str())
             .bind(entity_id)
-            .fetch_all(&mut *self.tx)
+            .fetch_all(self.conn().await?)
             .await
             .map_err(db_err("list inline policies"))
     }
@@ -963,7 +1075,7 @@ impl Tx for SqliteTx {
               WHERE m.user_id = $1",
         )
         .bind(user_id)
-        .fetch_all(&mut *self.tx)
+        .fetch_all(self.conn().await?)
         .await
         .map_err(db_err("gather policies of a user"))?;
         rows.iter()
@@ -987,7 +1099,7 @@ impl Tx for SqliteTx {
         .bind(name_key(&g.name))
         .bind(&g.path)
         .bind(to_millis(g.created))
-        .execute(&mut *self.tx)
+        .execute(self.conn().await?)
         .await
         .map_err(db_err("insert group"))?;
         Ok(())
@@ -999,7 +1111,7 @@ impl Tx for SqliteTx {
         )
         .bind(account_id)
         .bind(name_key(name))
-        .fetch_optional(&mut *self.tx)
+        .fetch_optional(self.conn().await?)
         .await
         .map_err(db_err("read group"))?;
         row.as_ref().map(group_from_row).transpose()
@@ -1021,7 +1133,7 @@ impl Tx for SqliteTx {
         .bind(path_prefix)
         .bind(after.map(name_key).unwrap_or_default())
         .bind(i64::try_from(limit).unwrap_or(i64::MAX))
-        .fetch_all(&mut *self.tx)
+        .fetch_all(self.conn().await?)
         .await
         .map_err(db_err("list groups"))?;
         rows.iter().map(group_from_row).collect()
@@ -1033,7 +1145,7 @@ impl Tx for SqliteTx {
             .bind(&g.name)
             .bind(name_key(&g.name))
             .bind(&g.path)
-            .execute(&mut *self.tx)
+            .execute(self.conn().await?)
             .await
             .map_err(db_err("update group"))?;
         Ok(())
@@ -1042,7 +1154,7 @@ impl Tx for SqliteTx {
     async fn delete_group(&mut self, group_id: &str) -> StoreResult<()> {
         sqlx::query("DELETE FROM groups WHERE group_id = $1")
             .bind(group_id)
-            .execute(&mut *self.tx)
+            .execute(self.conn().await?)
             .await
             .map_err(db_err("delete group"))?;
         Ok(())
@@ -1054,7 +1166,7 @@ impl Tx for SqliteTx {
         )
         .bind(group_id)
         .bind(user_id)
-        .execute(&mut *self.tx)
+        .execute(self.conn().await?)
         .await
         .map_err(db_err("add group member"))?;
         Ok(())
@@ -1064,7 +1176,7 @@ impl Tx for SqliteTx {
         let done = sqlx::query("DELETE FROM group_members WHERE group_id = $1 AND user_id = $2")
             .bind(group_id)
             .bind(user_id)
-            .execute(&mut *self.tx)
+            .execute(self.conn().await?)
             .await
             .map_err(db_err("remove group member"))?;
         Ok(done.rows_affected() > 0)
@@ -1084,7 +1196,7 @@ impl Tx for SqliteTx {
         .bind(group_id)
         .bind(after.map(name_key).unwrap_or_default())
         .bind(i64::try_from(limit).unwrap_or(i64::MAX))
-        .fetch_all(&mut *self.tx)
+        .fetch_all(self.conn().await?)
         .await
         .map_err(db_err("list group members"))?;
         rows.iter().map(user_from_row).collect()
@@ -1096,7 +1208,7 @@ impl Tx for SqliteTx {
              JOIN groups g ON g.group_id = m.group_id WHERE m.user_id = $1 ORDER BY g.name_key",
         )
         .bind(user_id)
-        .fetch_all(&mut *self.tx)
+        .fetch_all(self.conn().await?)
         .await
         .map_err(db_err("list groups for user"))?;
         rows.iter().map(group_from_row).collect()
@@ -1120,7 +1232,7 @@ impl Tx for SqliteTx {
         .bind(d.offset_steps)
         .bind(d.last_step)
         .bind(tags_to_json(&d.tags))
-        .execute(&mut *self.tx)
+        .execute(self.conn().await?)
         .await
         .map_err(db_err("insert MFA device"))?;
         Ok(())
@@ -1135,7 +1247,7 @@ impl Tx for SqliteTx {
             sqlx::query("SELECT * FROM mfa_devices WHERE account_id = $1 AND serial_key = $2")
                 .bind(account_id)
                 .bind(name_key(serial))
-                .fetch_optional(&mut *self.tx)
+                .fetch_optional(self.conn().await?)
                 .await
                 .map_err(db_err("read MFA device"))?;
         row.as_ref().map(mfa_device_from_row).transpose()
@@ -1152,7 +1264,7 @@ impl Tx for SqliteTx {
         )
         .bind(account_id)
         .bind(user_id)
-        .fetch_all(&mut *self.tx)
+        .fetch_all(self.conn().await?)
         .await
         .map_err(db_err("list MFA devices"))?;
         rows.iter().map(mfa_device_from_row).collect()
@@ -1169,7 +1281,7 @@ impl Tx for SqliteTx {
         .bind(d.offset_steps)
         .bind(d.last_step)
         .bind(tags_to_json(&d.tags))
-        .execute(&mut *self.tx)
+        .execute(self.conn().await?)
         .await
         .map_err(db_err("update MFA device"))?;
         Ok(())
@@ -1182,7 +1294,7 @@ impl Tx for SqliteTx {
         )
         .bind(serial)
         .bind(step)
-        .execute(&mut *self.tx)
+        .execute(self.conn().await?)
         .await
         .map_err(db_err("advance MFA step"))?;
         Ok(done.rows_affected() == 1)
@@ -1191,7 +1303,7 @@ impl Tx for SqliteTx {
     async fn delete_mfa_device(&mut self, serial: &str) -> StoreResult<()> {
         sqlx::query("DELETE FROM mfa_devices WHERE serial = $1")
             .bind(serial)
-            .execute(&mut *self.tx)
+            .execute(self.conn().await?)
             .await
             .map_err(db_err("delete MFA device"))?;
         Ok(())
@@ -1210,7 +1322,7 @@ impl Tx for SqliteTx {
         .bind(f.matched_offset_secs)
         .bind(to_millis(f.time))
         .bind(&f.request_id)
-        .execute(&mut *self.tx)
+        .execute(self.conn().await?)
         .await
         .map_err(db_err("insert MFA failure"))?;
         Ok(())
@@ -1227,7 +1339,7 @@ impl Tx for SqliteTx {
         )
         .bind(serial.map(name_key))
         .bind(to_millis(since))
-        .fetch_all(&mut *self.tx)
+        .fetch_all(self.conn().await?)
         .await
         .map_err(db_err("list MFA failures"))?;
         rows.iter().map(mfa_failure_from_row).collect()
@@ -1239,7 +1351,7 @@ impl Tx for SqliteTx {
              FROM login_profiles WHERE user_id = $1",
         )
         .bind(user_id)
-        .fetch_optional(&mut *self.tx)
+        .fetch_optional(self.conn().await?)
         .await
         .map_err(db_err("read login profile"))?;
         row.map(|r| {
@@ -1269,7 +1381,7 @@ impl Tx for SqliteTx {
         .bind(i64::from(p.password_reset_required))
         .bind(to_millis(p.created))
         .bind(to_millis(p.password_changed))
-        .execute(&mut *self.tx)
+        .execute(self.conn().await?)
         .await
         .map_err(db_err("write login profile"))?;
         Ok(())
@@ -1278,12 +1390,12 @@ impl Tx for SqliteTx {
     async fn delete_login_profile(&mut self, user_id: &str) -> StoreResult<()> {
         sqlx::query("DELETE FROM login_profiles WHERE user_id = $1")
             .bind(user_id)
-            .execute(&mut *self.tx)
+            .execute(self.conn().await?)
             .await
             .map_err(db_err("delete login profile"))?;
         sqlx::query("DELETE FROM password_history WHERE user_id = $1")
             .bind(user_id)
-            .execute(&mut *self.tx)
+            .execute(self.conn().await?)
             .await
             .map_err(db_err("delete password history"))?;
         Ok(())
@@ -1293,7 +1405,7 @@ impl Tx for SqliteTx {
         sqlx::query_scalar("SELECT password_hash FROM password_history WHERE user_id = $1 ORDER BY changed_ms DESC LIMIT $2")
             .bind(user_id)
             .bind(i64::try_from(limit).unwrap_or(i64::MAX))
-            .fetch_all(&mut *self.tx)
+            .fetch_all(self.conn().await?)
             .await
             .map_err(db_err("read password history"))
     }
@@ -1310,7 +1422,7 @@ impl Tx for SqliteTx {
         .bind(user_id)
         .bind(hash)
         .bind(to_millis(at))
-        .execute(&mut *self.tx)
+        .execute(self.conn().await?)
         .await
         .map_err(db_err("write password history"))?;
         // IAM remembers at most 24 earlier passwords.
@@ -1319,7 +1431,7 @@ impl Tx for SqliteTx {
              (SELECT rowid FROM password_history WHERE user_id = $1 ORDER BY changed_ms DESC LIMIT 24)",
         )
         .bind(user_id)
-        .execute(&mut *self.tx)
+        .execute(self.conn().await?)
         .await
         .map_err(db_err("trim password history"))?;
         Ok(())
@@ -1333,7 +1445,7 @@ impl Tx for SqliteTx {
         sqlx::query("UPDATE users SET password_last_used_ms = $2 WHERE user_id = $1")
             .bind(user_id)
             .bind(to_millis(at))
-            .execute(&mut *self.tx)
+            .execute(self.conn().await?)
             .await
             .map_err(db_err("record password use"))?;
         Ok(())
@@ -1346,7 +1458,7 @@ impl Tx for SqliteTx {
         let text: Option<String> =
             sqlx::query_scalar("SELECT policy FROM password_policies WHERE account_id = $1")
                 .bind(account_id)
-                .fetch_optional(&mut *self.tx)
+                .fetch_optional(self.conn().await?)
                 .await
                 .map_err(db_err("read password policy"))?;
         text.map(|t| policy_from_json(&t)).transpose()
@@ -1361,7 +1473,7 @@ impl Tx for SqliteTx {
             None => {
                 sqlx::query("DELETE FROM password_policies WHERE account_id = $1")
                     .bind(account_id)
-                    .execute(&mut *self.tx)
+                    .execute(self.conn().await?)
                     .await
                     .map_err(db_err("delete password policy"))?;
             }
@@ -1372,7 +1484,7 @@ impl Tx for SqliteTx {
                 )
                 .bind(account_id)
                 .bind(policy_to_json(p))
-                .execute(&mut *self.tx)
+                .execute(self.conn().await?)
                 .await
                 .map_err(db_err("write password policy"))?;
             }
@@ -1383,7 +1495,7 @@ impl Tx for SqliteTx {
     async fn get_account_alias(&mut self, account_id: &str) -> StoreResult<Option<String>> {
         sqlx::query_scalar("SELECT alias FROM account_aliases WHERE account_id = $1")
             .bind(account_id)
-            .fetch_optional(&mut *self.tx)
+            .fetch_optional(self.conn().await?)
             .await
             .map_err(db_err("read account alias"))
     }
@@ -1391,7 +1503,7 @@ impl Tx for SqliteTx {
     async fn account_by_alias(&mut self, alias: &str) -> StoreResult<Option<String>> {
         sqlx::query_scalar("SELECT account_id FROM account_aliases WHERE alias = $1")
             .bind(alias)
-            .fetch_optional(&mut *self.tx)
+            .fetch_optional(self.conn().await?)
             .await
             .map_err(db_err("resolve account alias"))
     }
@@ -1403,14 +1515,14 @@ impl Tx for SqliteTx {
     ) -> StoreResult<()> {
         sqlx::query("DELETE FROM account_aliases WHERE account_id = $1")
             .bind(account_id)
-            .execute(&mut *self.tx)
+            .execute(self.conn().await?)
             .await
             .map_err(db_err("delete account alias"))?;
         if let Some(alias) = alias {
             sqlx::query("INSERT INTO account_aliases (account_id, alias) VALUES ($1, $2)")
                 .bind(account_id)
                 .bind(alias)
-                .execute(&mut *self.tx)
+                .execute(self.conn().await?)
                 .await
                 .map_err(db_err("write account alias"))?;
         }
@@ -1429,7 +1541,7 @@ impl Tx for SqliteTx {
         .bind(to_millis(u.date))
         .bind(&u.service)
         .bind(&u.region)
-        .execute(&mut *self.tx)
+        .execute(self.conn().await?)
         .await
         .map_err(db_err("record access key use"))?;
         Ok(())
@@ -1447,7 +1559,7 @@ impl Tx for SqliteTx {
         .bind(account_id)
         .bind(name_key(user_name))
         .bind(to_millis(at))
-        .execute(&mut *self.tx)
+        .execute(self.conn().await?)
         .await
         .map_err(db_err("record sign-in failure"))?;
         Ok(())
@@ -1465,7 +1577,7 @@ impl Tx for SqliteTx {
         .bind(account_id)
         .bind(name_key(user_name))
         .bind(to_millis(since))
-        .fetch_one(&mut *self.tx)
+        .fetch_one(self.conn().await?)
         .await
         .map_err(db_err("count sign-in failures"))?;
         Ok(usize::try_from(n).unwrap_or(0))

@@ -185,6 +185,12 @@ async fn audit_events_and_settings_survive_reopen() {
             user_name: None,
             error_code: Some("NoSuchEntity".into()),
             error_message: Some("x".into()),
+            event_type: "AwsApiCall".into(),
+            session: None,
+            request_parameters: Some(serde_json::json!({"userName": "bob"})),
+            response_elements: None,
+            additional_event_data: None,
+            resources: vec![("AWS::IAM::User".into(), "bob".into())],
         })
         .await
         .unwrap();
@@ -196,7 +202,12 @@ async fn audit_events_and_settings_survive_reopen() {
     assert_eq!(tx.get_setting("a").await.unwrap().as_deref(), Some("2"));
     let events = tx.list_audit_events(10).await.unwrap();
     assert_eq!(events.len(), 1);
-    assert_eq!(events[0].event_time, datetime!(2024-01-02 03:04:05.123 UTC));
+    // CloudTrail's eventTime has whole seconds.
+    assert_eq!(events[0].event_time, datetime!(2024-01-02 03:04:05 UTC));
+    assert_eq!(
+        events[0].resources,
+        vec![("AWS::IAM::User".to_owned(), "bob".to_owned())]
+    );
     assert_eq!(events[0].error_code.as_deref(), Some("NoSuchEntity"));
     assert_eq!(tx.list_accounts().await.unwrap().len(), 1);
 }

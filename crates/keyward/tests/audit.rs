@@ -1,0 +1,444 @@
+//! The audit trail end to end: one well-formed CloudTrail record per request, no secret in any
+//! record, and `aws cloudtrail lookup-events` with filters and pagination.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use common::Server;
+use serde_json::Value;
+
+fn aws_cli() -> Option<PathBuf> {
+    if let Ok(p) = std::env::var("KEYWARD_AWS_CLI") {
+        return Some(PathBuf::from(p));
+    }
+    let venv = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../.venv/bin/aws");
+    if venv.exists() {
+        return Some(venv);
+    }
+    assert!(
+        std::env::var("CI").is_err(),
+        "the aws CLI is required under CI"
+    );
+    eprintln!("skipping: no aws CLI (run scripts/test to install it)");
+    None
+}
+
+/// Runs `aws --endpoint-url ... ARGS` as `key`; returns stdout parsed as JSON.
+fn aws(server: &Server, home: &std::path::Path, key: &str, secret: &str, args: &[&str]) -> Value {
+    let exe = aws_cli().unwrap();
+    let out = Command::new(exe)
+        .arg("--endpoint-url")
+        .arg(server.endpoint())
+        .args(["--output", "json"])
+        .args(args)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("HOME", home)
+        .env("AWS_ACCESS_KEY_ID", key)
+        .env("AWS_SECRET_ACCESS_KEY", secret)
+        .env("AWS_DEFAULT_REGION", "us-east-1")
+        .env("AWS_MAX_ATTEMPTS", "1")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "aws {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    if stdout.trim().is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_str(&stdout).unwrap()
+    }
+}
+
+/// Every record of the trail, oldest first (after a graceful stop, so none is still queued).
+fn trail(dir: &std::path::Path) -> Vec<Value> {
+    let db = dir.join("keyward.db");
+    let out = Command::new("python3")
+        .arg("-c")
+        .arg(
+            "import sqlite3,sys;c=sqlite3.connect(sys.argv[1]);\
+             [print(r[0]) for r in c.execute('SELECT record FROM audit_records ORDER BY seq')]",
+        )
+        .arg(db)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+/// The fields every record has, with the types CloudTrail gives them.
+fn check_schema(r: &Value) {
+    for field in [
+        "eventVersion",
+        "eventTime",
+        "eventSource",
+        "eventName",
+        "awsRegion",
+        "sourceIPAddress",
+        "requestID",
+        "eventID",
+        "eventType",
+    ] {
+        assert!(r[field].is_string(), "{field} in {r}");
+    }
+    assert!(r["readOnly"].is_boolean(), "{r}");
+    assert_eq!(r["managementEvent"], true);
+    assert!(r["userIdentity"].is_object(), "{r}");
+    assert!(r.get("requestParameters").is_some() && r.get("responseElements").is_some());
+    let t = r["eventTime"].as_str().unwrap();
+    assert!(t.ends_with('Z') && t.len() == 20, "{t}");
+    if r["errorCode"].is_string() {
+        assert!(r["errorMessage"].is_string(), "{r}");
+    }
+    if r["userIdentity"]["type"].is_string() {
+        for f in ["principalId", "arn", "accountId", "accessKeyId"] {
+            assert!(r["userIdentity"][f].is_string(), "{f} in {r}");
+        }
+        assert_eq!(r["recipientAccountId"], r["userIdentity"]["accountId"]);
+    }
+}
+
+#[tokio::test]
+async fn one_well_formed_record_per_request_and_no_secret() {
+    let mut server = Server::start();
+    let iam = server.root_iam();
+    let sts = server.root_sts();
+    sts.get_caller_identity().send().await.unwrap();
+    iam.create_user().user_name("bob").send().await.unwrap();
+    let key = iam
+        .create_access_key()
+        .user_name("bob")
+        .send()
+        .await
+        .unwrap();
+    let key = key.access_key.unwrap();
+    let (key_id, secret) = (key.access_key_id, key.secret_access_key);
+    let mfa = iam
+        .create_virtual_mfa_device()
+        .virtual_mfa_device_name("bob-phone")
+        .send()
+        .await
+        .unwrap();
+    let mfa = mfa.virtual_mfa_device.unwrap();
+    let seed = String::from_utf8(mfa.base32_string_seed.unwrap().into_inner()).unwrap();
+    let serial = mfa.serial_number;
+    // A refused code pair: its record shows the device and the reason, never the codes.
+    let refused = iam
+        .enable_mfa_device()
+        .user_name("bob")
+        .serial_number(&serial)
+        .authentication_code1("000000")
+        .authentication_code2("000001")
+        .send()
+        .await;
+    assert!(refused.is_err());
+    iam.get_user().user_name("bob").send().await.unwrap();
+    assert!(iam.get_user().user_name("nobody").send().await.is_err());
+    // Signed by bob's new key: bob has no policy, so AccessDenied, recorded with bob's identity.
+    assert!(
+        server
+            .iam(&key_id, &secret)
+            .list_users()
+            .send()
+            .await
+            .is_err()
+    );
+    // A wrong secret.
+    assert!(
+        server
+            .iam(&key_id, "wrong")
+            .get_user()
+            .send()
+            .await
+            .is_err()
+    );
+    iam.delete_access_key()
+        .user_name("bob")
+        .access_key_id(&key_id)
+        .send()
+        .await
+        .unwrap();
+    assert!(server.stop().success());
+
+    let records = trail(&server.dir);
+    let names: Vec<&str> = records
+        .iter()
+        .map(|r| r["eventName"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "GetCallerIdentity",
+            "CreateUser",
+            "CreateAccessKey",
+            "CreateVirtualMFADevice",
+            "EnableMFADevice",
+            "GetUser",
+            "GetUser",
+            "ListUsers",
+            "GetUser",
+            "DeleteAccessKey",
+        ],
+        "one record per request, in order"
+    );
+    for r in &records {
+        check_schema(r);
+        let text = r.to_string();
+        for secret_value in [
+            secret.as_str(),
+            seed.as_str(),
+            &server.root_secret,
+            "000000",
+            "000001",
+        ] {
+            assert!(!text.contains(secret_value), "a secret in {text}");
+        }
+    }
+    let by_name = |n: &str| records.iter().find(|r| r["eventName"] == n).unwrap();
+    let gci = by_name("GetCallerIdentity");
+    assert_eq!(gci["eventSource"], "sts.amazonaws.com");
+    assert_eq!(gci["readOnly"], true);
+    assert_eq!(gci["userIdentity"]["type"], "Root");
+    assert_eq!(
+        gci["userIdentity"]["accessKeyId"],
+        server.root_key_id.as_str()
+    );
+    assert_eq!(gci["responseElements"], Value::Null);
+    let create = by_name("CreateUser");
+    assert_eq!(create["eventSource"], "iam.amazonaws.com");
+    assert_eq!(create["requestParameters"]["userName"], "bob");
+    assert_eq!(create["responseElements"]["user"]["userName"], "bob");
+    assert_eq!(create["readOnly"], false);
+    let ck = by_name("CreateAccessKey");
+    assert_eq!(
+        ck["responseElements"]["accessKey"]["accessKeyId"],
+        key_id.as_str()
+    );
+    assert!(
+        ck["responseElements"]["accessKey"]
+            .get("secretAccessKey")
+            .is_none()
+    );
+    let enable = by_name("EnableMFADevice");
+    assert_eq!(
+        enable["requestParameters"]["authenticationCode1"],
+        "HIDDEN_DUE_TO_SECURITY_REASONS"
+    );
+    assert!(enable["errorCode"].is_string());
+    assert_eq!(
+        enable["additionalEventData"]["MFAIdentifier"],
+        serial.as_str()
+    );
+    assert!(enable["additionalEventData"]["MFAFailureReason"].is_string());
+    let denied = &records[7];
+    assert_eq!(denied["errorCode"], "AccessDenied");
+    assert_eq!(denied["userIdentity"]["userName"], "bob");
+    let nosuch = &records[6];
+    assert_eq!(nosuch["errorCode"], "NoSuchEntity");
+    let mismatch = &records[8];
+    assert_eq!(mismatch["errorCode"], "SignatureDoesNotMatch");
+    assert_eq!(mismatch["userIdentity"]["accessKeyId"], key_id.as_str());
+}
+
+#[test]
+fn lookup_events_with_the_aws_cli_filters_and_pages() {
+    if aws_cli().is_none() {
+        return;
+    }
+    let server = Server::start();
+    let home = tempfile::tempdir().unwrap();
+    let (k, s) = (server.root_key_id.clone(), server.root_secret.clone());
+    for name in ["ann", "ben", "cat"] {
+        aws(
+            &server,
+            home.path(),
+            &k,
+            &s,
+            &["iam", "create-user", "--user-name", name],
+        );
+    }
+    aws(
+        &server,
+        home.path(),
+        &k,
+        &s,
+        &["sts", "get-caller-identity"],
+    );
+
+    let page = |args: &[&str]| {
+        let mut all = vec!["cloudtrail", "lookup-events"];
+        all.extend_from_slice(args);
+        aws(&server, home.path(), &k, &s, &all)
+    };
+    let created = page(&[
+        "--lookup-attributes",
+        "AttributeKey=EventName,AttributeValue=CreateUser",
+    ]);
+    let events = created["Events"].as_array().unwrap();
+    assert_eq!(events.len(), 3);
+    // Newest first.
+    let names: Vec<String> = events
+        .iter()
+        .map(|e| {
+            let r: Value = serde_json::from_str(e["CloudTrailEvent"].as_str().unwrap()).unwrap();
+            r["requestParameters"]["userName"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    assert_eq!(names, ["cat", "ben", "ann"]);
+    assert_eq!(events[0]["EventSource"], "iam.amazonaws.com");
+    assert_eq!(events[0]["ReadOnly"], "false");
+    assert_eq!(events[0]["Username"], "root");
+    assert_eq!(events[0]["AccessKeyId"], k.as_str());
+    assert_eq!(events[0]["Resources"][0]["ResourceName"], "cat");
+
+    let by_resource = page(&[
+        "--lookup-attributes",
+        "AttributeKey=ResourceName,AttributeValue=ben",
+    ]);
+    assert_eq!(by_resource["Events"].as_array().unwrap().len(), 1);
+    let reads = page(&[
+        "--lookup-attributes",
+        "AttributeKey=ReadOnly,AttributeValue=true",
+    ]);
+    assert!(
+        reads["Events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["EventName"] == "GetCallerIdentity")
+    );
+    let id = events[1]["EventId"].as_str().unwrap();
+    let by_id = page(&[
+        "--lookup-attributes",
+        &format!("AttributeKey=EventId,AttributeValue={id}"),
+    ]);
+    assert_eq!(by_id["Events"][0]["EventId"], id);
+    let future = page(&["--start-time", "2099-01-01T00:00:00Z"]);
+    assert_eq!(future["Events"].as_array().unwrap().len(), 0);
+
+    // Pagination by hand: one event a page, following NextToken.
+    let first = page(&[
+        "--lookup-attributes",
+        "AttributeKey=EventName,AttributeValue=CreateUser",
+        "--max-results",
+        "1",
+        "--no-paginate",
+    ]);
+    assert_eq!(first["Events"].as_array().unwrap().len(), 1);
+    let token = first["NextToken"].as_str().unwrap().to_owned();
+    let second = page(&[
+        "--lookup-attributes",
+        "AttributeKey=EventName,AttributeValue=CreateUser",
+        "--max-results",
+        "1",
+        "--no-paginate",
+        "--next-token",
+        &token,
+    ]);
+    assert_ne!(
+        second["Events"][0]["EventId"],
+        first["Events"][0]["EventId"]
+    );
+    // The CLI's own paginator walks every page.
+    let all = page(&[
+        "--lookup-attributes",
+        "AttributeKey=EventName,AttributeValue=CreateUser",
+        "--page-size",
+        "2",
+    ]);
+    assert_eq!(all["Events"].as_array().unwrap().len(), 3);
+}
+
+/// Runs SQL on the stopped server's database.
+fn sql(dir: &std::path::Path, statement: &str) {
+    let out = Command::new("python3")
+        .arg("-c")
+        .arg("import sqlite3,sys;c=sqlite3.connect(sys.argv[1]);c.executescript(sys.argv[2]);c.commit()")
+        .arg(dir.join("keyward.db"))
+        .arg(statement)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Crash consistency: when the store refuses the audit record's insert, the change it describes
+/// is not kept either; when it refuses the change, no record says it happened.
+#[tokio::test]
+async fn a_failing_store_write_leaves_neither_the_change_nor_its_record() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut server = Server::start_in(tmp.path(), &[]);
+    assert!(server.stop().success());
+    // Faults injected in the store itself: the record of a CreateUser, and the insert of user "eve".
+    sql(
+        tmp.path(),
+        "CREATE TRIGGER fail_record BEFORE INSERT ON audit_records \
+           WHEN NEW.event_name = 'CreateUser' BEGIN SELECT RAISE(ABORT, 'injected fault'); END; \
+         CREATE TRIGGER fail_eve BEFORE INSERT ON users \
+           WHEN NEW.name = 'eve' BEGIN SELECT RAISE(ABORT, 'injected fault'); END;",
+    );
+    let mut server = Server::start_in(tmp.path(), &[]);
+    let iam = server.root_iam();
+    let err = iam
+        .create_user()
+        .user_name("mallory")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.into_service_error().meta().code(),
+        Some("ServiceFailure")
+    );
+    assert!(
+        iam.get_user().user_name("mallory").send().await.is_err(),
+        "the change was kept"
+    );
+    // The fault on the record is lifted; the change itself now fails.
+    assert!(server.stop().success());
+    sql(tmp.path(), "DROP TRIGGER fail_record;");
+    let mut server = Server::start_in(tmp.path(), &[]);
+    let iam = server.root_iam();
+    let err = iam.create_user().user_name("eve").send().await.unwrap_err();
+    assert_eq!(
+        err.into_service_error().meta().code(),
+        Some("ServiceFailure")
+    );
+    assert!(iam.get_user().user_name("eve").send().await.is_err());
+    assert!(server.stop().success());
+
+    let records = trail(tmp.path());
+    let creates: Vec<&Value> = records
+        .iter()
+        .filter(|r| r["eventName"] == "CreateUser")
+        .collect();
+    // mallory's records (success and failure) were both refused; eve's failure is recorded as one.
+    assert_eq!(creates.len(), 1, "{creates:?}");
+    assert_eq!(creates[0]["requestParameters"]["userName"], "eve");
+    assert_eq!(creates[0]["errorCode"], "ServiceFailure");
+    assert!(
+        records
+            .iter()
+            .all(|r| r["errorCode"].is_string() || r["eventName"] != "CreateUser")
+    );
+}

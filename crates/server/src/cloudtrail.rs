@@ -1,0 +1,306 @@
+//! CloudTrail's `LookupEvents` on the JSON 1.1 protocol (`X-Amz-Target:
+//! com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101.LookupEvents`), over the audit trail.
+//! Authorised as `cloudtrail:LookupEvents` on `*`; the call itself is recorded like any read.
+
+use axum::body::Body;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use keyward_core::audit::{AuditEvent, AuditQuery, LookupKey, StoredRecord};
+use keyward_core::auth;
+use keyward_core::authz::{Permission, RequestInfo, authorize};
+use keyward_core::ids::{new_event_id, new_request_id};
+use keyward_core::ops::Ctx;
+use keyward_core::store::{Store, Tx};
+use keyward_core::{ApiError, OpError};
+use keyward_sigv4::RequestParts;
+use serde_json::{Value, json};
+use time::OffsetDateTime;
+
+use crate::app::{AppState, RequestMeta, describe_caller, is_region, submit_unchanged};
+
+/// The `X-Amz-Target` prefix of CloudTrail's operations.
+pub const TARGET_PREFIX: &str = "com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101.";
+const MAX_RESULTS: usize = 50;
+
+pub(crate) async fn handle<S: Store>(
+    state: &AppState<S>,
+    req: &RequestParts<'_>,
+    meta: &RequestMeta,
+    target: &str,
+) -> Response {
+    let request_id = new_request_id();
+    let now = state.clock.now();
+    let action = target.strip_prefix(TARGET_PREFIX).unwrap_or(target);
+    let mut event = AuditEvent::api_call(
+        new_event_id(now),
+        now,
+        "cloudtrail",
+        action,
+        request_id.clone(),
+        meta.source_ip.clone(),
+        meta.user_agent.clone(),
+    );
+    event.read_only = true;
+    let result = lookup(state, req, now, action, &mut event).await;
+    if let Err(e) = &result {
+        if let OpError::Store(cause) = e {
+            tracing::error!(request_id = %request_id, error = %cause, "LookupEvents failed in the store");
+        }
+        let api = e.to_api();
+        event.error_code = Some(api.code.to_owned());
+        event.error_message = Some(api.message.clone());
+    }
+    submit_unchanged(state, event).await;
+    let (status, body) = match result {
+        Ok(body) => (StatusCode::OK, body),
+        Err(e) => {
+            let api = e.to_api();
+            (
+                StatusCode::from_u16(api.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+                json!({ "__type": json_error_code(api.code), "message": api.message }),
+            )
+        }
+    };
+    let mut response = (status, Body::from(body.to_string())).into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/x-amz-json-1.1"),
+    );
+    if let Ok(id) = HeaderValue::from_str(&request_id) {
+        headers.insert("x-amzn-RequestId", id);
+    }
+    response
+}
+
+/// The JSON protocol's names of the authentication errors.
+fn json_error_code(query_code: &str) -> &str {
+    match query_code {
+        "InvalidClientTokenId" => "UnrecognizedClientException",
+        "SignatureDoesNotMatch" => "InvalidSignatureException",
+        "AccessDenied" => "AccessDeniedException",
+        other => other,
+    }
+}
+
+fn invalid(code: &'static str, message: impl Into<String>) -> OpError {
+    ApiError::new(code, 400, message).into()
+}
+
+/// A JSON 1.1 timestamp: epoch seconds (a number) or an ISO 8601 string.
+fn timestamp(v: &Value) -> Option<OffsetDateTime> {
+    if let Some(secs) = v.as_f64() {
+        let nanos = (secs * 1e9) as i128;
+        return OffsetDateTime::from_unix_timestamp_nanos(nanos).ok();
+    }
+    v.as_str()
+        .and_then(|s| OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339).ok())
+}
+
+async fn lookup<S: Store>(
+    state: &AppState<S>,
+    req: &RequestParts<'_>,
+    now: OffsetDateTime,
+    action: &str,
+    event: &mut AuditEvent,
+) -> Result<Value, OpError> {
+    let parsed = auth::parse(req).map_err(|f| f.error)?;
+    event.access_key_id = Some(parsed.access_key_id.clone());
+    event.aws_region = parsed.scope.region.clone();
+    keyward_sigv4::check_scope(&parsed, is_region, "cloudtrail")
+        .map_err(|e| ApiError::new(e.code(), e.http_status(), e.message()))?;
+    let mut tx = state.store.begin_read().await?;
+    let caller = auth::authenticate_cached(
+        &mut tx,
+        &state.credentials,
+        &state.master_key,
+        &state.signing_keys,
+        req,
+        &parsed,
+        now,
+    )
+    .await
+    .map_err(|f| f.error)?;
+    describe_caller(event, &caller, &state.partition);
+    if action != "LookupEvents" {
+        return Err(ApiError::new(
+            "UnknownOperationException",
+            400,
+            format!("keyward serves CloudTrail's LookupEvents only, not {action}."),
+        )
+        .into());
+    }
+    let body: Value = if req.body.is_empty() {
+        json!({})
+    } else {
+        serde_json::from_slice(req.body)
+            .map_err(|_| invalid("SerializationException", "The request body is not JSON."))?
+    };
+    event.request_parameters = lookup_parameters(&body);
+
+    let info = RequestInfo {
+        source_ip: event.source_ip.clone(),
+        user_agent: event.user_agent.clone(),
+        secure_transport: false,
+        region: parsed.scope.region.clone(),
+    };
+    let ctx = Ctx {
+        partition: &state.partition,
+        now,
+        master_key: &state.master_key,
+        caller: &caller,
+        info: &info,
+        policies: &state.policies,
+        totp: &state.totp,
+    };
+    authorize(
+        &mut tx,
+        &ctx,
+        &Permission {
+            action: "cloudtrail:LookupEvents".to_owned(),
+            resource: "*".to_owned(),
+            context: Vec::new(),
+        },
+    )
+    .await?;
+
+    let query = parse_query(&body, caller.principal.account_id())?;
+    let records = tx.lookup_audit_events(&query).await?;
+    tx.commit().await?;
+    let next = (records.len() == query.limit)
+        .then(|| records.last().map(|r| format!("kw1-{}", r.seq)))
+        .flatten();
+    let events: Vec<Value> = records.iter().filter_map(lookup_event).collect();
+    let mut out = json!({ "Events": events });
+    if let Some(token) = next {
+        out["NextToken"] = json!(token);
+    }
+    Ok(out)
+}
+
+fn lookup_parameters(body: &Value) -> Option<Value> {
+    let mut p = serde_json::Map::new();
+    for (k, v) in body.as_object()? {
+        let mut chars = k.chars();
+        let camel: String = chars
+            .next()
+            .map(|c| c.to_lowercase().chain(chars).collect())
+            .unwrap_or_default();
+        p.insert(camel, v.clone());
+    }
+    (!p.is_empty()).then_some(Value::Object(p))
+}
+
+fn parse_query(body: &Value, account_id: &str) -> Result<AuditQuery, OpError> {
+    let attribute = match body.get("LookupAttributes").and_then(Value::as_array) {
+        None => None,
+        Some(list) if list.is_empty() => None,
+        Some(list) if list.len() > 1 => {
+            return Err(invalid(
+                "InvalidLookupAttributesException",
+                "You cannot specify more than one lookup attribute.",
+            ));
+        }
+        Some(list) => {
+            let a = list.first().unwrap_or(&Value::Null);
+            let key = a.get("AttributeKey").and_then(Value::as_str).unwrap_or("");
+            let value = a.get("AttributeValue").and_then(Value::as_str);
+            let key = LookupKey::parse(key).ok_or_else(|| {
+                invalid(
+                    "InvalidLookupAttributesException",
+                    format!("Invalid attribute key: {key}"),
+                )
+            })?;
+            let value = value.filter(|v| !v.is_empty()).ok_or_else(|| {
+                invalid(
+                    "InvalidLookupAttributesException",
+                    "The attribute value must not be empty.",
+                )
+            })?;
+            Some((key, value.to_owned()))
+        }
+    };
+    let start = body.get("StartTime").map(|v| {
+        timestamp(v).ok_or_else(|| invalid("InvalidTimeRangeException", "Invalid StartTime."))
+    });
+    let end = body.get("EndTime").map(|v| {
+        timestamp(v).ok_or_else(|| invalid("InvalidTimeRangeException", "Invalid EndTime."))
+    });
+    let start = start.transpose()?;
+    let end = end.transpose()?;
+    if let (Some(s), Some(e)) = (start, end)
+        && s > e
+    {
+        return Err(invalid(
+            "InvalidTimeRangeException",
+            "Start time must be less than or equal to end time.",
+        ));
+    }
+    let limit = match body.get("MaxResults") {
+        None => MAX_RESULTS,
+        Some(v) => match v.as_u64() {
+            Some(n @ 1..=50) => usize::try_from(n).unwrap_or(MAX_RESULTS),
+            _ => {
+                return Err(invalid(
+                    "InvalidMaxResultsException",
+                    "MaxResults must be between 1 and 50.",
+                ));
+            }
+        },
+    };
+    let before = match body.get("NextToken").and_then(Value::as_str) {
+        None => None,
+        Some(token) => Some(
+            token
+                .strip_prefix("kw1-")
+                .and_then(|n| n.parse::<i64>().ok())
+                .ok_or_else(|| invalid("InvalidNextTokenException", "Invalid NextToken."))?,
+        ),
+    };
+    Ok(AuditQuery {
+        account_id: account_id.to_owned(),
+        attribute,
+        // CloudTrail's records have whole seconds: an end time covers its whole second.
+        start: start.map(|s| s.replace_nanosecond(0).unwrap_or(s)),
+        end: end.map(|e| e.replace_nanosecond(999_999_999).unwrap_or(e)),
+        before,
+        limit,
+    })
+}
+
+/// One `Event` of the response, from a stored record.
+fn lookup_event(stored: &StoredRecord) -> Option<Value> {
+    let r: Value = serde_json::from_str(&stored.record).ok()?;
+    let time = r["eventTime"].as_str().and_then(|s| {
+        OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339).ok()
+    })?;
+    let resources: Vec<Value> = r["resources"]
+        .as_array()
+        .map(|items| {
+            items
+                .iter()
+                .map(|i| json!({ "ResourceType": i["type"], "ResourceName": i["ARN"] }))
+                .collect()
+        })
+        .unwrap_or_default();
+    let username = r["userIdentity"]["userName"]
+        .as_str()
+        .map(str::to_owned)
+        .or_else(|| (r["userIdentity"]["type"] == "Root").then(|| "root".to_owned()));
+    let mut e = json!({
+        "EventId": r["eventID"],
+        "EventName": r["eventName"],
+        "ReadOnly": if r["readOnly"] == true { "true" } else { "false" },
+        "EventTime": time.unix_timestamp(),
+        "EventSource": r["eventSource"],
+        "Resources": resources,
+        "CloudTrailEvent": stored.record,
+    });
+    if let Some(k) = r["userIdentity"]["accessKeyId"].as_str() {
+        e["AccessKeyId"] = json!(k);
+    }
+    if let Some(u) = username {
+        e["Username"] = json!(u);
+    }
+    Some(e)
+}
