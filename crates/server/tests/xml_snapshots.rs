@@ -508,3 +508,66 @@ fn mfa_empty_results_and_errors() {
         encode::error(Service::Iam, &ApiError::invalid_authentication_code(), RID)
     );
 }
+
+fn test_role() -> keyward_core::model::Role {
+    keyward_core::model::Role {
+        account_id: "123456789012".into(),
+        role_id: "AROADBQP57FF2AEXAMPLE".into(),
+        name: "Test-Role".into(),
+        path: "/".into(),
+        created: datetime!(2013-01-02 03:04:05 UTC),
+        assume_role_policy: r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ec2.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#.into(),
+        description: Some("Test & role".into()),
+        max_session_duration: 3600,
+        permissions_boundary: Some("arn:aws:iam::123456789012:policy/Boundary".into()),
+        tags: vec![Tag {
+            key: "Team".into(),
+            value: "blue".into(),
+        }],
+        last_used: Some((datetime!(2019-11-20 17:09:20 UTC), "us-east-1".into())),
+    }
+}
+
+#[test]
+fn roles() {
+    let r = test_role();
+    let arn = r.arn("aws");
+    insta::assert_snapshot!(
+        "get_role",
+        iam(
+            "GetRole",
+            &Output::Role {
+                role: r.clone(),
+                arn: arn.clone()
+            }
+        )
+    );
+    let mut fresh = r.clone();
+    fresh.last_used = None;
+    fresh.description = None;
+    fresh.permissions_boundary = None;
+    fresh.tags.clear();
+    insta::assert_snapshot!(
+        "create_role",
+        iam(
+            "CreateRole",
+            &Output::Role {
+                role: fresh,
+                arn: arn.clone()
+            }
+        )
+    );
+    insta::assert_snapshot!(
+        "list_roles",
+        iam(
+            "ListRoles",
+            &Output::Roles {
+                roles: vec![(r, arn)],
+                page: Page {
+                    is_truncated: true,
+                    marker: Some("VGVzdC1Sb2xl".into())
+                }
+            }
+        )
+    );
+}

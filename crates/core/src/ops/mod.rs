@@ -9,6 +9,7 @@ mod attachments;
 mod groups;
 mod mfa;
 mod policies;
+mod roles;
 mod users;
 
 pub use access_keys::new_access_key;
@@ -20,8 +21,8 @@ use crate::authz::{Permission, PolicyCache, RequestInfo, authorize};
 use crate::crypto::MasterKey;
 use crate::error::{ApiError, OpError};
 use crate::model::{
-    AccessKey, AttachedPolicy, EntityKind, Group, ManagedPolicy, MfaDevice, PolicyVersion, Tag,
-    User, mfa_serial, user_arn,
+    AccessKey, AttachedPolicy, EntityKind, Group, ManagedPolicy, MfaDevice, PolicyVersion, Role,
+    Tag, User, mfa_serial, role_arn, user_arn,
 };
 use crate::principal::Caller;
 use crate::store::Tx;
@@ -277,6 +278,60 @@ pub enum Operation {
         marker: Option<String>,
         max_items: Option<i64>,
     },
+    // Roles.
+    CreateRole {
+        role_name: Option<String>,
+        path: Option<String>,
+        assume_role_policy_document: Option<String>,
+        description: Option<String>,
+        max_session_duration: Option<i64>,
+        permissions_boundary: Option<String>,
+        tags: Vec<Tag>,
+    },
+    GetRole {
+        role_name: Option<String>,
+    },
+    UpdateRole {
+        role_name: Option<String>,
+        description: Option<String>,
+        max_session_duration: Option<i64>,
+    },
+    UpdateRoleDescription {
+        role_name: Option<String>,
+        description: Option<String>,
+    },
+    UpdateAssumeRolePolicy {
+        role_name: Option<String>,
+        policy_document: Option<String>,
+    },
+    DeleteRole {
+        role_name: Option<String>,
+    },
+    ListRoles {
+        path_prefix: Option<String>,
+        marker: Option<String>,
+        max_items: Option<i64>,
+    },
+    TagRole {
+        role_name: Option<String>,
+        tags: Vec<Tag>,
+    },
+    UntagRole {
+        role_name: Option<String>,
+        tag_keys: Vec<String>,
+    },
+    ListRoleTags {
+        role_name: Option<String>,
+        marker: Option<String>,
+        max_items: Option<i64>,
+    },
+    PutRolePermissionsBoundary {
+        role_name: Option<String>,
+        permissions_boundary: Option<String>,
+    },
+    DeleteRolePermissionsBoundary {
+        role_name: Option<String>,
+    },
 }
 
 impl Operation {
@@ -359,6 +414,18 @@ impl Operation {
             Operation::TagMfaDevice { .. } => "TagMFADevice",
             Operation::UntagMfaDevice { .. } => "UntagMFADevice",
             Operation::ListMfaDeviceTags { .. } => "ListMFADeviceTags",
+            Operation::CreateRole { .. } => "CreateRole",
+            Operation::GetRole { .. } => "GetRole",
+            Operation::UpdateRole { .. } => "UpdateRole",
+            Operation::UpdateRoleDescription { .. } => "UpdateRoleDescription",
+            Operation::UpdateAssumeRolePolicy { .. } => "UpdateAssumeRolePolicy",
+            Operation::DeleteRole { .. } => "DeleteRole",
+            Operation::ListRoles { .. } => "ListRoles",
+            Operation::TagRole { .. } => "TagRole",
+            Operation::UntagRole { .. } => "UntagRole",
+            Operation::ListRoleTags { .. } => "ListRoleTags",
+            Operation::PutRolePermissionsBoundary { .. } => "PutRolePermissionsBoundary",
+            Operation::DeleteRolePermissionsBoundary { .. } => "DeleteRolePermissionsBoundary",
         }
     }
 
@@ -497,6 +564,15 @@ pub enum Output {
         device: MfaDevice,
     },
     Empty,
+    /// `CreateRole`, `GetRole`, `UpdateRoleDescription`.
+    Role {
+        role: Role,
+        arn: String,
+    },
+    Roles {
+        roles: Vec<(Role, String)>,
+        page: Page,
+    },
 }
 
 /// AWS's pagination: `IsTruncated` and, when truncated, the `Marker` for the next call.
@@ -608,6 +684,46 @@ async fn group_permission<T: Tx>(
             ctx.partition,
             path.unwrap_or("/")
         ),
+    };
+    Ok(Target::Resource(Permission {
+        action: iam_action(op),
+        resource,
+        context,
+    }))
+}
+
+/// A permission on a role: the stored role's ARN and tags when it exists, otherwise
+/// `role/PATH/NAME`. For actions whose Service Authorization Reference entry lists
+/// `iam:PermissionsBoundary`, the role's current boundary is that key unless the request sets one.
+async fn role_permission<T: Tx>(
+    tx: &mut T,
+    ctx: &Ctx<'_>,
+    op: &Operation,
+    name: &str,
+    path: Option<&str>,
+    mut context: Vec<(String, Vec<String>)>,
+) -> Result<Target, OpError> {
+    let acct = account_id(ctx);
+    let resource = match tx.get_role(acct, name).await? {
+        Some(r) => {
+            context.extend(resource_tag_keys(&r.tags));
+            let boundary_action = matches!(
+                op,
+                Operation::AttachPolicy { .. }
+                    | Operation::DetachPolicy { .. }
+                    | Operation::PutInlinePolicy { .. }
+                    | Operation::DeleteInlinePolicy { .. }
+                    | Operation::DeleteRolePermissionsBoundary { .. }
+            );
+            if boundary_action
+                && let Some(b) = &r.permissions_boundary
+                && !context.iter().any(|(k, _)| k == "iam:PermissionsBoundary")
+            {
+                context.push(("iam:PermissionsBoundary".to_owned(), vec![b.clone()]));
+            }
+            r.arn(ctx.partition)
+        }
+        None => role_arn(ctx.partition, acct, path.unwrap_or("/"), name),
     };
     Ok(Target::Resource(Permission {
         action: iam_action(op),
@@ -800,7 +916,12 @@ async fn target<T: Tx>(tx: &mut T, ctx: &Ctx<'_>, op: &Operation) -> Result<Targ
                 EntityKind::Group => {
                     group_permission(tx, ctx, op, &opt(entity_name), None, keys).await
                 }
-                _ => user_permission(tx, ctx, op, Some(&opt(entity_name)), None, keys).await,
+                EntityKind::Role => {
+                    role_permission(tx, ctx, op, &opt(entity_name), None, keys).await
+                }
+                EntityKind::User => {
+                    user_permission(tx, ctx, op, Some(&opt(entity_name)), None, keys).await
+                }
             }
         }
         Operation::ListAttachedPolicies {
@@ -831,8 +952,58 @@ async fn target<T: Tx>(tx: &mut T, ctx: &Ctx<'_>, op: &Operation) -> Result<Targ
             EntityKind::Group => {
                 group_permission(tx, ctx, op, &opt(entity_name), None, Vec::new()).await
             }
-            _ => user_permission(tx, ctx, op, Some(&opt(entity_name)), None, Vec::new()).await,
+            EntityKind::Role => {
+                role_permission(tx, ctx, op, &opt(entity_name), None, Vec::new()).await
+            }
+            EntityKind::User => {
+                user_permission(tx, ctx, op, Some(&opt(entity_name)), None, Vec::new()).await
+            }
         },
+        Operation::ListRoles { .. } => Ok(list_target(ctx, op, "role")),
+        Operation::CreateRole {
+            role_name,
+            path,
+            permissions_boundary,
+            tags,
+            ..
+        } => {
+            let mut keys = request_tag_keys(tags);
+            keys.extend(
+                permissions_boundary
+                    .iter()
+                    .map(|b| ("iam:PermissionsBoundary".to_owned(), vec![b.clone()])),
+            );
+            role_permission(tx, ctx, op, &opt(role_name), path.as_deref(), keys).await
+        }
+        Operation::TagRole { role_name, tags } => {
+            role_permission(tx, ctx, op, &opt(role_name), None, request_tag_keys(tags)).await
+        }
+        Operation::UntagRole {
+            role_name,
+            tag_keys,
+        } => {
+            let keys = vec![("aws:TagKeys".to_owned(), tag_keys.clone())];
+            role_permission(tx, ctx, op, &opt(role_name), None, keys).await
+        }
+        Operation::PutRolePermissionsBoundary {
+            role_name,
+            permissions_boundary,
+        } => {
+            let keys = permissions_boundary
+                .iter()
+                .map(|b| ("iam:PermissionsBoundary".to_owned(), vec![b.clone()]))
+                .collect();
+            role_permission(tx, ctx, op, &opt(role_name), None, keys).await
+        }
+        Operation::GetRole { role_name }
+        | Operation::UpdateRole { role_name, .. }
+        | Operation::UpdateRoleDescription { role_name, .. }
+        | Operation::UpdateAssumeRolePolicy { role_name, .. }
+        | Operation::DeleteRole { role_name }
+        | Operation::ListRoleTags { role_name, .. }
+        | Operation::DeleteRolePermissionsBoundary { role_name } => {
+            role_permission(tx, ctx, op, &opt(role_name), None, Vec::new()).await
+        }
         Operation::CreateGroup { group_name, path } => {
             group_permission(tx, ctx, op, &opt(group_name), path.as_deref(), Vec::new()).await
         }
@@ -1005,6 +1176,18 @@ async fn run<T: Tx>(tx: &mut T, ctx: &Ctx<'_>, op: Operation) -> Result<Output, 
             marker,
             max_items,
         } => mfa::list_mfa_device_tags(tx, ctx, serial_number, marker, max_items).await,
+        op @ (Operation::CreateRole { .. }
+        | Operation::GetRole { .. }
+        | Operation::UpdateRole { .. }
+        | Operation::UpdateRoleDescription { .. }
+        | Operation::UpdateAssumeRolePolicy { .. }
+        | Operation::DeleteRole { .. }
+        | Operation::ListRoles { .. }
+        | Operation::TagRole { .. }
+        | Operation::UntagRole { .. }
+        | Operation::ListRoleTags { .. }
+        | Operation::PutRolePermissionsBoundary { .. }
+        | Operation::DeleteRolePermissionsBoundary { .. }) => roles::run(tx, ctx, op).await,
     }
 }
 
