@@ -15,6 +15,7 @@ pub mod ids;
 pub mod model;
 pub mod ops;
 pub mod principal;
+pub mod session;
 pub mod store;
 pub mod totp;
 pub mod validate;

@@ -186,9 +186,11 @@ async fn serve(args: ServeArgs) -> Result<()> {
     }
     tracing::info!(%addr, account = %boot.account_id, startup_ms = started.elapsed().as_millis() as u64, "ready");
 
+    let session_keys = keyward_core::session::SessionKeyRing::new(&master_key);
     let state = Arc::new(AppState {
         store: store.clone(),
         master_key,
+        session_keys,
         signing_keys: SigningKeyCache::new(4096),
         clock,
         partition: args.partition,

@@ -19,6 +19,7 @@ use keyward_core::ids::new_request_id;
 use keyward_core::model::MfaFailure;
 use keyward_core::ops::{self, Ctx, Operation, Output};
 use keyward_core::principal::Caller;
+use keyward_core::session::SessionKeyRing;
 use keyward_core::store::{Store, Tx};
 use keyward_core::{ApiError, OpError};
 use keyward_sigv4::{RequestParts, SigningKeyCache};
@@ -36,6 +37,8 @@ pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 pub struct AppState<S: Store> {
     pub store: S,
     pub master_key: MasterKey,
+    /// Seals and opens session tokens (derived from the master key).
+    pub session_keys: SessionKeyRing,
     pub signing_keys: SigningKeyCache,
     pub clock: Arc<dyn Clock>,
     pub partition: String,
@@ -268,7 +271,7 @@ async fn record_alone<S: Store>(
 fn describe_caller(event: &mut AuditEvent, caller: &Caller, partition: &str) {
     let p = &caller.principal;
     event.identity_type = Some(p.identity_type().to_owned());
-    event.principal_id = Some(p.user_id().to_owned());
+    event.principal_id = Some(p.user_id().into_owned());
     event.principal_arn = Some(p.arn(partition));
     event.account_id = Some(p.account_id().to_owned());
     event.user_name = p.user_name().map(str::to_owned);
@@ -299,6 +302,7 @@ async fn run<S: Store>(
     let caller = auth::authenticate(
         &mut tx,
         &state.master_key,
+        &state.session_keys,
         &state.signing_keys,
         req,
         &parsed,
@@ -327,6 +331,7 @@ async fn run<S: Store>(
         caller: &caller,
         info: &info,
         policies: &state.policies,
+        session_keys: &state.session_keys,
     };
     let output = ops::execute(&mut tx, &ctx, op).await?;
     tx.insert_audit_event(event).await?;

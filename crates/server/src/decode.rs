@@ -62,6 +62,14 @@ fn boolean(params: &Params, name: &str) -> bool {
         .is_some_and(|v| v.eq_ignore_ascii_case("true"))
 }
 
+/// `PolicyArns.member.N.arn`, in index order (the list ends at the first gap, as the SDKs number
+/// members from 1 without gaps).
+fn policy_arns(p: &Params) -> Vec<String> {
+    (1..)
+        .map_while(|i| p.string(&format!("PolicyArns.member.{i}.arn")))
+        .collect()
+}
+
 /// Operations that exist for users, groups and roles alike, named `{Verb}{User|Group|Role}{Noun}`.
 fn entity_operation(action: &str, p: &Params) -> Result<Option<Operation>, ApiError> {
     let (entity, name_param, rest) = if let Some(i) = action.find("User") {
@@ -145,6 +153,34 @@ pub fn decode(service: Service, action: &str, p: &Params) -> Result<Operation, A
     let s = |name: &str| p.string(name);
     let op = match (service, action) {
         (Service::Sts, "GetCallerIdentity") => Operation::GetCallerIdentity,
+        (Service::Sts, "GetSessionToken") => Operation::GetSessionToken {
+            duration_seconds: integer(p, "DurationSeconds", "durationSeconds")?,
+            serial_number: s("SerialNumber"),
+            token_code: s("TokenCode").map(CodeInput::new),
+        },
+        (Service::Sts, "AssumeRole") => Operation::AssumeRole {
+            role_arn: s("RoleArn"),
+            role_session_name: s("RoleSessionName"),
+            policy_arns: policy_arns(p),
+            policy: s("Policy"),
+            duration_seconds: integer(p, "DurationSeconds", "durationSeconds")?,
+            tags: p.tags("Tags"),
+            transitive_tag_keys: p.list("TransitiveTagKeys"),
+            external_id: s("ExternalId"),
+            serial_number: s("SerialNumber"),
+            token_code: s("TokenCode").map(CodeInput::new),
+            source_identity: s("SourceIdentity"),
+        },
+        (Service::Sts, "GetFederationToken") => Operation::GetFederationToken {
+            name: s("Name"),
+            policy: s("Policy"),
+            policy_arns: policy_arns(p),
+            duration_seconds: integer(p, "DurationSeconds", "durationSeconds")?,
+            tags: p.tags("Tags"),
+        },
+        (Service::Sts, "GetAccessKeyInfo") => Operation::GetAccessKeyInfo {
+            access_key_id: s("AccessKeyId"),
+        },
         (Service::Iam, "CreateUser") => Operation::CreateUser {
             user_name: s("UserName"),
             path: s("Path"),

@@ -394,6 +394,39 @@ fn result_body(x: &mut Xml, output: &Output) {
             x.close("VirtualMFADevices");
             page(x, p);
         }
+        Output::SessionCredentials {
+            credentials,
+            assumed_role_user,
+            federated_user,
+            packed_policy_size,
+            source_identity,
+        } => {
+            x.open("Credentials")
+                .elem("AccessKeyId", &credentials.access_key_id)
+                .elem("SecretAccessKey", credentials.secret_access_key.expose())
+                .elem("SessionToken", &credentials.session_token)
+                .elem("Expiration", &iso8601(credentials.expiration))
+                .close("Credentials");
+            if let Some((id, arn)) = assumed_role_user {
+                x.open("AssumedRoleUser")
+                    .elem("AssumedRoleId", id)
+                    .elem("Arn", arn)
+                    .close("AssumedRoleUser");
+            }
+            if let Some((id, arn)) = federated_user {
+                x.open("FederatedUser")
+                    .elem("FederatedUserId", id)
+                    .elem("Arn", arn)
+                    .close("FederatedUser");
+            }
+            if let Some(size) = packed_policy_size {
+                x.elem("PackedPolicySize", &size.to_string());
+            }
+            x.opt("SourceIdentity", source_identity.as_deref());
+        }
+        Output::AccessKeyInfo { account } => {
+            x.elem("Account", account);
+        }
         Output::Role { role: r, arn } => {
             x.open("Role");
             role(x, r, arn, true);

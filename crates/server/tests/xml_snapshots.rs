@@ -571,3 +571,75 @@ fn roles() {
         )
     );
 }
+
+fn session_credentials() -> keyward_core::ops::Credentials {
+    keyward_core::ops::Credentials {
+        access_key_id: "ASIAIOSFODNN7EXAMPLE".into(),
+        secret_access_key: SecretKey::new("wJalrXUtnFEMI/K7MDENG/bPxRfiCYzEXAMPLEKEY"),
+        session_token: "AQoEXAMPLEH4aoAH0gNCAPyJxz4BlCFFxWNE1OPTgk5TthT+FvwqnKwRcOIfrRh3c/LTo6UDdyJwOOvEVPvLXCrrrUtdnniCEXAMPLE/IvU1dYUg2RVAJBanLiHb4IgRmpRV3zrkuWJOgQs8IZZaIv2BXIa2R4OlgkBN9bkUDNCJiBeb/AXlzBBko7b15fjrBs2+cTQtpZ3CYWFXG8C5zqx37wnOE49mRl/+OtkIKGO7fAE".into(),
+        expiration: datetime!(2011-07-15 23:28:33 UTC),
+    }
+}
+
+#[test]
+fn sts_session_credentials() {
+    let sts = |action: &str, out: &Output| encode::response(Service::Sts, action, out, RID);
+    insta::assert_snapshot!(
+        "get_session_token",
+        sts(
+            "GetSessionToken",
+            &Output::SessionCredentials {
+                credentials: session_credentials(),
+                assumed_role_user: None,
+                federated_user: None,
+                packed_policy_size: None,
+                source_identity: None,
+            }
+        )
+    );
+    insta::assert_snapshot!(
+        "assume_role",
+        sts(
+            "AssumeRole",
+            &Output::SessionCredentials {
+                credentials: session_credentials(),
+                assumed_role_user: Some((
+                    "ARO123EXAMPLE123:Bob".into(),
+                    "arn:aws:sts::123456789012:assumed-role/demo/Bob".into()
+                )),
+                federated_user: None,
+                packed_policy_size: Some(8),
+                source_identity: Some("DevUser123".into()),
+            }
+        )
+    );
+    insta::assert_snapshot!(
+        "get_federation_token",
+        sts(
+            "GetFederationToken",
+            &Output::SessionCredentials {
+                credentials: session_credentials(),
+                assumed_role_user: None,
+                federated_user: Some((
+                    "123456789012:Bob".into(),
+                    "arn:aws:sts::123456789012:federated-user/Bob".into()
+                )),
+                packed_policy_size: Some(6),
+                source_identity: None,
+            }
+        )
+    );
+    insta::assert_snapshot!(
+        "get_access_key_info",
+        sts(
+            "GetAccessKeyInfo",
+            &Output::AccessKeyInfo {
+                account: "111122223333".into()
+            }
+        )
+    );
+    insta::assert_snapshot!(
+        "expired_token",
+        encode::error(Service::Sts, &keyward_core::auth::expired_token(), RID)
+    );
+}
