@@ -93,13 +93,13 @@ pub fn verify_session_request(
     let claims: SealedClaims = keys
         .open(token, &parsed.access_key_id)
         .map_err(|_| invalid_client_token_id())?;
-    if claims.session.is_expired(now) {
+    let (session, secret) = claims.into_parts();
+    if session.is_expired(now) {
         return Err(expired_token());
     }
     sigv4::check_time(parsed, now).map_err(|e| from_sigv4(&e))?;
-    let secret = SecretKey::new(claims.secret.clone());
     sigv4::verify(req, parsed, &secret, cache).map_err(|e| from_sigv4(&e))?;
-    Ok(claims.session.clone())
+    Ok(session)
 }
 
 /// The principal a session stands for, as the store holds it now: a deleted user or role revokes

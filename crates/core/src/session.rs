@@ -97,9 +97,10 @@ impl fmt::Debug for SealedClaims {
     }
 }
 
-impl Drop for SealedClaims {
-    fn drop(&mut self) {
-        zeroize::Zeroize::zeroize(&mut self.secret);
+impl SealedClaims {
+    /// Splits the claims into the session and its secret (which zeroises on drop).
+    pub fn into_parts(self) -> (Session, keyward_sigv4::SecretKey) {
+        (self.session, keyward_sigv4::SecretKey::new(self.secret))
     }
 }
 
