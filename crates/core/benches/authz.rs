@@ -53,13 +53,17 @@ fn bench(c: &mut Criterion) {
             )
             .unwrap(),
     );
-    cache.keep(&user.user_id, PrincipalPolicies { identity, boundary });
+    cache.keep(
+        &keyward_core::authz::user_cache_key(&user),
+        PrincipalPolicies { identity, boundary },
+    );
 
     let master_key = MasterKey::generate(1).unwrap();
     let caller = Caller {
         principal: Principal::User(user.clone()),
         access_key_id: "AKIAEXAMPLE".into(),
         key_last_used: None,
+        session: None,
     };
     let info = RequestInfo {
         source_ip: "10.1.2.3".into(),
@@ -68,6 +72,7 @@ fn bench(c: &mut Criterion) {
         region: "us-east-1".into(),
     };
     let totp = TotpConfig::default();
+    let session_keys = keyward_core::session::SessionKeyRing::new(&master_key);
     let ctx = Ctx {
         partition: "aws",
         now: time::OffsetDateTime::now_utc(),
@@ -76,6 +81,7 @@ fn bench(c: &mut Criterion) {
         info: &info,
         policies: &cache,
         totp: &totp,
+        session_keys: &session_keys,
     };
     let allowed = Permission {
         action: "logs:GetLogEvents".into(),
@@ -87,20 +93,21 @@ fn bench(c: &mut Criterion) {
         resource: "arn:aws:iam::111122223333:user/bob".into(),
         context: vec![],
     };
-    let set = cache.gathered(&user.user_id).unwrap();
+    let key = keyward_core::authz::user_cache_key(&user);
+    let set = cache.gathered(&key).unwrap();
     assert!(decide(&ctx, &user, &set, &allowed).is_ok());
     assert!(decide(&ctx, &user, &set, &denied).is_err());
 
     let mut g = c.benchmark_group("authorize_realistic_principal");
     g.bench_function("allowed", |b| {
         b.iter(|| {
-            let set = cache.gathered(black_box(&user.user_id)).unwrap();
+            let set = cache.gathered(black_box(&key)).unwrap();
             decide(&ctx, &user, &set, black_box(&allowed))
         })
     });
     g.bench_function("implicitly_denied", |b| {
         b.iter(|| {
-            let set = cache.gathered(black_box(&user.user_id)).unwrap();
+            let set = cache.gathered(black_box(&key)).unwrap();
             decide(&ctx, &user, &set, black_box(&denied))
         })
     });

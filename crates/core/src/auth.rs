@@ -1,8 +1,9 @@
 //! Authentication: from a SigV4-signed request to a [`Caller`].
 //!
 //! Errors are AWS's: `MissingAuthenticationToken`, `IncompleteSignature`, `InvalidClientTokenId`
-//! (unknown, inactive or orphaned key), `SignatureDoesNotMatch` (wrong secret, or the clock-skew
-//! "Signature expired" form).
+//! (unknown, inactive or orphaned key, or a session token that does not open), `SignatureDoesNotMatch`
+//! (wrong secret, or the clock-skew "Signature expired" form), `ExpiredToken` (a session past its
+//! expiry).
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -14,6 +15,7 @@ use time::OffsetDateTime;
 use crate::crypto::MasterKey;
 use crate::error::{ApiError, OpError};
 use crate::principal::{Caller, Principal};
+use crate::session::{SealedClaims, Session, SessionKeyRing, SessionKind};
 use crate::store::Tx;
 
 /// Why a request was not authenticated: the AWS error, and the key it claimed if it got that far
@@ -64,19 +66,121 @@ pub fn parse(req: &RequestParts<'_>) -> Result<ParsedAuth, AuthFailure> {
     }
 }
 
-/// Finds the signing key, checks its state, the clock and the signature.
+/// "The security token included in the request is expired" (403).
+pub fn expired_token() -> ApiError {
+    ApiError::new(
+        "ExpiredToken",
+        403,
+        "The security token included in the request is expired",
+    )
+}
+
+/// Whether an access key ID names temporary credentials.
+pub fn is_session_key(access_key_id: &str) -> bool {
+    access_key_id.starts_with("ASIA")
+}
+
+/// Checks a request signed with session credentials without any database read: the token opens
+/// for this access key ID, is not expired, the clock is within the skew and the signature is
+/// made with the session's secret. Returns the session.
+pub fn verify_session_request(
+    keys: &SessionKeyRing,
+    cache: &SigningKeyCache,
+    req: &RequestParts<'_>,
+    parsed: &ParsedAuth,
+    now: OffsetDateTime,
+) -> Result<Session, ApiError> {
+    let token = parsed
+        .security_token
+        .as_deref()
+        .ok_or_else(invalid_client_token_id)?;
+    let claims: SealedClaims = keys
+        .open(token, &parsed.access_key_id)
+        .map_err(|_| invalid_client_token_id())?;
+    let (session, secret) = claims.into_parts();
+    if session.is_expired(now) {
+        return Err(expired_token());
+    }
+    sigv4::check_time(parsed, now).map_err(|e| from_sigv4(&e))?;
+    sigv4::verify(req, parsed, &secret, cache).map_err(|e| from_sigv4(&e))?;
+    Ok(session)
+}
+
+/// The principal a session stands for, as the store holds it now: a deleted user or role revokes
+/// its sessions at once.
+async fn session_principal<T: Tx>(
+    tx: &mut T,
+    session: &Session,
+) -> Result<Option<Principal>, crate::error::StoreError> {
+    Ok(match session.kind {
+        SessionKind::Root => Some(Principal::Root {
+            account_id: session.account_id.clone(),
+        }),
+        SessionKind::User => tx
+            .get_user_by_id(&session.principal_id)
+            .await?
+            .map(Principal::User),
+        SessionKind::Role => {
+            tx.get_role_by_id(&session.principal_id)
+                .await?
+                .map(|role| Principal::AssumedRole {
+                    role,
+                    session_name: session.name.clone(),
+                })
+        }
+        SessionKind::Federated if session.principal_id.is_empty() => {
+            Some(Principal::FederatedUser {
+                account_id: session.account_id.clone(),
+                parent: None,
+                name: session.name.clone(),
+            })
+        }
+        SessionKind::Federated => {
+            tx.get_user_by_id(&session.principal_id)
+                .await?
+                .map(|user| Principal::FederatedUser {
+                    account_id: user.account_id.clone(),
+                    parent: Some(user),
+                    name: session.name.clone(),
+                })
+        }
+    })
+}
+
+/// Finds the signing key, checks its state, the clock and the signature. Session credentials
+/// (`ASIA...`) are opened from their sealed token; long-term keys are looked up in the store.
 pub async fn authenticate<T: Tx>(
     tx: &mut T,
     master_key: &MasterKey,
+    session_keys: &SessionKeyRing,
     cache: &SigningKeyCache,
     req: &RequestParts<'_>,
     parsed: &ParsedAuth,
     now: OffsetDateTime,
 ) -> Result<Caller, AuthFailure> {
     let key_id = parsed.access_key_id.as_str();
-    // Temporary credentials arrive with the STS issue; a token on a long-term key is refused as AWS does.
+    let fail = |e: ApiError| AuthFailure::api(e, Some(key_id));
+    if is_session_key(key_id) {
+        let store_fail = |e| AuthFailure {
+            error: OpError::Store(e),
+            access_key_id: Some(key_id.to_owned()),
+        };
+        let session =
+            verify_session_request(session_keys, cache, req, parsed, now).map_err(fail)?;
+        let principal = session_principal(tx, &session)
+            .await
+            .map_err(store_fail)?
+            .ok_or_else(|| fail(invalid_client_token_id()))?;
+        return Ok(Caller {
+            principal,
+            access_key_id: key_id.to_owned(),
+            key_last_used: None,
+            session: Some(session),
+        });
+    }
+    // A token on a long-term key is refused, as AWS does.
     if parsed.security_token.is_some() {
-        return Err(AuthFailure::api(invalid_client_token_id(), Some(key_id)));
+        return Err(fail(invalid_client_token_id()));
     }
     let (principal, secret, key_last_used) = resolve_access_key(tx, master_key, key_id).await?;
     check_signature(req, parsed, &secret, cache, now)?;
@@ -84,6 +188,7 @@ pub async fn authenticate<T: Tx>(
         principal,
         access_key_id: key_id.to_owned(),
         key_last_used,
+        session: None,
     })
 }
 
@@ -188,18 +293,20 @@ impl CredentialCache {
 }
 
 /// [`authenticate`] through the [`CredentialCache`].
+#[allow(clippy::too_many_arguments)]
 pub async fn authenticate_cached<T: Tx>(
     tx: &mut T,
     credentials: &CredentialCache,
     master_key: &MasterKey,
+    session_keys: &SessionKeyRing,
     cache: &SigningKeyCache,
     req: &RequestParts<'_>,
     parsed: &ParsedAuth,
     now: OffsetDateTime,
 ) -> Result<Caller, AuthFailure> {
     let key_id = parsed.access_key_id.as_str();
-    if parsed.security_token.is_some() {
-        return authenticate(tx, master_key, cache, req, parsed, now).await;
+    if is_session_key(key_id) || parsed.security_token.is_some() {
+        return authenticate(tx, master_key, session_keys, cache, req, parsed, now).await;
     }
     let entry = match credentials.get(key_id) {
         Some(hit) => hit,
@@ -221,5 +328,6 @@ pub async fn authenticate_cached<T: Tx>(
         principal: entry.principal.clone(),
         access_key_id: key_id.to_owned(),
         key_last_used: entry.last_used,
+        session: None,
     })
 }

@@ -15,9 +15,10 @@ use keyward_policy::{self as policy, Context, Policy, PolicyKind, PolicySet, Req
 
 use crate::clock::iso8601;
 use crate::error::{ApiError, OpError};
-use crate::model::User;
+use crate::model::{PolicySource, Role, User};
 use crate::ops::Ctx;
 use crate::principal::Principal;
+use crate::session::Session;
 use crate::store::Tx;
 
 /// A permission an operation needs: `action` on `resource`, with the operation's own condition
@@ -147,8 +148,7 @@ impl PolicyCache {
 /// The global condition keys of a request by `user` (IAM User Guide, "AWS global condition
 /// context keys"). `aws:MultiFactorAuthPresent` is absent for long-term access keys, as AWS.
 pub fn user_context(ctx: &Ctx<'_>, user: &User) -> Context {
-    let mut c = Context::new();
-    let now = ctx.now;
+    let mut c = request_context(ctx);
     c.insert("aws:username", user.name.clone());
     c.insert("aws:userid", user.user_id.clone());
     c.insert("aws:PrincipalArn", user.arn(ctx.partition));
@@ -157,6 +157,13 @@ pub fn user_context(ctx: &Ctx<'_>, user: &User) -> Context {
     for tag in &user.tags {
         c.insert(&format!("aws:PrincipalTag/{}", tag.key), tag.value.clone());
     }
+    c
+}
+
+/// The keys every request has, whoever makes it: time, source, transport, region.
+fn request_context(ctx: &Ctx<'_>) -> Context {
+    let mut c = Context::new();
+    let now = ctx.now;
     c.insert("aws:CurrentTime", iso8601(now));
     c.insert("aws:EpochTime", now.unix_timestamp().to_string());
     c.insert("aws:SourceIp", ctx.info.source_ip.clone());
@@ -177,6 +184,43 @@ pub fn user_context(ctx: &Ctx<'_>, user: &User) -> Context {
     c
 }
 
+/// The keys of a role session: `aws:userid` is `AROA...:SESSION`, `aws:PrincipalArn` the role's
+/// ARN, principal tags the role's (session tags are added by [`session_context`]).
+fn role_context(ctx: &Ctx<'_>, role: &Role, session_name: &str) -> Context {
+    let mut c = request_context(ctx);
+    c.insert("aws:userid", format!("{}:{session_name}", role.role_id));
+    c.insert("aws:PrincipalArn", role.arn(ctx.partition));
+    c.insert("aws:PrincipalAccount", role.account_id.clone());
+    c.insert("aws:PrincipalType", "AssumedRole");
+    for tag in &role.tags {
+        c.insert(&format!("aws:PrincipalTag/{}", tag.key), tag.value.clone());
+    }
+    c
+}
+
+/// The keys a session adds: `aws:TokenIssueTime`, `aws:MultiFactorAuthPresent` (`false` without
+/// MFA, as AWS sets it for temporary credentials), `aws:MultiFactorAuthAge`, `aws:SourceIdentity`,
+/// and session tags as `aws:PrincipalTag/*` (overriding the principal's own tags).
+pub fn session_context(c: &mut Context, session: &Session, now: time::OffsetDateTime) {
+    c.set("aws:TokenIssueTime", [iso8601(session.issued_at())]);
+    match session.mfa_auth_time {
+        Some(at) => {
+            c.set("aws:MultiFactorAuthPresent", ["true".to_owned()]);
+            let age = (now.unix_timestamp() - at).max(0);
+            c.set("aws:MultiFactorAuthAge", [age.to_string()]);
+        }
+        None => {
+            c.set("aws:MultiFactorAuthPresent", ["false".to_owned()]);
+        }
+    }
+    if let Some(si) = &session.source_identity {
+        c.set("aws:SourceIdentity", [si.clone()]);
+    }
+    for (k, v) in &session.tags {
+        c.set(&format!("aws:PrincipalTag/{k}"), [v.clone()]);
+    }
+}
+
 /// The document of a managed policy's default version, if the policy exists.
 async fn default_document<T: Tx>(tx: &mut T, arn: &str) -> Result<Option<String>, OpError> {
     let Some(p) = tx.get_managed_policy(arn).await? else {
@@ -190,19 +234,75 @@ async fn default_document<T: Tx>(tx: &mut T, arn: &str) -> Result<Option<String>
         .map(|v| v.document))
 }
 
-/// The compiled policies of `user`: from the cache when nothing was written since they were
-/// gathered, otherwise gathered from the store in the request's transaction.
-pub async fn user_policies<T: Tx>(
+/// A resource-based policy that applies to a request, such as a role's trust policy for
+/// `sts:AssumeRole`.
+#[derive(Debug, Clone)]
+pub struct ResourcePolicy {
+    pub kind: PolicyKind,
+    /// Names the policy in decisions.
+    pub id: String,
+    pub document: String,
+    /// The account that owns the resource.
+    pub account_id: String,
+}
+
+/// Grants everything; stands for the root user's identity behind a federated session.
+const ALLOW_ALL: &str =
+    r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#;
+
+/// Where a principal's identity policies come from.
+#[derive(Debug, Clone, Copy)]
+enum Sources<'a> {
+    User(&'a str),
+    Role(&'a str),
+    /// The root user's identity behind a federated session: everything.
+    AllowAll,
+}
+
+/// The compiled identity policies and boundary of a principal: from the cache when nothing was
+/// written since they were gathered, otherwise gathered from the store in the request's
+/// transaction.
+async fn principal_policies<T: Tx>(
     tx: &mut T,
     ctx: &Ctx<'_>,
-    user: &User,
+    sources: Sources<'_>,
+    boundary_arn: Option<&str>,
 ) -> Result<Arc<PrincipalPolicies>, OpError> {
     let cache = ctx.policies;
+    let key = match sources {
+        Sources::User(id) => format!("user:{id}"),
+        Sources::Role(id) => format!("role:{id}"),
+        Sources::AllowAll => "root".to_owned(),
+    };
     let epoch = cache.epoch.load(Ordering::Acquire);
-    if let Some(set) = cache.cached(&user.user_id, epoch) {
+    if let Some(set) = cache.cached(&key, epoch) {
         return Ok(set);
     }
-    let compile = |kind, id: &str, doc: &str| match cache.compile(kind, id, doc) {
+    let docs = match sources {
+        Sources::User(id) => tx.user_policy_sources(id).await?,
+        Sources::Role(id) => tx.role_policy_sources(id).await?,
+        Sources::AllowAll => vec![PolicySource {
+            id: "root".to_owned(),
+            document: ALLOW_ALL.to_owned(),
+        }],
+    };
+    let identity = docs
+        .iter()
+        .filter_map(|s| compile(cache, PolicyKind::Identity, &s.id, &s.document))
+        .collect();
+    let boundary = match boundary_arn {
+        Some(arn) => default_document(tx, arn)
+            .await?
+            .and_then(|doc| compile(cache, PolicyKind::Boundary, arn, &doc)),
+        None => None,
+    };
+    let set = Arc::new(PrincipalPolicies { identity, boundary });
+    cache.remember(&key, epoch, &set);
+    Ok(set)
+}
+
+fn compile(cache: &PolicyCache, kind: PolicyKind, id: &str, doc: &str) -> Option<Arc<Policy>> {
+    match cache.compile(kind, id, doc) {
         Ok(p) => Some(p),
         Err(e) => {
             // Stored documents were validated when written; one that no longer parses grants
@@ -210,59 +310,166 @@ pub async fn user_policies<T: Tx>(
             tracing::error!(policy = %id, error = %e, "stored policy document does not parse");
             None
         }
-    };
-    let identity: Vec<Arc<Policy>> = tx
-        .user_policy_sources(&user.user_id)
-        .await?
-        .iter()
-        .filter_map(|s| compile(PolicyKind::Identity, &s.id, &s.document))
-        .collect();
-    let boundary = match &user.permissions_boundary {
-        Some(arn) => default_document(tx, arn)
-            .await?
-            .and_then(|doc| compile(PolicyKind::Boundary, arn, &doc)),
-        None => None,
-    };
-    let set = Arc::new(PrincipalPolicies { identity, boundary });
-    cache.remember(&user.user_id, epoch, &set);
-    Ok(set)
+    }
+}
+
+/// The cache key of a user's gathered policies (for [`PolicyCache::keep`] and `gathered`).
+pub fn user_cache_key(user: &User) -> String {
+    format!("user:{}", user.user_id)
 }
 
 /// Allows, or refuses with AWS's exact `AccessDenied` text naming the deciding policy type.
 pub async fn authorize<T: Tx>(tx: &mut T, ctx: &Ctx<'_>, perm: &Permission) -> Result<(), OpError> {
-    let user = match &ctx.caller.principal {
-        Principal::Root { .. } => return Ok(()),
-        Principal::User(user) => user,
-    };
-    let set = user_policies(tx, ctx, user).await?;
-    Ok(decide(ctx, user, &set, perm)?)
+    authorize_with(tx, ctx, perm, None, false).await
 }
 
-/// The decision for `user` with its gathered policies: pure, no store access.
+/// [`authorize`] with a resource-based policy, and optionally refusing only on an explicit deny
+/// (for actions AWS lets through unless a policy denies them).
+pub async fn authorize_with<T: Tx>(
+    tx: &mut T,
+    ctx: &Ctx<'_>,
+    perm: &Permission,
+    resource: Option<&ResourcePolicy>,
+    deny_only: bool,
+) -> Result<(), OpError> {
+    let principal = &ctx.caller.principal;
+    let (engine_principal, set, mut context) = match principal {
+        Principal::Root { .. } => return Ok(()),
+        Principal::User(user) => (
+            policy::Principal::user(&user.arn(ctx.partition)),
+            principal_policies(
+                tx,
+                ctx,
+                Sources::User(&user.user_id),
+                user.permissions_boundary.as_deref(),
+            )
+            .await?,
+            user_context(ctx, user),
+        ),
+        Principal::AssumedRole { role, session_name } => (
+            policy::Principal::assumed_role(
+                &principal.arn(ctx.partition),
+                &role.arn(ctx.partition),
+            ),
+            principal_policies(
+                tx,
+                ctx,
+                Sources::Role(&role.role_id),
+                role.permissions_boundary.as_deref(),
+            )
+            .await?,
+            role_context(ctx, role, session_name),
+        ),
+        Principal::FederatedUser {
+            account_id, parent, ..
+        } => {
+            let arn = principal.arn(ctx.partition);
+            let mut c = request_context(ctx);
+            c.insert("aws:userid", principal.user_id().into_owned());
+            c.insert("aws:PrincipalArn", arn.clone());
+            c.insert("aws:PrincipalAccount", account_id.clone());
+            c.insert("aws:PrincipalType", "FederatedUser");
+            match parent {
+                Some(user) => (
+                    policy::Principal::federated_user(&arn, &user.arn(ctx.partition)),
+                    principal_policies(
+                        tx,
+                        ctx,
+                        Sources::User(&user.user_id),
+                        user.permissions_boundary.as_deref(),
+                    )
+                    .await?,
+                    c,
+                ),
+                None => (
+                    policy::Principal::federated_user(
+                        &arn,
+                        &crate::model::root_arn(ctx.partition, account_id),
+                    ),
+                    principal_policies(tx, ctx, Sources::AllowAll, None).await?,
+                    c,
+                ),
+            }
+        }
+    };
+    let mut session_policies: Vec<Arc<Policy>> = Vec::new();
+    if let Some(session) = &ctx.caller.session {
+        session_context(&mut context, session, ctx.now);
+        if let Some(doc) = &session.policy {
+            session_policies.extend(compile(
+                ctx.policies,
+                PolicyKind::Session,
+                "session-policy",
+                doc,
+            ));
+        }
+        for arn in &session.policy_arns {
+            if let Some(doc) = default_document(tx, arn).await? {
+                session_policies.extend(compile(ctx.policies, PolicyKind::Session, arn, &doc));
+            }
+        }
+    }
+    let resource_policy = resource.and_then(|r| compile(ctx.policies, r.kind, &r.id, &r.document));
+    Ok(evaluate_set(
+        engine_principal,
+        context,
+        &set,
+        &session_policies,
+        resource_policy
+            .as_deref()
+            .zip(resource.map(|r| r.account_id.as_str())),
+        perm,
+        deny_only,
+    )?)
+}
+
+/// The decision itself: pure, no store access.
+fn evaluate_set(
+    principal: policy::Principal,
+    mut context: Context,
+    set: &PrincipalPolicies,
+    session: &[Arc<Policy>],
+    resource: Option<(&Policy, &str)>,
+    perm: &Permission,
+    deny_only: bool,
+) -> Result<(), ApiError> {
+    for (key, values) in &perm.context {
+        context.set(key, values.iter().cloned());
+    }
+    let request = Request::new(principal, &perm.action, &perm.resource).with_context(context);
+    let set = PolicySet {
+        identity: set.identity.iter().map(Arc::as_ref).collect(),
+        boundary: set.boundary.as_deref(),
+        session: session.iter().map(Arc::as_ref).collect(),
+        resource: resource.map(|(p, _)| p),
+        resource_account: resource.map(|(_, a)| a),
+        ..PolicySet::default()
+    };
+    let decision = policy::evaluate(&request, &set);
+    if deny_only && decision.kind != policy::DecisionKind::ExplicitDeny {
+        return Ok(());
+    }
+    match decision.access_denied_message(&request) {
+        None => Ok(()),
+        Some(message) => Err(ApiError::access_denied(message)),
+    }
+}
+
+/// The decision for an IAM user signed with a long-term key, given its gathered policies: pure,
+/// no store access (the authorisation bench measures this with the cached set).
 pub fn decide(
     ctx: &Ctx<'_>,
     user: &User,
     set: &PrincipalPolicies,
     perm: &Permission,
 ) -> Result<(), ApiError> {
-    let mut context = user_context(ctx, user);
-    for (key, values) in &perm.context {
-        context.set(key, values.iter().cloned());
-    }
-    let request = Request::new(
+    evaluate_set(
         policy::Principal::user(&user.arn(ctx.partition)),
-        &perm.action,
-        &perm.resource,
+        user_context(ctx, user),
+        set,
+        &[],
+        None,
+        perm,
+        false,
     )
-    .with_context(context);
-    let set = PolicySet {
-        identity: set.identity.iter().map(Arc::as_ref).collect(),
-        boundary: set.boundary.as_deref(),
-        ..PolicySet::default()
-    };
-    let decision = policy::evaluate(&request, &set);
-    match decision.access_denied_message(&request) {
-        None => Ok(()),
-        Some(message) => Err(ApiError::access_denied(message)),
-    }
 }

@@ -118,6 +118,24 @@ impl MasterKey {
     }
 }
 
+impl MasterKey {
+    pub fn id(&self) -> u32 {
+        self.id
+    }
+
+    /// A 32-byte key for another purpose, derived as HMAC-SHA256(master key, `label`), so the
+    /// master key itself never leaves this type.
+    pub fn derive(&self, label: &[u8]) -> [u8; 32] {
+        use hmac::{Hmac, KeyInit, Mac};
+        let mut out = [0u8; 32];
+        if let Ok(mut mac) = <Hmac<sha2::Sha256> as KeyInit>::new_from_slice(&self.key) {
+            mac.update(label);
+            out.copy_from_slice(&mac.finalize().into_bytes());
+        }
+        out
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -327,3 +327,35 @@ pub struct KeyLastUsed {
     pub service: String,
     pub region: String,
 }
+
+/// An IAM role: its trust policy says who may assume it; its attached and inline policies (and
+/// boundary) say what its sessions may do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Role {
+    pub account_id: String,
+    /// `AROA...`; stable for the role's life, so sessions and attachments refer to it.
+    pub role_id: String,
+    pub name: String,
+    pub path: String,
+    pub created: OffsetDateTime,
+    /// The trust policy, as the client sent it.
+    pub assume_role_policy: String,
+    pub description: Option<String>,
+    /// Longest session `AssumeRole` may grant, in seconds (3,600–43,200).
+    pub max_session_duration: i64,
+    pub permissions_boundary: Option<String>,
+    pub tags: Vec<Tag>,
+    /// When a session of the role was last issued, and in which region.
+    pub last_used: Option<(OffsetDateTime, String)>,
+}
+
+impl Role {
+    pub fn arn(&self, partition: &str) -> String {
+        role_arn(partition, &self.account_id, &self.path, &self.name)
+    }
+}
+
+/// `arn:aws:iam::ACCOUNT:role/PATH/NAME`.
+pub fn role_arn(partition: &str, account_id: &str, path: &str, name: &str) -> String {
+    format!("arn:{partition}:iam::{account_id}:role{path}{name}")
+}

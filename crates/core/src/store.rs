@@ -9,7 +9,7 @@ use crate::audit::{AuditEvent, AuditQuery, StoredRecord};
 use crate::error::StoreError;
 use crate::model::{
     AccessKey, Account, AttachedPolicy, EntityKind, Group, KeyLastUsed, KeyStatus, LoginProfile,
-    ManagedPolicy, MfaDevice, MfaFailure, PolicySource, PolicyVersion, Tag, User,
+    ManagedPolicy, MfaDevice, MfaFailure, PolicySource, PolicyVersion, Role, Tag, User,
 };
 use crate::password::PasswordPolicy;
 
@@ -387,6 +387,36 @@ pub trait Tx: Send {
         user_name: &str,
         since: time::OffsetDateTime,
     ) -> impl Future<Output = StoreResult<usize>> + Send;
+    // Roles (appended: keep additions at the end of the trait).
+
+    fn insert_role(&mut self, role: &Role) -> impl Future<Output = StoreResult<()>> + Send;
+    /// Looks a role up by name, without regard to case.
+    fn get_role(
+        &mut self,
+        account_id: &str,
+        name: &str,
+    ) -> impl Future<Output = StoreResult<Option<Role>>> + Send;
+    fn get_role_by_id(
+        &mut self,
+        role_id: &str,
+    ) -> impl Future<Output = StoreResult<Option<Role>>> + Send;
+    /// Roles whose path starts with `path_prefix`, ordered by name (case-insensitively), strictly
+    /// after `after` when given, at most `limit`.
+    fn list_roles(
+        &mut self,
+        account_id: &str,
+        path_prefix: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> impl Future<Output = StoreResult<Vec<Role>>> + Send;
+    /// Rewrites everything but the ID, account and creation date.
+    fn update_role(&mut self, role: &Role) -> impl Future<Output = StoreResult<()>> + Send;
+    fn delete_role(&mut self, role_id: &str) -> impl Future<Output = StoreResult<()>> + Send;
+    /// Every identity-based policy document of a role: inline and attached (default versions).
+    fn role_policy_sources(
+        &mut self,
+        role_id: &str,
+    ) -> impl Future<Output = StoreResult<Vec<PolicySource>>> + Send;
 }
 
 /// Convenience so tag lists can be compared without regard to case of keys.

@@ -225,11 +225,13 @@ async fn serve(args: ServeArgs) -> Result<()> {
     tracing::info!(%addr, account = %boot.account_id, startup_ms = started.elapsed().as_millis() as u64, "ready");
 
     let audit = keyward_server::AuditWriter::spawn(store.clone(), Arc::new(|_: &[_]| {}));
+    let session_keys = keyward_core::session::SessionKeyRing::new(&master_key);
     let state = Arc::new(AppState {
         store: store.clone(),
         credentials: keyward_core::auth::CredentialCache::new(),
         audit,
         master_key,
+        session_keys,
         signing_keys: SigningKeyCache::new(4096),
         clock,
         partition: args.partition,
@@ -332,6 +334,7 @@ async fn admin_create_user(args: CreateUserArgs) -> Result<()> {
         },
         access_key_id: String::new(),
         key_last_used: None,
+        session: None,
     };
     let info = RequestInfo {
         source_ip: "127.0.0.1".to_owned(),
@@ -348,6 +351,7 @@ async fn admin_create_user(args: CreateUserArgs) -> Result<()> {
         info: &info,
         policies: &policies,
         totp: &keyward_core::totp::TotpConfig::default(),
+        session_keys: &keyward_core::session::SessionKeyRing::new(&master_key),
     };
     let mut todo = vec![Operation::CreateUser {
         user_name: Some(args.user_name.clone()),

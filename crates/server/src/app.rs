@@ -19,6 +19,7 @@ use keyward_core::ids::{new_event_id, new_request_id};
 use keyward_core::model::MfaFailure;
 use keyward_core::ops::{self, Ctx, Operation, Output};
 use keyward_core::principal::Caller;
+use keyward_core::session::SessionKeyRing;
 use keyward_core::store::{Store, Tx};
 use keyward_core::{ApiError, OpError};
 use keyward_sigv4::{RequestParts, SigningKeyCache};
@@ -42,6 +43,8 @@ pub struct AppState<S: Store> {
     /// Group commit of the records of requests that changed nothing.
     pub audit: AuditWriter,
     pub master_key: MasterKey,
+    /// Seals and opens session tokens (derived from the master key).
+    pub session_keys: SessionKeyRing,
     pub signing_keys: SigningKeyCache,
     pub clock: Arc<dyn Clock>,
     pub partition: String,
@@ -345,7 +348,7 @@ async fn record_alone<S: Store>(
 pub(crate) fn describe_caller(event: &mut AuditEvent, caller: &Caller, partition: &str) {
     let p = &caller.principal;
     event.identity_type = Some(p.identity_type().to_owned());
-    event.principal_id = Some(p.user_id().to_owned());
+    event.principal_id = Some(p.user_id().into_owned());
     event.principal_arn = Some(p.arn(partition));
     event.account_id = Some(p.account_id().to_owned());
     event.user_name = p.user_name().map(str::to_owned);
@@ -406,6 +409,7 @@ async fn run<S: Store>(
         &mut tx,
         &state.credentials,
         &state.master_key,
+        &state.session_keys,
         &state.signing_keys,
         req,
         &parsed,
@@ -434,6 +438,7 @@ async fn run<S: Store>(
         info: &info,
         policies: &state.policies,
         totp: &state.totp,
+        session_keys: &state.session_keys,
     };
     let read_only = op.read_only();
     let output = ops::execute(&mut tx, &ctx, op).await?;

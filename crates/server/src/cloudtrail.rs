@@ -114,6 +114,7 @@ async fn lookup<S: Store>(
         &mut tx,
         &state.credentials,
         &state.master_key,
+        &state.session_keys,
         &state.signing_keys,
         req,
         &parsed,
@@ -152,6 +153,7 @@ async fn lookup<S: Store>(
         info: &info,
         policies: &state.policies,
         totp: &state.totp,
+        session_keys: &state.session_keys,
     };
     authorize(
         &mut tx,

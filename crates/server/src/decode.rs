@@ -62,7 +62,15 @@ fn boolean(params: &Params, name: &str) -> bool {
         .is_some_and(|v| v.eq_ignore_ascii_case("true"))
 }
 
-/// Operations that exist for users and groups alike, named `{Verb}{User|Group}{Noun}`.
+/// `PolicyArns.member.N.arn`, in index order (the list ends at the first gap, as the SDKs number
+/// members from 1 without gaps).
+fn policy_arns(p: &Params) -> Vec<String> {
+    (1..)
+        .map_while(|i| p.string(&format!("PolicyArns.member.{i}.arn")))
+        .collect()
+}
+
+/// Operations that exist for users, groups and roles alike, named `{Verb}{User|Group|Role}{Noun}`.
 fn entity_operation(action: &str, p: &Params) -> Result<Option<Operation>, ApiError> {
     let (entity, name_param, rest) = if let Some(i) = action.find("User") {
         (
@@ -80,6 +88,15 @@ fn entity_operation(action: &str, p: &Params) -> Result<Option<Operation>, ApiEr
             (
                 action.get(..i).unwrap_or(""),
                 action.get(i + 5..).unwrap_or(""),
+            ),
+        )
+    } else if let Some(i) = action.find("Role") {
+        (
+            EntityKind::Role,
+            "RoleName",
+            (
+                action.get(..i).unwrap_or(""),
+                action.get(i + 4..).unwrap_or(""),
             ),
         )
     } else {
@@ -136,6 +153,34 @@ pub fn decode(service: Service, action: &str, p: &Params) -> Result<Operation, A
     let s = |name: &str| p.string(name);
     let op = match (service, action) {
         (Service::Sts, "GetCallerIdentity") => Operation::GetCallerIdentity,
+        (Service::Sts, "GetSessionToken") => Operation::GetSessionToken {
+            duration_seconds: integer(p, "DurationSeconds", "durationSeconds")?,
+            serial_number: s("SerialNumber"),
+            token_code: s("TokenCode").map(CodeInput::new),
+        },
+        (Service::Sts, "AssumeRole") => Operation::AssumeRole {
+            role_arn: s("RoleArn"),
+            role_session_name: s("RoleSessionName"),
+            policy_arns: policy_arns(p),
+            policy: s("Policy"),
+            duration_seconds: integer(p, "DurationSeconds", "durationSeconds")?,
+            tags: p.tags("Tags"),
+            transitive_tag_keys: p.list("TransitiveTagKeys"),
+            external_id: s("ExternalId"),
+            serial_number: s("SerialNumber"),
+            token_code: s("TokenCode").map(CodeInput::new),
+            source_identity: s("SourceIdentity"),
+        },
+        (Service::Sts, "GetFederationToken") => Operation::GetFederationToken {
+            name: s("Name"),
+            policy: s("Policy"),
+            policy_arns: policy_arns(p),
+            duration_seconds: integer(p, "DurationSeconds", "durationSeconds")?,
+            tags: p.tags("Tags"),
+        },
+        (Service::Sts, "GetAccessKeyInfo") => Operation::GetAccessKeyInfo {
+            access_key_id: s("AccessKeyId"),
+        },
         (Service::Iam, "CreateUser") => Operation::CreateUser {
             user_name: s("UserName"),
             path: s("Path"),
@@ -384,6 +429,61 @@ pub fn decode(service: Service, action: &str, p: &Params) -> Result<Operation, A
         (Service::Iam, "GetAccessKeyLastUsed") => Operation::GetAccessKeyLastUsed {
             access_key_id: s("AccessKeyId"),
         },
+        (Service::Iam, "CreateRole") => Operation::CreateRole {
+            role_name: s("RoleName"),
+            path: s("Path"),
+            assume_role_policy_document: s("AssumeRolePolicyDocument"),
+            description: s("Description"),
+            max_session_duration: integer(p, "MaxSessionDuration", "maxSessionDuration")?,
+            permissions_boundary: s("PermissionsBoundary"),
+            tags: p.tags("Tags"),
+        },
+        (Service::Iam, "GetRole") => Operation::GetRole {
+            role_name: s("RoleName"),
+        },
+        (Service::Iam, "UpdateRole") => Operation::UpdateRole {
+            role_name: s("RoleName"),
+            description: s("Description"),
+            max_session_duration: integer(p, "MaxSessionDuration", "maxSessionDuration")?,
+        },
+        (Service::Iam, "UpdateRoleDescription") => Operation::UpdateRoleDescription {
+            role_name: s("RoleName"),
+            description: s("Description"),
+        },
+        (Service::Iam, "UpdateAssumeRolePolicy") => Operation::UpdateAssumeRolePolicy {
+            role_name: s("RoleName"),
+            policy_document: s("PolicyDocument"),
+        },
+        (Service::Iam, "DeleteRole") => Operation::DeleteRole {
+            role_name: s("RoleName"),
+        },
+        (Service::Iam, "ListRoles") => Operation::ListRoles {
+            path_prefix: s("PathPrefix"),
+            marker: s("Marker"),
+            max_items: integer(p, "MaxItems", "maxItems")?,
+        },
+        (Service::Iam, "TagRole") => Operation::TagRole {
+            role_name: s("RoleName"),
+            tags: p.tags("Tags"),
+        },
+        (Service::Iam, "UntagRole") => Operation::UntagRole {
+            role_name: s("RoleName"),
+            tag_keys: p.list("TagKeys"),
+        },
+        (Service::Iam, "ListRoleTags") => Operation::ListRoleTags {
+            role_name: s("RoleName"),
+            marker: s("Marker"),
+            max_items: integer(p, "MaxItems", "maxItems")?,
+        },
+        (Service::Iam, "PutRolePermissionsBoundary") => Operation::PutRolePermissionsBoundary {
+            role_name: s("RoleName"),
+            permissions_boundary: s("PermissionsBoundary"),
+        },
+        (Service::Iam, "DeleteRolePermissionsBoundary") => {
+            Operation::DeleteRolePermissionsBoundary {
+                role_name: s("RoleName"),
+            }
+        }
         (Service::Iam, _) => match entity_operation(action, p)? {
             Some(op) => op,
             None => return Err(ApiError::invalid_action(action)),

@@ -4,7 +4,7 @@
 use keyward_core::ApiError;
 use keyward_core::clock::iso8601;
 use keyward_core::model::{
-    AccessKey, EntityKind, Group, ManagedPolicy, MfaDevice, PolicyVersion, Tag, User,
+    AccessKey, EntityKind, Group, ManagedPolicy, MfaDevice, PolicyVersion, Role, Tag, User,
 };
 use keyward_core::ops::{Output, Page};
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
@@ -46,6 +46,37 @@ const URL_ENCODE: &AsciiSet = &NON_ALPHANUMERIC
 
 fn url_encoded(document: &str) -> String {
     utf8_percent_encode(document, URL_ENCODE).to_string()
+}
+
+/// A role in botocore's member order. `ListRoles` leaves out the boundary, tags and last use, as
+/// AWS does.
+fn role(x: &mut Xml, r: &Role, arn: &str, full: bool) {
+    x.elem("Path", &r.path)
+        .elem("RoleName", &r.name)
+        .elem("RoleId", &r.role_id)
+        .elem("Arn", arn)
+        .elem("CreateDate", &iso8601(r.created))
+        .elem(
+            "AssumeRolePolicyDocument",
+            &url_encoded(&r.assume_role_policy),
+        )
+        .opt("Description", r.description.as_deref())
+        .elem("MaxSessionDuration", &r.max_session_duration.to_string());
+    if !full {
+        return;
+    }
+    if let Some(arn) = &r.permissions_boundary {
+        boundary(x, arn);
+    }
+    if !r.tags.is_empty() {
+        tags(x, &r.tags);
+    }
+    x.open("RoleLastUsed");
+    if let Some((date, region)) = &r.last_used {
+        x.elem("LastUsedDate", &iso8601(*date))
+            .elem("Region", region);
+    }
+    x.close("RoleLastUsed");
 }
 
 fn group(x: &mut Xml, g: &Group, arn: &str) {
@@ -435,6 +466,54 @@ fn result_body(x: &mut Xml, output: &Output) {
                 x.close("member");
             }
             x.close("VirtualMFADevices");
+            page(x, p);
+        }
+        Output::SessionCredentials {
+            credentials,
+            assumed_role_user,
+            federated_user,
+            packed_policy_size,
+            source_identity,
+        } => {
+            x.open("Credentials")
+                .elem("AccessKeyId", &credentials.access_key_id)
+                .elem("SecretAccessKey", credentials.secret_access_key.expose())
+                .elem("SessionToken", &credentials.session_token)
+                .elem("Expiration", &iso8601(credentials.expiration))
+                .close("Credentials");
+            if let Some((id, arn)) = assumed_role_user {
+                x.open("AssumedRoleUser")
+                    .elem("AssumedRoleId", id)
+                    .elem("Arn", arn)
+                    .close("AssumedRoleUser");
+            }
+            if let Some((id, arn)) = federated_user {
+                x.open("FederatedUser")
+                    .elem("FederatedUserId", id)
+                    .elem("Arn", arn)
+                    .close("FederatedUser");
+            }
+            if let Some(size) = packed_policy_size {
+                x.elem("PackedPolicySize", &size.to_string());
+            }
+            x.opt("SourceIdentity", source_identity.as_deref());
+        }
+        Output::AccessKeyInfo { account } => {
+            x.elem("Account", account);
+        }
+        Output::Role { role: r, arn } => {
+            x.open("Role");
+            role(x, r, arn, true);
+            x.close("Role");
+        }
+        Output::Roles { roles, page: p } => {
+            x.open("Roles");
+            for (r, arn) in roles {
+                x.open("member");
+                role(x, r, arn, false);
+                x.close("member");
+            }
+            x.close("Roles");
             page(x, p);
         }
         Output::MfaDevice { user_name, device } => {

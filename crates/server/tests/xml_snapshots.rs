@@ -585,3 +585,138 @@ fn passwords_aliases_and_key_use() {
         )
     );
 }
+
+fn test_role() -> keyward_core::model::Role {
+    keyward_core::model::Role {
+        account_id: "123456789012".into(),
+        role_id: "AROADBQP57FF2AEXAMPLE".into(),
+        name: "Test-Role".into(),
+        path: "/".into(),
+        created: datetime!(2013-01-02 03:04:05 UTC),
+        assume_role_policy: r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ec2.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#.into(),
+        description: Some("Test & role".into()),
+        max_session_duration: 3600,
+        permissions_boundary: Some("arn:aws:iam::123456789012:policy/Boundary".into()),
+        tags: vec![Tag {
+            key: "Team".into(),
+            value: "blue".into(),
+        }],
+        last_used: Some((datetime!(2019-11-20 17:09:20 UTC), "us-east-1".into())),
+    }
+}
+
+#[test]
+fn roles() {
+    let r = test_role();
+    let arn = r.arn("aws");
+    insta::assert_snapshot!(
+        "get_role",
+        iam(
+            "GetRole",
+            &Output::Role {
+                role: r.clone(),
+                arn: arn.clone()
+            }
+        )
+    );
+    let mut fresh = r.clone();
+    fresh.last_used = None;
+    fresh.description = None;
+    fresh.permissions_boundary = None;
+    fresh.tags.clear();
+    insta::assert_snapshot!(
+        "create_role",
+        iam(
+            "CreateRole",
+            &Output::Role {
+                role: fresh,
+                arn: arn.clone()
+            }
+        )
+    );
+    insta::assert_snapshot!(
+        "list_roles",
+        iam(
+            "ListRoles",
+            &Output::Roles {
+                roles: vec![(r, arn)],
+                page: Page {
+                    is_truncated: true,
+                    marker: Some("VGVzdC1Sb2xl".into())
+                }
+            }
+        )
+    );
+}
+
+fn session_credentials() -> keyward_core::ops::Credentials {
+    keyward_core::ops::Credentials {
+        access_key_id: "ASIAIOSFODNN7EXAMPLE".into(),
+        secret_access_key: SecretKey::new("wJalrXUtnFEMI/K7MDENG/bPxRfiCYzEXAMPLEKEY"),
+        session_token: "AQoEXAMPLEH4aoAH0gNCAPyJxz4BlCFFxWNE1OPTgk5TthT+FvwqnKwRcOIfrRh3c/LTo6UDdyJwOOvEVPvLXCrrrUtdnniCEXAMPLE/IvU1dYUg2RVAJBanLiHb4IgRmpRV3zrkuWJOgQs8IZZaIv2BXIa2R4OlgkBN9bkUDNCJiBeb/AXlzBBko7b15fjrBs2+cTQtpZ3CYWFXG8C5zqx37wnOE49mRl/+OtkIKGO7fAE".into(),
+        expiration: datetime!(2011-07-15 23:28:33 UTC),
+    }
+}
+
+#[test]
+fn sts_session_credentials() {
+    let sts = |action: &str, out: &Output| encode::response(Service::Sts, action, out, RID);
+    insta::assert_snapshot!(
+        "get_session_token",
+        sts(
+            "GetSessionToken",
+            &Output::SessionCredentials {
+                credentials: session_credentials(),
+                assumed_role_user: None,
+                federated_user: None,
+                packed_policy_size: None,
+                source_identity: None,
+            }
+        )
+    );
+    insta::assert_snapshot!(
+        "assume_role",
+        sts(
+            "AssumeRole",
+            &Output::SessionCredentials {
+                credentials: session_credentials(),
+                assumed_role_user: Some((
+                    "ARO123EXAMPLE123:Bob".into(),
+                    "arn:aws:sts::123456789012:assumed-role/demo/Bob".into()
+                )),
+                federated_user: None,
+                packed_policy_size: Some(8),
+                source_identity: Some("DevUser123".into()),
+            }
+        )
+    );
+    insta::assert_snapshot!(
+        "get_federation_token",
+        sts(
+            "GetFederationToken",
+            &Output::SessionCredentials {
+                credentials: session_credentials(),
+                assumed_role_user: None,
+                federated_user: Some((
+                    "123456789012:Bob".into(),
+                    "arn:aws:sts::123456789012:federated-user/Bob".into()
+                )),
+                packed_policy_size: Some(6),
+                source_identity: None,
+            }
+        )
+    );
+    insta::assert_snapshot!(
+        "get_access_key_info",
+        sts(
+            "GetAccessKeyInfo",
+            &Output::AccessKeyInfo {
+                account: "111122223333".into()
+            }
+        )
+    );
+    insta::assert_snapshot!(
+        "expired_token",
+        encode::error(Service::Sts, &keyward_core::auth::expired_token(), RID)
+    );
+}

@@ -15,7 +15,8 @@ use keyward_core::audit::{AuditEvent, AuditQuery, LookupKey, StoredRecord};
 use keyward_core::clock::{from_millis, to_millis};
 use keyward_core::model::{
     AccessKey, Account, AttachedPolicy, EntityKind, Group, KeyLastUsed, KeyStatus, LoginProfile,
-    ManagedPolicy, MfaDevice, MfaFailure, MfaFailureReason, PolicySource, PolicyVersion, Tag, User,
+    ManagedPolicy, MfaDevice, MfaFailure, MfaFailureReason, PolicySource, PolicyVersion, Role, Tag,
+    User,
 };
 use keyward_core::password::PasswordPolicy;
 use keyward_core::store::{PolicyUsage, Store, StoreResult, Tx};
@@ -34,6 +35,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     ),
     (5, include_str!("../migrations/sqlite/0005_audit.sql")),
     (6, include_str!("../migrations/sqlite/0006_passwords.sql")),
+    (4, include_str!("../migrations/sqlite/0004_roles_sts.sql")),
 ];
 
 fn db_err(context: &'static str) -> impl FnOnce(sqlx::Error) -> StoreError {
@@ -218,6 +220,33 @@ fn user_from_row(row: &SqliteRow) -> StoreResult<User> {
     })
 }
 
+/// Columns of a role; a macro so queries built on it stay `&'static str`.
+macro_rules! role_select {
+    () => {
+        "SELECT role_id, account_id, name, path, created_ms, assume_role_policy, description, \
+         max_session_duration, permissions_boundary, tags, last_used_ms, last_used_region FROM roles"
+    };
+}
+
+fn role_from_row(row: &SqliteRow) -> StoreResult<Role> {
+    let get = |e: sqlx::Error| StoreError::new(format!("decode role: {e}"));
+    let last_ms: Option<i64> = row.try_get("last_used_ms").map_err(get)?;
+    let last_region: Option<String> = row.try_get("last_used_region").map_err(get)?;
+    Ok(Role {
+        role_id: row.try_get("role_id").map_err(get)?,
+        account_id: row.try_get("account_id").map_err(get)?,
+        name: row.try_get("name").map_err(get)?,
+        path: row.try_get("path").map_err(get)?,
+        created: from_millis(row.try_get("created_ms").map_err(get)?),
+        assume_role_policy: row.try_get("assume_role_policy").map_err(get)?,
+        description: row.try_get("description").map_err(get)?,
+        max_session_duration: row.try_get("max_session_duration").map_err(get)?,
+        permissions_boundary: row.try_get("permissions_boundary").map_err(get)?,
+        tags: tags_from_json(&row.try_get::<String, _>("tags").map_err(get)?)?,
+        last_used: last_ms.map(|ms| (from_millis(ms), last_region.unwrap_or_default())),
+    })
+}
+
 fn key_from_row(row: &SqliteRow) -> StoreResult<AccessKey> {
     let get = |e: sqlx::Error| StoreError::new(format!("decode access key: {e}"));
     let status: String = row.try_get("status").map_err(get)?;
@@ -253,7 +282,8 @@ macro_rules! policy_select {
         "SELECT p.policy_id, p.account_id, p.name, p.path, p.arn, p.description, \
      p.default_version, p.next_version, p.created_ms, p.updated_ms, p.tags, \
      (SELECT COUNT(*) FROM policy_attachments a WHERE a.policy_arn = p.arn) AS attachment_count, \
-     (SELECT COUNT(*) FROM users u WHERE u.permissions_boundary = p.arn) AS boundary_usage_count \
+     (SELECT COUNT(*) FROM users u WHERE u.permissions_boundary = p.arn) \
+       + (SELECT COUNT(*) FROM roles r WHERE r.permissions_boundary = p.arn) AS boundary_usage_count \
      FROM managed_policies p"
     };
 }
@@ -1581,5 +1611,132 @@ impl Tx for SqliteTx {
         .await
         .map_err(db_err("count sign-in failures"))?;
         Ok(usize::try_from(n).unwrap_or(0))
+    }
+
+    async fn insert_role(&mut self, r: &Role) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO roles (role_id, account_id, name, name_key, path, created_ms, assume_role_policy, \
+             description, max_session_duration, permissions_boundary, tags, last_used_ms, last_used_region) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+        )
+        .bind(&r.role_id)
+        .bind(&r.account_id)
+        .bind(&r.name)
+        .bind(name_key(&r.name))
+        .bind(&r.path)
+        .bind(to_millis(r.created))
+        .bind(&r.assume_role_policy)
+        .bind(&r.description)
+        .bind(r.max_session_duration)
+        .bind(&r.permissions_boundary)
+        .bind(tags_to_json(&r.tags))
+        .bind(r.last_used.as_ref().map(|(t, _)| to_millis(*t)))
+        .bind(r.last_used.as_ref().map(|(_, region)| region.clone()))
+        .execute(self.conn().await?)
+        .await
+        .map_err(db_err("insert role"))?;
+        Ok(())
+    }
+
+    async fn get_role(&mut self, account_id: &str, name: &str) -> StoreResult<Option<Role>> {
+        let row = sqlx::query(concat!(
+            role_select!(),
+            " WHERE account_id = $1 AND name_key = $2"
+        ))
+        .bind(account_id)
+        .bind(name_key(name))
+        .fetch_optional(self.conn().await?)
+        .await
+        .map_err(db_err("read role"))?;
+        row.as_ref().map(role_from_row).transpose()
+    }
+
+    async fn get_role_by_id(&mut self, role_id: &str) -> StoreResult<Option<Role>> {
+        let row = sqlx::query(concat!(role_select!(), " WHERE role_id = $1"))
+            .bind(role_id)
+            .fetch_optional(self.conn().await?)
+            .await
+            .map_err(db_err("read role"))?;
+        row.as_ref().map(role_from_row).transpose()
+    }
+
+    async fn list_roles(
+        &mut self,
+        account_id: &str,
+        path_prefix: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> StoreResult<Vec<Role>> {
+        let rows = sqlx::query(concat!(
+            role_select!(),
+            " WHERE account_id = $1 AND substr(path, 1, length($2)) = $2 AND name_key > $3 \
+             ORDER BY name_key LIMIT $4"
+        ))
+        .bind(account_id)
+        .bind(path_prefix)
+        .bind(after.map(name_key).unwrap_or_default())
+        .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+        .fetch_all(self.conn().await?)
+        .await
+        .map_err(db_err("list roles"))?;
+        rows.iter().map(role_from_row).collect()
+    }
+
+    async fn update_role(&mut self, r: &Role) -> StoreResult<()> {
+        sqlx::query(
+            "UPDATE roles SET name = $2, name_key = $3, path = $4, assume_role_policy = $5, description = $6, \
+             max_session_duration = $7, permissions_boundary = $8, tags = $9, last_used_ms = $10, \
+             last_used_region = $11 WHERE role_id = $1",
+        )
+        .bind(&r.role_id)
+        .bind(&r.name)
+        .bind(name_key(&r.name))
+        .bind(&r.path)
+        .bind(&r.assume_role_policy)
+        .bind(&r.description)
+        .bind(r.max_session_duration)
+        .bind(&r.permissions_boundary)
+        .bind(tags_to_json(&r.tags))
+        .bind(r.last_used.as_ref().map(|(t, _)| to_millis(*t)))
+        .bind(r.last_used.as_ref().map(|(_, region)| region.clone()))
+        .execute(self.conn().await?)
+        .await
+        .map_err(db_err("update role"))?;
+        Ok(())
+    }
+
+    async fn delete_role(&mut self, role_id: &str) -> StoreResult<()> {
+        sqlx::query("DELETE FROM roles WHERE role_id = $1")
+            .bind(role_id)
+            .execute(self.conn().await?)
+            .await
+            .map_err(db_err("delete role"))?;
+        Ok(())
+    }
+
+    async fn role_policy_sources(&mut self, role_id: &str) -> StoreResult<Vec<PolicySource>> {
+        let rows = sqlx::query(
+            "SELECT 'role/' || r.name || '/inline/' || i.name AS id, i.document AS document \
+               FROM inline_policies i JOIN roles r ON r.role_id = i.entity_id \
+              WHERE i.entity_kind = 'role' AND i.entity_id = $1 \
+             UNION ALL \
+             SELECT p.arn, v.document FROM policy_attachments a \
+               JOIN managed_policies p ON p.arn = a.policy_arn \
+               JOIN policy_versions v ON v.policy_id = p.policy_id AND v.version_id = p.default_version \
+              WHERE a.entity_kind = 'role' AND a.entity_id = $1",
+        )
+        .bind(role_id)
+        .fetch_all(self.conn().await?)
+        .await
+        .map_err(db_err("gather policies of a role"))?;
+        rows.iter()
+            .map(|r| {
+                let get = |e: sqlx::Error| StoreError::new(format!("decode policy source: {e}"));
+                Ok(PolicySource {
+                    id: r.try_get("id").map_err(get)?,
+                    document: r.try_get("document").map_err(get)?,
+                })
+            })
+            .collect()
     }
 }

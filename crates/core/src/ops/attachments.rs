@@ -1,4 +1,5 @@
-//! Managed-policy attachments, inline policies and permissions boundaries of users and groups.
+//! Managed-policy attachments, inline policies and permissions boundaries of users, groups and
+//! roles.
 
 use keyward_policy::{ParseOptions, PolicyKind};
 
@@ -9,6 +10,7 @@ use crate::validate::{self as v, Validator};
 
 use super::groups::require_group;
 use super::policies::check_document;
+use super::roles::require_role;
 use super::users::require_user;
 use super::{Ctx, Operation, Output, account_id, marker_offset, page_params, slice_page};
 
@@ -63,10 +65,10 @@ async fn require_entity<T: Tx>(
     let field = name_field(kind);
     let n = v.required(field, name).unwrap_or_default().to_owned();
     if name.is_some() {
-        let shape = if kind == EntityKind::Group {
-            &v::GROUP_NAME
-        } else {
-            &v::EXISTING_USER_NAME
+        let shape = match kind {
+            EntityKind::Group => &v::GROUP_NAME,
+            EntityKind::Role => &super::roles::ROLE_NAME,
+            EntityKind::User => &v::EXISTING_USER_NAME,
         };
         v.string(field, &n, shape);
     }
@@ -80,7 +82,15 @@ async fn require_entity<T: Tx>(
                 name: g.name,
             })
         }
-        _ => {
+        EntityKind::Role => {
+            let r = require_role(tx, ctx, &n).await?;
+            Ok(Entity {
+                kind,
+                id: r.role_id,
+                name: r.name,
+            })
+        }
+        EntityKind::User => {
             let u = require_user(tx, ctx, &n).await?;
             Ok(Entity {
                 kind,

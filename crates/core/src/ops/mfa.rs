@@ -435,6 +435,7 @@ async fn device_owner<T: Tx>(
         (Some(name), _) => Ok(Some(require_user(tx, ctx, name).await?)),
         (None, Principal::User(me)) => Ok(Some(require_user(tx, ctx, &me.name).await?)),
         (None, Principal::Root { .. }) => Ok(None),
+        (None, _) => Err(super::non_user_credentials().into()),
     }
 }
 

@@ -10,23 +10,29 @@ mod groups;
 mod mfa;
 mod passwords;
 mod policies;
+mod roles;
+mod sts;
 mod users;
 
 pub use access_keys::new_access_key;
 pub use mfa::{MFA_DEVICES_PER_USER, MfaVerdict, VirtualMfaSecret, verify_mfa};
 pub use passwords::Password;
+pub use sts::{Credentials, MFA_FAILED, account_of_temporary_key};
 
 use time::OffsetDateTime;
 
-use crate::authz::{Permission, PolicyCache, RequestInfo, authorize};
+use crate::authz::{
+    Permission, PolicyCache, RequestInfo, ResourcePolicy, authorize, authorize_with,
+};
 use crate::crypto::MasterKey;
 use crate::error::{ApiError, OpError};
 use crate::model::{
     AccessKey, AttachedPolicy, EntityKind, Group, KeyLastUsed, LoginProfile, ManagedPolicy,
-    MfaDevice, PolicyVersion, Tag, User, mfa_serial, user_arn,
+    MfaDevice, PolicyVersion, Role, Tag, User, mfa_serial, role_arn, user_arn,
 };
 use crate::password::PasswordPolicy;
 use crate::principal::Caller;
+use crate::session::{SessionKeyRing, SessionKind};
 use crate::store::Tx;
 use crate::totp::CodeInput;
 use crate::validate::{self as v, Validator};
@@ -330,6 +336,90 @@ pub enum Operation {
     GetAccessKeyLastUsed {
         access_key_id: Option<String>,
     },
+
+    // Roles.
+    CreateRole {
+        role_name: Option<String>,
+        path: Option<String>,
+        assume_role_policy_document: Option<String>,
+        description: Option<String>,
+        max_session_duration: Option<i64>,
+        permissions_boundary: Option<String>,
+        tags: Vec<Tag>,
+    },
+    GetRole {
+        role_name: Option<String>,
+    },
+    UpdateRole {
+        role_name: Option<String>,
+        description: Option<String>,
+        max_session_duration: Option<i64>,
+    },
+    UpdateRoleDescription {
+        role_name: Option<String>,
+        description: Option<String>,
+    },
+    UpdateAssumeRolePolicy {
+        role_name: Option<String>,
+        policy_document: Option<String>,
+    },
+    DeleteRole {
+        role_name: Option<String>,
+    },
+    ListRoles {
+        path_prefix: Option<String>,
+        marker: Option<String>,
+        max_items: Option<i64>,
+    },
+    TagRole {
+        role_name: Option<String>,
+        tags: Vec<Tag>,
+    },
+    UntagRole {
+        role_name: Option<String>,
+        tag_keys: Vec<String>,
+    },
+    ListRoleTags {
+        role_name: Option<String>,
+        marker: Option<String>,
+        max_items: Option<i64>,
+    },
+    PutRolePermissionsBoundary {
+        role_name: Option<String>,
+        permissions_boundary: Option<String>,
+    },
+    DeleteRolePermissionsBoundary {
+        role_name: Option<String>,
+    },
+    // STS.
+    GetSessionToken {
+        duration_seconds: Option<i64>,
+        serial_number: Option<String>,
+        token_code: Option<CodeInput>,
+    },
+    AssumeRole {
+        role_arn: Option<String>,
+        role_session_name: Option<String>,
+        policy_arns: Vec<String>,
+        policy: Option<String>,
+        duration_seconds: Option<i64>,
+        tags: Vec<Tag>,
+        transitive_tag_keys: Vec<String>,
+        external_id: Option<String>,
+        serial_number: Option<String>,
+        token_code: Option<CodeInput>,
+        source_identity: Option<String>,
+    },
+    GetFederationToken {
+        name: Option<String>,
+        policy: Option<String>,
+        policy_arns: Vec<String>,
+        duration_seconds: Option<i64>,
+        tags: Vec<Tag>,
+    },
+    GetAccessKeyInfo {
+        access_key_id: Option<String>,
+    },
 }
 
 impl Operation {
@@ -424,21 +514,49 @@ impl Operation {
             Operation::DeleteAccountAlias { .. } => "DeleteAccountAlias",
             Operation::ListAccountAliases { .. } => "ListAccountAliases",
             Operation::GetAccessKeyLastUsed { .. } => "GetAccessKeyLastUsed",
+            Operation::CreateRole { .. } => "CreateRole",
+            Operation::GetRole { .. } => "GetRole",
+            Operation::UpdateRole { .. } => "UpdateRole",
+            Operation::UpdateRoleDescription { .. } => "UpdateRoleDescription",
+            Operation::UpdateAssumeRolePolicy { .. } => "UpdateAssumeRolePolicy",
+            Operation::DeleteRole { .. } => "DeleteRole",
+            Operation::ListRoles { .. } => "ListRoles",
+            Operation::TagRole { .. } => "TagRole",
+            Operation::UntagRole { .. } => "UntagRole",
+            Operation::ListRoleTags { .. } => "ListRoleTags",
+            Operation::PutRolePermissionsBoundary { .. } => "PutRolePermissionsBoundary",
+            Operation::DeleteRolePermissionsBoundary { .. } => "DeleteRolePermissionsBoundary",
+            Operation::GetSessionToken { .. } => "GetSessionToken",
+            Operation::AssumeRole { .. } => "AssumeRole",
+            Operation::GetFederationToken { .. } => "GetFederationToken",
+            Operation::GetAccessKeyInfo { .. } => "GetAccessKeyInfo",
         }
     }
 
     /// The service prefix of the action (`iam` or `sts`).
     pub fn service(&self) -> &'static str {
         match self {
-            Operation::GetCallerIdentity => "sts",
+            Operation::GetCallerIdentity
+            | Operation::GetSessionToken { .. }
+            | Operation::AssumeRole { .. }
+            | Operation::GetFederationToken { .. }
+            | Operation::GetAccessKeyInfo { .. } => "sts",
             _ => "iam",
         }
     }
 
     /// CloudTrail's `readOnly`: the operation changes nothing.
+    ///
+    /// It also chooses the request's transaction (a read transaction when true), so an operation
+    /// that may write is never read-only here: `GetSessionToken` records the accepted MFA step,
+    /// and `GetFederationToken` issues credentials.
     pub fn read_only(&self) -> bool {
         let name = self.name();
         ["Get", "List"].iter().any(|p| name.starts_with(p))
+            && !matches!(
+                self,
+                Operation::GetSessionToken { .. } | Operation::GetFederationToken { .. }
+            )
     }
 }
 
@@ -577,6 +695,27 @@ pub enum Output {
         device: MfaDevice,
     },
     Empty,
+    /// `CreateRole`, `GetRole`, `UpdateRoleDescription`.
+    Role {
+        role: Role,
+        arn: String,
+    },
+    Roles {
+        roles: Vec<(Role, String)>,
+        page: Page,
+    },
+    /// `GetSessionToken`, `AssumeRole` (with the assumed role user: ID and ARN) and
+    /// `GetFederationToken` (with the federated user: ID and ARN).
+    SessionCredentials {
+        credentials: Credentials,
+        assumed_role_user: Option<(String, String)>,
+        federated_user: Option<(String, String)>,
+        packed_policy_size: Option<i64>,
+        source_identity: Option<String>,
+    },
+    AccessKeyInfo {
+        account: String,
+    },
 }
 
 /// AWS's pagination: `IsTruncated` and, when truncated, the `Marker` for the next call.
@@ -597,6 +736,8 @@ pub struct Ctx<'a> {
     pub policies: &'a PolicyCache,
     /// TOTP window and per-device throttle (configurable per server).
     pub totp: &'a crate::totp::TotpConfig,
+    /// Seals the session tokens STS issues.
+    pub session_keys: &'a SessionKeyRing,
 }
 
 /// What an operation acts on, for authorisation.
@@ -606,13 +747,39 @@ enum Target {
     /// No permission is needed (`sts:GetCallerIdentity`, as AWS documents: an explicit deny of
     /// it does not stop it).
     Unrestricted,
+    /// The permission, decided together with a resource-based policy (a role's trust policy).
+    WithResourcePolicy(Permission, ResourcePolicy),
+    /// Allowed unless a policy explicitly denies it (`sts:GetSessionToken`).
+    DenyOnly(Permission),
+}
+
+/// Temporary credentials that may not call IAM at all: `GetSessionToken` credentials without MFA
+/// and federated users' (IAM User Guide, "Comparing the AWS STS API operations").
+fn session_may_call(ctx: &Ctx<'_>, op: &Operation) -> bool {
+    match &ctx.caller.session {
+        Some(s) if op.service() == "iam" => match s.kind {
+            SessionKind::Role => true,
+            SessionKind::Federated => false,
+            SessionKind::User | SessionKind::Root => s.mfa_auth_time.is_some(),
+        },
+        _ => true,
+    }
 }
 
 /// Resolves, authorises and runs `op` in `tx`.
 pub async fn execute<T: Tx>(tx: &mut T, ctx: &Ctx<'_>, op: Operation) -> Result<Output, OpError> {
+    if !session_may_call(ctx, &op) {
+        return Err(crate::auth::invalid_client_token_id().into());
+    }
     match target(tx, ctx, &op).await? {
         Target::Unrestricted => {}
         Target::Resource(permission) => authorize(tx, ctx, &permission).await?,
+        Target::WithResourcePolicy(permission, policy) => {
+            authorize_with(tx, ctx, &permission, Some(&policy), false).await?;
+        }
+        Target::DenyOnly(permission) => {
+            authorize_with(tx, ctx, &permission, None, true).await?;
+        }
     }
     run(tx, ctx, op).await
 }
@@ -690,6 +857,46 @@ async fn group_permission<T: Tx>(
             ctx.partition,
             path.unwrap_or("/")
         ),
+    };
+    Ok(Target::Resource(Permission {
+        action: iam_action(op),
+        resource,
+        context,
+    }))
+}
+
+/// A permission on a role: the stored role's ARN and tags when it exists, otherwise
+/// `role/PATH/NAME`. For actions whose Service Authorization Reference entry lists
+/// `iam:PermissionsBoundary`, the role's current boundary is that key unless the request sets one.
+async fn role_permission<T: Tx>(
+    tx: &mut T,
+    ctx: &Ctx<'_>,
+    op: &Operation,
+    name: &str,
+    path: Option<&str>,
+    mut context: Vec<(String, Vec<String>)>,
+) -> Result<Target, OpError> {
+    let acct = account_id(ctx);
+    let resource = match tx.get_role(acct, name).await? {
+        Some(r) => {
+            context.extend(resource_tag_keys(&r.tags));
+            let boundary_action = matches!(
+                op,
+                Operation::AttachPolicy { .. }
+                    | Operation::DetachPolicy { .. }
+                    | Operation::PutInlinePolicy { .. }
+                    | Operation::DeleteInlinePolicy { .. }
+                    | Operation::DeleteRolePermissionsBoundary { .. }
+            );
+            if boundary_action
+                && let Some(b) = &r.permissions_boundary
+                && !context.iter().any(|(k, _)| k == "iam:PermissionsBoundary")
+            {
+                context.push(("iam:PermissionsBoundary".to_owned(), vec![b.clone()]));
+            }
+            r.arn(ctx.partition)
+        }
+        None => role_arn(ctx.partition, acct, path.unwrap_or("/"), name),
     };
     Ok(Target::Resource(Permission {
         action: iam_action(op),
@@ -928,7 +1135,12 @@ async fn target<T: Tx>(tx: &mut T, ctx: &Ctx<'_>, op: &Operation) -> Result<Targ
                 EntityKind::Group => {
                     group_permission(tx, ctx, op, &opt(entity_name), None, keys).await
                 }
-                _ => user_permission(tx, ctx, op, Some(&opt(entity_name)), None, keys).await,
+                EntityKind::Role => {
+                    role_permission(tx, ctx, op, &opt(entity_name), None, keys).await
+                }
+                EntityKind::User => {
+                    user_permission(tx, ctx, op, Some(&opt(entity_name)), None, keys).await
+                }
             }
         }
         Operation::ListAttachedPolicies {
@@ -959,8 +1171,128 @@ async fn target<T: Tx>(tx: &mut T, ctx: &Ctx<'_>, op: &Operation) -> Result<Targ
             EntityKind::Group => {
                 group_permission(tx, ctx, op, &opt(entity_name), None, Vec::new()).await
             }
-            _ => user_permission(tx, ctx, op, Some(&opt(entity_name)), None, Vec::new()).await,
+            EntityKind::Role => {
+                role_permission(tx, ctx, op, &opt(entity_name), None, Vec::new()).await
+            }
+            EntityKind::User => {
+                user_permission(tx, ctx, op, Some(&opt(entity_name)), None, Vec::new()).await
+            }
         },
+        Operation::ListRoles { .. } => Ok(list_target(ctx, op, "role")),
+        Operation::GetSessionToken { .. } | Operation::GetFederationToken { .. }
+            if ctx.caller.session.is_some() =>
+        {
+            Err(sts::session_credentials_refused(op.name()))
+        }
+        Operation::GetSessionToken { .. } => Ok(Target::DenyOnly(Permission {
+            action: "sts:GetSessionToken".to_owned(),
+            resource: "*".to_owned(),
+            context: Vec::new(),
+        })),
+        Operation::GetAccessKeyInfo { .. } => Ok(Target::Resource(Permission {
+            action: "sts:GetAccessKeyInfo".to_owned(),
+            resource: "*".to_owned(),
+            context: Vec::new(),
+        })),
+        Operation::GetFederationToken { name, tags, .. } => Ok(Target::Resource(Permission {
+            action: "sts:GetFederationToken".to_owned(),
+            resource: crate::principal::federated_user_arn(
+                ctx.partition,
+                account_id(ctx),
+                &opt(name),
+            ),
+            context: request_tag_keys(tags),
+        })),
+        Operation::AssumeRole {
+            role_arn,
+            role_session_name,
+            tags,
+            transitive_tag_keys,
+            external_id,
+            serial_number,
+            token_code,
+            source_identity,
+            ..
+        } => {
+            let arn = opt(role_arn);
+            let mut context = request_tag_keys(tags);
+            for (key, value) in [
+                ("sts:ExternalId", external_id),
+                ("sts:RoleSessionName", role_session_name),
+                ("sts:SourceIdentity", source_identity),
+            ] {
+                if let Some(v) = value {
+                    context.push((key.to_owned(), vec![v.clone()]));
+                }
+            }
+            if !transitive_tag_keys.is_empty() {
+                context.push((
+                    "sts:TransitiveTagKeys".to_owned(),
+                    transitive_tag_keys.clone(),
+                ));
+            }
+            // The code is verified before the session is issued; a wrong one fails the request.
+            if serial_number.is_some() && token_code.is_some() {
+                context.push((
+                    "aws:MultiFactorAuthPresent".to_owned(),
+                    vec!["true".to_owned()],
+                ));
+                context.push(("aws:MultiFactorAuthAge".to_owned(), vec!["0".to_owned()]));
+            }
+            let permission = Permission {
+                action: "sts:AssumeRole".to_owned(),
+                resource: arn.clone(),
+                context,
+            };
+            Ok(match sts::role_of_arn(tx, ctx, &arn).await? {
+                Some(role) => Target::WithResourcePolicy(permission, sts::trust_policy(ctx, &role)),
+                None => Target::Resource(permission),
+            })
+        }
+        Operation::CreateRole {
+            role_name,
+            path,
+            permissions_boundary,
+            tags,
+            ..
+        } => {
+            let mut keys = request_tag_keys(tags);
+            keys.extend(
+                permissions_boundary
+                    .iter()
+                    .map(|b| ("iam:PermissionsBoundary".to_owned(), vec![b.clone()])),
+            );
+            role_permission(tx, ctx, op, &opt(role_name), path.as_deref(), keys).await
+        }
+        Operation::TagRole { role_name, tags } => {
+            role_permission(tx, ctx, op, &opt(role_name), None, request_tag_keys(tags)).await
+        }
+        Operation::UntagRole {
+            role_name,
+            tag_keys,
+        } => {
+            let keys = vec![("aws:TagKeys".to_owned(), tag_keys.clone())];
+            role_permission(tx, ctx, op, &opt(role_name), None, keys).await
+        }
+        Operation::PutRolePermissionsBoundary {
+            role_name,
+            permissions_boundary,
+        } => {
+            let keys = permissions_boundary
+                .iter()
+                .map(|b| ("iam:PermissionsBoundary".to_owned(), vec![b.clone()]))
+                .collect();
+            role_permission(tx, ctx, op, &opt(role_name), None, keys).await
+        }
+        Operation::GetRole { role_name }
+        | Operation::UpdateRole { role_name, .. }
+        | Operation::UpdateRoleDescription { role_name, .. }
+        | Operation::UpdateAssumeRolePolicy { role_name, .. }
+        | Operation::DeleteRole { role_name }
+        | Operation::ListRoleTags { role_name, .. }
+        | Operation::DeleteRolePermissionsBoundary { role_name } => {
+            role_permission(tx, ctx, op, &opt(role_name), None, Vec::new()).await
+        }
         Operation::CreateGroup { group_name, path } => {
             group_permission(tx, ctx, op, &opt(group_name), path.as_deref(), Vec::new()).await
         }
@@ -1008,7 +1340,7 @@ async fn run<T: Tx>(tx: &mut T, ctx: &Ctx<'_>, op: Operation) -> Result<Output, 
         Operation::GetCallerIdentity => {
             let p = &ctx.caller.principal;
             Ok(Output::CallerIdentity {
-                user_id: p.user_id().to_owned(),
+                user_id: p.user_id().into_owned(),
                 account: p.account_id().to_owned(),
                 arn: p.arn(ctx.partition),
             })
@@ -1145,7 +1477,73 @@ async fn run<T: Tx>(tx: &mut T, ctx: &Ctx<'_>, op: Operation) -> Result<Output, 
         | Operation::DeleteAccountAlias { .. }
         | Operation::ListAccountAliases { .. }
         | Operation::GetAccessKeyLastUsed { .. }) => passwords::run(tx, ctx, op).await,
+        op @ (Operation::CreateRole { .. }
+        | Operation::GetRole { .. }
+        | Operation::UpdateRole { .. }
+        | Operation::UpdateRoleDescription { .. }
+        | Operation::UpdateAssumeRolePolicy { .. }
+        | Operation::DeleteRole { .. }
+        | Operation::ListRoles { .. }
+        | Operation::TagRole { .. }
+        | Operation::UntagRole { .. }
+        | Operation::ListRoleTags { .. }
+        | Operation::PutRolePermissionsBoundary { .. }
+        | Operation::DeleteRolePermissionsBoundary { .. }) => roles::run(tx, ctx, op).await,
+        Operation::GetSessionToken {
+            duration_seconds,
+            serial_number,
+            token_code,
+        } => sts::get_session_token(tx, ctx, duration_seconds, serial_number, token_code).await,
+        Operation::AssumeRole {
+            role_arn,
+            role_session_name,
+            policy_arns,
+            policy,
+            duration_seconds,
+            tags,
+            transitive_tag_keys,
+            external_id,
+            serial_number,
+            token_code,
+            source_identity,
+        } => {
+            sts::assume_role(
+                tx,
+                ctx,
+                role_arn,
+                role_session_name,
+                policy_arns,
+                policy,
+                duration_seconds,
+                tags,
+                transitive_tag_keys,
+                external_id,
+                serial_number,
+                token_code,
+                source_identity,
+            )
+            .await
+        }
+        Operation::GetFederationToken {
+            name,
+            policy,
+            policy_arns,
+            duration_seconds,
+            tags,
+        } => {
+            sts::get_federation_token(tx, ctx, name, policy, policy_arns, duration_seconds, tags)
+                .await
+        }
+        Operation::GetAccessKeyInfo { access_key_id } => {
+            sts::get_access_key_info(tx, ctx, access_key_id).await
+        }
     }
+}
+
+/// What IAM answers when an operation that defaults to the caller is called by a role or
+/// federated session without naming the user.
+pub(crate) fn non_user_credentials() -> ApiError {
+    ApiError::validation("Must specify userName when calling with non-User credentials")
 }
 
 pub(crate) fn validate_tags(v: &mut Validator, tags: &[Tag]) {

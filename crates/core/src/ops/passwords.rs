@@ -218,7 +218,8 @@ pub(super) async fn run<T: Tx>(
             v.finish()?;
             let me = match &ctx.caller.principal {
                 Principal::User(u) => u.clone(),
-                Principal::Root { .. } => {
+                // Only IAM users have console passwords (AWS: root credentials give InvalidUserType).
+                _ => {
                     return Err(ApiError::new(
                         "InvalidUserType",
                         400,
@@ -395,7 +396,7 @@ async fn require_profile<T: Tx>(
     let name = match (&user_name, &ctx.caller.principal) {
         (Some(n), _) => n.clone(),
         (None, Principal::User(me)) => me.name.clone(),
-        (None, Principal::Root { .. }) => {
+        (None, _) => {
             v.required("userName", None);
             String::new()
         }

@@ -519,7 +519,13 @@ async fn list_entities<T: Tx>(
                     entries.push((kind, g.name, g.group_id));
                 }
             }
-            EntityKind::Role => {}
+            EntityKind::Role => {
+                if let Some(r) = tx.get_role_by_id(&id).await?
+                    && r.path.starts_with(&prefix)
+                {
+                    entries.push((kind, r.name, r.role_id));
+                }
+            }
         }
     }
     let (entries, page) = slice_page(&entries, marker_offset(marker.as_deref())?, max);

@@ -79,6 +79,9 @@ pub(super) async fn get_user<T: Tx>(
     let user = match (user_name, &ctx.caller.principal) {
         (Some(name), _) => require_user(tx, ctx, &name).await?,
         (None, Principal::User(me)) => require_user(tx, ctx, &me.name).await?,
+        (None, Principal::AssumedRole { .. } | Principal::FederatedUser { .. }) => {
+            return Err(super::non_user_credentials().into());
+        }
         (None, Principal::Root { account_id }) => {
             let created = tx
                 .list_accounts()

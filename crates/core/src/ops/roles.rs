@@ -1,0 +1,403 @@
+//! Roles: create (with a trust policy), read, update, delete, list, tags, boundaries.
+
+use keyward_policy::{ParseOptions, PolicyKind};
+
+use crate::error::{ApiError, OpError};
+use crate::ids::{self, IdKind};
+use crate::model::{EntityKind, Role, Tag};
+use crate::store::Tx;
+use crate::validate::{self as v, StringShape, Validator};
+
+use super::policies::check_document;
+use super::{
+    Ctx, Operation, Output, Page, TAGS_PER_ENTITY, account_id, decode_marker, encode_marker,
+    marker_offset, page_params, reject_duplicate_tag_keys, slice_page, validate_tags,
+};
+
+/// `roleNameType`.
+pub(crate) const ROLE_NAME: StringShape = StringShape {
+    min: 1,
+    max: 64,
+    pattern: Some(r"[\w+=,.@-]+"),
+    matches: v::name_chars,
+};
+
+/// `roleDescriptionType`.
+const ROLE_DESCRIPTION: StringShape = StringShape {
+    min: 0,
+    max: 1000,
+    pattern: Some(r"[\u0009\u000A\u000D\u0020-\u007E\u00A1-\u00FF]*"),
+    matches: |s| {
+        s.chars().all(|c| {
+            matches!(c, '\u{9}' | '\u{A}' | '\u{D}' | '\u{20}'..='\u{7E}' | '\u{A1}'..='\u{FF}')
+        })
+    },
+};
+
+/// `roleMaxSessionDurationType`: one to twelve hours; one hour when not given.
+pub const MIN_ROLE_SESSION: i64 = 3600;
+pub const MAX_ROLE_SESSION: i64 = 43_200;
+
+/// IAM's default quota for a trust policy (`ACLSizePerRole`), white space not counted.
+const TRUST_POLICY_QUOTA: usize = 2048;
+
+pub(crate) fn no_such_role(name: &str) -> ApiError {
+    ApiError::no_such_entity(format!("The role with name {name} cannot be found."))
+}
+
+pub(crate) async fn require_role<T: Tx>(
+    tx: &mut T,
+    ctx: &Ctx<'_>,
+    name: &str,
+) -> Result<Role, OpError> {
+    tx.get_role(account_id(ctx), name)
+        .await?
+        .ok_or_else(|| no_such_role(name).into())
+}
+
+fn required_name<'a>(v: &mut Validator, role_name: Option<&'a str>) -> &'a str {
+    let name = v.required("roleName", role_name).unwrap_or_default();
+    if role_name.is_some() {
+        v.string("roleName", name, &ROLE_NAME);
+    }
+    name
+}
+
+/// A trust policy must parse as one (IAM's `MalformedPolicyDocument` wording) and fit the quota.
+fn check_trust_policy(document: &str, role_name: &str) -> Result<(), ApiError> {
+    check_document(
+        document,
+        PolicyKind::Trust,
+        &format!("role/{role_name}/trust"),
+        &ParseOptions::default(),
+    )?;
+    let size = document.chars().filter(|c| !c.is_whitespace()).count();
+    if size > TRUST_POLICY_QUOTA {
+        return Err(ApiError::limit_exceeded(format!(
+            "Cannot exceed quota for ACLSizePerRole: {TRUST_POLICY_QUOTA}"
+        )));
+    }
+    Ok(())
+}
+
+/// The boundary must be a managed policy the account can see.
+async fn require_boundary<T: Tx>(tx: &mut T, ctx: &Ctx<'_>, arn: &str) -> Result<(), OpError> {
+    match tx.get_managed_policy(arn).await? {
+        Some(p) if p.account_id == account_id(ctx) || p.account_id == crate::model::AWS_OWNER => {
+            Ok(())
+        }
+        _ => Err(ApiError::no_such_entity(format!(
+            "Policy {arn} does not exist or is not attachable."
+        ))
+        .into()),
+    }
+}
+
+fn role_output(ctx: &Ctx<'_>, role: Role) -> Output {
+    let arn = role.arn(ctx.partition);
+    Output::Role { role, arn }
+}
+
+pub(super) async fn run<T: Tx>(
+    tx: &mut T,
+    ctx: &Ctx<'_>,
+    op: Operation,
+) -> Result<Output, OpError> {
+    match op {
+        Operation::CreateRole {
+            role_name,
+            path,
+            assume_role_policy_document,
+            description,
+            max_session_duration,
+            permissions_boundary,
+            tags,
+        } => {
+            let mut v = Validator::new();
+            let name = required_name(&mut v, role_name.as_deref()).to_owned();
+            v.opt_string("path", path.as_deref(), &v::PATH);
+            let document = v
+                .required(
+                    "assumeRolePolicyDocument",
+                    assume_role_policy_document.as_deref(),
+                )
+                .unwrap_or_default()
+                .to_owned();
+            if assume_role_policy_document.is_some() {
+                v.string("assumeRolePolicyDocument", &document, &v::POLICY_DOCUMENT);
+            }
+            v.opt_string("description", description.as_deref(), &ROLE_DESCRIPTION);
+            if let Some(d) = max_session_duration {
+                v.range("maxSessionDuration", d, MIN_ROLE_SESSION, MAX_ROLE_SESSION);
+            }
+            v.opt_string(
+                "permissionsBoundary",
+                permissions_boundary.as_deref(),
+                &v::ARN,
+            );
+            validate_tags(&mut v, &tags);
+            v.finish()?;
+            reject_duplicate_tag_keys(&tags)?;
+            check_trust_policy(&document, &name)?;
+            let acct = account_id(ctx);
+            if let Some(existing) = tx.get_role(acct, &name).await? {
+                return Err(ApiError::entity_already_exists(format!(
+                    "Role with name {} already exists.",
+                    existing.name
+                ))
+                .into());
+            }
+            if let Some(arn) = &permissions_boundary {
+                require_boundary(tx, ctx, arn).await?;
+            }
+            let role = Role {
+                account_id: acct.to_owned(),
+                role_id: ids::new_id(IdKind::Role)?,
+                name,
+                path: path.unwrap_or_else(|| "/".to_owned()),
+                created: ctx.now,
+                assume_role_policy: document,
+                description,
+                max_session_duration: max_session_duration.unwrap_or(MIN_ROLE_SESSION),
+                permissions_boundary,
+                tags,
+                last_used: None,
+            };
+            tx.insert_role(&role).await?;
+            Ok(role_output(ctx, role))
+        }
+        Operation::GetRole { role_name } => {
+            let mut v = Validator::new();
+            let name = required_name(&mut v, role_name.as_deref());
+            v.finish()?;
+            let role = require_role(tx, ctx, name).await?;
+            Ok(role_output(ctx, role))
+        }
+        Operation::UpdateRole {
+            role_name,
+            description,
+            max_session_duration,
+        } => {
+            let mut v = Validator::new();
+            let name = required_name(&mut v, role_name.as_deref());
+            v.opt_string("description", description.as_deref(), &ROLE_DESCRIPTION);
+            if let Some(d) = max_session_duration {
+                v.range("maxSessionDuration", d, MIN_ROLE_SESSION, MAX_ROLE_SESSION);
+            }
+            v.finish()?;
+            let mut role = require_role(tx, ctx, name).await?;
+            if let Some(d) = description {
+                role.description = Some(d);
+            }
+            if let Some(d) = max_session_duration {
+                role.max_session_duration = d;
+            }
+            tx.update_role(&role).await?;
+            Ok(Output::Empty)
+        }
+        Operation::UpdateRoleDescription {
+            role_name,
+            description,
+        } => {
+            let mut v = Validator::new();
+            let name = required_name(&mut v, role_name.as_deref());
+            let d = v
+                .required("description", description.as_deref())
+                .unwrap_or_default()
+                .to_owned();
+            if description.is_some() {
+                v.string("description", &d, &ROLE_DESCRIPTION);
+            }
+            v.finish()?;
+            let mut role = require_role(tx, ctx, name).await?;
+            role.description = Some(d);
+            tx.update_role(&role).await?;
+            Ok(role_output(ctx, role))
+        }
+        Operation::UpdateAssumeRolePolicy {
+            role_name,
+            policy_document,
+        } => {
+            let mut v = Validator::new();
+            let name = required_name(&mut v, role_name.as_deref());
+            let document = v
+                .required("policyDocument", policy_document.as_deref())
+                .unwrap_or_default()
+                .to_owned();
+            if policy_document.is_some() {
+                v.string("policyDocument", &document, &v::POLICY_DOCUMENT);
+            }
+            v.finish()?;
+            let mut role = require_role(tx, ctx, name).await?;
+            check_trust_policy(&document, &role.name)?;
+            role.assume_role_policy = document;
+            tx.update_role(&role).await?;
+            Ok(Output::Empty)
+        }
+        Operation::DeleteRole { role_name } => {
+            let mut v = Validator::new();
+            let name = required_name(&mut v, role_name.as_deref());
+            v.finish()?;
+            let role = require_role(tx, ctx, name).await?;
+            if !tx
+                .list_inline_policies(EntityKind::Role, &role.role_id)
+                .await?
+                .is_empty()
+            {
+                return Err(ApiError::delete_conflict(
+                    "Cannot delete entity, must delete policies first.",
+                )
+                .into());
+            }
+            if !tx
+                .list_attached_policies(EntityKind::Role, &role.role_id)
+                .await?
+                .is_empty()
+            {
+                return Err(ApiError::delete_conflict(
+                    "Cannot delete entity, must detach all policies first.",
+                )
+                .into());
+            }
+            tx.delete_role(&role.role_id).await?;
+            Ok(Output::Empty)
+        }
+        Operation::ListRoles {
+            path_prefix,
+            marker,
+            max_items,
+        } => {
+            let mut v = Validator::new();
+            v.opt_string("pathPrefix", path_prefix.as_deref(), &v::PATH_PREFIX);
+            let max = page_params(&mut v, marker.as_deref(), max_items);
+            v.finish()?;
+            let after = marker.as_deref().map(decode_marker).transpose()?;
+            let prefix = path_prefix.as_deref().unwrap_or("/");
+            let mut roles = tx
+                .list_roles(account_id(ctx), prefix, after.as_deref(), max + 1)
+                .await?;
+            let is_truncated = roles.len() > max;
+            roles.truncate(max);
+            let marker = if is_truncated {
+                roles.last().map(|r| encode_marker(&r.name))
+            } else {
+                None
+            };
+            let roles = roles
+                .into_iter()
+                .map(|r| {
+                    let arn = r.arn(ctx.partition);
+                    (r, arn)
+                })
+                .collect();
+            Ok(Output::Roles {
+                roles,
+                page: Page {
+                    is_truncated,
+                    marker,
+                },
+            })
+        }
+        Operation::TagRole { role_name, tags } => {
+            let mut v = Validator::new();
+            let name = required_name(&mut v, role_name.as_deref());
+            if tags.is_empty() {
+                v.required("tags", None);
+            }
+            validate_tags(&mut v, &tags);
+            v.finish()?;
+            reject_duplicate_tag_keys(&tags)?;
+            let mut role = require_role(tx, ctx, name).await?;
+            merge_tags(&mut role.tags, tags);
+            if role.tags.len() > TAGS_PER_ENTITY {
+                return Err(ApiError::limit_exceeded(format!(
+                    "Cannot exceed quota for TagsPerRole: {TAGS_PER_ENTITY}"
+                ))
+                .into());
+            }
+            tx.update_role(&role).await?;
+            Ok(Output::Empty)
+        }
+        Operation::UntagRole {
+            role_name,
+            tag_keys,
+        } => {
+            let mut v = Validator::new();
+            let name = required_name(&mut v, role_name.as_deref());
+            if tag_keys.is_empty() {
+                v.required("tagKeys", None);
+            }
+            for (i, k) in tag_keys.iter().enumerate() {
+                v.string(&format!("tagKeys.{}.member", i + 1), k, &v::TAG_KEY);
+            }
+            v.list_len(
+                "tagKeys",
+                &format!("[{}]", tag_keys.join(", ")),
+                tag_keys.len(),
+                TAGS_PER_ENTITY,
+            );
+            v.finish()?;
+            let mut role = require_role(tx, ctx, name).await?;
+            role.tags
+                .retain(|t| !tag_keys.iter().any(|k| k.eq_ignore_ascii_case(&t.key)));
+            tx.update_role(&role).await?;
+            Ok(Output::Empty)
+        }
+        Operation::ListRoleTags {
+            role_name,
+            marker,
+            max_items,
+        } => {
+            let mut v = Validator::new();
+            let name = required_name(&mut v, role_name.as_deref());
+            let max = page_params(&mut v, marker.as_deref(), max_items);
+            v.finish()?;
+            let role = require_role(tx, ctx, name).await?;
+            let (tags, page) = slice_page(&role.tags, marker_offset(marker.as_deref())?, max);
+            Ok(Output::Tags { tags, page })
+        }
+        Operation::PutRolePermissionsBoundary {
+            role_name,
+            permissions_boundary,
+        } => {
+            let mut v = Validator::new();
+            let name = required_name(&mut v, role_name.as_deref());
+            let arn = v
+                .required("permissionsBoundary", permissions_boundary.as_deref())
+                .unwrap_or_default()
+                .to_owned();
+            if permissions_boundary.is_some() {
+                v.string("permissionsBoundary", &arn, &v::ARN);
+            }
+            v.finish()?;
+            let mut role = require_role(tx, ctx, name).await?;
+            require_boundary(tx, ctx, &arn).await?;
+            role.permissions_boundary = Some(arn);
+            tx.update_role(&role).await?;
+            Ok(Output::Empty)
+        }
+        Operation::DeleteRolePermissionsBoundary { role_name } => {
+            let mut v = Validator::new();
+            let name = required_name(&mut v, role_name.as_deref());
+            v.finish()?;
+            let mut role = require_role(tx, ctx, name).await?;
+            role.permissions_boundary = None;
+            tx.update_role(&role).await?;
+            Ok(Output::Empty)
+        }
+        _ => Err(ApiError::internal().into()),
+    }
+}
+
+/// Adds or overwrites tags, keys compared without regard to case.
+fn merge_tags(existing: &mut Vec<Tag>, tags: Vec<Tag>) {
+    for tag in tags {
+        match existing
+            .iter_mut()
+            .find(|t| t.key.eq_ignore_ascii_case(&tag.key))
+        {
+            Some(e) => e.value = tag.value,
+            None => existing.push(tag),
+        }
+    }
+}

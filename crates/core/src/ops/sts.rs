@@ -1,0 +1,660 @@
+//! STS: `GetSessionToken`, `AssumeRole`, `GetFederationToken`, `GetAccessKeyInfo`.
+//!
+//! Every issued credential is an `ASIA...` key, a fresh secret and a session token sealed by
+//! [`crate::session::SessionKeyRing`]; nothing is written to the store for it.
+
+use keyward_policy::{ParseOptions, PolicyKind};
+use keyward_sigv4::SecretKey;
+use time::{Duration, OffsetDateTime};
+
+use crate::authz::{Permission, ResourcePolicy, authorize_with};
+use crate::error::{ApiError, OpError};
+use crate::ids::{self, IdKind};
+use crate::model::{Role, Tag};
+use crate::ops::mfa::verify_mfa;
+use crate::principal::{Principal, assumed_role_arn, federated_user_arn};
+use crate::session::{SealedClaims, Session, SessionKind};
+use crate::store::Tx;
+use crate::totp::{CodeInput, TotpConfig};
+use crate::validate::{self as v, StringShape, Validator};
+
+use super::policies::check_document;
+use super::{Ctx, Output, account_id, reject_duplicate_tag_keys, validate_tags};
+
+/// Temporary credentials as every STS response carries them. `Debug` hides the secret and token.
+pub struct Credentials {
+    pub access_key_id: String,
+    pub secret_access_key: SecretKey,
+    pub session_token: String,
+    pub expiration: OffsetDateTime,
+}
+
+impl std::fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Credentials")
+            .field("access_key_id", &self.access_key_id)
+            .field("secret_access_key", &"**redacted**")
+            .field("session_token", &"**redacted**")
+            .field("expiration", &self.expiration)
+            .finish()
+    }
+}
+
+pub const MFA_FAILED: &str =
+    "MultiFactorAuthentication failed with invalid MFA one time pass code.";
+/// Largest plaintext of inline plus managed session policies (STS API reference).
+const SESSION_POLICY_PLAINTEXT: usize = 2048;
+/// Most managed session policies.
+const SESSION_POLICY_ARNS: usize = 10;
+/// Role chaining caps a session at one hour.
+const CHAINED_SESSION: i64 = 3600;
+/// Root sessions last at most one hour.
+const ROOT_SESSION: i64 = 3600;
+
+const SESSION_NAME: StringShape = StringShape {
+    min: 2,
+    max: 64,
+    pattern: Some(r"[\w+=,.@-]*"),
+    matches: v::name_chars,
+};
+const FEDERATED_NAME: StringShape = StringShape {
+    min: 2,
+    max: 32,
+    pattern: Some(r"[\w+=,.@-]*"),
+    matches: v::name_chars,
+};
+const SOURCE_IDENTITY: StringShape = StringShape {
+    min: 2,
+    max: 256,
+    pattern: Some(r"[\w+=,.@-]*"),
+    matches: v::name_chars,
+};
+const EXTERNAL_ID: StringShape = StringShape {
+    min: 2,
+    max: 1224,
+    pattern: Some(r"[\w+=,.@:\/-]*"),
+    matches: |s| {
+        s.chars()
+            .all(|c| c.is_alphanumeric() || "_+=,.@:/-".contains(c))
+    },
+};
+const MFA_SERIAL: StringShape = StringShape {
+    min: 9,
+    max: 256,
+    pattern: Some(r"[\w+=/:,.@-]*"),
+    matches: |s| {
+        s.chars()
+            .all(|c| c.is_alphanumeric() || "_+=/:,.@-".contains(c))
+    },
+};
+const TOKEN_CODE: StringShape = StringShape {
+    min: 6,
+    max: 6,
+    pattern: Some(r"[\d]*"),
+    matches: |s| s.chars().all(|c| c.is_ascii_digit()),
+};
+const ROLE_ARN: StringShape = StringShape {
+    min: 20,
+    max: 2048,
+    pattern: None,
+    matches: |_| true,
+};
+
+const ID_ALPHABET: &[u8; 32] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+
+/// `ASIA` + the account ID in 8 base32 characters + 8 random ones, so `GetAccessKeyInfo` can
+/// answer for any temporary key without a lookup (AWS's key IDs also encode their account).
+fn temporary_key_id(account: &str) -> Result<String, OpError> {
+    let mut n: u64 = account.parse().map_err(|_| ApiError::internal())?;
+    let mut encoded = [b'A'; 8];
+    for slot in encoded.iter_mut().rev() {
+        let i = usize::try_from(n & 31).unwrap_or(0);
+        *slot = ID_ALPHABET.get(i).copied().unwrap_or(b'A');
+        n >>= 5;
+    }
+    let random = ids::new_id(IdKind::TemporaryKey)?;
+    Ok(format!(
+        "ASIA{}{}",
+        String::from_utf8_lossy(&encoded),
+        random.get(12..).unwrap_or_default()
+    ))
+}
+
+/// The account a temporary key ID of ours encodes.
+pub fn account_of_temporary_key(key_id: &str) -> Option<String> {
+    let encoded = key_id.strip_prefix("ASIA")?.get(..8)?;
+    let mut n: u64 = 0;
+    for b in encoded.bytes() {
+        let i = ID_ALPHABET.iter().position(|c| *c == b)?;
+        n = (n << 5) | u64::try_from(i).ok()?;
+    }
+    (n < 1_000_000_000_000).then(|| format!("{n:012}"))
+}
+
+fn mfa_failed() -> ApiError {
+    ApiError::access_denied(MFA_FAILED)
+}
+
+pub(super) fn session_credentials_refused(action: &str) -> OpError {
+    ApiError::access_denied(format!("Cannot call {action} with session credentials")).into()
+}
+
+/// Seals a session and returns its credentials.
+fn issue(ctx: &Ctx<'_>, session: Session) -> Result<Credentials, OpError> {
+    let secret = ids::new_secret_access_key()?;
+    let expiration = session.expires_at();
+    let access_key_id = session.access_key_id.clone();
+    let claims = SealedClaims {
+        secret: secret.clone(),
+        session,
+    };
+    let session_token = ctx.session_keys.seal(&claims)?;
+    Ok(Credentials {
+        access_key_id,
+        secret_access_key: SecretKey::new(secret),
+        session_token,
+        expiration,
+    })
+}
+
+fn new_session(ctx: &Ctx<'_>, kind: SessionKind, principal_id: &str, duration: i64) -> Session {
+    Session {
+        access_key_id: String::new(),
+        kind,
+        account_id: account_id(ctx).to_owned(),
+        principal_id: principal_id.to_owned(),
+        name: String::new(),
+        issued: ctx.now.unix_timestamp(),
+        expires: (ctx.now + Duration::seconds(duration)).unix_timestamp(),
+        mfa_auth_time: None,
+        source_identity: None,
+        tags: Vec::new(),
+        transitive_tag_keys: Vec::new(),
+        policy: None,
+        policy_arns: Vec::new(),
+    }
+}
+
+/// Verifies `token_code` of `serial` for the calling user (or refuses when there is none).
+async fn check_mfa<T: Tx>(
+    tx: &mut T,
+    ctx: &Ctx<'_>,
+    serial: &str,
+    code: Option<&CodeInput>,
+) -> Result<i64, OpError> {
+    let user = match &ctx.caller.principal {
+        Principal::User(u) => u,
+        _ => return Err(mfa_failed().into()),
+    };
+    let Some(code) = code else {
+        return Err(mfa_failed().into());
+    };
+    verify_mfa(
+        tx,
+        ctx.master_key,
+        &TotpConfig::default(),
+        user,
+        serial,
+        code.expose(),
+        ctx.now,
+    )
+    .await?
+    .into_result(mfa_failed())?;
+    Ok(ctx.now.unix_timestamp())
+}
+
+fn validate_mfa_params(v: &mut Validator, serial: Option<&str>, code: Option<&CodeInput>) {
+    v.opt_string("serialNumber", serial, &MFA_SERIAL);
+    if let Some(c) = code {
+        v.string("tokenCode", c.expose(), &TOKEN_CODE);
+    }
+}
+
+/// Validates session policies: the inline one parses as a session policy, managed ones exist;
+/// returns the packed size as a percentage of the allotted space.
+async fn check_session_policies<T: Tx>(
+    tx: &mut T,
+    ctx: &Ctx<'_>,
+    policy: Option<&str>,
+    policy_arns: &[String],
+    tags: &[Tag],
+) -> Result<i64, OpError> {
+    if let Some(doc) = policy {
+        check_document(
+            doc,
+            PolicyKind::Session,
+            "session-policy",
+            &ParseOptions::default(),
+        )?;
+    }
+    let mut plaintext = policy.map_or(0, |d| d.chars().filter(|c| !c.is_whitespace()).count());
+    for arn in policy_arns {
+        match tx.get_managed_policy(arn).await? {
+            Some(p)
+                if p.account_id == account_id(ctx) || p.account_id == crate::model::AWS_OWNER => {}
+            _ => {
+                return Err(ApiError::new(
+                    "InvalidParameterValue",
+                    400,
+                    format!("Policy {arn} does not exist or is not attachable."),
+                )
+                .into());
+            }
+        }
+        plaintext += arn.len();
+    }
+    if plaintext > SESSION_POLICY_PLAINTEXT {
+        return Err(ApiError::new(
+            "PackedPolicyTooLarge",
+            400,
+            format!(
+                "Packed policy consumes {}% of allotted space, please use smaller policy.",
+                packed_percent(plaintext, tags)
+            ),
+        )
+        .into());
+    }
+    Ok(packed_percent(plaintext, tags))
+}
+
+/// keyward's packing is the plaintext itself: policies and tags against AWS's 2,048-character
+/// plaintext allowance.
+fn packed_percent(policy_chars: usize, tags: &[Tag]) -> i64 {
+    let tag_chars: usize = tags.iter().map(|t| t.key.len() + t.value.len()).sum();
+    let used = policy_chars + tag_chars;
+    i64::try_from(used.saturating_mul(100).div_ceil(SESSION_POLICY_PLAINTEXT)).unwrap_or(i64::MAX)
+}
+
+fn validate_session_policy_params(
+    v: &mut Validator,
+    policy: Option<&str>,
+    policy_arns: &[String],
+    max_policy: Option<usize>,
+) {
+    if let Some(doc) = policy {
+        let shape = StringShape {
+            max: max_policy.unwrap_or(usize::MAX),
+            ..v::POLICY_DOCUMENT
+        };
+        v.string("policy", doc, &shape);
+    }
+    for (i, arn) in policy_arns.iter().enumerate() {
+        v.string(&format!("policyArns.{}.member.arn", i + 1), arn, &ROLE_ARN);
+    }
+    v.list_len(
+        "policyArns",
+        &format!("[{}]", policy_arns.join(", ")),
+        policy_arns.len(),
+        SESSION_POLICY_ARNS,
+    );
+}
+
+fn duration_or(v: &mut Validator, duration: Option<i64>, max: i64, default: i64) -> i64 {
+    if let Some(d) = duration {
+        v.range("durationSeconds", d, 900, max);
+    }
+    duration.unwrap_or(default)
+}
+
+pub(super) async fn get_session_token<T: Tx>(
+    tx: &mut T,
+    ctx: &Ctx<'_>,
+    duration_seconds: Option<i64>,
+    serial_number: Option<String>,
+    token_code: Option<CodeInput>,
+) -> Result<Output, OpError> {
+    let mut v = Validator::new();
+    let mut duration = duration_or(&mut v, duration_seconds, 129_600, 43_200);
+    validate_mfa_params(&mut v, serial_number.as_deref(), token_code.as_ref());
+    v.finish()?;
+    if ctx.caller.session.is_some() {
+        return Err(session_credentials_refused("GetSessionToken"));
+    }
+    let (kind, principal_id) = match &ctx.caller.principal {
+        Principal::Root { .. } => {
+            duration = duration.min(ROOT_SESSION);
+            (SessionKind::Root, String::new())
+        }
+        Principal::User(u) => (SessionKind::User, u.user_id.clone()),
+        _ => return Err(session_credentials_refused("GetSessionToken")),
+    };
+    let mut session = new_session(ctx, kind, &principal_id, duration);
+    if serial_number.is_some() || token_code.is_some() {
+        let serial = serial_number.as_deref().unwrap_or_default();
+        session.mfa_auth_time = Some(check_mfa(tx, ctx, serial, token_code.as_ref()).await?);
+    }
+    session.access_key_id = temporary_key_id(account_id(ctx))?;
+    Ok(Output::SessionCredentials {
+        credentials: issue(ctx, session)?,
+        assumed_role_user: None,
+        federated_user: None,
+        packed_policy_size: None,
+        source_identity: None,
+    })
+}
+
+/// Splits `arn:PARTITION:iam::ACCOUNT:role/PATH/NAME` into the account and the role name.
+pub(crate) fn parse_role_arn(arn: &str) -> Option<(&str, &str)> {
+    let mut parts = arn.splitn(6, ':');
+    let (_, _, service, _, account, resource) = (
+        parts.next()?,
+        parts.next()?,
+        parts.next()?,
+        parts.next()?,
+        parts.next()?,
+        parts.next()?,
+    );
+    if service != "iam" {
+        return None;
+    }
+    let rest = resource.strip_prefix("role/")?;
+    Some((account, rest.rsplit('/').next()?))
+}
+
+/// The role an ARN names, if it exists with exactly that ARN.
+pub(crate) async fn role_of_arn<T: Tx>(
+    tx: &mut T,
+    ctx: &Ctx<'_>,
+    arn: &str,
+) -> Result<Option<Role>, OpError> {
+    let Some((account, name)) = parse_role_arn(arn) else {
+        return Ok(None);
+    };
+    Ok(tx
+        .get_role(account, name)
+        .await?
+        .filter(|r| r.arn(ctx.partition) == arn))
+}
+
+pub(crate) fn trust_policy(ctx: &Ctx<'_>, role: &Role) -> ResourcePolicy {
+    ResourcePolicy {
+        kind: PolicyKind::Trust,
+        id: format!("{}/trust", role.arn(ctx.partition)),
+        document: role.assume_role_policy.clone(),
+        account_id: role.account_id.clone(),
+    }
+}
+
+#[expect(
+    clippy::too_many_arguments,
+    reason = "AssumeRole has this many members"
+)]
+pub(super) async fn assume_role<T: Tx>(
+    tx: &mut T,
+    ctx: &Ctx<'_>,
+    role_arn: Option<String>,
+    role_session_name: Option<String>,
+    policy_arns: Vec<String>,
+    policy: Option<String>,
+    duration_seconds: Option<i64>,
+    tags: Vec<Tag>,
+    transitive_tag_keys: Vec<String>,
+    external_id: Option<String>,
+    serial_number: Option<String>,
+    token_code: Option<CodeInput>,
+    source_identity: Option<String>,
+) -> Result<Output, OpError> {
+    let mut v = Validator::new();
+    let arn = v
+        .required("roleArn", role_arn.as_deref())
+        .unwrap_or_default()
+        .to_owned();
+    if role_arn.is_some() {
+        v.string("roleArn", &arn, &ROLE_ARN);
+    }
+    let session_name = v
+        .required("roleSessionName", role_session_name.as_deref())
+        .unwrap_or_default()
+        .to_owned();
+    if role_session_name.is_some() {
+        v.string("roleSessionName", &session_name, &SESSION_NAME);
+    }
+    validate_session_policy_params(&mut v, policy.as_deref(), &policy_arns, None);
+    let duration = duration_or(&mut v, duration_seconds, 43_200, 3600);
+    validate_tags(&mut v, &tags);
+    v.list_len(
+        "transitiveTagKeys",
+        &format!("[{}]", transitive_tag_keys.join(", ")),
+        transitive_tag_keys.len(),
+        50,
+    );
+    v.opt_string("externalId", external_id.as_deref(), &EXTERNAL_ID);
+    validate_mfa_params(&mut v, serial_number.as_deref(), token_code.as_ref());
+    v.opt_string(
+        "sourceIdentity",
+        source_identity.as_deref(),
+        &SOURCE_IDENTITY,
+    );
+    v.finish()?;
+    reject_duplicate_tag_keys(&tags)?;
+    let caller_arn = ctx.caller.principal.arn(ctx.partition);
+    let denied = || {
+        ApiError::access_denied(format!(
+            "User: {caller_arn} is not authorized to perform: sts:AssumeRole on resource: {arn}"
+        ))
+    };
+    match &ctx.caller.principal {
+        Principal::Root { .. } => {
+            return Err(
+                ApiError::access_denied("Roles may not be assumed by root accounts.").into(),
+            );
+        }
+        Principal::FederatedUser { .. } => return Err(denied().into()),
+        Principal::User(_) | Principal::AssumedRole { .. } => {}
+    }
+    let parent_session = ctx.caller.session.as_ref();
+    let Some(mut role) = role_of_arn(tx, ctx, &arn).await? else {
+        return Err(denied().into());
+    };
+    let chained = parent_session.is_some_and(Session::is_role);
+    if chained && duration > CHAINED_SESSION {
+        return Err(ApiError::validation(
+            "The requested DurationSeconds exceeds the 1 hour session limit for roles assumed by role chaining.",
+        )
+        .into());
+    }
+    if duration > role.max_session_duration {
+        return Err(ApiError::validation(
+            "The requested DurationSeconds exceeds the MaxSessionDuration set for this role.",
+        )
+        .into());
+    }
+    // Passing session tags or a source identity needs its own permission in the trust policy.
+    let trust = trust_policy(ctx, &role);
+    for (needed, action) in [
+        (!tags.is_empty(), "sts:TagSession"),
+        (source_identity.is_some(), "sts:SetSourceIdentity"),
+    ] {
+        if needed {
+            let perm = Permission {
+                action: action.to_owned(),
+                resource: arn.clone(),
+                context: Vec::new(),
+            };
+            authorize_with(tx, ctx, &perm, Some(&trust), false).await?;
+        }
+    }
+    let packed = check_session_policies(tx, ctx, policy.as_deref(), &policy_arns, &tags).await?;
+
+    let mut session = new_session(ctx, SessionKind::Role, &role.role_id, duration);
+    session.name = session_name.clone();
+    session.mfa_auth_time = parent_session.and_then(|s| s.mfa_auth_time);
+    if serial_number.is_some() || token_code.is_some() {
+        let serial = serial_number.as_deref().unwrap_or_default();
+        session.mfa_auth_time = Some(check_mfa(tx, ctx, serial, token_code.as_ref()).await?);
+    }
+    // Transitive tags of the calling session pass on, and cannot be overridden.
+    if let Some(parent) = parent_session {
+        for key in &parent.transitive_tag_keys {
+            if let Some((k, val)) = parent
+                .tags
+                .iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case(key))
+            {
+                session.tags.push((k.clone(), val.clone()));
+                session.transitive_tag_keys.push(k.clone());
+            }
+        }
+    }
+    for t in &tags {
+        if session
+            .tags
+            .iter()
+            .any(|(k, _)| k.eq_ignore_ascii_case(&t.key))
+        {
+            return Err(ApiError::new(
+                "InvalidParameterValue",
+                400,
+                "One or more tags in the request conflict with transitive tags of the calling session.",
+            )
+            .into());
+        }
+        session.tags.push((t.key.clone(), t.value.clone()));
+    }
+    for k in transitive_tag_keys {
+        if !session
+            .transitive_tag_keys
+            .iter()
+            .any(|t| t.eq_ignore_ascii_case(&k))
+        {
+            session.transitive_tag_keys.push(k);
+        }
+    }
+    session.source_identity = source_identity
+        .clone()
+        .or_else(|| parent_session.and_then(|s| s.source_identity.clone()));
+    session.policy = policy.clone();
+    session.policy_arns = policy_arns.clone();
+    session.access_key_id = temporary_key_id(&role.account_id)?;
+
+    role.last_used = Some((ctx.now, ctx.info.region.clone()));
+    tx.update_role(&role).await?;
+
+    let assumed_id = format!("{}:{session_name}", role.role_id);
+    let assumed_arn = assumed_role_arn(ctx.partition, &role.account_id, &role.name, &session_name);
+    let with_packed = policy.is_some() || !policy_arns.is_empty() || !tags.is_empty();
+    Ok(Output::SessionCredentials {
+        credentials: issue(ctx, session)?,
+        assumed_role_user: Some((assumed_id, assumed_arn)),
+        federated_user: None,
+        packed_policy_size: with_packed.then_some(packed),
+        source_identity,
+    })
+}
+
+pub(super) async fn get_federation_token<T: Tx>(
+    tx: &mut T,
+    ctx: &Ctx<'_>,
+    name: Option<String>,
+    policy: Option<String>,
+    policy_arns: Vec<String>,
+    duration_seconds: Option<i64>,
+    tags: Vec<Tag>,
+) -> Result<Output, OpError> {
+    let mut v = Validator::new();
+    let fed_name = v
+        .required("name", name.as_deref())
+        .unwrap_or_default()
+        .to_owned();
+    if name.is_some() {
+        v.string("name", &fed_name, &FEDERATED_NAME);
+    }
+    validate_session_policy_params(
+        &mut v,
+        policy.as_deref(),
+        &policy_arns,
+        Some(SESSION_POLICY_PLAINTEXT),
+    );
+    let mut duration = duration_or(&mut v, duration_seconds, 129_600, 43_200);
+    validate_tags(&mut v, &tags);
+    v.finish()?;
+    reject_duplicate_tag_keys(&tags)?;
+    if ctx.caller.session.is_some() {
+        return Err(session_credentials_refused("GetFederationToken"));
+    }
+    let principal_id = match &ctx.caller.principal {
+        Principal::Root { .. } => {
+            duration = duration.min(ROOT_SESSION);
+            String::new()
+        }
+        Principal::User(u) => u.user_id.clone(),
+        _ => return Err(session_credentials_refused("GetFederationToken")),
+    };
+    let packed = check_session_policies(tx, ctx, policy.as_deref(), &policy_arns, &tags).await?;
+    let acct = account_id(ctx).to_owned();
+    let mut session = new_session(ctx, SessionKind::Federated, &principal_id, duration);
+    session.name = fed_name.clone();
+    session.tags = tags
+        .iter()
+        .map(|t| (t.key.clone(), t.value.clone()))
+        .collect();
+    session.policy = policy.clone();
+    session.policy_arns = policy_arns.clone();
+    session.access_key_id = temporary_key_id(&acct)?;
+    let with_packed = policy.is_some() || !policy_arns.is_empty() || !tags.is_empty();
+    Ok(Output::SessionCredentials {
+        credentials: issue(ctx, session)?,
+        assumed_role_user: None,
+        federated_user: Some((
+            format!("{acct}:{fed_name}"),
+            federated_user_arn(ctx.partition, &acct, &fed_name),
+        )),
+        packed_policy_size: with_packed.then_some(packed),
+        source_identity: None,
+    })
+}
+
+pub(super) async fn get_access_key_info<T: Tx>(
+    tx: &mut T,
+    _ctx: &Ctx<'_>,
+    access_key_id: Option<String>,
+) -> Result<Output, OpError> {
+    let mut v = Validator::new();
+    let key = v
+        .required("accessKeyId", access_key_id.as_deref())
+        .unwrap_or_default()
+        .to_owned();
+    if access_key_id.is_some() {
+        v.string("accessKeyId", &key, &v::ACCESS_KEY_ID);
+    }
+    v.finish()?;
+    let account = match account_of_temporary_key(&key) {
+        Some(a) => Some(a),
+        None => tx.get_access_key(&key).await?.map(|k| k.account_id),
+    };
+    match account {
+        Some(account) => Ok(Output::AccessKeyInfo { account }),
+        None => Err(ApiError::new(
+            "InvalidParameterValue",
+            400,
+            format!("The access key ID {key} is not valid."),
+        )
+        .into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn temporary_keys_encode_their_account() {
+        for acct in ["000000000001", "123456789012", "999999999999"] {
+            let id = temporary_key_id(acct).unwrap();
+            assert!(id.starts_with("ASIA"), "{id}");
+            assert_eq!(id.len(), 20);
+            assert_eq!(account_of_temporary_key(&id).as_deref(), Some(acct));
+        }
+        assert_eq!(account_of_temporary_key("AKIAIOSFODNN7EXAMPLE"), None);
+    }
+
+    #[test]
+    fn role_arns() {
+        assert_eq!(
+            parse_role_arn("arn:aws:iam::123456789012:role/a/b/MyRole"),
+            Some(("123456789012", "MyRole"))
+        );
+        assert_eq!(parse_role_arn("arn:aws:iam::123456789012:user/x"), None);
+    }
+}
