@@ -44,8 +44,19 @@ struct Aws {
 impl Aws {
     /// Runs `aws --endpoint-url ... ARGS` with the given credentials; returns (success, stdout, stderr).
     fn run(&self, key: &str, secret: &str, args: &[&str]) -> (bool, String, String) {
-        let out = Command::new(&self.exe)
-            .arg("--endpoint-url")
+        self.run_with_token(key, secret, None, args)
+    }
+
+    /// [`Aws::run`] with temporary credentials (`AWS_SESSION_TOKEN` in the environment).
+    fn run_with_token(
+        &self,
+        key: &str,
+        secret: &str,
+        token: Option<&str>,
+        args: &[&str],
+    ) -> (bool, String, String) {
+        let mut cmd = Command::new(&self.exe);
+        cmd.arg("--endpoint-url")
             .arg(&self.endpoint)
             .args(["--output", "json"])
             .args(args)
@@ -56,9 +67,11 @@ impl Aws {
             .env("AWS_SECRET_ACCESS_KEY", secret)
             .env("AWS_DEFAULT_REGION", "us-east-1")
             .env("AWS_MAX_ATTEMPTS", "1")
-            .env("AWS_EC2_METADATA_DISABLED", "true")
-            .output()
-            .unwrap();
+            .env("AWS_EC2_METADATA_DISABLED", "true");
+        if let Some(t) = token {
+            cmd.env("AWS_SESSION_TOKEN", t);
+        }
+        let out = cmd.output().unwrap();
         (
             out.status.success(),
             String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -636,4 +649,211 @@ fn seed_commands_for_key_quota_broken_keys_and_rotation_s6_s7_s9() {
         &["iam", "create-access-key", "--user-name", "tara"],
     ));
     assert!(third["AccessKey"]["SecretAccessKey"].is_string());
+}
+
+/// S4 and S5 as the seeds write them (000 §4, 001 §2, 001 §7): under a policy that denies
+/// everything but `sts:GetSessionToken` without MFA, long-term keys are refused;
+/// `aws sts get-session-token --serial-number arn:aws:iam::<account-id>:mfa/<username>
+/// --token-code <code>` returns temporary credentials that work from the environment; a wrong
+/// or reused code is refused; an explicit deny of `sts:GetSessionToken` refuses it.
+#[test]
+fn seed_commands_for_mfa_protected_access_and_session_tokens_s4_s5() {
+    let Some(exe) = aws_cli() else { return };
+    let python = python_next_to(&exe);
+    let server = Server::start();
+    let aws = Aws {
+        exe,
+        endpoint: server.endpoint(),
+        home: tempfile::tempdir().unwrap(),
+    };
+    let acct = server.account_id.clone();
+    let (k, s) = (server.root_key_id.as_str(), server.root_secret.as_str());
+    let run = |key: &str, secret: &str, token: Option<&str>, args: &[&str]| {
+        let (ok, out, err) = aws.run_with_token(key, secret, token, args);
+        assert!(ok, "aws {args:?}: {err}");
+        out
+    };
+    let mfa_policy = r#"{"Version":"2012-10-17","Statement":[
+        {"Effect":"Allow","Action":["iam:ListUsers","iam:GetUser"],"Resource":"*"},
+        {"Effect":"Deny","NotAction":"sts:GetSessionToken","Resource":"*",
+         "Condition":{"BoolIfExists":{"aws:MultiFactorAuthPresent":"false"}}}]}"#;
+    run(k, s, None, &["iam", "create-user", "--user-name", "uma"]);
+    run(
+        k,
+        s,
+        None,
+        &[
+            "iam",
+            "put-user-policy",
+            "--user-name",
+            "uma",
+            "--policy-name",
+            "mfa",
+            "--policy-document",
+            mfa_policy,
+        ],
+    );
+    let key = json(&run(
+        k,
+        s,
+        None,
+        &["iam", "create-access-key", "--user-name", "uma"],
+    ))["AccessKey"]
+        .clone();
+    let (uk, us) = (
+        key["AccessKeyId"].as_str().unwrap().to_owned(),
+        key["SecretAccessKey"].as_str().unwrap().to_owned(),
+    );
+    let seed_file = aws.home.path().join("uma.seed");
+    run(
+        k,
+        s,
+        None,
+        &[
+            "iam",
+            "create-virtual-mfa-device",
+            "--virtual-mfa-device-name",
+            "uma",
+            "--outfile",
+            seed_file.to_str().unwrap(),
+            "--bootstrap-method",
+            "Base32StringSeed",
+        ],
+    );
+    let seed = std::fs::read_to_string(&seed_file).unwrap();
+    let serial = format!("arn:aws:iam::{acct}:mfa/uma");
+    let t = fresh_time();
+    let code = |dt: i64| pyotp_code(&python, &seed, t.checked_add_signed(dt).unwrap());
+    run(
+        k,
+        s,
+        None,
+        &[
+            "iam",
+            "enable-mfa-device",
+            "--user-name",
+            "uma",
+            "--serial-number",
+            &serial,
+            "--authentication-code1",
+            &code(-30),
+            "--authentication-code2",
+            &code(0),
+        ],
+    );
+
+    // Long-term keys: refused by the MFA condition.
+    let (ok, _, err) = aws.run(&uk, &us, &["iam", "list-users"]);
+    assert!(!ok);
+    assert!(
+        err.contains("(AccessDenied)")
+            && err.contains("with an explicit deny in an identity-based policy"),
+        "{err}"
+    );
+
+    // A wrong code is refused with AWS's message.
+    let (ok, _, err) = aws.run(
+        &uk,
+        &us,
+        &[
+            "sts",
+            "get-session-token",
+            "--serial-number",
+            &serial,
+            "--token-code",
+            "000000",
+        ],
+    );
+    assert!(!ok);
+    assert!(err.contains("(AccessDenied) when calling the GetSessionToken operation: MultiFactorAuthentication failed with invalid MFA one time pass code."), "{err}");
+
+    // The seed's command, then the returned credentials in the environment.
+    let next = code(30);
+    let creds = json(&run(
+        &uk,
+        &us,
+        None,
+        &[
+            "sts",
+            "get-session-token",
+            "--serial-number",
+            &serial,
+            "--token-code",
+            &next,
+        ],
+    ))["Credentials"]
+        .clone();
+    let (sk, ss, st) = (
+        creds["AccessKeyId"].as_str().unwrap().to_owned(),
+        creds["SecretAccessKey"].as_str().unwrap().to_owned(),
+        creds["SessionToken"].as_str().unwrap().to_owned(),
+    );
+    assert!(sk.starts_with("ASIA"), "{sk}");
+    assert!(creds["Expiration"].is_string());
+    let users = json(&run(&sk, &ss, Some(&st), &["iam", "list-users"]));
+    assert!(
+        users["Users"]
+            .as_array()
+            .is_some_and(|u| u.iter().any(|u| u["UserName"] == "uma"))
+    );
+    let me = json(&run(&sk, &ss, Some(&st), &["sts", "get-caller-identity"]));
+    assert_eq!(me["Arn"], format!("arn:aws:iam::{acct}:user/uma").as_str());
+    // Without the token the temporary key is not valid.
+    let (ok, _, err) = aws.run(&sk, &ss, &["sts", "get-caller-identity"]);
+    assert!(!ok && err.contains("(InvalidClientTokenId)"), "{err}");
+
+    // A used code is not accepted again.
+    let (ok, _, err) = aws.run(
+        &uk,
+        &us,
+        &[
+            "sts",
+            "get-session-token",
+            "--serial-number",
+            &serial,
+            "--token-code",
+            &next,
+        ],
+    );
+    assert!(
+        !ok && err
+            .contains("MultiFactorAuthentication failed with invalid MFA one time pass code."),
+        "{err}"
+    );
+
+    // S5 (001 §7): an explicit deny of sts:GetSessionToken names the policy type.
+    run(k, s, None, &["iam", "create-user", "--user-name", "vic"]);
+    run(
+        k,
+        s,
+        None,
+        &[
+            "iam",
+            "put-user-policy",
+            "--user-name",
+            "vic",
+            "--policy-name",
+            "no-sts",
+            "--policy-document",
+            r#"{"Version":"2012-10-17","Statement":{"Effect":"Deny","Action":"sts:GetSessionToken","Resource":"*"}}"#,
+        ],
+    );
+    let key = json(&run(
+        k,
+        s,
+        None,
+        &["iam", "create-access-key", "--user-name", "vic"],
+    ))["AccessKey"]
+        .clone();
+    let (ok, _, err) = aws.run(
+        key["AccessKeyId"].as_str().unwrap(),
+        key["SecretAccessKey"].as_str().unwrap(),
+        &["sts", "get-session-token"],
+    );
+    assert!(!ok);
+    assert!(
+        err.contains(&format!("(AccessDenied) when calling the GetSessionToken operation: User: arn:aws:iam::{acct}:user/vic is not authorized to perform: sts:GetSessionToken"))
+            && err.contains("with an explicit deny in an identity-based policy"),
+        "{err}"
+    );
 }
