@@ -24,6 +24,23 @@ use crate::store::Tx;
 pub struct AuthFailure {
     pub error: OpError,
     pub access_key_id: Option<String>,
+    /// What the store said about a long-term key refused as `InvalidClientTokenId` (for metrics
+    /// and alerts only; the answer to the client is the same whatever it is).
+    pub key_hint: Option<Box<KeyHint>>,
+}
+
+/// Why a long-term access key was refused, as the store knows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KeyHint {
+    /// No key with this ID exists (never did, or deleted).
+    Unknown,
+    /// The key exists but is `Inactive`.
+    Inactive {
+        account_id: String,
+        user_id: Option<String>,
+    },
+    /// The key's user no longer exists.
+    UserGone { account_id: String },
 }
 
 impl AuthFailure {
@@ -31,7 +48,13 @@ impl AuthFailure {
         AuthFailure {
             error: OpError::Api(error),
             access_key_id: access_key_id.map(str::to_owned),
+            key_hint: None,
         }
+    }
+
+    fn with_hint(mut self, hint: KeyHint) -> Self {
+        self.key_hint = Some(Box::new(hint));
+        self
     }
 }
 
@@ -164,6 +187,7 @@ pub async fn authenticate<T: Tx>(
         let store_fail = |e| AuthFailure {
             error: OpError::Store(e),
             access_key_id: Some(key_id.to_owned()),
+            key_hint: None,
         };
         let session =
             verify_session_request(session_keys, cache, req, parsed, now).map_err(fail)?;
@@ -203,10 +227,19 @@ pub async fn resolve_access_key<T: Tx>(
     let store_fail = |e| AuthFailure {
         error: OpError::Store(e),
         access_key_id: Some(key_id.to_owned()),
+        key_hint: None,
     };
     let key = match tx.get_access_key(key_id).await.map_err(store_fail)? {
         Some(k) if k.status == crate::model::KeyStatus::Active => k,
-        _ => return Err(fail(invalid_client_token_id())),
+        Some(k) => {
+            return Err(
+                fail(invalid_client_token_id()).with_hint(KeyHint::Inactive {
+                    account_id: k.account_id,
+                    user_id: k.user_id,
+                }),
+            );
+        }
+        None => return Err(fail(invalid_client_token_id()).with_hint(KeyHint::Unknown)),
     };
     let principal = match &key.user_id {
         None => Principal::Root {
@@ -214,7 +247,13 @@ pub async fn resolve_access_key<T: Tx>(
         },
         Some(user_id) => match tx.get_user_by_id(user_id).await.map_err(store_fail)? {
             Some(user) => Principal::User(user),
-            None => return Err(fail(invalid_client_token_id())),
+            None => {
+                return Err(
+                    fail(invalid_client_token_id()).with_hint(KeyHint::UserGone {
+                        account_id: key.account_id.clone(),
+                    }),
+                );
+            }
         },
     };
     let secret = master_key

@@ -88,6 +88,15 @@ struct ServeArgs {
     /// How long a locked MFA device refuses every code.
     #[arg(long, env = "KEYWARD_MFA_LOCKOUT_SECS", default_value_t = 60)]
     mfa_lockout_secs: i64,
+    /// Refused MFA codes in one account within `--mfa-alarm-window-secs` that put the
+    /// `IAMMFAFailure` alarm in ALARM.
+    #[arg(long, env = "KEYWARD_MFA_ALARM_THRESHOLD", default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..))]
+    mfa_alarm_threshold: u64,
+    #[arg(long, env = "KEYWARD_MFA_ALARM_WINDOW_SECS", default_value_t = 300, value_parser = clap::value_parser!(i64).range(1..))]
+    mfa_alarm_window_secs: i64,
+    /// `http://host:port/path` receiving every alarm transition and alert as a JSON POST.
+    #[arg(long, env = "KEYWARD_ALARM_WEBHOOK")]
+    alarm_webhook: Option<String>,
     /// Shifts the server's clock by this many seconds (for tests of time-dependent behaviour).
     #[arg(
         long,
@@ -224,6 +233,19 @@ async fn serve(args: ServeArgs) -> Result<()> {
     }
     tracing::info!(%addr, account = %boot.account_id, startup_ms = started.elapsed().as_millis() as u64, "ready");
 
+    if let Some(url) = &args.alarm_webhook {
+        keyward_server::alarms::parse_http_url(url)
+            .map_err(|e| anyhow::anyhow!("--alarm-webhook: {e}"))?;
+    }
+    let alarms = keyward_server::Alarms::spawn(
+        keyward_server::AlarmConfig {
+            threshold: usize::try_from(args.mfa_alarm_threshold).unwrap_or(usize::MAX),
+            window: time::Duration::seconds(args.mfa_alarm_window_secs),
+            webhook: args.alarm_webhook.clone(),
+        },
+        Arc::clone(&clock),
+    );
+    alarms.watch_account(&boot.account_id);
     let audit = keyward_server::AuditWriter::spawn(store.clone(), Arc::new(|_: &[_]| {}));
     let session_keys = keyward_core::session::SessionKeyRing::new(&master_key);
     let state = Arc::new(AppState {
@@ -244,6 +266,8 @@ async fn serve(args: ServeArgs) -> Result<()> {
             ..keyward_core::totp::TotpConfig::default()
         },
         key_use: std::sync::Mutex::default(),
+        metrics: Arc::new(keyward_server::Metrics::new()),
+        alarms,
     });
     let app = keyward_server::router(Arc::clone(&state))
         .into_make_service_with_connect_info::<SocketAddr>();

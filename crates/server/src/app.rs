@@ -11,7 +11,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use keyward_core::audit::{AuditEvent, event_source, request_parameters};
-use keyward_core::auth::{self, AuthFailure, CredentialCache};
+use keyward_core::auth::{self, AuthFailure, CredentialCache, KeyHint};
 use keyward_core::authz::{PolicyCache, RequestInfo};
 use keyward_core::clock::Clock;
 use keyward_core::crypto::MasterKey;
@@ -25,10 +25,12 @@ use keyward_core::{ApiError, OpError};
 use keyward_sigv4::{RequestParts, SigningKeyCache};
 use time::OffsetDateTime;
 
+use crate::alarms::Alarms;
 use crate::audit_writer::AuditWriter;
 use crate::decode::{Service, decode};
 use crate::encode;
 use crate::form::Params;
+use crate::metrics::{AuthFailureReason, Metrics};
 use crate::trail;
 
 /// Largest request body accepted. IAM's largest documents (role policies, 10,240 characters,
@@ -52,14 +54,54 @@ pub struct AppState<S: Store> {
     pub totp: keyward_core::totp::TotpConfig,
     /// When this node last recorded each access key's use (rate limit of `GetAccessKeyLastUsed`'s data).
     pub key_use: std::sync::Mutex<std::collections::HashMap<String, OffsetDateTime>>,
+    /// Counters and histograms served at `/metrics`.
+    pub metrics: Arc<Metrics>,
+    /// `IAMMFAFailure` and the alerts, served at `/alarms`.
+    pub alarms: Arc<Alarms>,
 }
 
-/// The HTTP application: the AWS Query endpoint on every path but `/healthz`.
+impl<S: Store> AppState<S> {
+    /// What the console reports after each `signin::sign_in` attempt: counted in
+    /// `keyward_console_signins_total` and watched for repeated failures.
+    pub fn console_sign_in(
+        &self,
+        account: &str,
+        user_name: &str,
+        result: &keyward_core::signin::SignInResult,
+    ) {
+        self.metrics.console_sign_in(result);
+        self.alarms.console_sign_in(account, user_name, result);
+    }
+}
+
+/// The HTTP application: the AWS Query endpoint on every path but `/healthz`, `/metrics` and
+/// `/alarms` (GET, no authentication).
 pub fn router<S: Store>(state: Arc<AppState<S>>) -> Router {
     Router::new()
         .route("/healthz", get(|| async { "ok\n" }))
+        .route("/metrics", get(metrics::<S>))
+        .route("/alarms", get(alarms::<S>))
         .fallback(handle::<S>)
         .with_state(state)
+}
+
+async fn metrics<S: Store>(State(state): State<Arc<AppState<S>>>) -> Response {
+    let text = state.metrics.render(&state.alarms.states());
+    let mut response = text.into_response();
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+    );
+    response
+}
+
+async fn alarms<S: Store>(State(state): State<Arc<AppState<S>>>) -> Response {
+    let mut response = state.alarms.snapshot().to_string().into_response();
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    response
 }
 
 /// Facts about the connection and request that the audit record keeps.
@@ -74,6 +116,8 @@ struct Reply {
     action: String,
     request_id: String,
     result: Result<Output, ApiError>,
+    /// What the store said about a refused long-term key.
+    key_hint: Option<Box<KeyHint>>,
 }
 
 async fn handle<S: Store>(
@@ -81,6 +125,7 @@ async fn handle<S: Store>(
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     request: Request,
 ) -> Response {
+    let started = std::time::Instant::now();
     let (parts, body) = request.into_parts();
     let body = match to_bytes(body, MAX_BODY_BYTES).await {
         Ok(b) => b,
@@ -120,9 +165,16 @@ async fn handle<S: Store>(
         .and_then(|v| v.to_str().ok())
         .filter(|t| t.starts_with(crate::cloudtrail::TARGET_PREFIX))
     {
-        return crate::cloudtrail::handle(&state, &req, &meta, target).await;
+        let response = crate::cloudtrail::handle(&state, &req, &meta, target).await;
+        state
+            .metrics
+            .request_duration("cloudtrail", started.elapsed());
+        return response;
     }
     let reply = process(&state, &req, &meta).await;
+    state
+        .metrics
+        .request_duration(reply.service.name(), started.elapsed());
     respond(
         reply.service,
         &reply.request_id,
@@ -197,6 +249,15 @@ async fn process<S: Store>(
         .and_then(|p| p.get("Action"))
         .unwrap_or_default()
         .to_owned();
+    // For the metrics and alarms: the user an MFA code is offered for, and whether one is.
+    let target_user = params
+        .as_ref()
+        .ok()
+        .and_then(|p| p.get("UserName"))
+        .map(str::to_owned);
+    let offers_mfa_code = params
+        .as_ref()
+        .is_ok_and(|p| p.get("TokenCode").is_some() || p.get("AuthenticationCode1").is_some());
     let guessed = if STS_ACTIONS.contains(&action.as_str()) {
         Service::Sts
     } else {
@@ -220,12 +281,21 @@ async fn process<S: Store>(
         action,
         request_id,
         result: Err(ApiError::internal()),
+        key_hint: None,
     };
 
     let outcome = run(state, req, params, now, &mut event, &mut reply).await;
     let result = match outcome {
-        Ok((output, Recorded::Yes)) => Ok(output),
+        Ok((output, Recorded::Yes)) => {
+            if offers_mfa_code {
+                state.metrics.mfa_verification("success", "none");
+            }
+            Ok(output)
+        }
         Ok((output, Recorded::No)) => {
+            if offers_mfa_code {
+                state.metrics.mfa_verification("success", "none");
+            }
             submit_unchanged(state, event).await;
             Ok(output)
         }
@@ -236,6 +306,7 @@ async fn process<S: Store>(
             let api = e.to_api();
             event.error_code = Some(api.code.to_owned());
             event.error_message = Some(api.message.clone());
+            observe_refusal(state, &api, &event, reply.key_hint.as_deref());
             // The failed request's own transaction was rolled back; its record gets one of its own,
             // and so does a refused MFA code (the throttle and the doctor read those).
             let mut mfa_failure = match e {
@@ -244,6 +315,13 @@ async fn process<S: Store>(
             };
             if let Some(f) = mfa_failure.as_mut() {
                 f.request_id = Some(reply.request_id.clone());
+                state.metrics.mfa_verification("failure", f.reason.as_str());
+                let user = target_user
+                    .as_deref()
+                    .or(event.user_name.as_deref())
+                    .or(f.user_id.as_deref())
+                    .unwrap_or("unknown");
+                state.alarms.mfa_failure(&f.account_id, user);
                 event.additional_event_data = Some(serde_json::json!({
                     "MFAUsed": "Yes",
                     "MFAIdentifier": f.serial,
@@ -268,8 +346,39 @@ async fn process<S: Store>(
         code = result.as_ref().err().map(|e| e.code).unwrap_or("OK"),
         "request"
     );
+    state.metrics.request(
+        reply.service.name(),
+        &reply.action,
+        result.as_ref().err().map(|e| e.code).unwrap_or("OK"),
+    );
     reply.result = result;
     reply
+}
+
+/// Counts an authentication failure by reason and raises the refused-key alert.
+pub(crate) fn observe_refusal<S: Store>(
+    state: &AppState<S>,
+    api: &ApiError,
+    event: &AuditEvent,
+    hint: Option<&KeyHint>,
+) {
+    let inactive = matches!(hint, Some(KeyHint::Inactive { .. }));
+    if let Some(reason) = AuthFailureReason::classify(api.code, &api.message, inactive) {
+        state.metrics.auth_failure(reason);
+        if let (Some(hint), Some(key_id)) = (hint, event.access_key_id.as_deref())
+            && api.code == "InvalidClientTokenId"
+        {
+            state.alarms.refused_key(key_id, hint);
+        }
+    }
+}
+
+/// Commits `tx`, timing it for `keyward_store_duration_seconds`.
+async fn timed_commit<S: Store>(state: &AppState<S>, tx: S::Tx) -> Result<(), OpError> {
+    let started = std::time::Instant::now();
+    let result = tx.commit().await;
+    state.metrics.store_duration(started.elapsed());
+    Ok(result?)
 }
 
 /// A region name as AWS spells them (`us-east-1`, `eu-central-2`, `local`).
@@ -416,7 +525,10 @@ async fn run<S: Store>(
         now,
     )
     .await
-    .map_err(|f| f.error)?;
+    .map_err(|f| {
+        reply.key_hint = f.key_hint;
+        f.error
+    })?;
     describe_caller(event, &caller, &state.partition);
 
     params?;
@@ -443,13 +555,13 @@ async fn run<S: Store>(
     let read_only = op.read_only();
     let output = ops::execute(&mut tx, &ctx, op).await?;
     if read_only {
-        tx.commit().await?;
+        timed_commit(state, tx).await?;
         record_key_use(state, &caller, &parsed.scope, now).await;
         return Ok((output, Recorded::No));
     }
     event.response_elements = trail::response_elements(&output);
     tx.insert_audit_event(event).await?;
-    tx.commit().await?;
+    timed_commit(state, tx).await?;
     // After the commit and before the response: the next request resolves its key and gathers
     // its policies afresh (read-your-writes).
     state.credentials.invalidate();

@@ -49,7 +49,13 @@ pub(crate) async fn handle<S: Store>(
         let api = e.to_api();
         event.error_code = Some(api.code.to_owned());
         event.error_message = Some(api.message.clone());
+        crate::app::observe_refusal(state, &api, &event, None);
     }
+    state.metrics.request(
+        "cloudtrail",
+        action,
+        event.error_code.as_deref().unwrap_or("OK"),
+    );
     submit_unchanged(state, event).await;
     let (status, body) = match result {
         Ok(body) => (StatusCode::OK, body),

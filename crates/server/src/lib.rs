@@ -2,14 +2,18 @@
 //! HTTP for keyward: the AWS Query protocol (IAM 2010-05-08, STS 2011-06-15) on one endpoint,
 //! routed by the SigV4 credential scope's service.
 
+pub mod alarms;
 mod app;
 pub mod audit_writer;
 mod cloudtrail;
 pub mod decode;
 pub mod encode;
 pub mod form;
+pub mod metrics;
 pub mod trail;
 mod xml;
 
+pub use alarms::{AlarmConfig, Alarms};
 pub use app::{AppState, MAX_BODY_BYTES, router};
 pub use audit_writer::AuditWriter;
+pub use metrics::Metrics;

@@ -1,0 +1,274 @@
+//! Metrics and alarms (scenario S22 of `../shared/SCENARIOS.md`) end to end: `/metrics` in
+//! Prometheus text, the `IAMMFAFailure` alarm at its threshold, `/alarms` and the webhook.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpListener;
+use std::sync::mpsc;
+use std::time::Duration;
+
+use aws_sdk_iam::types::StatusType;
+use common::{Server, aws_error};
+use serde_json::Value;
+
+fn get(server: &Server, path: &str) -> String {
+    let (status, body) = server.raw(&format!(
+        "GET {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
+        server.addr
+    ));
+    assert_eq!(status, 200, "GET {path}: {body}");
+    body
+}
+
+/// The value of one sample of the exposition (0 when absent).
+fn sample(text: &str, series: &str) -> f64 {
+    text.lines()
+        .find_map(|l| l.strip_prefix(series)?.strip_prefix(' '))
+        .map_or(0.0, |v| v.trim().parse().unwrap())
+}
+
+fn alarm_history(server: &Server) -> Vec<Value> {
+    let body: Value = serde_json::from_str(&get(server, "/alarms")).unwrap();
+    body["History"].as_array().unwrap().clone()
+}
+
+/// A one-request HTTP server on 127.0.0.1: answers 200 and hands over the request body.
+fn webhook() -> (String, mpsc::Receiver<String>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let (stream, _) = listener.accept().unwrap();
+        let mut reader = BufReader::new(stream);
+        let mut length = 0usize;
+        let mut request_line = String::new();
+        reader.read_line(&mut request_line).unwrap();
+        assert!(request_line.starts_with("POST /hook "), "{request_line}");
+        loop {
+            let mut line = String::new();
+            reader.read_line(&mut line).unwrap();
+            if line.trim().is_empty() {
+                break;
+            }
+            if let Some((name, value)) = line.split_once(':')
+                && name.eq_ignore_ascii_case("content-length")
+            {
+                length = value.trim().parse().unwrap();
+            }
+        }
+        let mut body = vec![0; length];
+        reader.read_exact(&mut body).unwrap();
+        let mut stream = reader.into_inner();
+        stream
+            .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+            .unwrap();
+        tx.send(String::from_utf8(body).unwrap()).unwrap();
+    });
+    (url, rx)
+}
+
+/// `/metrics` counts a successful call, an `AccessDenied` and authentication failures by reason;
+/// an inactive key raises the `InactiveKeyUse` alert.
+#[tokio::test]
+async fn metrics_count_requests_and_auth_failures_by_reason() {
+    let server = Server::start();
+    let root = server.root_iam();
+    root.create_user().user_name("bob").send().await.unwrap();
+    let key = root
+        .create_access_key()
+        .user_name("bob")
+        .send()
+        .await
+        .unwrap()
+        .access_key
+        .unwrap();
+    root.list_users().send().await.unwrap();
+    let bob = server.iam(&key.access_key_id, &key.secret_access_key);
+    let (code, _, _) = aws_error(&bob.list_users().send().await.unwrap_err());
+    assert_eq!(code, "AccessDenied");
+    let wrong = server.iam(&key.access_key_id, "not-the-secret");
+    let (code, _, _) = aws_error(&wrong.list_users().send().await.unwrap_err());
+    assert_eq!(code, "SignatureDoesNotMatch");
+    let skewed = common::iam_client(
+        &server.endpoint(),
+        &key.access_key_id,
+        &key.secret_access_key,
+        Some(-3600),
+    );
+    let (code, _, _) = aws_error(&skewed.list_users().send().await.unwrap_err());
+    assert_eq!(code, "SignatureDoesNotMatch");
+    let (status, _) = server.raw(&format!(
+        "GET /?Action=ListUsers HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
+        server.addr
+    ));
+    assert_eq!(status, 403);
+    let unknown = server.iam("AKIAIOSFODNN7EXAMPLE", "x");
+    let (code, _, _) = aws_error(&unknown.list_users().send().await.unwrap_err());
+    assert_eq!(code, "InvalidClientTokenId");
+    root.update_access_key()
+        .user_name("bob")
+        .access_key_id(&key.access_key_id)
+        .status(StatusType::Inactive)
+        .send()
+        .await
+        .unwrap();
+    let (code, _, _) = aws_error(&bob.list_users().send().await.unwrap_err());
+    assert_eq!(code, "InvalidClientTokenId");
+
+    let text = get(&server, "/metrics");
+    let ok = sample(
+        &text,
+        "keyward_requests_total{service=\"iam\",action=\"ListUsers\",result=\"OK\"}",
+    );
+    assert_eq!(ok, 1.0, "{text}");
+    let denied = sample(
+        &text,
+        "keyward_requests_total{service=\"iam\",action=\"ListUsers\",result=\"AccessDenied\"}",
+    );
+    assert_eq!(denied, 1.0, "{text}");
+    let mismatch = sample(
+        &text,
+        "keyward_requests_total{service=\"iam\",action=\"ListUsers\",result=\"SignatureDoesNotMatch\"}",
+    );
+    assert_eq!(mismatch, 2.0, "{text}");
+    for (reason, n) in [
+        ("signature_mismatch", 1.0),
+        ("signature_expired", 1.0),
+        ("missing_authentication_token", 1.0),
+        ("invalid_client_token_id", 1.0),
+        ("inactive_key", 1.0),
+        ("expired_token", 0.0),
+        ("incomplete_signature", 0.0),
+    ] {
+        let series = format!("keyward_auth_failures_total{{reason=\"{reason}\"}}");
+        assert_eq!(sample(&text, &series), n, "{series} in\n{text}");
+    }
+    assert!(text.contains("# TYPE keyward_request_duration_seconds histogram"));
+    assert!(
+        sample(
+            &text,
+            "keyward_request_duration_seconds_count{service=\"iam\"}"
+        ) >= 8.0
+    );
+    assert!(
+        text.contains("keyward_request_duration_seconds_bucket{service=\"iam\",le=\"0.0005\"}")
+    );
+    assert!(sample(&text, "keyward_store_duration_seconds_count") >= 1.0);
+    let acct = &server.account_id;
+    assert_eq!(
+        sample(
+            &text,
+            &format!("keyward_alarm_state{{alarm=\"IAMMFAFailure\",account=\"{acct}\"}}")
+        ),
+        0.0,
+        "{text}"
+    );
+    // Sign-in has no HTTP yet: nothing is counted.
+    assert!(!text.contains("keyward_console_signins_total{"));
+
+    // The unknown AKIA key and the inactive key each raised one alert.
+    let history = alarm_history(&server);
+    let alerts: Vec<&Value> = history
+        .iter()
+        .filter(|h| h["AlarmName"] == "InactiveKeyUse")
+        .collect();
+    assert_eq!(alerts.len(), 2, "{history:?}");
+    assert_eq!(alerts[0]["AccessKeyId"], "AKIAIOSFODNN7EXAMPLE");
+    assert_eq!(alerts[0]["AccountId"], Value::Null);
+    assert_eq!(alerts[1]["AccessKeyId"], key.access_key_id.as_str());
+    assert_eq!(alerts[1]["AccountId"], acct.as_str());
+}
+
+async fn create_device(iam: &aws_sdk_iam::Client, name: &str) -> String {
+    iam.create_virtual_mfa_device()
+        .virtual_mfa_device_name(name)
+        .send()
+        .await
+        .unwrap()
+        .virtual_mfa_device
+        .unwrap()
+        .serial_number
+}
+
+async fn fail_enable(iam: &aws_sdk_iam::Client, user: &str, serial: &str) {
+    let err = iam
+        .enable_mfa_device()
+        .user_name(user)
+        .serial_number(serial)
+        .authentication_code1("000000")
+        .authentication_code2("000000")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(aws_error(&err).0, "InvalidAuthenticationCode");
+}
+
+/// `IAMMFAFailure` stays OK at threshold − 1 refused codes and fires at the threshold: the
+/// gauge, `/alarms` and the webhook (CloudWatch-alarm-like JSON with the per-user breakdown).
+#[tokio::test]
+async fn mfa_alarm_fires_at_the_threshold_and_reaches_the_webhook() {
+    let (url, received) = webhook();
+    let tmp = tempfile::tempdir().unwrap();
+    let server = Server::start_in(
+        tmp.path(),
+        &[
+            "--mfa-throttle-failures",
+            "100",
+            "--mfa-alarm-threshold",
+            "4",
+            "--mfa-alarm-window-secs",
+            "300",
+            "--alarm-webhook",
+            &url,
+        ],
+    );
+    let root = server.root_iam();
+    let acct = server.account_id.clone();
+    let gauge = format!("keyward_alarm_state{{alarm=\"IAMMFAFailure\",account=\"{acct}\"}}");
+    for u in ["alice", "bob"] {
+        root.create_user().user_name(u).send().await.unwrap();
+    }
+    let alice_device = create_device(&root, "alice").await;
+    let bob_device = create_device(&root, "bob").await;
+    fail_enable(&root, "alice", &alice_device).await;
+    fail_enable(&root, "alice", &alice_device).await;
+    fail_enable(&root, "bob", &bob_device).await;
+
+    let text = get(&server, "/metrics");
+    assert_eq!(sample(&text, &gauge), 0.0, "{text}");
+    assert_eq!(
+        sample(
+            &text,
+            "keyward_mfa_verifications_total{result=\"failure\",reason=\"wrong_code\"}"
+        ),
+        3.0,
+        "{text}"
+    );
+    assert!(alarm_history(&server).is_empty());
+    assert!(received.recv_timeout(Duration::from_millis(300)).is_err());
+
+    fail_enable(&root, "alice", &alice_device).await;
+    let text = get(&server, "/metrics");
+    assert_eq!(sample(&text, &gauge), 1.0, "{text}");
+    let history = alarm_history(&server);
+    assert_eq!(history.len(), 1, "{history:?}");
+    assert_eq!(history[0]["NewStateValue"], "ALARM");
+
+    let body = received.recv_timeout(Duration::from_secs(10)).unwrap();
+    let n: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(n["AlarmName"], "IAMMFAFailure");
+    assert_eq!(n["NewStateValue"], "ALARM");
+    assert_eq!(n["OldStateValue"], "OK");
+    assert_eq!(n["AccountId"], acct.as_str());
+    assert_eq!(n["Users"], serde_json::json!({ "alice": 3, "bob": 1 }));
+    let reason = n["NewStateReason"].as_str().unwrap();
+    assert!(
+        reason.starts_with("Threshold Crossed: 4 MFA failures"),
+        "{reason}"
+    );
+    let changed = n["StateChangeTime"].as_str().unwrap();
+    time::OffsetDateTime::parse(changed, &time::format_description::well_known::Rfc3339).unwrap();
+    assert_eq!(n, history[0]);
+}
