@@ -417,6 +417,12 @@ pub trait Tx: Send {
         &mut self,
         role_id: &str,
     ) -> impl Future<Output = StoreResult<Vec<PolicySource>>> + Send;
+
+    /// Entity counts of an account, for `GetAccountSummary`.
+    fn account_counts(
+        &mut self,
+        account_id: &str,
+    ) -> impl Future<Output = StoreResult<AccountCounts>> + Send;
 }
 
 /// Convenience so tag lists can be compared without regard to case of keys.
@@ -435,4 +441,19 @@ pub enum PolicyUsage {
     AsPermissions,
     /// Used as a permissions boundary.
     AsBoundary,
+}
+
+/// How many of each entity an account holds (`GetAccountSummary`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct AccountCounts {
+    pub users: i64,
+    pub groups: i64,
+    pub roles: i64,
+    /// Customer managed policies.
+    pub policies: i64,
+    /// Attachments of managed policies to users, groups and roles.
+    pub policy_versions_in_use: i64,
+    pub mfa_devices: i64,
+    pub mfa_devices_in_use: i64,
+    pub root_access_keys: i64,
 }

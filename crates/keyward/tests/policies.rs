@@ -842,3 +842,54 @@ async fn tag_conditions_and_case_insensitive_keys_s13() {
         .unwrap_err();
     assert_eq!(aws_error(&err).0, "AccessDenied");
 }
+
+#[tokio::test]
+async fn account_summary_counts_entities_and_reports_quotas() {
+    let server = Server::start();
+    let iam = server.root_iam();
+    iam.create_user().user_name("u1").send().await.unwrap();
+    iam.create_user().user_name("u2").send().await.unwrap();
+    iam.create_group().group_name("g1").send().await.unwrap();
+    let p = iam
+        .create_policy()
+        .policy_name("P")
+        .policy_document(LIST_USERS_ALLOW)
+        .send()
+        .await
+        .unwrap();
+    let arn = p.policy().unwrap().arn().unwrap().to_owned();
+    iam.attach_user_policy()
+        .user_name("u1")
+        .policy_arn(&arn)
+        .send()
+        .await
+        .unwrap();
+    iam.attach_group_policy()
+        .group_name("g1")
+        .policy_arn("arn:aws:iam::aws:policy/IAMReadOnlyAccess")
+        .send()
+        .await
+        .unwrap();
+    iam.create_virtual_mfa_device()
+        .virtual_mfa_device_name("spare")
+        .send()
+        .await
+        .unwrap();
+    let summary = iam.get_account_summary().send().await.unwrap();
+    let map = summary.summary_map().unwrap();
+    let get = |k: aws_sdk_iam::types::SummaryKeyType| map.get(&k).copied();
+    use aws_sdk_iam::types::SummaryKeyType as K;
+    assert_eq!(get(K::Users), Some(2));
+    assert_eq!(get(K::Groups), Some(1));
+    assert_eq!(get(K::Policies), Some(1), "customer managed only");
+    assert_eq!(get(K::PolicyVersionsInUse), Some(2));
+    assert_eq!(get(K::MfaDevices), Some(1));
+    assert_eq!(get(K::MfaDevicesInUse), Some(0));
+    assert_eq!(
+        get(K::AccountAccessKeysPresent),
+        Some(1),
+        "the bootstrap root key"
+    );
+    assert_eq!(get(K::AccessKeysPerUserQuota), Some(2));
+    assert_eq!(get(K::UsersQuota), Some(5000));
+}

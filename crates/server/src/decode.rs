@@ -415,6 +415,7 @@ pub fn decode(service: Service, action: &str, p: &Params) -> Result<Operation, A
             hard_expiry: boolean(p, "HardExpiry"),
         },
         (Service::Iam, "GetAccountPasswordPolicy") => Operation::GetAccountPasswordPolicy,
+        (Service::Iam, "GetAccountSummary") => Operation::GetAccountSummary,
         (Service::Iam, "DeleteAccountPasswordPolicy") => Operation::DeleteAccountPasswordPolicy,
         (Service::Iam, "CreateAccountAlias") => Operation::CreateAccountAlias {
             account_alias: s("AccountAlias"),

@@ -219,6 +219,16 @@ fn result_body(x: &mut Xml, output: &Output) {
             x.elem("HardExpiry", bool_text(p.hard_expiry))
                 .close("PasswordPolicy");
         }
+        Output::AccountSummary { entries } => {
+            x.open("SummaryMap");
+            for (key, value) in entries {
+                x.open("entry")
+                    .elem("key", key)
+                    .elem("value", &value.to_string())
+                    .close("entry");
+            }
+            x.close("SummaryMap");
+        }
         Output::AccountAliases { aliases, page: pg } => {
             x.open("AccountAliases");
             for a in aliases {

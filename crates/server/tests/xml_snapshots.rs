@@ -720,3 +720,15 @@ fn sts_session_credentials() {
         encode::error(Service::Sts, &keyward_core::auth::expired_token(), RID)
     );
 }
+
+#[test]
+fn account_summary() {
+    let out = Output::AccountSummary {
+        entries: vec![
+            ("Users", 27),
+            ("UsersQuota", 5000),
+            ("AccountMFAEnabled", 0),
+        ],
+    };
+    insta::assert_snapshot!(iam("GetAccountSummary", &out));
+}

@@ -19,7 +19,7 @@ use keyward_core::model::{
     User,
 };
 use keyward_core::password::PasswordPolicy;
-use keyward_core::store::{PolicyUsage, Store, StoreResult, Tx};
+use keyward_core::store::{AccountCounts, PolicyUsage, Store, StoreResult, Tx};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
 };
@@ -1738,5 +1738,41 @@ impl Tx for SqliteTx {
                 })
             })
             .collect()
+    }
+
+    async fn account_counts(&mut self, account_id: &str) -> StoreResult<AccountCounts> {
+        let row = sqlx::query(
+            "SELECT \
+             (SELECT COUNT(*) FROM users WHERE account_id = $1) AS users, \
+             (SELECT COUNT(*) FROM groups WHERE account_id = $1) AS groups, \
+             (SELECT COUNT(*) FROM roles WHERE account_id = $1) AS roles, \
+             (SELECT COUNT(*) FROM managed_policies WHERE account_id = $1) AS policies, \
+             (SELECT COUNT(*) FROM policy_attachments a \
+                LEFT JOIN users u ON a.entity_kind = 'user' AND u.user_id = a.entity_id \
+                LEFT JOIN groups g ON a.entity_kind = 'group' AND g.group_id = a.entity_id \
+                LEFT JOIN roles r ON a.entity_kind = 'role' AND r.role_id = a.entity_id \
+               WHERE COALESCE(u.account_id, g.account_id, r.account_id) = $1) AS attachments, \
+             (SELECT COUNT(*) FROM mfa_devices WHERE account_id = $1) AS mfa_devices, \
+             (SELECT COUNT(*) FROM mfa_devices WHERE account_id = $1 AND user_id IS NOT NULL) AS mfa_in_use, \
+             (SELECT COUNT(*) FROM access_keys WHERE account_id = $1 AND user_id IS NULL) AS root_keys",
+        )
+        .bind(account_id)
+        .fetch_one(self.conn().await?)
+        .await
+        .map_err(db_err("count account entities"))?;
+        let get = |name: &str| -> StoreResult<i64> {
+            row.try_get(name)
+                .map_err(|e| StoreError::new(format!("decode account counts: {e}")))
+        };
+        Ok(AccountCounts {
+            users: get("users")?,
+            groups: get("groups")?,
+            roles: get("roles")?,
+            policies: get("policies")?,
+            policy_versions_in_use: get("attachments")?,
+            mfa_devices: get("mfa_devices")?,
+            mfa_devices_in_use: get("mfa_in_use")?,
+            root_access_keys: get("root_keys")?,
+        })
     }
 }

@@ -5,6 +5,7 @@
 //! reaches the handler. Handlers are private to this module.
 
 mod access_keys;
+mod account;
 mod attachments;
 mod groups;
 mod mfa;
@@ -420,6 +421,7 @@ pub enum Operation {
     GetAccessKeyInfo {
         access_key_id: Option<String>,
     },
+    GetAccountSummary,
 }
 
 impl Operation {
@@ -514,6 +516,7 @@ impl Operation {
             Operation::DeleteAccountAlias { .. } => "DeleteAccountAlias",
             Operation::ListAccountAliases { .. } => "ListAccountAliases",
             Operation::GetAccessKeyLastUsed { .. } => "GetAccessKeyLastUsed",
+            Operation::GetAccountSummary => "GetAccountSummary",
             Operation::CreateRole { .. } => "CreateRole",
             Operation::GetRole { .. } => "GetRole",
             Operation::UpdateRole { .. } => "UpdateRole",
@@ -688,6 +691,10 @@ pub enum Output {
     AccessKeyLastUsed {
         user_name: Option<String>,
         last_used: Option<KeyLastUsed>,
+    },
+    /// `GetAccountSummary`'s `SummaryMap`.
+    AccountSummary {
+        entries: Vec<(&'static str, i64)>,
     },
     /// `GetMFADevice`.
     MfaDevice {
@@ -988,6 +995,7 @@ async fn target<T: Tx>(tx: &mut T, ctx: &Ctx<'_>, op: &Operation) -> Result<Targ
             }
         }
         Operation::UpdateAccountPasswordPolicy { .. }
+        | Operation::GetAccountSummary
         | Operation::GetAccountPasswordPolicy
         | Operation::DeleteAccountPasswordPolicy
         | Operation::CreateAccountAlias { .. }
@@ -1477,6 +1485,7 @@ async fn run<T: Tx>(tx: &mut T, ctx: &Ctx<'_>, op: Operation) -> Result<Output, 
         | Operation::DeleteAccountAlias { .. }
         | Operation::ListAccountAliases { .. }
         | Operation::GetAccessKeyLastUsed { .. }) => passwords::run(tx, ctx, op).await,
+        Operation::GetAccountSummary => account::summary(tx, ctx).await,
         op @ (Operation::CreateRole { .. }
         | Operation::GetRole { .. }
         | Operation::UpdateRole { .. }
