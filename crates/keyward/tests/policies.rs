@@ -893,3 +893,97 @@ async fn account_summary_counts_entities_and_reports_quotas() {
     assert_eq!(get(K::AccessKeysPerUserQuota), Some(2));
     assert_eq!(get(K::UsersQuota), Some(5000));
 }
+
+#[tokio::test]
+async fn policy_tags_and_resource_tag_conditions() {
+    let server = Server::start();
+    let iam = server.root_iam();
+    let p = iam
+        .create_policy()
+        .policy_name("Tagged")
+        .policy_document(LIST_USERS_ALLOW)
+        .send()
+        .await
+        .unwrap();
+    let arn = p.policy().unwrap().arn().unwrap().to_owned();
+    iam.tag_policy()
+        .policy_arn(&arn)
+        .tags(Tag::builder().key("team").value("red").build().unwrap())
+        .tags(Tag::builder().key("env").value("dev").build().unwrap())
+        .send()
+        .await
+        .unwrap();
+    let tags = iam
+        .list_policy_tags()
+        .policy_arn(&arn)
+        .send()
+        .await
+        .unwrap();
+    let keys: Vec<&str> = tags.tags().iter().map(|t| t.key()).collect();
+    assert_eq!(keys, ["team", "env"]);
+    assert_eq!(
+        iam.get_policy()
+            .policy_arn(&arn)
+            .send()
+            .await
+            .unwrap()
+            .policy()
+            .unwrap()
+            .tags()
+            .len(),
+        2
+    );
+    iam.untag_policy()
+        .policy_arn(&arn)
+        .tag_keys("ENV")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        iam.list_policy_tags()
+            .policy_arn(&arn)
+            .send()
+            .await
+            .unwrap()
+            .tags()
+            .len(),
+        1
+    );
+    let err = iam
+        .tag_policy()
+        .policy_arn("arn:aws:iam::aws:policy/AdministratorAccess")
+        .tags(Tag::builder().key("x").value("y").build().unwrap())
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(aws_error(&err).0, "InvalidInput");
+
+    // aws:ResourceTag on a policy: only red-team policies may be read.
+    let reader = user_client(&server, "rob").await;
+    iam.put_user_policy()
+        .user_name("rob")
+        .policy_name("read-red")
+        .policy_document(r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"iam:GetPolicy","Resource":"*","Condition":{"StringEquals":{"aws:ResourceTag/team":"red"}}}]}"#)
+        .send()
+        .await
+        .unwrap();
+    reader.get_policy().policy_arn(&arn).send().await.unwrap();
+    iam.untag_policy()
+        .policy_arn(&arn)
+        .tag_keys("team")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        aws_error(
+            &reader
+                .get_policy()
+                .policy_arn(&arn)
+                .send()
+                .await
+                .unwrap_err()
+        )
+        .0,
+        "AccessDenied"
+    );
+}

@@ -416,6 +416,19 @@ pub fn decode(service: Service, action: &str, p: &Params) -> Result<Operation, A
         },
         (Service::Iam, "GetAccountPasswordPolicy") => Operation::GetAccountPasswordPolicy,
         (Service::Iam, "GetAccountSummary") => Operation::GetAccountSummary,
+        (Service::Iam, "TagPolicy") => Operation::TagPolicy {
+            policy_arn: s("PolicyArn"),
+            tags: p.tags("Tags"),
+        },
+        (Service::Iam, "UntagPolicy") => Operation::UntagPolicy {
+            policy_arn: s("PolicyArn"),
+            tag_keys: p.list("TagKeys"),
+        },
+        (Service::Iam, "ListPolicyTags") => Operation::ListPolicyTags {
+            policy_arn: s("PolicyArn"),
+            marker: s("Marker"),
+            max_items: integer(p, "MaxItems", "maxItems")?,
+        },
         (Service::Iam, "DeleteAccountPasswordPolicy") => Operation::DeleteAccountPasswordPolicy,
         (Service::Iam, "CreateAccountAlias") => Operation::CreateAccountAlias {
             account_alias: s("AccountAlias"),

@@ -422,6 +422,19 @@ pub enum Operation {
         access_key_id: Option<String>,
     },
     GetAccountSummary,
+    TagPolicy {
+        policy_arn: Option<String>,
+        tags: Vec<Tag>,
+    },
+    UntagPolicy {
+        policy_arn: Option<String>,
+        tag_keys: Vec<String>,
+    },
+    ListPolicyTags {
+        policy_arn: Option<String>,
+        marker: Option<String>,
+        max_items: Option<i64>,
+    },
 }
 
 impl Operation {
@@ -517,6 +530,9 @@ impl Operation {
             Operation::ListAccountAliases { .. } => "ListAccountAliases",
             Operation::GetAccessKeyLastUsed { .. } => "GetAccessKeyLastUsed",
             Operation::GetAccountSummary => "GetAccountSummary",
+            Operation::TagPolicy { .. } => "TagPolicy",
+            Operation::UntagPolicy { .. } => "UntagPolicy",
+            Operation::ListPolicyTags { .. } => "ListPolicyTags",
             Operation::CreateRole { .. } => "CreateRole",
             Operation::GetRole { .. } => "GetRole",
             Operation::UpdateRole { .. } => "UpdateRole",
@@ -1330,7 +1346,18 @@ async fn target<T: Tx>(tx: &mut T, ctx: &Ctx<'_>, op: &Operation) -> Result<Targ
                 context: request_tag_keys(tags),
             }))
         }
-        Operation::GetPolicy { policy_arn }
+        Operation::TagPolicy { policy_arn, tags } => {
+            policy_permission(tx, op, &opt(policy_arn), request_tag_keys(tags)).await
+        }
+        Operation::UntagPolicy {
+            policy_arn,
+            tag_keys,
+        } => {
+            let keys = vec![("aws:TagKeys".to_owned(), tag_keys.clone())];
+            policy_permission(tx, op, &opt(policy_arn), keys).await
+        }
+        Operation::ListPolicyTags { policy_arn, .. }
+        | Operation::GetPolicy { policy_arn }
         | Operation::DeletePolicy { policy_arn }
         | Operation::CreatePolicyVersion { policy_arn, .. }
         | Operation::GetPolicyVersion { policy_arn, .. }
@@ -1406,7 +1433,10 @@ async fn run<T: Tx>(tx: &mut T, ctx: &Ctx<'_>, op: Operation) -> Result<Output, 
         | Operation::ListPolicyVersions { .. }
         | Operation::DeletePolicyVersion { .. }
         | Operation::SetDefaultPolicyVersion { .. }
-        | Operation::ListEntitiesForPolicy { .. }) => policies::run(tx, ctx, op).await,
+        | Operation::ListEntitiesForPolicy { .. }
+        | Operation::TagPolicy { .. }
+        | Operation::UntagPolicy { .. }
+        | Operation::ListPolicyTags { .. }) => policies::run(tx, ctx, op).await,
         op @ (Operation::AttachPolicy { .. }
         | Operation::DetachPolicy { .. }
         | Operation::ListAttachedPolicies { .. }

@@ -9,8 +9,8 @@ use crate::store::{PolicyUsage, Tx};
 use crate::validate::{self as v, Validator};
 
 use super::{
-    Ctx, Operation, Output, Page, account_id, decode_marker, encode_marker, marker_offset,
-    page_params, reject_duplicate_tag_keys, slice_page, validate_tags,
+    Ctx, Operation, Output, Page, TAGS_PER_ENTITY, account_id, decode_marker, encode_marker,
+    marker_offset, page_params, reject_duplicate_tag_keys, slice_page, validate_tags,
 };
 
 /// Most versions a managed policy keeps.
@@ -221,6 +221,64 @@ pub(super) async fn run<T: Tx>(
                 max_items,
             )
             .await
+        }
+        Operation::TagPolicy { policy_arn, tags } => {
+            let mut v = Validator::new();
+            if tags.is_empty() {
+                v.required("tags", None);
+            }
+            validate_tags(&mut v, &tags);
+            let mut policy = require_policy(tx, ctx, &mut v, policy_arn.as_deref()).await?;
+            refuse_aws_managed(&policy)?;
+            reject_duplicate_tag_keys(&tags)?;
+            for tag in tags {
+                match policy
+                    .tags
+                    .iter_mut()
+                    .find(|t| t.key.eq_ignore_ascii_case(&tag.key))
+                {
+                    Some(existing) => existing.value = tag.value,
+                    None => policy.tags.push(tag),
+                }
+            }
+            if policy.tags.len() > TAGS_PER_ENTITY {
+                return Err(ApiError::limit_exceeded(format!(
+                    "Cannot exceed quota for TagsPerPolicy: {TAGS_PER_ENTITY}"
+                ))
+                .into());
+            }
+            tx.update_managed_policy(&policy).await?;
+            Ok(Output::Empty)
+        }
+        Operation::UntagPolicy {
+            policy_arn,
+            tag_keys,
+        } => {
+            let mut v = Validator::new();
+            if tag_keys.is_empty() {
+                v.required("tagKeys", None);
+            }
+            for (i, k) in tag_keys.iter().enumerate() {
+                v.string(&format!("tagKeys.{}.member", i + 1), k, &v::TAG_KEY);
+            }
+            let mut policy = require_policy(tx, ctx, &mut v, policy_arn.as_deref()).await?;
+            refuse_aws_managed(&policy)?;
+            policy
+                .tags
+                .retain(|t| !tag_keys.iter().any(|k| k.eq_ignore_ascii_case(&t.key)));
+            tx.update_managed_policy(&policy).await?;
+            Ok(Output::Empty)
+        }
+        Operation::ListPolicyTags {
+            policy_arn,
+            marker,
+            max_items,
+        } => {
+            let mut v = Validator::new();
+            let max = page_params(&mut v, marker.as_deref(), max_items);
+            let policy = require_policy(tx, ctx, &mut v, policy_arn.as_deref()).await?;
+            let (tags, page) = slice_page(&policy.tags, marker_offset(marker.as_deref())?, max);
+            Ok(Output::Tags { tags, page })
         }
         _ => Err(ApiError::internal().into()),
     }
