@@ -987,3 +987,125 @@ async fn policy_tags_and_resource_tag_conditions() {
         "AccessDenied"
     );
 }
+
+#[tokio::test]
+async fn account_authorization_details_pages_across_sections_and_filters() {
+    use aws_sdk_iam::types::EntityType as E;
+    let server = Server::start();
+    let iam = server.root_iam();
+    for name in ["ann", "ben", "cat"] {
+        iam.create_user().user_name(name).send().await.unwrap();
+    }
+    iam.put_user_policy()
+        .user_name("ben")
+        .policy_name("inline")
+        .policy_document(LIST_USERS_ALLOW)
+        .send()
+        .await
+        .unwrap();
+    iam.create_group().group_name("devs").send().await.unwrap();
+    iam.add_user_to_group()
+        .group_name("devs")
+        .user_name("ben")
+        .send()
+        .await
+        .unwrap();
+    let p = iam
+        .create_policy()
+        .policy_name("Local")
+        .policy_document(LIST_USERS_ALLOW)
+        .send()
+        .await
+        .unwrap();
+    let arn = p.policy().unwrap().arn().unwrap().to_owned();
+    iam.attach_group_policy()
+        .group_name("devs")
+        .policy_arn(&arn)
+        .send()
+        .await
+        .unwrap();
+    let trust = format!(
+        r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Principal":{{"AWS":"arn:aws:iam::{}:root"}},"Action":"sts:AssumeRole"}}]}}"#,
+        server.account_id
+    );
+    iam.create_role()
+        .role_name("deployer")
+        .assume_role_policy_document(trust)
+        .send()
+        .await
+        .unwrap();
+
+    // Two items a page: the pages run through users, groups, roles and policies in order.
+    let mut pages = iam
+        .get_account_authorization_details()
+        .max_items(2)
+        .into_paginator()
+        .send();
+    let (mut users, mut groups, mut roles, mut policies, mut count) =
+        (vec![], vec![], vec![], vec![], 0);
+    while let Some(page) = pages.next().await {
+        let page = page.unwrap();
+        count += 1;
+        let n = page.user_detail_list().len()
+            + page.group_detail_list().len()
+            + page.role_detail_list().len()
+            + page.policies().len();
+        assert!(n <= 2, "page {count} has {n} items");
+        users.extend(
+            page.user_detail_list()
+                .iter()
+                .map(|u| u.user_name().unwrap_or_default().to_owned()),
+        );
+        groups.extend(page.group_detail_list().to_vec());
+        roles.extend(
+            page.role_detail_list()
+                .iter()
+                .map(|r| r.role_name().unwrap_or_default().to_owned()),
+        );
+        policies.extend(
+            page.policies()
+                .iter()
+                .map(|p| p.policy_name().unwrap_or_default().to_owned()),
+        );
+    }
+    assert_eq!(users, ["ann", "ben", "cat"]);
+    assert_eq!(groups.len(), 1);
+    assert_eq!(
+        groups[0].attached_managed_policies()[0].policy_arn(),
+        Some(arn.as_str())
+    );
+    assert_eq!(roles, ["deployer"]);
+    assert!(
+        policies.contains(&"Local".to_owned())
+            && policies.contains(&"AdministratorAccess".to_owned())
+    );
+    assert!(count >= 5);
+
+    let ben = iam
+        .get_account_authorization_details()
+        .filter(E::User)
+        .send()
+        .await
+        .unwrap();
+    let ben = ben
+        .user_detail_list()
+        .iter()
+        .find(|u| u.user_name() == Some("ben"))
+        .unwrap();
+    assert_eq!(ben.group_list(), ["devs"]);
+    assert_eq!(
+        decode(ben.user_policy_list()[0].policy_document().unwrap()),
+        LIST_USERS_ALLOW
+    );
+    let local = iam
+        .get_account_authorization_details()
+        .filter(E::LocalManagedPolicy)
+        .send()
+        .await
+        .unwrap();
+    assert!(local.user_detail_list().is_empty() && local.role_detail_list().is_empty());
+    assert_eq!(local.policies().len(), 1);
+    let versions = local.policies()[0].policy_version_list();
+    assert_eq!(versions.len(), 1);
+    assert!(versions[0].is_default_version());
+}

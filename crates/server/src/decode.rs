@@ -416,6 +416,13 @@ pub fn decode(service: Service, action: &str, p: &Params) -> Result<Operation, A
         },
         (Service::Iam, "GetAccountPasswordPolicy") => Operation::GetAccountPasswordPolicy,
         (Service::Iam, "GetAccountSummary") => Operation::GetAccountSummary,
+        (Service::Iam, "GetAccountAuthorizationDetails") => {
+            Operation::GetAccountAuthorizationDetails {
+                filter: p.list("Filter"),
+                marker: s("Marker"),
+                max_items: integer(p, "MaxItems", "maxItems")?,
+            }
+        }
         (Service::Iam, "TagPolicy") => Operation::TagPolicy {
             policy_arn: s("PolicyArn"),
             tags: p.tags("Tags"),

@@ -143,6 +143,28 @@ fn tags(x: &mut Xml, list: &[Tag]) {
     x.close("Tags");
 }
 
+fn inline_list(x: &mut Xml, list: &str, policies: &[(String, String)]) {
+    x.open(list);
+    for (name, doc) in policies {
+        x.open("member")
+            .elem("PolicyName", name)
+            .elem("PolicyDocument", &url_encoded(doc))
+            .close("member");
+    }
+    x.close(list);
+}
+
+fn attached_list(x: &mut Xml, attached: &[keyward_core::model::AttachedPolicy]) {
+    x.open("AttachedManagedPolicies");
+    for a in attached {
+        x.open("member")
+            .elem("PolicyName", &a.name)
+            .elem("PolicyArn", &a.arn)
+            .close("member");
+    }
+    x.close("AttachedManagedPolicies");
+}
+
 fn bool_text(b: bool) -> &'static str {
     if b { "true" } else { "false" }
 }
@@ -218,6 +240,113 @@ fn result_body(x: &mut Xml, output: &Output) {
             }
             x.elem("HardExpiry", bool_text(p.hard_expiry))
                 .close("PasswordPolicy");
+        }
+        Output::AuthorizationDetails {
+            users,
+            groups,
+            roles,
+            policies,
+            page: pg,
+        } => {
+            x.open("UserDetailList");
+            for d in users {
+                let u = &d.user;
+                x.open("member")
+                    .elem("Path", &u.path)
+                    .elem("UserName", &u.name)
+                    .elem("UserId", &u.user_id)
+                    .elem("Arn", &d.arn)
+                    .elem("CreateDate", &iso8601(u.created));
+                inline_list(x, "UserPolicyList", &d.inline);
+                x.open("GroupList");
+                for g in &d.groups {
+                    x.elem("member", g);
+                }
+                x.close("GroupList");
+                attached_list(x, &d.attached);
+                if let Some(arn) = &u.permissions_boundary {
+                    boundary(x, arn);
+                }
+                if !u.tags.is_empty() {
+                    tags(x, &u.tags);
+                }
+                x.close("member");
+            }
+            x.close("UserDetailList");
+            x.open("GroupDetailList");
+            for d in groups {
+                let g = &d.group;
+                x.open("member")
+                    .elem("Path", &g.path)
+                    .elem("GroupName", &g.name)
+                    .elem("GroupId", &g.group_id)
+                    .elem("Arn", &d.arn)
+                    .elem("CreateDate", &iso8601(g.created));
+                inline_list(x, "GroupPolicyList", &d.inline);
+                attached_list(x, &d.attached);
+                x.close("member");
+            }
+            x.close("GroupDetailList");
+            x.open("RoleDetailList");
+            for d in roles {
+                let r = &d.role;
+                x.open("member")
+                    .elem("Path", &r.path)
+                    .elem("RoleName", &r.name)
+                    .elem("RoleId", &r.role_id)
+                    .elem("Arn", &d.arn)
+                    .elem("CreateDate", &iso8601(r.created))
+                    .elem(
+                        "AssumeRolePolicyDocument",
+                        &url_encoded(&r.assume_role_policy),
+                    );
+                x.open("InstanceProfileList").close("InstanceProfileList");
+                inline_list(x, "RolePolicyList", &d.inline);
+                attached_list(x, &d.attached);
+                if let Some(arn) = &r.permissions_boundary {
+                    boundary(x, arn);
+                }
+                if !r.tags.is_empty() {
+                    tags(x, &r.tags);
+                }
+                x.open("RoleLastUsed");
+                if let Some((date, region)) = &r.last_used {
+                    x.elem("LastUsedDate", &iso8601(*date))
+                        .elem("Region", region);
+                }
+                x.close("RoleLastUsed");
+                x.close("member");
+            }
+            x.close("RoleDetailList");
+            x.open("Policies");
+            for d in policies {
+                let p = &d.policy;
+                x.open("member")
+                    .elem("PolicyName", &p.name)
+                    .elem("PolicyId", &p.policy_id)
+                    .elem("Arn", &p.arn)
+                    .elem("Path", &p.path)
+                    .elem("DefaultVersionId", &p.default_version_id)
+                    .elem("AttachmentCount", &p.attachment_count.to_string())
+                    .elem(
+                        "PermissionsBoundaryUsageCount",
+                        &p.boundary_usage_count.to_string(),
+                    )
+                    .elem("IsAttachable", "true")
+                    .opt("Description", p.description.as_deref())
+                    .elem("CreateDate", &iso8601(p.created))
+                    .elem("UpdateDate", &iso8601(p.updated));
+                x.open("PolicyVersionList");
+                for (v, is_default) in &d.versions {
+                    x.open("member");
+                    policy_version(x, v, *is_default, true);
+                    x.close("member");
+                }
+                x.close("PolicyVersionList");
+                x.close("member");
+            }
+            x.close("Policies");
+            page(x, pg);
         }
         Output::AccountSummary { entries } => {
             x.open("SummaryMap");

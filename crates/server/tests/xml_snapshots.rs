@@ -732,3 +732,40 @@ fn account_summary() {
     };
     insta::assert_snapshot!(iam("GetAccountSummary", &out));
 }
+
+#[test]
+fn account_authorization_details() {
+    use keyward_core::ops::{GroupDetail, PolicyDetail, UserDetail};
+    let u = bob();
+    let arn = u.arn("aws");
+    let g = group();
+    let garn = g.arn("aws");
+    let out = Output::AuthorizationDetails {
+        users: vec![UserDetail {
+            user: u,
+            arn,
+            inline: vec![("AllAccessPolicy".into(), version("v1").document)],
+            groups: vec!["Admins".into()],
+            attached: vec![keyward_core::model::AttachedPolicy {
+                name: "ReadUsers".into(),
+                arn: "arn:aws:iam::123456789012:policy/team/ReadUsers".into(),
+            }],
+        }],
+        groups: vec![GroupDetail {
+            group: g,
+            arn: garn,
+            inline: vec![],
+            attached: vec![],
+        }],
+        roles: vec![],
+        policies: vec![PolicyDetail {
+            policy: managed(),
+            versions: vec![(version("v2"), true), (version("v1"), false)],
+        }],
+        page: Page {
+            is_truncated: true,
+            marker: Some("dQpCb2I=".into()),
+        },
+    };
+    insta::assert_snapshot!(iam("GetAccountAuthorizationDetails", &out));
+}

@@ -16,6 +16,7 @@ mod sts;
 mod users;
 
 pub use access_keys::new_access_key;
+pub use account::{GroupDetail, PolicyDetail, RoleDetail, UserDetail};
 pub use mfa::{MFA_DEVICES_PER_USER, MfaVerdict, VirtualMfaSecret, verify_mfa};
 pub use passwords::Password;
 pub use sts::{Credentials, MFA_FAILED, account_of_temporary_key};
@@ -435,6 +436,11 @@ pub enum Operation {
         marker: Option<String>,
         max_items: Option<i64>,
     },
+    GetAccountAuthorizationDetails {
+        filter: Vec<String>,
+        marker: Option<String>,
+        max_items: Option<i64>,
+    },
 }
 
 impl Operation {
@@ -530,6 +536,7 @@ impl Operation {
             Operation::ListAccountAliases { .. } => "ListAccountAliases",
             Operation::GetAccessKeyLastUsed { .. } => "GetAccessKeyLastUsed",
             Operation::GetAccountSummary => "GetAccountSummary",
+            Operation::GetAccountAuthorizationDetails { .. } => "GetAccountAuthorizationDetails",
             Operation::TagPolicy { .. } => "TagPolicy",
             Operation::UntagPolicy { .. } => "UntagPolicy",
             Operation::ListPolicyTags { .. } => "ListPolicyTags",
@@ -707,6 +714,13 @@ pub enum Output {
     AccessKeyLastUsed {
         user_name: Option<String>,
         last_used: Option<KeyLastUsed>,
+    },
+    AuthorizationDetails {
+        users: Vec<UserDetail>,
+        groups: Vec<GroupDetail>,
+        roles: Vec<RoleDetail>,
+        policies: Vec<PolicyDetail>,
+        page: Page,
     },
     /// `GetAccountSummary`'s `SummaryMap`.
     AccountSummary {
@@ -1012,6 +1026,7 @@ async fn target<T: Tx>(tx: &mut T, ctx: &Ctx<'_>, op: &Operation) -> Result<Targ
         }
         Operation::UpdateAccountPasswordPolicy { .. }
         | Operation::GetAccountSummary
+        | Operation::GetAccountAuthorizationDetails { .. }
         | Operation::GetAccountPasswordPolicy
         | Operation::DeleteAccountPasswordPolicy
         | Operation::CreateAccountAlias { .. }
@@ -1516,6 +1531,11 @@ async fn run<T: Tx>(tx: &mut T, ctx: &Ctx<'_>, op: Operation) -> Result<Output, 
         | Operation::ListAccountAliases { .. }
         | Operation::GetAccessKeyLastUsed { .. }) => passwords::run(tx, ctx, op).await,
         Operation::GetAccountSummary => account::summary(tx, ctx).await,
+        Operation::GetAccountAuthorizationDetails {
+            filter,
+            marker,
+            max_items,
+        } => account::authorization_details(tx, ctx, filter, marker, max_items).await,
         op @ (Operation::CreateRole { .. }
         | Operation::GetRole { .. }
         | Operation::UpdateRole { .. }
