@@ -516,6 +516,106 @@ mod tests {
     }
 
     #[test]
+    fn returns_to_ok_when_failures_leave_the_window() {
+        let clock = Arc::new(keyward_core::clock::SystemClock::default());
+        let a = Alarms::new(
+            AlarmConfig {
+                threshold: 2,
+                ..AlarmConfig::default()
+            },
+            clock.clone(),
+        );
+        a.mfa_failure("111111111111", "alice");
+        a.mfa_failure("111111111111", "alice");
+        assert_eq!(a.states(), vec![("111111111111".to_owned(), true)]);
+        clock.set_offset(301);
+        assert_eq!(a.states(), vec![("111111111111".to_owned(), false)]);
+        let snap = a.snapshot();
+        assert_eq!(snap["History"][1]["NewStateValue"], "OK");
+        assert_eq!(snap["History"][1]["OldStateValue"], "ALARM");
+        assert_eq!(snap["Alarms"][0]["StateValue"], "OK");
+    }
+
+    #[test]
+    fn a_full_outbox_drops_the_oldest() {
+        let mut a = alarms(3);
+        a.outbox = Some(Arc::new(Outbox::default()));
+        for i in 0..OUTBOX + 10 {
+            a.refused_key(&format!("AKIA{i:016}"), &KeyHint::Unknown);
+        }
+        let outbox = a.outbox.as_ref().unwrap();
+        let q = outbox.queue.lock().unwrap();
+        assert_eq!(q.len(), OUTBOX);
+        assert_eq!(q[0]["AccessKeyId"], format!("AKIA{:016}", 10));
+    }
+
+    #[tokio::test]
+    async fn the_webhook_is_retried_until_it_answers_2xx() {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/hook", listener.local_addr().unwrap());
+        let server = tokio::spawn(async move {
+            let mut bodies = Vec::new();
+            for status in ["503 Service Unavailable", "200 OK"] {
+                let (mut stream, _) = listener.accept().await.unwrap();
+                let mut request = Vec::new();
+                let mut buf = [0u8; 4096];
+                // The client closes nothing before the answer: read until the body is complete.
+                loop {
+                    let n = stream.read(&mut buf).await.unwrap();
+                    request.extend_from_slice(&buf[..n]);
+                    let text = String::from_utf8_lossy(&request).into_owned();
+                    if let Some((head, body)) = text.split_once("\r\n\r\n") {
+                        let length: usize = head
+                            .lines()
+                            .find_map(|l| l.strip_prefix("Content-Length: "))
+                            .unwrap()
+                            .parse()
+                            .unwrap();
+                        if body.len() >= length {
+                            bodies.push(body.to_owned());
+                            break;
+                        }
+                    }
+                }
+                let answer = format!("HTTP/1.1 {status}\r\nContent-Length: 0\r\n\r\n");
+                stream.write_all(answer.as_bytes()).await.unwrap();
+            }
+            bodies
+        });
+        let alarms = Alarms::spawn(
+            AlarmConfig {
+                threshold: 1,
+                webhook: Some(url),
+                ..AlarmConfig::default()
+            },
+            Arc::new(keyward_core::clock::SystemClock::default()),
+        );
+        alarms.mfa_failure("111111111111", "alice");
+        let bodies = tokio::time::timeout(std::time::Duration::from_secs(10), server)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(bodies.len(), 2);
+        assert_eq!(bodies[0], bodies[1]);
+        let n: Value = serde_json::from_str(&bodies[1]).unwrap();
+        assert_eq!(n["AlarmName"], "IAMMFAFailure");
+        assert_eq!(n["Users"]["alice"], 1);
+    }
+
+    #[test]
+    fn repeated_sign_in_failures_alert_once_at_the_threshold() {
+        let a = alarms(3);
+        for _ in 0..4 {
+            a.console_sign_in("111111111111", "alice", &SignInResult::Failed);
+        }
+        let history = a.snapshot()["History"].clone();
+        assert_eq!(history.as_array().map(Vec::len), Some(1));
+        assert_eq!(history[0]["AlarmName"], "RepeatedSignInFailures");
+        assert_eq!(history[0]["Users"]["alice"], 3);
+    }
+
+    #[test]
     fn parses_webhook_urls() {
         assert_eq!(
             parse_http_url("http://127.0.0.1:9000/hook"),

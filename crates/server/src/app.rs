@@ -135,6 +135,7 @@ async fn handle<S: Store>(
                 413,
                 format!("Request body must be at most {MAX_BODY_BYTES} bytes."),
             );
+            state.metrics.request("iam", "", err.code);
             return respond(Service::Iam, &new_request_id(), Err(err), "");
         }
     };
