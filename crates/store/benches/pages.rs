@@ -20,7 +20,12 @@ const ACCOUNT: &str = "111122223333";
 async fn populate(store: &SqliteStore, n: usize) {
     let now = time::OffsetDateTime::now_utc();
     let mut tx = store.begin().await.unwrap();
-    tx.insert_account(&Account { id: ACCOUNT.into(), created: now }).await.unwrap();
+    tx.insert_account(&Account {
+        id: ACCOUNT.into(),
+        created: now,
+    })
+    .await
+    .unwrap();
     for i in 0..n {
         tx.insert_user(&User {
             account_id: ACCOUNT.into(),
@@ -48,12 +53,19 @@ fn bench(c: &mut Criterion) {
     let master_key = MasterKey::generate(1).unwrap();
     let session_keys = SessionKeyRing::new(&master_key);
     let caller = Caller {
-        principal: Principal::Root { account_id: ACCOUNT.into() },
+        principal: Principal::Root {
+            account_id: ACCOUNT.into(),
+        },
         access_key_id: "AKIAEXAMPLE".into(),
         key_last_used: None,
         session: None,
     };
-    let info = RequestInfo { source_ip: "127.0.0.1".into(), user_agent: None, secure_transport: false, region: "us-east-1".into() };
+    let info = RequestInfo {
+        source_ip: "127.0.0.1".into(),
+        user_agent: None,
+        secure_transport: false,
+        region: "us-east-1".into(),
+    };
     let policies = PolicyCache::new();
     let totp = TotpConfig::default();
     let mut g = c.benchmark_group("page_of_100");
@@ -80,11 +92,20 @@ fn bench(c: &mut Criterion) {
                 };
                 let mut tx = store.begin_read().await.unwrap();
                 let out = ops::execute(&mut tx, &ctx, op).await.unwrap();
-                assert!(matches!(out, Output::Users { .. } | Output::AuthorizationDetails { .. }));
+                assert!(matches!(
+                    out,
+                    Output::Users { .. } | Output::AuthorizationDetails { .. }
+                ));
             })
         };
         g.bench_function(format!("ListUsers/{n}_users"), |b| {
-            b.iter(|| run(Operation::ListUsers { path_prefix: None, marker: Some(marker_after(&middle)), max_items: Some(100) }))
+            b.iter(|| {
+                run(Operation::ListUsers {
+                    path_prefix: None,
+                    marker: Some(marker_after(&middle)),
+                    max_items: Some(100),
+                })
+            })
         });
         let details_marker = data_encoding::BASE64.encode(format!("u\n{middle}").as_bytes());
         g.bench_function(format!("GetAccountAuthorizationDetails/{n}_users"), |b| {
