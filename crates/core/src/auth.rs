@@ -15,7 +15,7 @@ use time::OffsetDateTime;
 use crate::crypto::MasterKey;
 use crate::error::{ApiError, OpError};
 use crate::principal::{Caller, Principal};
-use crate::session::{SealedClaims, Session, SessionKeyRing, SessionKind};
+use crate::session::{Session, SessionKeyRing, SessionKind};
 use crate::store::Tx;
 
 /// Why a request was not authenticated: the AWS error, and the key it claimed if it got that far
@@ -117,10 +117,11 @@ pub fn verify_session_request(
         .security_token
         .as_deref()
         .ok_or_else(invalid_client_token_id)?;
-    let claims: SealedClaims = keys
-        .open(token, &parsed.access_key_id)
+    let claims = keys
+        .open_cached(token, &parsed.access_key_id)
         .map_err(|_| invalid_client_token_id())?;
-    let (session, secret) = claims.into_parts();
+    let session = claims.session.clone();
+    let secret = SecretKey::new(claims.secret.clone());
     if session.is_expired(now) {
         return Err(expired_token());
     }
@@ -321,6 +322,27 @@ impl CredentialCache {
             .cloned()
     }
 
+    /// Caches a resolved key at the current generation (benches and tools; the request path
+    /// resolves through the store).
+    pub fn remember(
+        &self,
+        key_id: &str,
+        principal: Principal,
+        secret: SecretKey,
+        last_used: Option<OffsetDateTime>,
+    ) {
+        let generation = self.generation.load(Ordering::SeqCst);
+        self.put(
+            key_id,
+            Arc::new(CachedKey {
+                generation,
+                principal,
+                secret,
+                last_used,
+            }),
+        );
+    }
+
     fn put(&self, key_id: &str, entry: Arc<CachedKey>) {
         if let Ok(mut entries) = self.entries.lock() {
             if entries.len() >= CREDENTIAL_CACHE_CAPACITY {
@@ -329,6 +351,32 @@ impl CredentialCache {
             entries.insert(key_id.to_owned(), entry);
         }
     }
+}
+
+/// The cached path of [`authenticate_cached`]: `None` when the key is not cached (or the cache
+/// was invalidated since), otherwise the result of checking the request's signature and clock
+/// against the cached secret. No store access; the in-process cost of authenticating a request
+/// with a long-term key (`cargo bench -p keyward-core --bench auth`).
+pub fn authenticate_from_cache(
+    credentials: &CredentialCache,
+    cache: &SigningKeyCache,
+    req: &RequestParts<'_>,
+    parsed: &ParsedAuth,
+    now: OffsetDateTime,
+) -> Option<Result<Caller, AuthFailure>> {
+    let key_id = parsed.access_key_id.as_str();
+    if is_session_key(key_id) || parsed.security_token.is_some() {
+        return None;
+    }
+    let entry = credentials.get(key_id)?;
+    Some(
+        check_signature(req, parsed, &entry.secret, cache, now).map(|()| Caller {
+            principal: entry.principal.clone(),
+            access_key_id: key_id.to_owned(),
+            key_last_used: entry.last_used,
+            session: None,
+        }),
+    )
 }
 
 /// [`authenticate`] through the [`CredentialCache`].
@@ -346,6 +394,9 @@ pub async fn authenticate_cached<T: Tx>(
     let key_id = parsed.access_key_id.as_str();
     if is_session_key(key_id) || parsed.security_token.is_some() {
         return authenticate(tx, master_key, session_keys, cache, req, parsed, now).await;
+    }
+    if let Some(done) = authenticate_from_cache(credentials, cache, req, parsed, now) {
+        return done;
     }
     let entry = match credentials.get(key_id) {
         Some(hit) => hit,

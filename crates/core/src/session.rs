@@ -116,7 +116,13 @@ struct SealingKey {
 /// The keys that seal and open session tokens: the current one seals, any of them opens.
 pub struct SessionKeyRing {
     keys: Vec<SealingKey>,
+    /// Tokens already opened. A sealed token always opens to the same claims, so a presented
+    /// token's claims can be reused (expiry is still checked on every use); bounded.
+    opened: std::sync::Mutex<std::collections::HashMap<String, std::sync::Arc<SealedClaims>>>,
 }
+
+/// Opened tokens kept before the cache starts over.
+const OPENED_TOKENS_CAPACITY: usize = 10_000;
 
 impl fmt::Debug for SessionKeyRing {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -130,6 +136,7 @@ impl SessionKeyRing {
     pub fn new(master: &MasterKey) -> Self {
         SessionKeyRing {
             keys: vec![sealing_key(master)],
+            opened: std::sync::Mutex::default(),
         }
     }
 
@@ -168,6 +175,33 @@ impl SessionKeyRing {
         out.extend_from_slice(&nonce);
         out.extend_from_slice(&ct);
         Ok(data_encoding::BASE64.encode(&out))
+    }
+
+    /// [`SessionKeyRing::open`], reusing the claims of a token this ring opened before.
+    pub fn open_cached(
+        &self,
+        token: &str,
+        access_key_id: &str,
+    ) -> Result<std::sync::Arc<SealedClaims>, InvalidToken> {
+        if let Ok(opened) = self.opened.lock()
+            && let Some(claims) = opened.get(token)
+        {
+            // The access key ID is bound to the token by its associated data when it was first
+            // opened; a token presented with another key ID is refused as `open` refuses it.
+            return if claims.session.access_key_id == access_key_id {
+                Ok(std::sync::Arc::clone(claims))
+            } else {
+                Err(InvalidToken)
+            };
+        }
+        let claims = std::sync::Arc::new(self.open(token, access_key_id)?);
+        if let Ok(mut opened) = self.opened.lock() {
+            if opened.len() >= OPENED_TOKENS_CAPACITY {
+                opened.clear();
+            }
+            opened.insert(token.to_owned(), std::sync::Arc::clone(&claims));
+        }
+        Ok(claims)
     }
 
     /// Opens a token presented with `access_key_id`; no database read.
