@@ -97,6 +97,13 @@ struct ServeArgs {
     /// `http://host:port/path` receiving every alarm transition and alert as a JSON POST.
     #[arg(long, env = "KEYWARD_ALARM_WEBHOOK")]
     alarm_webhook: Option<String>,
+    /// Also write every audit record as a JSON line to this file (`-` for standard output).
+    #[arg(long, env = "KEYWARD_AUDIT_LOG")]
+    audit_log: Option<String>,
+    /// Delete audit records older than this many days (0 keeps them forever); CloudTrail's
+    /// event history keeps 90 days.
+    #[arg(long, env = "KEYWARD_AUDIT_RETENTION_DAYS", default_value_t = 90)]
+    audit_retention_days: u32,
     /// Shifts the server's clock by this many seconds (for tests of time-dependent behaviour).
     #[arg(
         long,
@@ -246,9 +253,26 @@ async fn serve(args: ServeArgs) -> Result<()> {
         Arc::clone(&clock),
     );
     alarms.watch_account(&boot.account_id);
-    let audit = keyward_server::AuditWriter::spawn(store.clone(), Arc::new(|_: &[_]| {}));
+    let sink = Arc::new(match &args.audit_log {
+        Some(target) => keyward_server::AuditSink::open(target)
+            .with_context(|| format!("open the audit log {target}"))?,
+        None => keyward_server::AuditSink::disabled(),
+    });
+    let sink_for_writer = Arc::clone(&sink);
+    let audit = keyward_server::AuditWriter::spawn(
+        store.clone(),
+        Arc::new(move |batch: &[_]| batch.iter().for_each(|e| sink_for_writer.send(e))),
+    );
+    if args.audit_retention_days > 0 {
+        tokio::spawn(retain_audit_records(
+            store.clone(),
+            Arc::clone(&clock),
+            args.audit_retention_days,
+        ));
+    }
     let session_keys = keyward_core::session::SessionKeyRing::new(&master_key);
     let state = Arc::new(AppState {
+        sink: Arc::clone(&sink),
         store: store.clone(),
         credentials: keyward_core::auth::CredentialCache::new(),
         audit,
@@ -291,6 +315,7 @@ async fn serve(args: ServeArgs) -> Result<()> {
     drop(stop_rx);
     // The last requests have finished: write the audit records still queued, then close.
     state.audit.shutdown().await;
+    sink.close();
     store.close().await;
     tracing::info!("stopped");
     Ok(())
@@ -443,4 +468,25 @@ async fn admin_create_user(args: CreateUserArgs) -> Result<()> {
     }
     store.close().await;
     Ok(())
+}
+
+/// Deletes audit records older than the retention period: at start, then every hour.
+async fn retain_audit_records(store: SqliteStore, clock: Arc<dyn Clock>, days: u32) {
+    let mut tick = tokio::time::interval(Duration::from_secs(3600));
+    loop {
+        tick.tick().await;
+        let before = clock.now() - time::Duration::days(i64::from(days));
+        let result = async {
+            let mut tx = store.begin().await?;
+            let n = tx.delete_audit_events_before(before).await?;
+            tx.commit().await?;
+            Ok::<u64, keyward_core::StoreError>(n)
+        }
+        .await;
+        match result {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(deleted = n, days, "audit records past retention deleted"),
+            Err(e) => tracing::warn!(error = %e, "audit retention run failed"),
+        }
+    }
 }

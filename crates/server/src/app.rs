@@ -39,6 +39,8 @@ pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 
 /// Everything a request needs, shared by all requests.
 pub struct AppState<S: Store> {
+    /// The JSON-lines copy of every committed audit record (`--audit-log`).
+    pub sink: Arc<crate::sink::AuditSink>,
     pub store: S,
     /// Resolved access keys (invalidated by every committed write).
     pub credentials: CredentialCache,
@@ -291,6 +293,7 @@ async fn process<S: Store>(
             if offers_mfa_code {
                 state.metrics.mfa_verification("success", "none");
             }
+            state.sink.send(&event);
             Ok(output)
         }
         Ok((output, Recorded::No)) => {
@@ -332,8 +335,11 @@ async fn process<S: Store>(
             // A refused MFA code is written at once (the throttle counts it); any other refused
             // request changed nothing, so its record joins the group commit.
             if mfa_failure.is_some() {
-                if let Err(cause) = record_alone(&state.store, &event, mfa_failure.as_ref()).await {
-                    tracing::error!(request_id = %reply.request_id, error = %cause, "audit record of a failed request was not written");
+                match record_alone(&state.store, &event, mfa_failure.as_ref()).await {
+                    Ok(()) => state.sink.send(&event),
+                    Err(cause) => {
+                        tracing::error!(request_id = %reply.request_id, error = %cause, "audit record of a failed request was not written");
+                    }
                 }
             } else {
                 submit_unchanged(state, event).await;

@@ -10,6 +10,7 @@ pub mod decode;
 pub mod encode;
 pub mod form;
 pub mod metrics;
+pub mod sink;
 pub mod trail;
 mod xml;
 
@@ -17,3 +18,4 @@ pub use alarms::{AlarmConfig, Alarms};
 pub use app::{AppState, MAX_BODY_BYTES, router};
 pub use audit_writer::AuditWriter;
 pub use metrics::Metrics;
+pub use sink::AuditSink;
