@@ -154,15 +154,16 @@ fn inline_list(x: &mut Xml, list: &str, policies: &[(String, String)]) {
     x.close(list);
 }
 
-fn attached_list(x: &mut Xml, attached: &[keyward_core::model::AttachedPolicy]) {
-    x.open("AttachedManagedPolicies");
+/// `PolicyName`/`PolicyArn` members under `list` (`AttachedPolicies`, `AttachedManagedPolicies`).
+fn attached_list(x: &mut Xml, list: &str, attached: &[keyward_core::model::AttachedPolicy]) {
+    x.open(list);
     for a in attached {
         x.open("member")
             .elem("PolicyName", &a.name)
             .elem("PolicyArn", &a.arn)
             .close("member");
     }
-    x.close("AttachedManagedPolicies");
+    x.close(list);
 }
 
 fn bool_text(b: bool) -> &'static str {
@@ -263,7 +264,7 @@ fn result_body(x: &mut Xml, output: &Output) {
                     x.elem("member", g);
                 }
                 x.close("GroupList");
-                attached_list(x, &d.attached);
+                attached_list(x, "AttachedManagedPolicies", &d.attached);
                 if let Some(arn) = &u.permissions_boundary {
                     boundary(x, arn);
                 }
@@ -275,15 +276,10 @@ fn result_body(x: &mut Xml, output: &Output) {
             x.close("UserDetailList");
             x.open("GroupDetailList");
             for d in groups {
-                let g = &d.group;
-                x.open("member")
-                    .elem("Path", &g.path)
-                    .elem("GroupName", &g.name)
-                    .elem("GroupId", &g.group_id)
-                    .elem("Arn", &d.arn)
-                    .elem("CreateDate", &iso8601(g.created));
+                x.open("member");
+                group(x, &d.group, &d.arn);
                 inline_list(x, "GroupPolicyList", &d.inline);
-                attached_list(x, &d.attached);
+                attached_list(x, "AttachedManagedPolicies", &d.attached);
                 x.close("member");
             }
             x.close("GroupDetailList");
@@ -302,7 +298,7 @@ fn result_body(x: &mut Xml, output: &Output) {
                     );
                 x.open("InstanceProfileList").close("InstanceProfileList");
                 inline_list(x, "RolePolicyList", &d.inline);
-                attached_list(x, &d.attached);
+                attached_list(x, "AttachedManagedPolicies", &d.attached);
                 if let Some(arn) = &r.permissions_boundary {
                     boundary(x, arn);
                 }
@@ -434,14 +430,7 @@ fn result_body(x: &mut Xml, output: &Output) {
             page(x, pg);
         }
         Output::AttachedPolicies { policies, page: pg } => {
-            x.open("AttachedPolicies");
-            for a in policies {
-                x.open("member")
-                    .elem("PolicyName", &a.name)
-                    .elem("PolicyArn", &a.arn)
-                    .close("member");
-            }
-            x.close("AttachedPolicies");
+            attached_list(x, "AttachedPolicies", policies);
             page(x, pg);
         }
         Output::InlinePolicy {
