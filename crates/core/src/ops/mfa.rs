@@ -19,8 +19,8 @@ use crate::validate::{self as v, Validator};
 
 use super::users::require_user;
 use super::{
-    Ctx, Output, TAGS_PER_ENTITY, account_id, marker_offset, page_params,
-    reject_duplicate_tag_keys, slice_page, validate_tags,
+    Ctx, Output, TAGS_PER_ENTITY, account_id, marker_offset, merge_tags, page_params,
+    reject_duplicate_tag_keys, remove_tags, slice_page, validate_tags,
 };
 
 /// Most MFA devices assigned to one user.
@@ -583,22 +583,7 @@ pub(super) async fn tag_mfa_device<T: Tx>(
     v.finish()?;
     reject_duplicate_tag_keys(&tags)?;
     let mut device = require_device(tx, ctx, serial).await?;
-    for tag in tags {
-        match device
-            .tags
-            .iter_mut()
-            .find(|t| t.key.eq_ignore_ascii_case(&tag.key))
-        {
-            Some(existing) => existing.value = tag.value,
-            None => device.tags.push(tag),
-        }
-    }
-    if device.tags.len() > TAGS_PER_ENTITY {
-        return Err(ApiError::limit_exceeded(format!(
-            "Cannot exceed quota for TagsPerMFADevice: {TAGS_PER_ENTITY}"
-        ))
-        .into());
-    }
+    merge_tags(&mut device.tags, tags, "TagsPerMFADevice")?;
     tx.update_mfa_device(&device).await?;
     Ok(Output::Empty)
 }
@@ -625,9 +610,7 @@ pub(super) async fn untag_mfa_device<T: Tx>(
     );
     v.finish()?;
     let mut device = require_device(tx, ctx, serial).await?;
-    device
-        .tags
-        .retain(|t| !tag_keys.iter().any(|k| k.eq_ignore_ascii_case(&t.key)));
+    remove_tags(&mut device.tags, &tag_keys);
     tx.update_mfa_device(&device).await?;
     Ok(Output::Empty)
 }

@@ -1622,6 +1622,35 @@ pub(crate) fn render_tags(tags: &[Tag]) -> String {
     format!("[{}]", inner.join(", "))
 }
 
+/// Adds or overwrites `tags` (keys compared without regard to case), refusing with
+/// `LimitExceeded` ("Cannot exceed quota for QUOTA: 50") when the entity would hold too many.
+pub(crate) fn merge_tags(
+    existing: &mut Vec<Tag>,
+    tags: Vec<Tag>,
+    quota: &str,
+) -> Result<(), ApiError> {
+    for tag in tags {
+        match existing
+            .iter_mut()
+            .find(|t| t.key.eq_ignore_ascii_case(&tag.key))
+        {
+            Some(e) => e.value = tag.value,
+            None => existing.push(tag),
+        }
+    }
+    if existing.len() > TAGS_PER_ENTITY {
+        return Err(ApiError::limit_exceeded(format!(
+            "Cannot exceed quota for {quota}: {TAGS_PER_ENTITY}"
+        )));
+    }
+    Ok(())
+}
+
+/// Removes the tags named by `keys`, compared without regard to case.
+pub(crate) fn remove_tags(existing: &mut Vec<Tag>, keys: &[String]) {
+    existing.retain(|t| !keys.iter().any(|k| k.eq_ignore_ascii_case(&t.key)));
+}
+
 /// IAM treats tag keys without regard to case; a request naming one twice is refused.
 pub(crate) fn reject_duplicate_tag_keys(tags: &[Tag]) -> Result<(), ApiError> {
     for (i, t) in tags.iter().enumerate() {

@@ -9,8 +9,8 @@ use crate::store::{PolicyUsage, Tx};
 use crate::validate::{self as v, Validator};
 
 use super::{
-    Ctx, Operation, Output, Page, TAGS_PER_ENTITY, account_id, decode_marker, encode_marker,
-    marker_offset, page_params, reject_duplicate_tag_keys, slice_page, validate_tags,
+    Ctx, Operation, Output, Page, account_id, decode_marker, encode_marker, marker_offset,
+    merge_tags, page_params, reject_duplicate_tag_keys, remove_tags, slice_page, validate_tags,
 };
 
 /// Most versions a managed policy keeps.
@@ -231,22 +231,7 @@ pub(super) async fn run<T: Tx>(
             let mut policy = require_policy(tx, ctx, &mut v, policy_arn.as_deref()).await?;
             refuse_aws_managed(&policy)?;
             reject_duplicate_tag_keys(&tags)?;
-            for tag in tags {
-                match policy
-                    .tags
-                    .iter_mut()
-                    .find(|t| t.key.eq_ignore_ascii_case(&tag.key))
-                {
-                    Some(existing) => existing.value = tag.value,
-                    None => policy.tags.push(tag),
-                }
-            }
-            if policy.tags.len() > TAGS_PER_ENTITY {
-                return Err(ApiError::limit_exceeded(format!(
-                    "Cannot exceed quota for TagsPerPolicy: {TAGS_PER_ENTITY}"
-                ))
-                .into());
-            }
+            merge_tags(&mut policy.tags, tags, "TagsPerPolicy")?;
             tx.update_managed_policy(&policy).await?;
             Ok(Output::Empty)
         }
@@ -263,9 +248,7 @@ pub(super) async fn run<T: Tx>(
             }
             let mut policy = require_policy(tx, ctx, &mut v, policy_arn.as_deref()).await?;
             refuse_aws_managed(&policy)?;
-            policy
-                .tags
-                .retain(|t| !tag_keys.iter().any(|k| k.eq_ignore_ascii_case(&t.key)));
+            remove_tags(&mut policy.tags, &tag_keys);
             tx.update_managed_policy(&policy).await?;
             Ok(Output::Empty)
         }

@@ -4,14 +4,15 @@ use keyward_policy::{ParseOptions, PolicyKind};
 
 use crate::error::{ApiError, OpError};
 use crate::ids::{self, IdKind};
-use crate::model::{EntityKind, Role, Tag};
+use crate::model::{EntityKind, Role};
 use crate::store::Tx;
 use crate::validate::{self as v, StringShape, Validator};
 
 use super::policies::check_document;
 use super::{
     Ctx, Operation, Output, Page, TAGS_PER_ENTITY, account_id, decode_marker, encode_marker,
-    marker_offset, page_params, reject_duplicate_tag_keys, slice_page, validate_tags,
+    marker_offset, merge_tags, page_params, reject_duplicate_tag_keys, remove_tags, slice_page,
+    validate_tags,
 };
 
 /// `roleNameType`.
@@ -308,13 +309,7 @@ pub(super) async fn run<T: Tx>(
             v.finish()?;
             reject_duplicate_tag_keys(&tags)?;
             let mut role = require_role(tx, ctx, name).await?;
-            merge_tags(&mut role.tags, tags);
-            if role.tags.len() > TAGS_PER_ENTITY {
-                return Err(ApiError::limit_exceeded(format!(
-                    "Cannot exceed quota for TagsPerRole: {TAGS_PER_ENTITY}"
-                ))
-                .into());
-            }
+            merge_tags(&mut role.tags, tags, "TagsPerRole")?;
             tx.update_role(&role).await?;
             Ok(Output::Empty)
         }
@@ -338,8 +333,7 @@ pub(super) async fn run<T: Tx>(
             );
             v.finish()?;
             let mut role = require_role(tx, ctx, name).await?;
-            role.tags
-                .retain(|t| !tag_keys.iter().any(|k| k.eq_ignore_ascii_case(&t.key)));
+            remove_tags(&mut role.tags, &tag_keys);
             tx.update_role(&role).await?;
             Ok(Output::Empty)
         }
@@ -386,18 +380,5 @@ pub(super) async fn run<T: Tx>(
             Ok(Output::Empty)
         }
         _ => Err(ApiError::internal().into()),
-    }
-}
-
-/// Adds or overwrites tags, keys compared without regard to case.
-fn merge_tags(existing: &mut Vec<Tag>, tags: Vec<Tag>) {
-    for tag in tags {
-        match existing
-            .iter_mut()
-            .find(|t| t.key.eq_ignore_ascii_case(&tag.key))
-        {
-            Some(e) => e.value = tag.value,
-            None => existing.push(tag),
-        }
     }
 }

@@ -9,7 +9,7 @@ use crate::validate::{self as v, Validator};
 
 use super::{
     Ctx, Output, Page, TAGS_PER_ENTITY, account_id, decode_marker, encode_marker, marker_offset,
-    page_params, reject_duplicate_tag_keys, slice_page, validate_tags,
+    merge_tags, page_params, reject_duplicate_tag_keys, remove_tags, slice_page, validate_tags,
 };
 
 pub(crate) fn no_such_user(name: &str) -> ApiError {
@@ -265,22 +265,7 @@ pub(super) async fn tag_user<T: Tx>(
     v.finish()?;
     reject_duplicate_tag_keys(&tags)?;
     let mut user = require_user(tx, ctx, name).await?;
-    for tag in tags {
-        match user
-            .tags
-            .iter_mut()
-            .find(|t| t.key.eq_ignore_ascii_case(&tag.key))
-        {
-            Some(existing) => existing.value = tag.value,
-            None => user.tags.push(tag),
-        }
-    }
-    if user.tags.len() > TAGS_PER_ENTITY {
-        return Err(ApiError::limit_exceeded(format!(
-            "Cannot exceed quota for TagsPerUser: {TAGS_PER_ENTITY}"
-        ))
-        .into());
-    }
+    merge_tags(&mut user.tags, tags, "TagsPerUser")?;
     tx.update_user(&user).await?;
     Ok(Output::Empty)
 }
@@ -312,8 +297,7 @@ pub(super) async fn untag_user<T: Tx>(
     );
     v.finish()?;
     let mut user = require_user(tx, ctx, name).await?;
-    user.tags
-        .retain(|t| !tag_keys.iter().any(|k| k.eq_ignore_ascii_case(&t.key)));
+    remove_tags(&mut user.tags, &tag_keys);
     tx.update_user(&user).await?;
     Ok(Output::Empty)
 }
