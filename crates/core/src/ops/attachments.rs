@@ -142,6 +142,27 @@ async fn require_attachable<T: Tx>(tx: &mut T, ctx: &Ctx<'_>, arn: &str) -> Resu
     }
 }
 
+/// `DeleteConflict` while an entity still has inline or attached policies, with IAM's messages
+/// (inline policies are reported first, as IAM does).
+pub(crate) async fn refuse_delete_with_policies<T: Tx>(
+    tx: &mut T,
+    kind: EntityKind,
+    entity_id: &str,
+) -> Result<(), OpError> {
+    if !tx.list_inline_policies(kind, entity_id).await?.is_empty() {
+        return Err(
+            ApiError::delete_conflict("Cannot delete entity, must delete policies first.").into(),
+        );
+    }
+    if !tx.list_attached_policies(kind, entity_id).await?.is_empty() {
+        return Err(ApiError::delete_conflict(
+            "Cannot delete entity, must detach all policies first.",
+        )
+        .into());
+    }
+    Ok(())
+}
+
 pub(super) async fn run<T: Tx>(
     tx: &mut T,
     ctx: &Ctx<'_>,

@@ -166,26 +166,8 @@ pub(super) async fn run<T: Tx>(
                 )
                 .into());
             }
-            if !tx
-                .list_inline_policies(EntityKind::Group, &group.group_id)
-                .await?
-                .is_empty()
-            {
-                return Err(ApiError::delete_conflict(
-                    "Cannot delete entity, must delete policies first.",
-                )
-                .into());
-            }
-            if !tx
-                .list_attached_policies(EntityKind::Group, &group.group_id)
-                .await?
-                .is_empty()
-            {
-                return Err(ApiError::delete_conflict(
-                    "Cannot delete entity, must detach all policies first.",
-                )
-                .into());
-            }
+            super::attachments::refuse_delete_with_policies(tx, EntityKind::Group, &group.group_id)
+                .await?;
             tx.delete_group(&group.group_id).await?;
             Ok(Output::Empty)
         }

@@ -240,26 +240,8 @@ pub(super) async fn run<T: Tx>(
             let name = required_name(&mut v, role_name.as_deref());
             v.finish()?;
             let role = require_role(tx, ctx, name).await?;
-            if !tx
-                .list_inline_policies(EntityKind::Role, &role.role_id)
-                .await?
-                .is_empty()
-            {
-                return Err(ApiError::delete_conflict(
-                    "Cannot delete entity, must delete policies first.",
-                )
-                .into());
-            }
-            if !tx
-                .list_attached_policies(EntityKind::Role, &role.role_id)
-                .await?
-                .is_empty()
-            {
-                return Err(ApiError::delete_conflict(
-                    "Cannot delete entity, must detach all policies first.",
-                )
-                .into());
-            }
+            super::attachments::refuse_delete_with_policies(tx, EntityKind::Role, &role.role_id)
+                .await?;
             tx.delete_role(&role.role_id).await?;
             Ok(Output::Empty)
         }

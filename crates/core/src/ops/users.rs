@@ -206,25 +206,7 @@ pub(super) async fn delete_user<T: Tx>(
         )
         .into());
     }
-    if !tx
-        .list_inline_policies(EntityKind::User, &user.user_id)
-        .await?
-        .is_empty()
-    {
-        return Err(
-            ApiError::delete_conflict("Cannot delete entity, must delete policies first.").into(),
-        );
-    }
-    if !tx
-        .list_attached_policies(EntityKind::User, &user.user_id)
-        .await?
-        .is_empty()
-    {
-        return Err(ApiError::delete_conflict(
-            "Cannot delete entity, must detach all policies first.",
-        )
-        .into());
-    }
+    super::attachments::refuse_delete_with_policies(tx, EntityKind::User, &user.user_id).await?;
     if !tx.list_groups_for_user(&user.user_id).await?.is_empty() {
         return Err(ApiError::delete_conflict(
             "Cannot delete entity, must remove users from group first.",
