@@ -19,8 +19,8 @@ use crate::validate::{self as v, Validator};
 
 use super::users::require_user;
 use super::{
-    Ctx, Output, TAGS_PER_ENTITY, account_id, marker_offset, merge_tags, page_params,
-    reject_duplicate_tag_keys, remove_tags, slice_page, validate_tags,
+    Ctx, Output, account_id, marker_offset, merge_tags, page_params, reject_duplicate_tag_keys,
+    remove_tags, slice_page, validate_tag_keys, validate_tags,
 };
 
 /// Most MFA devices assigned to one user.
@@ -596,18 +596,7 @@ pub(super) async fn untag_mfa_device<T: Tx>(
 ) -> Result<Output, OpError> {
     let mut v = Validator::new();
     let serial = required_serial(&mut v, serial.as_deref());
-    if tag_keys.is_empty() {
-        v.required("tagKeys", None);
-    }
-    for (i, k) in tag_keys.iter().enumerate() {
-        v.string(&format!("tagKeys.{}.member", i + 1), k, &v::TAG_KEY);
-    }
-    v.list_len(
-        "tagKeys",
-        &format!("[{}]", tag_keys.join(", ")),
-        tag_keys.len(),
-        TAGS_PER_ENTITY,
-    );
+    validate_tag_keys(&mut v, &tag_keys);
     v.finish()?;
     let mut device = require_device(tx, ctx, serial).await?;
     remove_tags(&mut device.tags, &tag_keys);

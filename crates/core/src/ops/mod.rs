@@ -1614,6 +1614,22 @@ pub(crate) fn validate_tags(v: &mut Validator, tags: &[Tag]) {
     v.list_len("tags", &render_tags(tags), tags.len(), TAGS_PER_ENTITY);
 }
 
+/// The `tagKeys` member of an Untag request: required, each a tag key, at most 50.
+pub(crate) fn validate_tag_keys(v: &mut Validator, tag_keys: &[String]) {
+    if tag_keys.is_empty() {
+        v.required("tagKeys", None);
+    }
+    for (i, k) in tag_keys.iter().enumerate() {
+        v.string(&format!("tagKeys.{}.member", i + 1), k, &v::TAG_KEY);
+    }
+    v.list_len(
+        "tagKeys",
+        &format!("[{}]", tag_keys.join(", ")),
+        tag_keys.len(),
+        TAGS_PER_ENTITY,
+    );
+}
+
 pub(crate) fn render_tags(tags: &[Tag]) -> String {
     let inner: Vec<String> = tags
         .iter()

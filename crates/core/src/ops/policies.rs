@@ -10,7 +10,8 @@ use crate::validate::{self as v, Validator};
 
 use super::{
     Ctx, Operation, Output, Page, account_id, decode_marker, encode_marker, marker_offset,
-    merge_tags, page_params, reject_duplicate_tag_keys, remove_tags, slice_page, validate_tags,
+    merge_tags, page_params, reject_duplicate_tag_keys, remove_tags, slice_page, validate_tag_keys,
+    validate_tags,
 };
 
 /// Most versions a managed policy keeps.
@@ -240,12 +241,7 @@ pub(super) async fn run<T: Tx>(
             tag_keys,
         } => {
             let mut v = Validator::new();
-            if tag_keys.is_empty() {
-                v.required("tagKeys", None);
-            }
-            for (i, k) in tag_keys.iter().enumerate() {
-                v.string(&format!("tagKeys.{}.member", i + 1), k, &v::TAG_KEY);
-            }
+            validate_tag_keys(&mut v, &tag_keys);
             let mut policy = require_policy(tx, ctx, &mut v, policy_arn.as_deref()).await?;
             refuse_aws_managed(&policy)?;
             remove_tags(&mut policy.tags, &tag_keys);

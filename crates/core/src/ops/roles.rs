@@ -10,8 +10,8 @@ use crate::validate::{self as v, StringShape, Validator};
 
 use super::policies::check_document;
 use super::{
-    Ctx, Operation, Output, Page, TAGS_PER_ENTITY, account_id, decode_marker, encode_marker,
-    marker_offset, merge_tags, page_params, reject_duplicate_tag_keys, remove_tags, slice_page,
+    Ctx, Operation, Output, Page, account_id, decode_marker, encode_marker, marker_offset,
+    merge_tags, page_params, reject_duplicate_tag_keys, remove_tags, slice_page, validate_tag_keys,
     validate_tags,
 };
 
@@ -301,18 +301,7 @@ pub(super) async fn run<T: Tx>(
         } => {
             let mut v = Validator::new();
             let name = required_name(&mut v, role_name.as_deref());
-            if tag_keys.is_empty() {
-                v.required("tagKeys", None);
-            }
-            for (i, k) in tag_keys.iter().enumerate() {
-                v.string(&format!("tagKeys.{}.member", i + 1), k, &v::TAG_KEY);
-            }
-            v.list_len(
-                "tagKeys",
-                &format!("[{}]", tag_keys.join(", ")),
-                tag_keys.len(),
-                TAGS_PER_ENTITY,
-            );
+            validate_tag_keys(&mut v, &tag_keys);
             v.finish()?;
             let mut role = require_role(tx, ctx, name).await?;
             remove_tags(&mut role.tags, &tag_keys);

@@ -8,8 +8,9 @@ use crate::store::Tx;
 use crate::validate::{self as v, Validator};
 
 use super::{
-    Ctx, Output, Page, TAGS_PER_ENTITY, account_id, decode_marker, encode_marker, marker_offset,
-    merge_tags, page_params, reject_duplicate_tag_keys, remove_tags, slice_page, validate_tags,
+    Ctx, Output, Page, account_id, decode_marker, encode_marker, marker_offset, merge_tags,
+    page_params, reject_duplicate_tag_keys, remove_tags, slice_page, validate_tag_keys,
+    validate_tags,
 };
 
 pub(crate) fn no_such_user(name: &str) -> ApiError {
@@ -265,18 +266,7 @@ pub(super) async fn untag_user<T: Tx>(
     if user_name.is_some() {
         v.string("userName", name, &v::EXISTING_USER_NAME);
     }
-    if tag_keys.is_empty() {
-        v.required("tagKeys", None);
-    }
-    for (i, k) in tag_keys.iter().enumerate() {
-        v.string(&format!("tagKeys.{}.member", i + 1), k, &v::TAG_KEY);
-    }
-    v.list_len(
-        "tagKeys",
-        &format!("[{}]", tag_keys.join(", ")),
-        tag_keys.len(),
-        TAGS_PER_ENTITY,
-    );
+    validate_tag_keys(&mut v, &tag_keys);
     v.finish()?;
     let mut user = require_user(tx, ctx, name).await?;
     remove_tags(&mut user.tags, &tag_keys);
