@@ -204,6 +204,26 @@ impl Validator {
         value
     }
 
+    /// A required string member checked against its shape: reported as null when absent (and
+    /// then `""` is returned so validation can go on collecting errors).
+    pub fn required_string<'a>(
+        &mut self,
+        field: &str,
+        value: Option<&'a str>,
+        shape: &StringShape,
+    ) -> &'a str {
+        match value {
+            None => {
+                self.required(field, None);
+                ""
+            }
+            Some(s) => {
+                self.string(field, s, shape);
+                s
+            }
+        }
+    }
+
     /// Checks length (in characters, as AWS counts them) and pattern of a string member.
     pub fn string(&mut self, field: &str, value: &str, shape: &StringShape) {
         let len = value.chars().count();

@@ -130,12 +130,7 @@ pub(super) async fn update_access_key<T: Tx>(
 ) -> Result<Output, OpError> {
     let mut v = Validator::new();
     v.opt_string("userName", user_name.as_deref(), &v::EXISTING_USER_NAME);
-    let id = v
-        .required("accessKeyId", access_key_id.as_deref())
-        .unwrap_or_default();
-    if access_key_id.is_some() {
-        v.string("accessKeyId", id, &v::ACCESS_KEY_ID);
-    }
+    let id = v.required_string("accessKeyId", access_key_id.as_deref(), &v::ACCESS_KEY_ID);
     let status_text = v.required("status", status.as_deref()).unwrap_or_default();
     if status.is_some() {
         v.one_of("status", status_text, &["Active", "Inactive"]);
@@ -156,12 +151,7 @@ pub(super) async fn delete_access_key<T: Tx>(
 ) -> Result<Output, OpError> {
     let mut v = Validator::new();
     v.opt_string("userName", user_name.as_deref(), &v::EXISTING_USER_NAME);
-    let id = v
-        .required("accessKeyId", access_key_id.as_deref())
-        .unwrap_or_default();
-    if access_key_id.is_some() {
-        v.string("accessKeyId", id, &v::ACCESS_KEY_ID);
-    }
+    let id = v.required_string("accessKeyId", access_key_id.as_deref(), &v::ACCESS_KEY_ID);
     v.finish()?;
     let key = owned_key(tx, ctx, user_name.as_deref(), id).await?;
     tx.delete_access_key(&key.access_key_id).await?;

@@ -63,15 +63,12 @@ async fn require_entity<T: Tx>(
     name: Option<&str>,
 ) -> Result<Entity, OpError> {
     let field = name_field(kind);
-    let n = v.required(field, name).unwrap_or_default().to_owned();
-    if name.is_some() {
-        let shape = match kind {
-            EntityKind::Group => &v::GROUP_NAME,
-            EntityKind::Role => &super::roles::ROLE_NAME,
-            EntityKind::User => &v::EXISTING_USER_NAME,
-        };
-        v.string(field, &n, shape);
-    }
+    let shape = match kind {
+        EntityKind::Group => &v::GROUP_NAME,
+        EntityKind::Role => &super::roles::ROLE_NAME,
+        EntityKind::User => &v::EXISTING_USER_NAME,
+    };
+    let n = v.required_string(field, name, shape).to_owned();
     v.finish()?;
     match kind {
         EntityKind::Group => {
@@ -102,25 +99,13 @@ async fn require_entity<T: Tx>(
 }
 
 fn check_policy_arn(v: &mut Validator, policy_arn: Option<&str>) -> String {
-    let arn = v
-        .required("policyArn", policy_arn)
-        .unwrap_or_default()
-        .to_owned();
-    if policy_arn.is_some() {
-        v.string("policyArn", &arn, &v::ARN);
-    }
-    arn
+    v.required_string("policyArn", policy_arn, &v::ARN)
+        .to_owned()
 }
 
 fn check_policy_name(v: &mut Validator, policy_name: Option<&str>) -> String {
-    let name = v
-        .required("policyName", policy_name)
-        .unwrap_or_default()
-        .to_owned();
-    if policy_name.is_some() {
-        v.string("policyName", &name, &v::POLICY_NAME);
-    }
-    name
+    v.required_string("policyName", policy_name, &v::POLICY_NAME)
+        .to_owned()
 }
 
 fn not_attachable(arn: &str) -> ApiError {
@@ -243,12 +228,12 @@ pub(super) async fn run<T: Tx>(
             let mut v = Validator::new();
             let name = check_policy_name(&mut v, policy_name.as_deref());
             let document = v
-                .required("policyDocument", policy_document.as_deref())
-                .unwrap_or_default()
+                .required_string(
+                    "policyDocument",
+                    policy_document.as_deref(),
+                    &v::POLICY_DOCUMENT,
+                )
                 .to_owned();
-            if policy_document.is_some() {
-                v.string("policyDocument", &document, &v::POLICY_DOCUMENT);
-            }
             let e = require_entity(tx, ctx, v, entity, entity_name.as_deref()).await?;
             let id = format!("{}/{}/inline/{name}", e.kind.as_str(), e.name);
             check_document(
@@ -329,12 +314,12 @@ pub(super) async fn run<T: Tx>(
         } => {
             let mut v = Validator::new();
             let arn = v
-                .required("permissionsBoundary", permissions_boundary.as_deref())
-                .unwrap_or_default()
+                .required_string(
+                    "permissionsBoundary",
+                    permissions_boundary.as_deref(),
+                    &v::ARN,
+                )
                 .to_owned();
-            if permissions_boundary.is_some() {
-                v.string("permissionsBoundary", &arn, &v::ARN);
-            }
             let e = require_entity(tx, ctx, v, EntityKind::User, user_name.as_deref()).await?;
             require_attachable(tx, ctx, &arn).await?;
             let mut user = require_user(tx, ctx, &e.name).await?;

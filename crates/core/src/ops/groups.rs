@@ -30,19 +30,12 @@ pub(crate) async fn require_group<T: Tx>(
 }
 
 fn check_group_name(v: &mut Validator, field: &str, name: Option<&str>) -> String {
-    let n = v.required(field, name).unwrap_or_default().to_owned();
-    if name.is_some() {
-        v.string(field, &n, &v::GROUP_NAME);
-    }
-    n
+    v.required_string(field, name, &v::GROUP_NAME).to_owned()
 }
 
 fn check_user_name(v: &mut Validator, name: Option<&str>) -> String {
-    let n = v.required("userName", name).unwrap_or_default().to_owned();
-    if name.is_some() {
-        v.string("userName", &n, &v::EXISTING_USER_NAME);
-    }
-    n
+    v.required_string("userName", name, &v::EXISTING_USER_NAME)
+        .to_owned()
 }
 
 fn with_arns(ctx: &Ctx<'_>, groups: Vec<Group>) -> Vec<(Group, String)> {

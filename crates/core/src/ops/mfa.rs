@@ -224,19 +224,11 @@ fn validate_codes(v: &mut Validator, code1: Option<&CodeInput>, code2: Option<&C
 }
 
 fn required_serial<'a>(v: &mut Validator, serial: Option<&'a str>) -> &'a str {
-    let s = v.required("serialNumber", serial).unwrap_or_default();
-    if serial.is_some() {
-        v.string("serialNumber", s, &v::SERIAL_NUMBER);
-    }
-    s
+    v.required_string("serialNumber", serial, &v::SERIAL_NUMBER)
 }
 
 fn required_user<'a>(v: &mut Validator, user_name: Option<&'a str>) -> &'a str {
-    let s = v.required("userName", user_name).unwrap_or_default();
-    if user_name.is_some() {
-        v.string("userName", s, &v::EXISTING_USER_NAME);
-    }
-    s
+    v.required_string("userName", user_name, &v::EXISTING_USER_NAME)
 }
 
 /// The two codes of Enable and Resync as parsed codes (validation has checked their shape).
@@ -256,16 +248,12 @@ pub(super) async fn create_virtual_mfa_device<T: Tx>(
 ) -> Result<Output, OpError> {
     let mut v = Validator::new();
     let device_name = v
-        .required("virtualMFADeviceName", name.as_deref())
-        .unwrap_or_default()
-        .to_owned();
-    if name.is_some() {
-        v.string(
+        .required_string(
             "virtualMFADeviceName",
-            &device_name,
+            name.as_deref(),
             &v::VIRTUAL_MFA_DEVICE_NAME,
-        );
-    }
+        )
+        .to_owned();
     v.opt_string("path", path.as_deref(), &v::PATH);
     validate_tags(&mut v, &tags);
     v.finish()?;

@@ -144,12 +144,8 @@ pub(super) async fn run<T: Tx>(
         } => {
             let mut v = Validator::new();
             let name = v
-                .required("userName", user_name.as_deref())
-                .unwrap_or_default()
+                .required_string("userName", user_name.as_deref(), &v::EXISTING_USER_NAME)
                 .to_owned();
-            if user_name.is_some() {
-                v.string("userName", &name, &v::EXISTING_USER_NAME);
-            }
             check_password(&mut v, "password", password.as_ref());
             v.finish()?;
             let user = require_user(tx, ctx, &name).await?;
@@ -300,12 +296,8 @@ pub(super) async fn run<T: Tx>(
         Operation::CreateAccountAlias { account_alias } => {
             let mut v = Validator::new();
             let alias = v
-                .required("accountAlias", account_alias.as_deref())
-                .unwrap_or_default()
+                .required_string("accountAlias", account_alias.as_deref(), &ACCOUNT_ALIAS)
                 .to_owned();
-            if account_alias.is_some() {
-                v.string("accountAlias", &alias, &ACCOUNT_ALIAS);
-            }
             v.finish()?;
             match tx.account_by_alias(&alias).await? {
                 Some(owner) if owner == acct => {}
@@ -323,12 +315,8 @@ pub(super) async fn run<T: Tx>(
         Operation::DeleteAccountAlias { account_alias } => {
             let mut v = Validator::new();
             let alias = v
-                .required("accountAlias", account_alias.as_deref())
-                .unwrap_or_default()
+                .required_string("accountAlias", account_alias.as_deref(), &ACCOUNT_ALIAS)
                 .to_owned();
-            if account_alias.is_some() {
-                v.string("accountAlias", &alias, &ACCOUNT_ALIAS);
-            }
             v.finish()?;
             if tx.get_account_alias(&acct).await?.as_deref() != Some(alias.as_str()) {
                 return Err(ApiError::no_such_entity(format!(
@@ -350,12 +338,8 @@ pub(super) async fn run<T: Tx>(
         Operation::GetAccessKeyLastUsed { access_key_id } => {
             let mut v = Validator::new();
             let id = v
-                .required("accessKeyId", access_key_id.as_deref())
-                .unwrap_or_default()
+                .required_string("accessKeyId", access_key_id.as_deref(), &v::ACCESS_KEY_ID)
                 .to_owned();
-            if access_key_id.is_some() {
-                v.string("accessKeyId", &id, &v::ACCESS_KEY_ID);
-            }
             v.finish()?;
             let key = match tx.get_access_key(&id).await? {
                 Some(k) if k.account_id == acct => k,

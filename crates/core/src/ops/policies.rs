@@ -64,12 +64,8 @@ pub(crate) async fn require_policy<T: Tx>(
     policy_arn: Option<&str>,
 ) -> Result<ManagedPolicy, OpError> {
     let arn = v
-        .required("policyArn", policy_arn)
-        .unwrap_or_default()
+        .required_string("policyArn", policy_arn, &v::ARN)
         .to_owned();
-    if policy_arn.is_some() {
-        v.string("policyArn", &arn, &v::ARN);
-    }
     std::mem::take(v).finish()?;
     match tx.get_managed_policy(&arn).await? {
         Some(p) if p.account_id == account_id(ctx) || p.account_id == AWS_OWNER => Ok(p),
@@ -275,20 +271,16 @@ async fn create_policy<T: Tx>(
 ) -> Result<Output, OpError> {
     let mut v = Validator::new();
     let name = v
-        .required("policyName", policy_name.as_deref())
-        .unwrap_or_default()
+        .required_string("policyName", policy_name.as_deref(), &v::POLICY_NAME)
         .to_owned();
-    if policy_name.is_some() {
-        v.string("policyName", &name, &v::POLICY_NAME);
-    }
     v.opt_string("path", path.as_deref(), &v::POLICY_PATH);
     let document = v
-        .required("policyDocument", policy_document.as_deref())
-        .unwrap_or_default()
+        .required_string(
+            "policyDocument",
+            policy_document.as_deref(),
+            &v::POLICY_DOCUMENT,
+        )
         .to_owned();
-    if policy_document.is_some() {
-        v.string("policyDocument", &document, &v::POLICY_DOCUMENT);
-    }
     v.opt_string(
         "description",
         description.as_deref(),
@@ -436,12 +428,12 @@ async fn create_policy_version<T: Tx>(
 ) -> Result<Output, OpError> {
     let mut v = Validator::new();
     let document = v
-        .required("policyDocument", policy_document.as_deref())
-        .unwrap_or_default()
+        .required_string(
+            "policyDocument",
+            policy_document.as_deref(),
+            &v::POLICY_DOCUMENT,
+        )
         .to_owned();
-    if policy_document.is_some() {
-        v.string("policyDocument", &document, &v::POLICY_DOCUMENT);
-    }
     let mut policy = require_policy(tx, ctx, &mut v, policy_arn.as_deref()).await?;
     refuse_aws_managed(&policy)?;
     check_document(
@@ -484,12 +476,8 @@ async fn require_version<T: Tx>(
 ) -> Result<(ManagedPolicy, PolicyVersion), OpError> {
     let mut v = Validator::new();
     let id = v
-        .required("versionId", version_id.as_deref())
-        .unwrap_or_default()
+        .required_string("versionId", version_id.as_deref(), &v::POLICY_VERSION_ID)
         .to_owned();
-    if version_id.is_some() {
-        v.string("versionId", &id, &v::POLICY_VERSION_ID);
-    }
     let policy = require_policy(tx, ctx, &mut v, policy_arn.as_deref()).await?;
     let version = tx
         .list_policy_versions(&policy.policy_id)

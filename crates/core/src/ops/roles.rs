@@ -57,11 +57,7 @@ pub(crate) async fn require_role<T: Tx>(
 }
 
 fn required_name<'a>(v: &mut Validator, role_name: Option<&'a str>) -> &'a str {
-    let name = v.required("roleName", role_name).unwrap_or_default();
-    if role_name.is_some() {
-        v.string("roleName", name, &ROLE_NAME);
-    }
-    name
+    v.required_string("roleName", role_name, &ROLE_NAME)
 }
 
 /// A trust policy must parse as one (IAM's `MalformedPolicyDocument` wording) and fit the quota.
@@ -203,12 +199,8 @@ pub(super) async fn run<T: Tx>(
             let mut v = Validator::new();
             let name = required_name(&mut v, role_name.as_deref());
             let d = v
-                .required("description", description.as_deref())
-                .unwrap_or_default()
+                .required_string("description", description.as_deref(), &ROLE_DESCRIPTION)
                 .to_owned();
-            if description.is_some() {
-                v.string("description", &d, &ROLE_DESCRIPTION);
-            }
             v.finish()?;
             let mut role = require_role(tx, ctx, name).await?;
             role.description = Some(d);
@@ -222,12 +214,12 @@ pub(super) async fn run<T: Tx>(
             let mut v = Validator::new();
             let name = required_name(&mut v, role_name.as_deref());
             let document = v
-                .required("policyDocument", policy_document.as_deref())
-                .unwrap_or_default()
+                .required_string(
+                    "policyDocument",
+                    policy_document.as_deref(),
+                    &v::POLICY_DOCUMENT,
+                )
                 .to_owned();
-            if policy_document.is_some() {
-                v.string("policyDocument", &document, &v::POLICY_DOCUMENT);
-            }
             v.finish()?;
             let mut role = require_role(tx, ctx, name).await?;
             check_trust_policy(&document, &role.name)?;
@@ -328,12 +320,12 @@ pub(super) async fn run<T: Tx>(
             let mut v = Validator::new();
             let name = required_name(&mut v, role_name.as_deref());
             let arn = v
-                .required("permissionsBoundary", permissions_boundary.as_deref())
-                .unwrap_or_default()
+                .required_string(
+                    "permissionsBoundary",
+                    permissions_boundary.as_deref(),
+                    &v::ARN,
+                )
                 .to_owned();
-            if permissions_boundary.is_some() {
-                v.string("permissionsBoundary", &arn, &v::ARN);
-            }
             v.finish()?;
             let mut role = require_role(tx, ctx, name).await?;
             require_boundary(tx, ctx, &arn).await?;

@@ -396,19 +396,15 @@ pub(super) async fn assume_role<T: Tx>(
 ) -> Result<Output, OpError> {
     let mut v = Validator::new();
     let arn = v
-        .required("roleArn", role_arn.as_deref())
-        .unwrap_or_default()
+        .required_string("roleArn", role_arn.as_deref(), &ROLE_ARN)
         .to_owned();
-    if role_arn.is_some() {
-        v.string("roleArn", &arn, &ROLE_ARN);
-    }
     let session_name = v
-        .required("roleSessionName", role_session_name.as_deref())
-        .unwrap_or_default()
+        .required_string(
+            "roleSessionName",
+            role_session_name.as_deref(),
+            &SESSION_NAME,
+        )
         .to_owned();
-    if role_session_name.is_some() {
-        v.string("roleSessionName", &session_name, &SESSION_NAME);
-    }
     validate_session_policy_params(&mut v, policy.as_deref(), &policy_arns, None);
     let duration = duration_or(&mut v, duration_seconds, 43_200, 3600);
     validate_tags(&mut v, &tags);
@@ -553,12 +549,8 @@ pub(super) async fn get_federation_token<T: Tx>(
 ) -> Result<Output, OpError> {
     let mut v = Validator::new();
     let fed_name = v
-        .required("name", name.as_deref())
-        .unwrap_or_default()
+        .required_string("name", name.as_deref(), &FEDERATED_NAME)
         .to_owned();
-    if name.is_some() {
-        v.string("name", &fed_name, &FEDERATED_NAME);
-    }
     validate_session_policy_params(
         &mut v,
         policy.as_deref(),
@@ -611,12 +603,8 @@ pub(super) async fn get_access_key_info<T: Tx>(
 ) -> Result<Output, OpError> {
     let mut v = Validator::new();
     let key = v
-        .required("accessKeyId", access_key_id.as_deref())
-        .unwrap_or_default()
+        .required_string("accessKeyId", access_key_id.as_deref(), &v::ACCESS_KEY_ID)
         .to_owned();
-    if access_key_id.is_some() {
-        v.string("accessKeyId", &key, &v::ACCESS_KEY_ID);
-    }
     v.finish()?;
     let account = match account_of_temporary_key(&key) {
         Some(a) => Some(a),

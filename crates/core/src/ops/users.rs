@@ -36,12 +36,8 @@ pub(super) async fn create_user<T: Tx>(
 ) -> Result<Output, OpError> {
     let mut v = Validator::new();
     let name = v
-        .required("userName", user_name.as_deref())
-        .unwrap_or_default()
+        .required_string("userName", user_name.as_deref(), &v::USER_NAME)
         .to_owned();
-    if user_name.is_some() {
-        v.string("userName", &name, &v::USER_NAME);
-    }
     v.opt_string("path", path.as_deref(), &v::PATH);
     validate_tags(&mut v, &tags);
     v.finish()?;
@@ -149,12 +145,7 @@ pub(super) async fn update_user<T: Tx>(
     new_path: Option<String>,
 ) -> Result<Output, OpError> {
     let mut v = Validator::new();
-    let name = v
-        .required("userName", user_name.as_deref())
-        .unwrap_or_default();
-    if user_name.is_some() {
-        v.string("userName", name, &v::EXISTING_USER_NAME);
-    }
+    let name = v.required_string("userName", user_name.as_deref(), &v::EXISTING_USER_NAME);
     v.opt_string("newUserName", new_user_name.as_deref(), &v::USER_NAME);
     v.opt_string("newPath", new_path.as_deref(), &v::PATH);
     v.finish()?;
@@ -183,12 +174,7 @@ pub(super) async fn delete_user<T: Tx>(
     user_name: Option<String>,
 ) -> Result<Output, OpError> {
     let mut v = Validator::new();
-    let name = v
-        .required("userName", user_name.as_deref())
-        .unwrap_or_default();
-    if user_name.is_some() {
-        v.string("userName", name, &v::EXISTING_USER_NAME);
-    }
+    let name = v.required_string("userName", user_name.as_deref(), &v::EXISTING_USER_NAME);
     v.finish()?;
     let user = require_user(tx, ctx, name).await?;
     if !tx
@@ -235,12 +221,7 @@ pub(super) async fn tag_user<T: Tx>(
     tags: Vec<Tag>,
 ) -> Result<Output, OpError> {
     let mut v = Validator::new();
-    let name = v
-        .required("userName", user_name.as_deref())
-        .unwrap_or_default();
-    if user_name.is_some() {
-        v.string("userName", name, &v::EXISTING_USER_NAME);
-    }
+    let name = v.required_string("userName", user_name.as_deref(), &v::EXISTING_USER_NAME);
     if tags.is_empty() {
         v.required("tags", None);
     }
@@ -260,12 +241,7 @@ pub(super) async fn untag_user<T: Tx>(
     tag_keys: Vec<String>,
 ) -> Result<Output, OpError> {
     let mut v = Validator::new();
-    let name = v
-        .required("userName", user_name.as_deref())
-        .unwrap_or_default();
-    if user_name.is_some() {
-        v.string("userName", name, &v::EXISTING_USER_NAME);
-    }
+    let name = v.required_string("userName", user_name.as_deref(), &v::EXISTING_USER_NAME);
     validate_tag_keys(&mut v, &tag_keys);
     v.finish()?;
     let mut user = require_user(tx, ctx, name).await?;
@@ -282,12 +258,7 @@ pub(super) async fn list_user_tags<T: Tx>(
     max_items: Option<i64>,
 ) -> Result<Output, OpError> {
     let mut v = Validator::new();
-    let name = v
-        .required("userName", user_name.as_deref())
-        .unwrap_or_default();
-    if user_name.is_some() {
-        v.string("userName", name, &v::EXISTING_USER_NAME);
-    }
+    let name = v.required_string("userName", user_name.as_deref(), &v::EXISTING_USER_NAME);
     let max = page_params(&mut v, marker.as_deref(), max_items);
     v.finish()?;
     let user = require_user(tx, ctx, name).await?;
