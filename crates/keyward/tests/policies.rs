@@ -9,16 +9,8 @@ use common::{Server, aws_error};
 
 /// Creates a user with an access key and returns an IAM client signed with it.
 async fn user_client(server: &Server, name: &str) -> aws_sdk_iam::Client {
-    let iam = server.root_iam();
-    iam.create_user().user_name(name).send().await.unwrap();
-    let key = iam
-        .create_access_key()
-        .user_name(name)
-        .send()
-        .await
-        .unwrap();
-    let key = key.access_key().unwrap();
-    server.iam(key.access_key_id(), key.secret_access_key())
+    let (key, secret) = server.new_user_with_key(name).await;
+    server.iam(&key, &secret)
 }
 
 fn decode(doc: &str) -> String {

@@ -82,21 +82,6 @@ fn sts_with(server: &Server, t: &Temp, skew: Option<i64>) -> aws_sdk_sts::Client
     aws_sdk_sts::Client::from_conf(b.build())
 }
 
-/// Creates a user with a key; returns (key id, secret).
-async fn user_with_key(server: &Server, name: &str) -> (String, String) {
-    let iam = server.root_iam();
-    iam.create_user().user_name(name).send().await.unwrap();
-    let k = iam
-        .create_access_key()
-        .user_name(name)
-        .send()
-        .await
-        .unwrap()
-        .access_key
-        .unwrap();
-    (k.access_key_id, k.secret_access_key)
-}
-
 /// Creates and enables a virtual MFA device for `user`; returns (serial, seed, last used step).
 async fn enable_mfa(server: &Server, user: &str) -> (String, String, i64) {
     let iam = server.root_iam();
@@ -134,7 +119,7 @@ const MFA_REQUIRED: &str = r#"{"Version":"2012-10-17","Statement":[
 async fn s4_mfa_protected_api_access() {
     let server = Server::start();
     let acct = server.account_id.clone();
-    let (key, secret) = user_with_key(&server, "alice").await;
+    let (key, secret) = server.new_user_with_key("alice").await;
     let (serial, seed, t) = enable_mfa(&server, "alice").await;
     server
         .root_iam()
@@ -330,7 +315,7 @@ async fn s4_mfa_protected_api_access() {
 async fn s5_get_session_token_denied() {
     let server = Server::start();
     let acct = server.account_id.clone();
-    let (key, secret) = user_with_key(&server, "bob").await;
+    let (key, secret) = server.new_user_with_key("bob").await;
     let sts = server.sts(&key, &secret);
     sts.get_session_token().send().await.unwrap();
     let err = sts
@@ -385,8 +370,8 @@ async fn s12_s15_assume_role_trust_and_session_policies() {
     let server = Server::start();
     let acct = server.account_id.clone();
     let root = server.root_iam();
-    let (key, secret) = user_with_key(&server, "alice").await;
-    let (mkey, msecret) = user_with_key(&server, "mallory").await;
+    let (key, secret) = server.new_user_with_key("alice").await;
+    let (mkey, msecret) = server.new_user_with_key("mallory").await;
     let alice_arn = format!("arn:aws:iam::{acct}:user/alice");
     let my_role_arn = format!("arn:aws:iam::{acct}:role/MyRole");
     root.create_role()
@@ -652,7 +637,7 @@ async fn s12_s15_assume_role_trust_and_session_policies() {
 async fn s15_federation_token_and_access_key_info() {
     let server = Server::start();
     let acct = server.account_id.clone();
-    let (key, secret) = user_with_key(&server, "broker").await;
+    let (key, secret) = server.new_user_with_key("broker").await;
     let sts = server.sts(&key, &secret);
     let err = sts
         .get_federation_token()
@@ -730,7 +715,7 @@ async fn s15_federation_token_and_access_key_info() {
 async fn s15_expired_credentials_after_restart_with_a_moved_clock() {
     let tmp = tempfile::tempdir().unwrap();
     let mut first = Server::start_in(tmp.path(), &[]);
-    let (key, secret) = user_with_key(&first, "eve").await;
+    let (key, secret) = first.new_user_with_key("eve").await;
     let sts = first.sts(&key, &secret);
     let short = temp(
         &sts.get_session_token()

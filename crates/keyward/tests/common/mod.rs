@@ -126,6 +126,21 @@ impl Server {
         sts_client(&self.endpoint(), key, secret, None)
     }
 
+    /// Creates a user (as root) with one access key; returns (key ID, secret).
+    pub async fn new_user_with_key(&self, name: &str) -> (String, String) {
+        let iam = self.root_iam();
+        iam.create_user().user_name(name).send().await.unwrap();
+        let k = iam
+            .create_access_key()
+            .user_name(name)
+            .send()
+            .await
+            .unwrap()
+            .access_key
+            .unwrap();
+        (k.access_key_id, k.secret_access_key)
+    }
+
     pub fn root_iam(&self) -> aws_sdk_iam::Client {
         self.iam(&self.root_key_id, &self.root_secret)
     }
