@@ -1,8 +1,8 @@
 //! Session credentials: `ASIA...` access keys whose secret and claims travel in the session token.
 //!
 //! **Architecture invariant**: a session token is an AEAD-sealed, versioned blob
-//! (`1 | sealing key id (4 bytes BE) | nonce (12) | AES-256-GCM(claims)`), bound to its access key
-//! ID by the associated data. Any node holding the sealing keys opens it without a database read;
+//! (`version | sealing key id (4 bytes BE) | nonce (12) | AES-256-GCM(claims)`), bound to its
+//! version and access key ID by the associated data. Any node holding the sealing keys opens it without a database read;
 //! a token that does not open — unknown key, altered byte, other access key — is
 //! `InvalidClientTokenId`. Sealing keys are derived from master keys, so rotating the master key
 //! keeps live sessions readable as long as the old key stays in the [`SessionKeyRing`].
@@ -17,8 +17,12 @@ use time::OffsetDateTime;
 use crate::crypto::{MasterKey, random_bytes};
 use crate::error::StoreError;
 
+/// Claims as one flattened JSON object (still opened, no longer sealed).
 const TOKEN_V1: u8 = 1;
-const AAD_LABEL: &[u8] = b"keyward-session-token-v1:";
+const AAD_LABEL_V1: &[u8] = b"keyward-session-token-v1:";
+/// Claims as the JSON pair `[secret, session]`: no flattening, so opening decodes in one pass.
+const TOKEN_V2: u8 = 2;
+const AAD_LABEL_V2: &[u8] = b"keyward-session-token-v2:";
 const NONCE_LEN: usize = 12;
 const TAG_LEN: usize = 16;
 
@@ -154,11 +158,11 @@ impl SessionKeyRing {
             .keys
             .first()
             .ok_or_else(|| StoreError::new("no session sealing key"))?;
-        let plaintext = serde_json::to_vec(claims)
+        let plaintext = serde_json::to_vec(&(&claims.secret, &claims.session))
             .map_err(|e| StoreError::new(format!("encode session claims: {e}")))?;
         let mut nonce = [0u8; NONCE_LEN];
         random_bytes(&mut nonce)?;
-        let aad = aad(key.id, &claims.session.access_key_id);
+        let aad = aad(AAD_LABEL_V2, key.id, &claims.session.access_key_id);
         let ct = key
             .cipher
             .encrypt(
@@ -170,7 +174,7 @@ impl SessionKeyRing {
             )
             .map_err(|_| StoreError::new("seal session token"))?;
         let mut out = Vec::with_capacity(1 + 4 + NONCE_LEN + ct.len());
-        out.push(TOKEN_V1);
+        out.push(TOKEN_V2);
         out.extend_from_slice(&key.id.to_be_bytes());
         out.extend_from_slice(&nonce);
         out.extend_from_slice(&ct);
@@ -210,7 +214,12 @@ impl SessionKeyRing {
             .decode(token.as_bytes())
             .map_err(|_| InvalidToken)?;
         let (version, rest) = bytes.split_first().ok_or(InvalidToken)?;
-        if *version != TOKEN_V1 || rest.len() < 4 + NONCE_LEN + TAG_LEN {
+        let label = match *version {
+            TOKEN_V1 => AAD_LABEL_V1,
+            TOKEN_V2 => AAD_LABEL_V2,
+            _ => return Err(InvalidToken),
+        };
+        if rest.len() < 4 + NONCE_LEN + TAG_LEN {
             return Err(InvalidToken);
         }
         let (id, rest) = rest.split_at(4);
@@ -218,12 +227,18 @@ impl SessionKeyRing {
         let key = self.keys.iter().find(|k| k.id == id).ok_or(InvalidToken)?;
         let (nonce, ct) = rest.split_at(NONCE_LEN);
         let nonce: [u8; NONCE_LEN] = nonce.try_into().map_err(|_| InvalidToken)?;
-        let aad = aad(id, access_key_id);
+        let aad = aad(label, id, access_key_id);
         let plaintext = key
             .cipher
             .decrypt(&nonce.into(), Payload { msg: ct, aad: &aad })
             .map_err(|_| InvalidToken)?;
-        let claims: SealedClaims = serde_json::from_slice(&plaintext).map_err(|_| InvalidToken)?;
+        let claims: SealedClaims = if *version == TOKEN_V1 {
+            serde_json::from_slice(&plaintext).map_err(|_| InvalidToken)?
+        } else {
+            let (secret, session): (String, Session) =
+                serde_json::from_slice(&plaintext).map_err(|_| InvalidToken)?;
+            SealedClaims { secret, session }
+        };
         if claims.session.access_key_id != access_key_id {
             return Err(InvalidToken);
         }
@@ -239,9 +254,9 @@ fn sealing_key(master: &MasterKey) -> SealingKey {
     }
 }
 
-fn aad(key_id: u32, access_key_id: &str) -> Vec<u8> {
-    let mut aad = Vec::with_capacity(AAD_LABEL.len() + 4 + access_key_id.len());
-    aad.extend_from_slice(AAD_LABEL);
+fn aad(label: &[u8], key_id: u32, access_key_id: &str) -> Vec<u8> {
+    let mut aad = Vec::with_capacity(label.len() + 4 + access_key_id.len());
+    aad.extend_from_slice(label);
     aad.extend_from_slice(&key_id.to_be_bytes());
     aad.extend_from_slice(access_key_id.as_bytes());
     aad
@@ -282,6 +297,46 @@ mod tests {
         assert_eq!(ring.open(&token, "ASIAIOSFODNN7EXAMPLE").unwrap(), claims());
         assert_eq!(ring.open(&token, "ASIAOTHERKEY7EXAMPLE"), Err(InvalidToken));
         assert!(!format!("{:?}", claims()).contains("wJalrXUt"));
+    }
+
+    /// Seals as builds before token version 2 did: one flattened JSON object, v1 label.
+    fn seal_v1(ring: &SessionKeyRing, claims: &SealedClaims) -> String {
+        let key = &ring.keys[0];
+        let plaintext = serde_json::to_vec(claims).unwrap();
+        let nonce = [9u8; NONCE_LEN];
+        let aad = aad(AAD_LABEL_V1, key.id, &claims.session.access_key_id);
+        let ct = key
+            .cipher
+            .encrypt(
+                &nonce.into(),
+                Payload {
+                    msg: &plaintext,
+                    aad: &aad,
+                },
+            )
+            .unwrap();
+        let mut out = vec![TOKEN_V1];
+        out.extend_from_slice(&key.id.to_be_bytes());
+        out.extend_from_slice(&nonce);
+        out.extend_from_slice(&ct);
+        data_encoding::BASE64.encode(&out)
+    }
+
+    #[test]
+    fn version_1_tokens_still_open_and_versions_cannot_be_swapped() {
+        let ring = SessionKeyRing::new(&MasterKey::generate(1).unwrap());
+        let v1 = seal_v1(&ring, &claims());
+        assert_eq!(ring.open(&v1, "ASIAIOSFODNN7EXAMPLE").unwrap(), claims());
+        // The version byte is bound by the associated data: relabelling either way fails.
+        for (token, to) in [(v1, TOKEN_V2), (ring.seal(&claims()).unwrap(), TOKEN_V1)] {
+            let mut bytes = data_encoding::BASE64.decode(token.as_bytes()).unwrap();
+            bytes[0] = to;
+            let relabelled = data_encoding::BASE64.encode(&bytes);
+            assert_eq!(
+                ring.open(&relabelled, "ASIAIOSFODNN7EXAMPLE"),
+                Err(InvalidToken)
+            );
+        }
     }
 
     #[test]

@@ -129,8 +129,14 @@ pub(crate) fn write_canonical_query(out: &mut String, query: &str, skip_signatur
 
 /// Trims spaces and collapses runs of spaces to one (aws-sigv4 `trim_all`; SigV4 docs "Trimall").
 fn write_header_value(out: &mut String, value: &str) {
+    let value = value.trim_matches(' ');
+    if !value.contains("  ") {
+        // What SDKs send: nothing to collapse, one copy.
+        out.push_str(value);
+        return;
+    }
     let mut prev_space = false;
-    for c in value.trim_matches(' ').chars() {
+    for c in value.chars() {
         if c == ' ' {
             if !prev_space {
                 out.push(' ');
@@ -196,8 +202,38 @@ pub(crate) fn canonical_request(
     out
 }
 
-pub(crate) fn sha256_hex(data: &[u8]) -> String {
-    hex::encode(Sha256::digest(data))
+/// Lowercase hex of a SHA-256 digest, on the stack.
+#[derive(Clone, Copy)]
+pub(crate) struct Hex64([u8; 64]);
+
+impl Hex64 {
+    pub(crate) fn of(bytes: &[u8; 32]) -> Self {
+        const DIGITS: &[u8; 16] = b"0123456789abcdef";
+        let mut out = [0u8; 64];
+        for (pair, b) in out.chunks_exact_mut(2).zip(bytes) {
+            if let [hi, lo] = pair {
+                *hi = DIGITS[usize::from(b >> 4)];
+                *lo = DIGITS[usize::from(b & 0x0f)];
+            }
+        }
+        Self(out)
+    }
+
+    pub(crate) fn as_str(&self) -> &str {
+        // Only ASCII hex digits are ever written.
+        std::str::from_utf8(&self.0).unwrap_or_default()
+    }
+}
+
+impl std::ops::Deref for Hex64 {
+    type Target = str;
+    fn deref(&self) -> &str {
+        self.as_str()
+    }
+}
+
+pub(crate) fn sha256_hex(data: &[u8]) -> Hex64 {
+    Hex64::of(&Sha256::digest(data).into())
 }
 
 /// Signed header names: lowercased, sorted, deduplicated, empty names dropped.

@@ -42,7 +42,66 @@ fn query_param(query: &str, name: &str) -> Option<String> {
 }
 
 pub(crate) fn format_basic(t: OffsetDateTime) -> String {
-    t.format(ISO_BASIC).unwrap_or_default()
+    let mut out = String::with_capacity(16);
+    push_basic(&mut out, t);
+    out
+}
+
+fn push_digits(out: &mut String, value: u32, width: usize) {
+    let mut buf = [b'0'; 10];
+    let mut v = value;
+    for slot in buf.iter_mut().take(width).rev() {
+        *slot = b'0' + u8::try_from(v % 10).unwrap_or(0);
+        v /= 10;
+    }
+    for &d in buf.iter().take(width) {
+        out.push(char::from(d));
+    }
+}
+
+/// `yyyymmddThhmmssZ` (years outside 0..=9999 keep their low four digits, as nothing signs them).
+pub(crate) fn push_basic(out: &mut String, t: OffsetDateTime) {
+    let year = u32::try_from(t.year().rem_euclid(10_000)).unwrap_or(0);
+    push_digits(out, year, 4);
+    push_digits(out, u32::from(u8::from(t.month())), 2);
+    push_digits(out, u32::from(t.day()), 2);
+    out.push('T');
+    push_digits(out, u32::from(t.hour()), 2);
+    push_digits(out, u32::from(t.minute()), 2);
+    push_digits(out, u32::from(t.second()), 2);
+    out.push('Z');
+}
+
+/// Whether `scope_date` is `yyyymmdd` of `t`, without formatting.
+fn is_day_of(scope_date: &str, t: OffsetDateTime) -> bool {
+    let mut day = String::with_capacity(16);
+    push_basic(&mut day, t);
+    day.get(..8) == Some(scope_date)
+}
+
+/// `yyyymmddThhmmssZ` read by hand (what every SDK sends); `None` sends the caller to the
+/// general parser.
+pub(crate) fn parse_basic_fast(raw: &str) -> Option<OffsetDateTime> {
+    let b = raw.as_bytes();
+    if b.len() != 16 || b.get(8) != Some(&b'T') || b.get(15) != Some(&b'Z') {
+        return None;
+    }
+    let num = |from: usize, to: usize| -> Option<u32> {
+        b.get(from..to)?.iter().try_fold(0u32, |acc, c| {
+            c.is_ascii_digit().then(|| acc * 10 + u32::from(c - b'0'))
+        })
+    };
+    let year = i32::try_from(num(0, 4)?).ok()?;
+    let month = time::Month::try_from(u8::try_from(num(4, 6)?).ok()?).ok()?;
+    let day = u8::try_from(num(6, 8)?).ok()?;
+    let date = time::Date::from_calendar_date(year, month, day).ok()?;
+    let clock = time::Time::from_hms(
+        u8::try_from(num(9, 11)?).ok()?,
+        u8::try_from(num(11, 13)?).ok()?,
+        u8::try_from(num(13, 15)?).ok()?,
+    )
+    .ok()?;
+    Some(PrimitiveDateTime::new(date, clock).assume_utc())
 }
 
 pub(crate) fn format_date(t: OffsetDateTime) -> String {
@@ -51,6 +110,9 @@ pub(crate) fn format_date(t: OffsetDateTime) -> String {
 
 fn parse_date(raw: &str) -> Result<OffsetDateTime, AuthError> {
     let trimmed = raw.trim();
+    if let Some(t) = parse_basic_fast(trimmed) {
+        return Ok(t);
+    }
     PrimitiveDateTime::parse(trimmed, ISO_BASIC)
         .or_else(|_| PrimitiveDateTime::parse(trimmed, IMF_FIXDATE))
         .map(PrimitiveDateTime::assume_utc)
@@ -199,11 +261,10 @@ pub fn parse(req: &RequestParts<'_>) -> Result<Option<ParsedAuth>, AuthError> {
     if *terminator != TERMINATOR {
         problems.push(ScopeProblem::Terminator((*terminator).to_owned()));
     }
-    let request_day = format_date(amz_date);
-    if *scope_date != request_day {
+    if !is_day_of(scope_date, amz_date) {
         problems.push(ScopeProblem::Date {
             scope: (*scope_date).to_owned(),
-            request: request_day,
+            request: format_date(amz_date),
             request_raw: format_basic(amz_date),
         });
     }

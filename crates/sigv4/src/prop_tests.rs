@@ -216,3 +216,27 @@ fn cache_is_bounded_and_checks_the_secret() {
     fn assert_send_sync<T: Send + Sync>() {}
     assert_send_sync::<SigningKeyCache>();
 }
+
+proptest! {
+    /// The hand-written `yyyymmddThhmmssZ` reader and writer agree with `time`'s formatter and
+    /// parser for every second of years 0–9999, and refuse what `time` refuses.
+    #[test]
+    fn basic_dates_match_the_time_crate(secs in -62_167_219_200i64..253_402_300_799) {
+        use time::macros::format_description;
+        let fmt = format_description!("[year][month][day]T[hour][minute][second]Z");
+        let t = OffsetDateTime::from_unix_timestamp(secs).unwrap();
+        let ours = crate::parse::format_basic(t);
+        prop_assert_eq!(&ours, &t.format(fmt).unwrap());
+        prop_assert_eq!(crate::parse::parse_basic_fast(&ours), Some(t));
+    }
+
+    #[test]
+    fn fast_date_reader_never_accepts_what_time_refuses(raw in "[0-9T Z]{14,18}") {
+        use time::macros::format_description;
+        let fmt = format_description!("[year][month][day]T[hour][minute][second]Z");
+        if let Some(t) = crate::parse::parse_basic_fast(&raw) {
+            let reference = time::PrimitiveDateTime::parse(&raw, fmt).map(|p| p.assume_utc());
+            prop_assert_eq!(Ok(t), reference);
+        }
+    }
+}

@@ -109,7 +109,10 @@ pub(crate) fn sign_headers_with(
     let payload_hash = sha256_hex(req.body);
     let mut added: Vec<(String, String)> = vec![("x-amz-date".to_owned(), amz_date)];
     if opts.sign_body {
-        added.push(("x-amz-content-sha256".to_owned(), payload_hash.clone()));
+        added.push((
+            "x-amz-content-sha256".to_owned(),
+            payload_hash.as_str().to_owned(),
+        ));
     }
     let token_signed = params.security_token.filter(|_| !opts.omit_session_token);
     if let Some(t) = token_signed {

@@ -10,7 +10,7 @@ use zeroize::Zeroize;
 
 use crate::canonical::{UriMode, canonical_request, sha256_hex};
 use crate::error::{ALLOWED_SKEW, ScopeProblem, window_text};
-use crate::parse::{ALGORITHM, format_basic, header};
+use crate::parse::{ALGORITHM, format_basic, header, push_basic};
 use crate::{AuthError, AuthLocation, ParsedAuth, RequestParts, SecretKey};
 
 const BLOCK: usize = 64;
@@ -174,11 +174,15 @@ impl SigningKeyCache {
 }
 
 pub(crate) fn string_to_sign(amz_date: OffsetDateTime, scope: &str, creq: &str) -> String {
-    format!(
-        "{ALGORITHM}\n{}\n{scope}\n{}",
-        format_basic(amz_date),
-        sha256_hex(creq.as_bytes())
-    )
+    let mut out = String::with_capacity(ALGORITHM.len() + 16 + scope.len() + 64 + 3);
+    out.push_str(ALGORITHM);
+    out.push('\n');
+    push_basic(&mut out, amz_date);
+    out.push('\n');
+    out.push_str(scope);
+    out.push('\n');
+    out.push_str(&sha256_hex(creq.as_bytes()));
+    out
 }
 
 /// Clock check: AWS allows [`ALLOWED_SKEW`] either way; a presigned request also expires
@@ -280,8 +284,7 @@ pub(crate) fn verify_with_mode(
         .unwrap_or_default();
     let sts = string_to_sign(parsed.amz_date, scope, &creq);
     let key = cache.get_or_derive(parsed, secret);
-    let computed = hex::encode(key.mac(&[sts.as_bytes()]));
-    if parsed.signature.matches(&computed) {
+    if parsed.signature.matches_mac(&key.mac(&[sts.as_bytes()])) {
         Ok(())
     } else {
         Err(AuthError::SignatureDoesNotMatch)
