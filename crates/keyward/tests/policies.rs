@@ -1101,3 +1101,77 @@ async fn account_authorization_details_pages_across_sections_and_filters() {
     assert_eq!(versions.len(), 1);
     assert!(versions[0].is_default_version());
 }
+
+/// AWS's `ReadOnlyAccess` as shipped (from the npm snapshot of AWS managed policies, checked by
+/// `scripts/aws-managed-policies`): it reads IAM and writes nothing.
+#[tokio::test]
+async fn aws_read_only_access_reads_iam_and_writes_nothing() {
+    let server = Server::start();
+    let iam = server.root_iam();
+    let acct = &server.account_id;
+    let arn = "arn:aws:iam::aws:policy/ReadOnlyAccess";
+    let got = iam.get_policy().policy_arn(arn).send().await.unwrap();
+    let p = got.policy().unwrap();
+    assert_eq!(p.policy_id(), Some("ANPAILL3HVNFSB6DCOWYQ"));
+    assert_eq!(
+        p.description(),
+        Some("Provides read-only access to AWS services and resources.")
+    );
+    let version = p.default_version_id().unwrap().to_owned();
+    let doc = iam
+        .get_policy_version()
+        .policy_arn(arn)
+        .version_id(&version)
+        .send()
+        .await
+        .unwrap();
+    let doc = decode(doc.policy_version().unwrap().document().unwrap());
+    let data: serde_json::Value =
+        serde_json::from_str(include_str!("../../core/data/aws_managed_policies.json")).unwrap();
+    let shipped = data["policies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "ReadOnlyAccess")
+        .unwrap();
+    assert_eq!(shipped["version"], version.as_str());
+    assert_eq!(shipped["document"], doc.as_str());
+
+    let (key, secret) = server.new_user_with_key("reader").await;
+    let reader = server.iam(&key, &secret);
+    iam.attach_user_policy()
+        .user_name("reader")
+        .policy_arn(arn)
+        .send()
+        .await
+        .unwrap();
+    reader.list_users().send().await.unwrap();
+    reader.get_user().user_name("reader").send().await.unwrap();
+    reader.list_policies().send().await.unwrap();
+    reader.get_account_summary().send().await.unwrap();
+    let err = reader
+        .create_user()
+        .user_name("x")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        aws_error(&err),
+        (
+            "AccessDenied".to_owned(),
+            format!(
+                "User: arn:aws:iam::{acct}:user/reader is not authorized to perform: \
+                 iam:CreateUser on resource: arn:aws:iam::{acct}:user/x because no \
+                 identity-based policy allows the iam:CreateUser action"
+            ),
+            403
+        )
+    );
+    let err = reader
+        .create_access_key()
+        .user_name("reader")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(aws_error(&err).0, "AccessDenied");
+}
