@@ -534,6 +534,7 @@ async fn run<S: Store>(
     .await
     .map_err(|f| {
         reply.key_hint = f.key_hint;
+        event.account_id = f.account_id;
         f.error
     })?;
     describe_caller(event, &caller, &state.partition);
