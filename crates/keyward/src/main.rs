@@ -114,6 +114,10 @@ struct ServeArgs {
     /// event history keeps 90 days.
     #[arg(long, env = "KEYWARD_AUDIT_RETENTION_DAYS", default_value_t = 90)]
     audit_retention_days: u32,
+    /// Benchmark only, never in service: record no audit at all (no record in the store, none in
+    /// `--audit-log`), to measure what auditing costs (`scripts/bench-audit`).
+    #[arg(long, hide = true)]
+    bench_without_audit: bool,
     /// Shifts the server's clock by this many seconds (for tests of time-dependent behaviour).
     #[arg(
         long,
@@ -200,6 +204,9 @@ async fn serve(args: ServeArgs) -> Result<()> {
     if let Some(url) = &args.alarm_webhook {
         keyward_server::alarms::parse_http_url(url)
             .map_err(|e| anyhow::anyhow!("--alarm-webhook: {e}"))?;
+    }
+    if args.bench_without_audit {
+        tracing::warn!("--bench-without-audit: NO AUDIT RECORDS are written (benchmark use only)");
     }
     std::fs::create_dir_all(&args.data_dir)
         .with_context(|| format!("create data folder {}", args.data_dir.display()))?;
@@ -305,6 +312,7 @@ async fn serve(args: ServeArgs) -> Result<()> {
         store: store.clone(),
         credentials: keyward_core::auth::CredentialCache::new(),
         audit,
+        record_audit: !args.bench_without_audit,
         master_key,
         session_keys,
         signing_keys: SigningKeyCache::new(4096),

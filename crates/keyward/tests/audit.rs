@@ -770,3 +770,43 @@ async fn refused_authentication_is_recorded_in_the_keys_account() {
         assert!(!text.contains(secret_value), "a secret in the audit log");
     }
 }
+
+/// `--bench-without-audit` (the audit benchmark's baseline) writes no record at all — changes,
+/// reads and refusals alike, neither in the store nor in the sink — while the requests themselves
+/// behave as usual.
+#[tokio::test]
+async fn bench_without_audit_records_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let log = tmp.path().join("audit.jsonl");
+    let data = tmp.path().join("data");
+    let mut server = Server::start_in(
+        &data,
+        &[
+            "--bench-without-audit",
+            "--audit-log",
+            log.to_str().unwrap(),
+        ],
+    );
+    let iam = server.root_iam();
+    iam.create_user().user_name("ann").send().await.unwrap();
+    iam.get_user().user_name("ann").send().await.unwrap();
+    iam.delete_user().user_name("ann").send().await.unwrap();
+    server
+        .root_sts()
+        .get_caller_identity()
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        server
+            .iam(&server.root_key_id, "wrong")
+            .list_users()
+            .send()
+            .await
+            .is_err()
+    );
+    assert!(iam.get_user().user_name("ann").send().await.is_err());
+    assert!(server.stop().success());
+    assert_eq!(trail(&data), Vec::<Value>::new());
+    assert_eq!(std::fs::read_to_string(&log).unwrap_or_default(), "");
+}
