@@ -36,13 +36,13 @@ pub struct CompareOptions {
 }
 
 /// A started child process, killed and reaped when dropped.
-struct Proc {
+pub(crate) struct Proc {
     name: &'static str,
     child: Child,
 }
 
 impl Proc {
-    fn pid(&self) -> u32 {
+    pub(crate) fn pid(&self) -> u32 {
         self.child.id()
     }
 }
@@ -89,7 +89,7 @@ fn free_port() -> Result<u16> {
 }
 
 /// Waits until the target answers `GetCallerIdentity` with 200.
-async fn wait_ready(target: &Arc<Target>, name: &str, within: Duration) -> Result<()> {
+pub(crate) async fn wait_ready(target: &Arc<Target>, name: &str, within: Duration) -> Result<()> {
     let deadline = Instant::now() + within;
     let body = format!("Action=GetCallerIdentity&Version={STS_VERSION}");
     let mut last = String::new();
@@ -105,27 +105,32 @@ async fn wait_ready(target: &Arc<Target>, name: &str, within: Duration) -> Resul
     bail!("{name} not ready within {within:?}: {last}")
 }
 
-struct Server {
-    name: &'static str,
-    proc: Proc,
-    target: Arc<Target>,
+pub(crate) struct Server {
+    pub(crate) name: &'static str,
+    pub(crate) proc: Proc,
+    pub(crate) target: Arc<Target>,
 }
 
-fn start_keyward(bin: &Path, dir: &Path) -> Result<Server> {
+/// Starts keyward on a fresh data folder under `dir` (`dir/keyward-data`, log `dir/keyward.log`)
+/// with `extra` serve flags.
+pub(crate) fn start_keyward(
+    bin: &Path,
+    dir: &Path,
+    name: &'static str,
+    extra: &[&str],
+) -> Result<Server> {
     let data = dir.join("keyward-data");
     let log = std::fs::File::create(dir.join("keyward.log"))?;
     let child = Command::new(bin)
         .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
         .arg(&data)
+        .args(extra)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(log)
         .spawn()
         .with_context(|| format!("start {}", bin.display()))?;
-    let mut proc = Proc {
-        name: "keyward",
-        child,
-    };
+    let mut proc = Proc { name, child };
     let addr = address_from_stdout(&mut proc, "keyward listening on http://")?;
     let csv = std::fs::read_to_string(data.join("root_accessKeys.csv"))
         .context("read root_accessKeys.csv")?;
@@ -137,7 +142,7 @@ fn start_keyward(bin: &Path, dir: &Path) -> Result<Server> {
         .split_once(',')
         .ok_or_else(|| anyhow!("root_accessKeys.csv: bad row"))?;
     Ok(Server {
-        name: "keyward",
+        name,
         proc,
         target: Target::new(addr, key.trim(), secret.trim()),
     })
@@ -206,7 +211,7 @@ struct Measured {
     client_cpu_per_op: Option<Duration>,
 }
 
-fn per_op(cpu: Option<Duration>, ops: u64) -> Option<Duration> {
+pub(crate) fn per_op(cpu: Option<Duration>, ops: u64) -> Option<Duration> {
     if ops == 0 {
         return None;
     }
@@ -223,7 +228,7 @@ fn fmt_rss(kib: Option<(u64, u64)>) -> (String, String) {
     }
 }
 
-fn fmt_rate(r: f64) -> String {
+pub(crate) fn fmt_rate(r: f64) -> String {
     if r < 10.0 {
         format!("{r:.2}")
     } else {
@@ -231,7 +236,7 @@ fn fmt_rate(r: f64) -> String {
     }
 }
 
-fn machine() -> String {
+pub(crate) fn machine() -> String {
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
         .and_then(|s| {
@@ -252,7 +257,7 @@ fn machine() -> String {
 /// Runs the comparison and returns the markdown report.
 pub async fn compare(opts: &CompareOptions) -> Result<String> {
     let dir = tempfile::tempdir()?;
-    let keyward = start_keyward(&opts.keyward_bin, dir.path())?;
+    let keyward = start_keyward(&opts.keyward_bin, dir.path(), "keyward", &[])?;
     wait_ready(&keyward.target, "keyward", Duration::from_secs(30)).await?;
     let floor = start_floor()?;
     wait_ready(&floor.target, "floor", Duration::from_secs(30)).await?;
@@ -437,8 +442,8 @@ pub async fn compare(opts: &CompareOptions) -> Result<String> {
     writeln!(
         out,
         "An op is one request, except for the write mix, where it is one user lifecycle \
-         (CreateUser → CreateAccessKey → DeleteAccessKey → DeleteUser, 4 sequential requests); \
-         latencies are per op. ListUsers reads the first page (AWS's default, 100 users) of an \
+         (CreateUser → CreateAccessKey → DeleteAccessKey → DeleteUser, 4 sequential requests), and \
+         CreateUser + DeleteUser (2); latencies are per op. ListUsers reads the first page (AWS's default, 100 users) of an \
          account holding 1,000 users."
     )?;
     for note in &setup_notes {

@@ -1,4 +1,5 @@
-//! `keyward-bench`: load benchmark for keyward. `compare` is what `scripts/bench` runs.
+//! `keyward-bench`: load benchmark for keyward. `compare` is what `scripts/bench` runs, `audit`
+//! what `scripts/bench-audit` runs.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -6,6 +7,7 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
+use keyward_bench::audit::{AuditOptions, audit};
 use keyward_bench::client::Target;
 use keyward_bench::compare::{CompareOptions, compare};
 use keyward_bench::load::{self, RunConfig};
@@ -77,6 +79,29 @@ enum Cmd {
         /// Workloads (comma-separated); all by default.
         #[arg(long, value_enum, value_delimiter = ',')]
         workloads: Vec<Workload>,
+        /// Also write the report to this file.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// What auditing costs: keyward with and without its audit (the benchmark-only
+    /// `--bench-without-audit`) side by side, CreateUser+DeleteUser and GetCallerIdentity in
+    /// alternating rounds; prints throughput, server CPU per op and the overhead in percent.
+    Audit {
+        /// The keyward binary.
+        #[arg(long, default_value = "target/release/keyward")]
+        keyward_bin: PathBuf,
+        /// Measured seconds per run.
+        #[arg(long, short = 'd', default_value_t = 4.0)]
+        duration: f64,
+        /// Warm-up seconds per run.
+        #[arg(long, default_value_t = 1.0)]
+        warmup: f64,
+        /// Runs per workload and server, alternating which server goes first.
+        #[arg(long, default_value_t = 3)]
+        rounds: usize,
+        /// Concurrent connections.
+        #[arg(long, short = 'c', default_value_t = 64)]
+        concurrency: usize,
         /// Also write the report to this file.
         #[arg(long)]
         out: Option<PathBuf>,
@@ -173,6 +198,29 @@ fn main() -> Result<()> {
                     },
                 };
                 let report = compare(&opts).await?;
+                print!("{report}");
+                if let Some(path) = out {
+                    std::fs::write(&path, &report)
+                        .with_context(|| format!("write {}", path.display()))?;
+                }
+                Ok(())
+            }
+            Cmd::Audit {
+                keyward_bin,
+                duration,
+                warmup,
+                rounds,
+                concurrency,
+                out,
+            } => {
+                let opts = AuditOptions {
+                    keyward_bin,
+                    duration: secs(duration)?,
+                    warmup: secs(warmup)?,
+                    rounds,
+                    concurrency,
+                };
+                let report = audit(&opts).await?;
                 print!("{report}");
                 if let Some(path) = out {
                     std::fs::write(&path, &report)

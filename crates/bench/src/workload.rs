@@ -28,13 +28,17 @@ pub enum Workload {
     ListUsers,
     /// One user lifecycle: `CreateUser` → `CreateAccessKey` → `DeleteAccessKey` → `DeleteUser`.
     WriteMix,
+    /// `CreateUser` then `DeleteUser` of a new user: two writes, each one transaction with its
+    /// audit record. The write-heavy load of the audit benchmark (`keyward-bench audit`); not in
+    /// [`Workload::ALL`].
+    CreateDeleteUser,
     /// A non-root user with the realistic policy set calls `iam:GetUser` on allowed and denied
     /// targets. Needs the IAM policy API.
     AuthzMix,
 }
 
 impl Workload {
-    /// Every workload, in report order.
+    /// The workloads `compare` runs by default, in report order.
     pub const ALL: [Workload; 5] = [
         Workload::GetCallerIdentity,
         Workload::GetUser,
@@ -50,6 +54,7 @@ impl Workload {
             Workload::GetUser => "iam:GetUser",
             Workload::ListUsers => "iam:ListUsers (1,000 users)",
             Workload::WriteMix => "write mix (user lifecycle)",
+            Workload::CreateDeleteUser => "iam:CreateUser + iam:DeleteUser",
             Workload::AuthzMix => "authz mix (non-root GetUser)",
         }
     }
@@ -58,6 +63,7 @@ impl Workload {
     pub fn unit(self) -> &'static str {
         match self {
             Workload::WriteMix => "lifecycles/s (4 requests each)",
+            Workload::CreateDeleteUser => "pairs/s (2 requests each)",
             _ => "requests/s",
         }
     }
@@ -66,6 +72,7 @@ impl Workload {
     pub fn requests_per_op(self) -> u64 {
         match self {
             Workload::WriteMix => 4,
+            Workload::CreateDeleteUser => 2,
             _ => 1,
         }
     }
@@ -131,6 +138,12 @@ pub async fn run_op(
                 .to_owned();
             let del = format!("{u}&AccessKeyId={key_id}");
             expect_ok(conn, Service::Iam, &iam("DeleteAccessKey", &del)).await?;
+            expect_ok(conn, Service::Iam, &iam("DeleteUser", &u)).await?;
+            Ok(())
+        }
+        Workload::CreateDeleteUser => {
+            let u = format!("UserName=bc-{tag}-{worker}-{seq}");
+            expect_ok(conn, Service::Iam, &iam("CreateUser", &u)).await?;
             expect_ok(conn, Service::Iam, &iam("DeleteUser", &u)).await?;
             Ok(())
         }

@@ -36,3 +36,8 @@ async fn get_caller_identity_200_requests() -> anyhow::Result<()> {
 async fn write_mix_50_lifecycles_one_connection() -> anyhow::Result<()> {
     against_floor(Workload::WriteMix, 1, 50).await
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn create_delete_user_50_pairs() -> anyhow::Result<()> {
+    against_floor(Workload::CreateDeleteUser, 4, 50).await
+}

@@ -34,11 +34,18 @@ pub struct AuditEvent {
     pub user_agent: Option<String>,
     pub request_id: String,
     pub read_only: bool,
-    /// CloudTrail's `userIdentity.type` (`Root`, `IAMUser`), absent when authentication failed.
+    /// CloudTrail's `userIdentity.type` (`Root`, `IAMUser`), absent when authentication failed
+    /// (and so are `principal_id`, `principal_arn` and `user_name`: nobody was authenticated).
     pub identity_type: Option<String>,
     pub principal_id: Option<String>,
     pub principal_arn: Option<String>,
+    /// The account the record belongs to (`userIdentity.accountId`, `recipientAccountId`, and
+    /// the account whose `LookupEvents` shows it). When authentication failed: the account of
+    /// the presented credentials if they name one (a long-term key the store knows, or a session
+    /// token that opens), so the account sees refused uses of its keys; `None` for a key nobody
+    /// owns (stored without an account, so no `LookupEvents` shows it; the JSON-lines sink does).
     pub account_id: Option<String>,
+    /// The access key ID the request was signed with (never its secret, never the signature).
     pub access_key_id: Option<String>,
     pub user_name: Option<String>,
     pub error_code: Option<String>,

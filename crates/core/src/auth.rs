@@ -24,6 +24,10 @@ use crate::store::Tx;
 pub struct AuthFailure {
     pub error: OpError,
     pub access_key_id: Option<String>,
+    /// The account the claimed credentials belong to, when the store (a long-term key it knows,
+    /// active or not) or the opened session token names one: where the refusal is recorded. It
+    /// says whose key was presented, never that the caller proved to be anyone in that account.
+    pub account_id: Option<String>,
     /// What the store said about a long-term key refused as `InvalidClientTokenId` (for metrics
     /// and alerts only; the answer to the client is the same whatever it is).
     pub key_hint: Option<Box<KeyHint>>,
@@ -48,12 +52,27 @@ impl AuthFailure {
         AuthFailure {
             error: OpError::Api(error),
             access_key_id: access_key_id.map(str::to_owned),
+            account_id: None,
+            key_hint: None,
+        }
+    }
+
+    fn store(error: crate::error::StoreError, access_key_id: &str) -> Self {
+        AuthFailure {
+            error: OpError::Store(error),
+            access_key_id: Some(access_key_id.to_owned()),
+            account_id: None,
             key_hint: None,
         }
     }
 
     fn with_hint(mut self, hint: KeyHint) -> Self {
         self.key_hint = Some(Box::new(hint));
+        self
+    }
+
+    fn in_account(mut self, account_id: &str) -> Self {
+        self.account_id = Some(account_id.to_owned());
         self
     }
 }
@@ -113,20 +132,33 @@ pub fn verify_session_request(
     parsed: &ParsedAuth,
     now: OffsetDateTime,
 ) -> Result<Session, ApiError> {
+    verify_session(keys, cache, req, parsed, now).map_err(|(e, _)| e)
+}
+
+/// [`verify_session_request`]; a refusal also names the session's account once the token has
+/// opened (a token that does not open names nothing).
+fn verify_session(
+    keys: &SessionKeyRing,
+    cache: &SigningKeyCache,
+    req: &RequestParts<'_>,
+    parsed: &ParsedAuth,
+    now: OffsetDateTime,
+) -> Result<Session, (ApiError, Option<String>)> {
     let token = parsed
         .security_token
         .as_deref()
-        .ok_or_else(invalid_client_token_id)?;
+        .ok_or_else(|| (invalid_client_token_id(), None))?;
     let claims = keys
         .open_cached(token, &parsed.access_key_id)
-        .map_err(|_| invalid_client_token_id())?;
+        .map_err(|_| (invalid_client_token_id(), None))?;
     let session = claims.session.clone();
+    let refused = |e: ApiError| (e, Some(session.account_id.clone()));
     let secret = SecretKey::new(claims.secret.clone());
     if session.is_expired(now) {
-        return Err(expired_token());
+        return Err(refused(expired_token()));
     }
-    sigv4::check_time(parsed, now).map_err(|e| from_sigv4(&e))?;
-    sigv4::verify(req, parsed, &secret, cache).map_err(|e| from_sigv4(&e))?;
+    sigv4::check_time(parsed, now).map_err(|e| refused(from_sigv4(&e)))?;
+    sigv4::verify(req, parsed, &secret, cache).map_err(|e| refused(from_sigv4(&e)))?;
     Ok(session)
 }
 
@@ -185,17 +217,18 @@ pub async fn authenticate<T: Tx>(
     let key_id = parsed.access_key_id.as_str();
     let fail = |e: ApiError| AuthFailure::api(e, Some(key_id));
     if is_session_key(key_id) {
-        let store_fail = |e| AuthFailure {
-            error: OpError::Store(e),
-            access_key_id: Some(key_id.to_owned()),
-            key_hint: None,
-        };
         let session =
-            verify_session_request(session_keys, cache, req, parsed, now).map_err(fail)?;
+            verify_session(session_keys, cache, req, parsed, now).map_err(|(e, account)| {
+                match account {
+                    Some(account) => fail(e).in_account(&account),
+                    None => fail(e),
+                }
+            })?;
+        // A session whose user or role is gone is refused in the session's account.
         let principal = session_principal(tx, &session)
             .await
-            .map_err(store_fail)?
-            .ok_or_else(|| fail(invalid_client_token_id()))?;
+            .map_err(|e| AuthFailure::store(e, key_id))?
+            .ok_or_else(|| fail(invalid_client_token_id()).in_account(&session.account_id))?;
         return Ok(Caller {
             principal,
             access_key_id: key_id.to_owned(),
@@ -208,7 +241,8 @@ pub async fn authenticate<T: Tx>(
         return Err(fail(invalid_client_token_id()));
     }
     let (principal, secret, key_last_used) = resolve_access_key(tx, master_key, key_id).await?;
-    check_signature(req, parsed, &secret, cache, now)?;
+    check_signature(req, parsed, &secret, cache, now)
+        .map_err(|f| f.in_account(principal.account_id()))?;
     Ok(Caller {
         principal,
         access_key_id: key_id.to_owned(),
@@ -218,27 +252,24 @@ pub async fn authenticate<T: Tx>(
 }
 
 /// The principal of an active long-term access key and its opened secret; `InvalidClientTokenId`
-/// for an unknown or inactive key and for a key whose user is gone.
+/// for an unknown or inactive key and for a key whose user is gone (the last two in the key's
+/// account).
 pub async fn resolve_access_key<T: Tx>(
     tx: &mut T,
     master_key: &MasterKey,
     key_id: &str,
 ) -> Result<(Principal, SecretKey, Option<OffsetDateTime>), AuthFailure> {
     let fail = |e: ApiError| AuthFailure::api(e, Some(key_id));
-    let store_fail = |e| AuthFailure {
-        error: OpError::Store(e),
-        access_key_id: Some(key_id.to_owned()),
-        key_hint: None,
-    };
+    let store_fail = |e| AuthFailure::store(e, key_id);
     let key = match tx.get_access_key(key_id).await.map_err(store_fail)? {
         Some(k) if k.status == crate::model::KeyStatus::Active => k,
         Some(k) => {
-            return Err(
-                fail(invalid_client_token_id()).with_hint(KeyHint::Inactive {
+            return Err(fail(invalid_client_token_id())
+                .in_account(&k.account_id)
+                .with_hint(KeyHint::Inactive {
                     account_id: k.account_id,
                     user_id: k.user_id,
-                }),
-            );
+                }));
         }
         None => return Err(fail(invalid_client_token_id()).with_hint(KeyHint::Unknown)),
     };
@@ -249,11 +280,11 @@ pub async fn resolve_access_key<T: Tx>(
         Some(user_id) => match tx.get_user_by_id(user_id).await.map_err(store_fail)? {
             Some(user) => Principal::User(user),
             None => {
-                return Err(
-                    fail(invalid_client_token_id()).with_hint(KeyHint::UserGone {
+                return Err(fail(invalid_client_token_id())
+                    .in_account(&key.account_id)
+                    .with_hint(KeyHint::UserGone {
                         account_id: key.account_id.clone(),
-                    }),
-                );
+                    }));
             }
         },
     };
@@ -370,12 +401,14 @@ pub fn authenticate_from_cache(
     }
     let entry = credentials.get(key_id)?;
     Some(
-        check_signature(req, parsed, &entry.secret, cache, now).map(|()| Caller {
-            principal: entry.principal.clone(),
-            access_key_id: key_id.to_owned(),
-            key_last_used: entry.last_used,
-            session: None,
-        }),
+        check_signature(req, parsed, &entry.secret, cache, now)
+            .map_err(|f| f.in_account(entry.principal.account_id()))
+            .map(|()| Caller {
+                principal: entry.principal.clone(),
+                access_key_id: key_id.to_owned(),
+                key_last_used: entry.last_used,
+                session: None,
+            }),
     )
 }
 
@@ -413,7 +446,8 @@ pub async fn authenticate_cached<T: Tx>(
             entry
         }
     };
-    check_signature(req, parsed, &entry.secret, cache, now)?;
+    check_signature(req, parsed, &entry.secret, cache, now)
+        .map_err(|f| f.in_account(entry.principal.account_id()))?;
     Ok(Caller {
         principal: entry.principal.clone(),
         access_key_id: key_id.to_owned(),

@@ -94,6 +94,16 @@ struct ServeArgs {
     mfa_alarm_threshold: u64,
     #[arg(long, env = "KEYWARD_MFA_ALARM_WINDOW_SECS", default_value_t = 300, value_parser = clap::value_parser!(i64).range(1..))]
     mfa_alarm_window_secs: i64,
+    /// `IAMMFAFailure`'s threshold (and window, default `--mfa-alarm-window-secs`) for one
+    /// account: `ACCOUNT_ID=THRESHOLD[/WINDOW_SECS]`. Repeatable (comma-separated in the
+    /// environment); other accounts keep `--mfa-alarm-threshold`.
+    #[arg(
+        long,
+        env = "KEYWARD_MFA_ALARM_ACCOUNTS",
+        value_name = "ACCOUNT_ID=THRESHOLD[/WINDOW_SECS]",
+        value_delimiter = ','
+    )]
+    mfa_alarm_account: Vec<String>,
     /// `http://host:port/path` receiving every alarm transition and alert as a JSON POST.
     #[arg(long, env = "KEYWARD_ALARM_WEBHOOK")]
     alarm_webhook: Option<String>,
@@ -104,6 +114,10 @@ struct ServeArgs {
     /// event history keeps 90 days.
     #[arg(long, env = "KEYWARD_AUDIT_RETENTION_DAYS", default_value_t = 90)]
     audit_retention_days: u32,
+    /// Benchmark only, never in service: record no audit at all (no record in the store, none in
+    /// `--audit-log`), to measure what auditing costs (`scripts/bench-audit`).
+    #[arg(long, hide = true)]
+    bench_without_audit: bool,
     /// Shifts the server's clock by this many seconds (for tests of time-dependent behaviour).
     #[arg(
         long,
@@ -167,8 +181,33 @@ fn load_or_create_master_key(path: &Path) -> Result<MasterKey> {
     }
 }
 
+/// `--mfa-alarm-account` rules, each account at most once.
+fn mfa_alarm_accounts(
+    args: &ServeArgs,
+) -> Result<std::collections::HashMap<String, keyward_server::alarms::MfaRule>> {
+    let default_window = time::Duration::seconds(args.mfa_alarm_window_secs);
+    let mut rules = std::collections::HashMap::new();
+    for text in &args.mfa_alarm_account {
+        let (account, rule) = keyward_server::alarms::parse_account_rule(text, default_window)
+            .map_err(|e| anyhow::anyhow!("--mfa-alarm-account: {e}"))?;
+        if rules.insert(account.clone(), rule).is_some() {
+            anyhow::bail!("--mfa-alarm-account: account {account} is given more than once");
+        }
+    }
+    Ok(rules)
+}
+
 async fn serve(args: ServeArgs) -> Result<()> {
     let started = std::time::Instant::now();
+    // Configuration errors stop the start before anything is created.
+    let mfa_alarm_accounts = mfa_alarm_accounts(&args)?;
+    if let Some(url) = &args.alarm_webhook {
+        keyward_server::alarms::parse_http_url(url)
+            .map_err(|e| anyhow::anyhow!("--alarm-webhook: {e}"))?;
+    }
+    if args.bench_without_audit {
+        tracing::warn!("--bench-without-audit: NO AUDIT RECORDS are written (benchmark use only)");
+    }
     std::fs::create_dir_all(&args.data_dir)
         .with_context(|| format!("create data folder {}", args.data_dir.display()))?;
     let key_path = args
@@ -240,14 +279,11 @@ async fn serve(args: ServeArgs) -> Result<()> {
     }
     tracing::info!(%addr, account = %boot.account_id, startup_ms = started.elapsed().as_millis() as u64, "ready");
 
-    if let Some(url) = &args.alarm_webhook {
-        keyward_server::alarms::parse_http_url(url)
-            .map_err(|e| anyhow::anyhow!("--alarm-webhook: {e}"))?;
-    }
     let alarms = keyward_server::Alarms::spawn(
         keyward_server::AlarmConfig {
             threshold: usize::try_from(args.mfa_alarm_threshold).unwrap_or(usize::MAX),
             window: time::Duration::seconds(args.mfa_alarm_window_secs),
+            accounts: mfa_alarm_accounts,
             webhook: args.alarm_webhook.clone(),
         },
         Arc::clone(&clock),
@@ -276,6 +312,7 @@ async fn serve(args: ServeArgs) -> Result<()> {
         store: store.clone(),
         credentials: keyward_core::auth::CredentialCache::new(),
         audit,
+        record_audit: !args.bench_without_audit,
         master_key,
         session_keys,
         signing_keys: SigningKeyCache::new(4096),

@@ -508,3 +508,305 @@ async fn audit_log_sink_and_retention() {
         .unwrap();
     assert!(left.is_empty(), "{} records survived retention", left.len());
 }
+
+/// `lookup-events --lookup-attributes AttributeKey=AccessKeyId,AttributeValue=KEY` as root until
+/// at least `want` events are there (records of refused requests are group-committed, so one may
+/// still be queued when the lookup runs); returns the events, newest first.
+fn events_of_key(server: &Server, home: &std::path::Path, key: &str, want: usize) -> Vec<Value> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let out = aws(
+            server,
+            home,
+            &server.root_key_id,
+            &server.root_secret,
+            &[
+                "cloudtrail",
+                "lookup-events",
+                "--lookup-attributes",
+                &format!("AttributeKey=AccessKeyId,AttributeValue={key}"),
+            ],
+        );
+        let events = out["Events"].as_array().unwrap().clone();
+        if events.len() >= want || std::time::Instant::now() > deadline {
+            return events;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}
+
+fn cloudtrail_event(e: &Value) -> Value {
+    serde_json::from_str(e["CloudTrailEvent"].as_str().unwrap()).unwrap()
+}
+
+/// A request refused at authentication is recorded in the account of the key it presented — a
+/// long-term key the store knows (wrong secret, inactive) or a session whose token opens — with
+/// what is known: `accountId` and `accessKeyId`, and nothing that would say someone was
+/// authenticated (no `type`, `arn`, `principalId`, `userName`). A key nobody owns, or a session
+/// token that does not open, stays account-less: in the JSON-lines sink, not in any `LookupEvents`.
+/// Neither the secret nor the signature is in any record.
+#[tokio::test]
+async fn refused_authentication_is_recorded_in_the_keys_account() {
+    if aws_cli().is_none() {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let log = tmp.path().join("audit.jsonl");
+    let mut server = Server::start_in(
+        &tmp.path().join("data"),
+        &["--audit-log", log.to_str().unwrap()],
+    );
+    let acct = server.account_id.clone();
+    let home = tempfile::tempdir().unwrap();
+    let (bob_key, bob_secret) = server.new_user_with_key("bob").await;
+    let (carol_key, carol_secret) = server.new_user_with_key("carol").await;
+    let wrong_secret = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYWRONGSECRET";
+
+    // A real key with the wrong secret (header-signed, then presigned in the query string).
+    let err = server
+        .iam(&bob_key, wrong_secret)
+        .get_user()
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(common::aws_error(&err).0, "SignatureDoesNotMatch");
+    let host = server.addr.clone();
+    let headers = [("host", host.as_str())];
+    let secret = keyward_sigv4::SecretKey::new(wrong_secret);
+    let query = keyward_sigv4::presign_query(
+        &keyward_sigv4::RequestParts {
+            method: "GET",
+            path: "/",
+            query: "Action=ListUsers&Version=2010-05-08",
+            headers: &headers,
+            body: b"",
+        },
+        &keyward_sigv4::SigningParams {
+            access_key_id: &bob_key,
+            secret: &secret,
+            security_token: None,
+            region: "us-east-1",
+            service: "iam",
+            time: time::OffsetDateTime::now_utc(),
+        },
+        300,
+    );
+    let signature = query.rsplit_once("X-Amz-Signature=").unwrap().1.to_owned();
+    assert_eq!(signature.len(), 64);
+    let (status, body) = server.raw(&format!(
+        "GET /?{query} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"
+    ));
+    assert_eq!(status, 403, "{body}");
+    assert!(body.contains("SignatureDoesNotMatch"), "{body}");
+
+    // An inactive key, signed correctly.
+    let root = server.root_iam();
+    root.update_access_key()
+        .user_name("carol")
+        .access_key_id(&carol_key)
+        .status(aws_sdk_iam::types::StatusType::Inactive)
+        .send()
+        .await
+        .unwrap();
+    let err = server
+        .sts(&carol_key, &carol_secret)
+        .get_caller_identity()
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(common::aws_error(&err).0, "InvalidClientTokenId");
+
+    // A session: the wrong secret with a token that opens, and the right secret with a token
+    // that does not.
+    let c = server
+        .sts(&bob_key, &bob_secret)
+        .get_session_token()
+        .send()
+        .await
+        .unwrap()
+        .credentials
+        .unwrap();
+    let session_sts = |secret: &str, token: &str| {
+        aws_sdk_sts::Client::from_conf(
+            aws_sdk_sts::Config::builder()
+                .behavior_version(aws_sdk_sts::config::BehaviorVersion::latest())
+                .endpoint_url(server.endpoint())
+                .region(aws_sdk_sts::config::Region::new("us-east-1"))
+                .credentials_provider(aws_sdk_sts::config::Credentials::new(
+                    c.access_key_id(),
+                    secret,
+                    Some(token.to_owned()),
+                    None,
+                    "test",
+                ))
+                .retry_config(aws_sdk_sts::config::retry::RetryConfig::disabled())
+                .build(),
+        )
+    };
+    let err = session_sts(wrong_secret, c.session_token())
+        .get_caller_identity()
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(common::aws_error(&err).0, "SignatureDoesNotMatch");
+    let mut altered = c.session_token().to_owned();
+    altered.replace_range(10..11, if &altered[10..11] == "A" { "B" } else { "A" });
+    let err = session_sts(c.secret_access_key(), &altered)
+        .get_caller_identity()
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(common::aws_error(&err).0, "InvalidClientTokenId");
+
+    // A key nobody owns.
+    let unknown = "AKIAIOSFODNN7EXAMPLE";
+    let err = server
+        .iam(unknown, wrong_secret)
+        .list_users()
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(common::aws_error(&err).0, "InvalidClientTokenId");
+
+    // LookupEvents of the account, by access key ID.
+    let only_known_fields = |r: &Value, key: &str| {
+        assert_eq!(
+            r["userIdentity"],
+            serde_json::json!({ "accountId": acct, "accessKeyId": key }),
+            "{r}"
+        );
+        assert_eq!(r["recipientAccountId"], acct.as_str());
+        check_schema(r);
+    };
+    let bob = events_of_key(&server, home.path(), &bob_key, 3);
+    // Sorted: the write's record and the group-committed ones need not commit in request order.
+    let mut codes: Vec<(&str, &str)> = bob
+        .iter()
+        .map(|e| {
+            (
+                e["EventName"].as_str().unwrap(),
+                e["CloudTrailEvent"].as_str().unwrap(),
+            )
+        })
+        .map(|(name, r)| {
+            let code = if r.contains("\"errorCode\":\"SignatureDoesNotMatch\"") {
+                "SignatureDoesNotMatch"
+            } else if r.contains("\"errorCode\"") {
+                "other error"
+            } else {
+                "OK"
+            };
+            (name, code)
+        })
+        .collect();
+    codes.sort_unstable();
+    assert_eq!(
+        codes,
+        [
+            ("GetSessionToken", "OK"),
+            ("GetUser", "SignatureDoesNotMatch"),
+            ("ListUsers", "SignatureDoesNotMatch"),
+        ]
+    );
+    for e in bob.iter().filter(|e| e["EventName"] != "GetSessionToken") {
+        assert_eq!(e["AccessKeyId"], bob_key.as_str());
+        assert!(e.get("Username").is_none(), "{e}");
+        let r = cloudtrail_event(e);
+        only_known_fields(&r, &bob_key);
+        assert!(r["errorMessage"].as_str().unwrap().contains("signature"));
+    }
+
+    let carol = events_of_key(&server, home.path(), &carol_key, 1);
+    assert_eq!(carol.len(), 1, "{carol:?}");
+    assert_eq!(carol[0]["EventName"], "GetCallerIdentity");
+    assert_eq!(carol[0]["EventSource"], "sts.amazonaws.com");
+    let r = cloudtrail_event(&carol[0]);
+    assert_eq!(r["errorCode"], "InvalidClientTokenId");
+    only_known_fields(&r, &carol_key);
+
+    // The session's key: the wrong secret is in the account; the token that did not open is not.
+    let session = events_of_key(&server, home.path(), c.access_key_id(), 1);
+    assert_eq!(session.len(), 1, "{session:?}");
+    let r = cloudtrail_event(&session[0]);
+    assert_eq!(r["errorCode"], "SignatureDoesNotMatch");
+    only_known_fields(&r, c.access_key_id());
+
+    assert!(events_of_key(&server, home.path(), unknown, 1).is_empty());
+    assert!(server.stop().success());
+
+    // The sink has every refusal, the account-less ones included.
+    let text = std::fs::read_to_string(&log).unwrap();
+    let records: Vec<Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let refused = |key: &str| -> Vec<&Value> {
+        records
+            .iter()
+            .filter(|r| r["userIdentity"]["accessKeyId"] == key && r["errorCode"].is_string())
+            .collect()
+    };
+    let unknown_records = refused(unknown);
+    assert_eq!(unknown_records.len(), 1);
+    assert_eq!(unknown_records[0]["errorCode"], "InvalidClientTokenId");
+    assert_eq!(
+        unknown_records[0]["userIdentity"],
+        serde_json::json!({ "accessKeyId": unknown })
+    );
+    let session_records = refused(c.access_key_id());
+    assert_eq!(session_records.len(), 2);
+    assert!(session_records.iter().any(|r| {
+        r["errorCode"] == "InvalidClientTokenId" && r["userIdentity"].get("accountId").is_none()
+    }));
+    for secret_value in [
+        wrong_secret,
+        bob_secret.as_str(),
+        carol_secret.as_str(),
+        c.secret_access_key(),
+        c.session_token(),
+        altered.as_str(),
+        signature.as_str(),
+    ] {
+        assert!(!text.contains(secret_value), "a secret in the audit log");
+    }
+}
+
+/// `--bench-without-audit` (the audit benchmark's baseline) writes no record at all — changes,
+/// reads and refusals alike, neither in the store nor in the sink — while the requests themselves
+/// behave as usual.
+#[tokio::test]
+async fn bench_without_audit_records_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let log = tmp.path().join("audit.jsonl");
+    let data = tmp.path().join("data");
+    let mut server = Server::start_in(
+        &data,
+        &[
+            "--bench-without-audit",
+            "--audit-log",
+            log.to_str().unwrap(),
+        ],
+    );
+    let iam = server.root_iam();
+    iam.create_user().user_name("ann").send().await.unwrap();
+    iam.get_user().user_name("ann").send().await.unwrap();
+    iam.delete_user().user_name("ann").send().await.unwrap();
+    server
+        .root_sts()
+        .get_caller_identity()
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        server
+            .iam(&server.root_key_id, "wrong")
+            .list_users()
+            .send()
+            .await
+            .is_err()
+    );
+    assert!(iam.get_user().user_name("ann").send().await.is_err());
+    assert!(server.stop().success());
+    assert_eq!(trail(&data), Vec::<Value>::new());
+    assert_eq!(std::fs::read_to_string(&log).unwrap_or_default(), "");
+}

@@ -272,3 +272,147 @@ async fn mfa_alarm_fires_at_the_threshold_and_reaches_the_webhook() {
     time::OffsetDateTime::parse(changed, &time::format_description::well_known::Rfc3339).unwrap();
     assert_eq!(n, history[0]);
 }
+
+/// `--mfa-alarm-account ACCOUNT=2/120`: that account's `IAMMFAFailure` stays OK at its first
+/// refused code and fires at its second, with its own threshold and window in `/alarms` and the
+/// notification; a server whose override names another account keeps the default of 5 for its own.
+#[tokio::test]
+async fn mfa_alarm_threshold_per_account() {
+    let (url, received) = webhook();
+    let tmp = tempfile::tempdir().unwrap();
+    let acct = "111122223333";
+    let server = Server::start_in(
+        tmp.path(),
+        &[
+            "--account-id",
+            acct,
+            "--mfa-throttle-failures",
+            "100",
+            "--mfa-alarm-account",
+            &format!("{acct}=2/120"),
+            "--alarm-webhook",
+            &url,
+        ],
+    );
+    assert_eq!(server.account_id, acct);
+    let gauge = format!("keyward_alarm_state{{alarm=\"IAMMFAFailure\",account=\"{acct}\"}}");
+    let root = server.root_iam();
+    root.create_user().user_name("alice").send().await.unwrap();
+    let device = create_device(&root, "alice").await;
+    fail_enable(&root, "alice", &device).await;
+    assert_eq!(sample(&get(&server, "/metrics"), &gauge), 0.0);
+    assert!(alarm_history(&server).is_empty());
+    let alarms: Value = serde_json::from_str(&get(&server, "/alarms")).unwrap();
+    assert_eq!(alarms["Alarms"][0]["AccountId"], acct);
+    assert_eq!(alarms["Alarms"][0]["Threshold"], 2);
+    assert_eq!(alarms["Alarms"][0]["WindowSeconds"], 120);
+
+    fail_enable(&root, "alice", &device).await;
+    assert_eq!(sample(&get(&server, "/metrics"), &gauge), 1.0);
+    let history = alarm_history(&server);
+    assert_eq!(history.len(), 1, "{history:?}");
+    // The webhook's first notification is this transition: nothing fired at the first failure.
+    let n: Value =
+        serde_json::from_str(&received.recv_timeout(Duration::from_secs(10)).unwrap()).unwrap();
+    assert_eq!(n, history[0]);
+    assert_eq!(n["NewStateValue"], "ALARM");
+    assert_eq!(n["AccountId"], acct);
+    assert_eq!(
+        n["NewStateReason"],
+        "Threshold Crossed: 2 MFA failures in the last 120 seconds were greater than or equal to the threshold (2)."
+    );
+    drop(server);
+
+    // Another server: the override names some other account; this one's stays at 5.
+    let tmp = tempfile::tempdir().unwrap();
+    let server = Server::start_in(
+        tmp.path(),
+        &[
+            "--mfa-throttle-failures",
+            "100",
+            "--mfa-alarm-account",
+            "999999999999=2",
+        ],
+    );
+    let gauge = format!(
+        "keyward_alarm_state{{alarm=\"IAMMFAFailure\",account=\"{}\"}}",
+        server.account_id
+    );
+    let root = server.root_iam();
+    root.create_user().user_name("bob").send().await.unwrap();
+    let device = create_device(&root, "bob").await;
+    for _ in 0..4 {
+        fail_enable(&root, "bob", &device).await;
+    }
+    assert_eq!(sample(&get(&server, "/metrics"), &gauge), 0.0);
+    assert!(alarm_history(&server).is_empty());
+    fail_enable(&root, "bob", &device).await;
+    assert_eq!(sample(&get(&server, "/metrics"), &gauge), 1.0);
+    let history = alarm_history(&server);
+    assert_eq!(history.len(), 1, "{history:?}");
+    assert_eq!(
+        history[0]["NewStateReason"],
+        "Threshold Crossed: 5 MFA failures in the last 300 seconds were greater than or equal to the threshold (5)."
+    );
+}
+
+/// A malformed or repeated `--mfa-alarm-account` stops `keyward serve` before it creates anything,
+/// saying what is wrong.
+#[test]
+fn a_bad_mfa_alarm_account_stops_the_start() {
+    for (args, expected) in [
+        (vec!["12345=2"], "the account ID must be 12 digits"),
+        (
+            vec!["123456789012=0"],
+            "the threshold must be a whole number of at least 1",
+        ),
+        (
+            vec!["123456789012=2/x"],
+            "the window must be a whole number of seconds",
+        ),
+        (
+            vec!["123456789012"],
+            "expected ACCOUNT_ID=THRESHOLD[/WINDOW_SECS]",
+        ),
+        (
+            vec!["123456789012=2", "123456789012=3"],
+            "account 123456789012 is given more than once",
+        ),
+    ] {
+        let tmp = tempfile::tempdir().unwrap();
+        let data = tmp.path().join("data");
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_keyward"));
+        cmd.args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+            .arg(&data)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped());
+        for a in &args {
+            cmd.args(["--mfa-alarm-account", a]);
+        }
+        let mut child = cmd.spawn().unwrap();
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        let status = loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                break status;
+            }
+            if std::time::Instant::now() > deadline {
+                let _ = child.kill();
+                panic!("keyward serve {args:?} did not stop");
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        let mut stderr = String::new();
+        child
+            .stderr
+            .take()
+            .unwrap()
+            .read_to_string(&mut stderr)
+            .unwrap();
+        assert!(!status.success(), "{args:?}");
+        assert!(
+            stderr.contains("--mfa-alarm-account") && stderr.contains(expected),
+            "{args:?}: {stderr}"
+        );
+        assert!(!data.exists(), "{args:?} created the data folder");
+    }
+}

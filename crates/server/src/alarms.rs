@@ -1,7 +1,8 @@
 //! Alarms and alerts, CloudWatch-alarm-like, kept in memory:
 //!
 //! - `IAMMFAFailure`, per account: `ALARM` when refused MFA codes within the window reach the
-//!   threshold, back to `OK` when they fall below it; the transition names the users.
+//!   threshold (the account's own, if configured, else the default), back to `OK` when they fall
+//!   below it; the transition names the users.
 //! - `InactiveKeyUse`: a request signed with an inactive key, a key of a deleted user, or a
 //!   well-formed `AKIA...` key the store does not know (deleted); at most once per key per window.
 //! - `RepeatedSignInFailures`: a user's failed console sign-ins within the window reach the
@@ -41,8 +42,12 @@ const MAX_TRACKED: usize = 10_000;
 #[derive(Debug, Clone)]
 pub struct AlarmConfig {
     /// Refused MFA codes within `window` (per account) that put `IAMMFAFailure` in `ALARM`.
+    /// Also the threshold and window of the alerts.
     pub threshold: usize,
     pub window: time::Duration,
+    /// `IAMMFAFailure`'s threshold and window for particular accounts (`--mfa-alarm-account`);
+    /// every other account has `threshold` and `window`.
+    pub accounts: HashMap<String, MfaRule>,
     /// `http://host:port/path` to POST every transition and alert to.
     pub webhook: Option<String>,
 }
@@ -52,9 +57,71 @@ impl Default for AlarmConfig {
         AlarmConfig {
             threshold: 5,
             window: time::Duration::minutes(5),
+            accounts: HashMap::new(),
             webhook: None,
         }
     }
+}
+
+impl AlarmConfig {
+    /// The `IAMMFAFailure` rule of `account`.
+    pub fn mfa_rule(&self, account: &str) -> MfaRule {
+        self.accounts.get(account).copied().unwrap_or(MfaRule {
+            threshold: self.threshold,
+            window: self.window,
+        })
+    }
+}
+
+/// One account's `IAMMFAFailure` threshold and window.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MfaRule {
+    pub threshold: usize,
+    pub window: time::Duration,
+}
+
+/// Parses `--mfa-alarm-account`'s `ACCOUNT_ID=THRESHOLD[/WINDOW_SECS]`; a missing window is
+/// `default_window`.
+pub fn parse_account_rule(
+    text: &str,
+    default_window: time::Duration,
+) -> Result<(String, MfaRule), String> {
+    let usage = "expected ACCOUNT_ID=THRESHOLD[/WINDOW_SECS], e.g. 123456789012=2/60";
+    let (account, rule) = text
+        .split_once('=')
+        .ok_or_else(|| format!("{text:?}: {usage}"))?;
+    if account.len() != 12 || !account.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(format!(
+            "{text:?}: the account ID must be 12 digits, not {account:?}"
+        ));
+    }
+    let (threshold, window) = match rule.split_once('/') {
+        Some((t, w)) => (t, Some(w)),
+        None => (rule, None),
+    };
+    let threshold = threshold
+        .parse::<usize>()
+        .ok()
+        .filter(|t| *t >= 1)
+        .ok_or_else(|| {
+            format!(
+                "{text:?}: the threshold must be a whole number of at least 1, not {threshold:?}"
+            )
+        })?;
+    let window = match window {
+        None => default_window,
+        Some(w) => w
+            .parse::<i64>()
+            .ok()
+            .filter(|w| *w >= 1)
+            .map(time::Duration::seconds)
+            .ok_or_else(|| {
+                format!(
+                    "{text:?}: the window must be a whole number of seconds, at least 1, not {w:?}"
+                )
+            })?,
+    };
+    Ok((account.to_owned(), MfaRule { threshold, window }))
 }
 
 #[derive(Debug, Default)]
@@ -168,7 +235,8 @@ impl Alarms {
         for (_, user) in &a.failures {
             *users.entry(user.as_str()).or_insert(0) += 1;
         }
-        let window = self.cfg.window.whole_seconds();
+        let rule = self.cfg.mfa_rule(account);
+        let window = rule.window.whole_seconds();
         let (new, old, reason) = if a.firing {
             (
                 "ALARM",
@@ -176,7 +244,7 @@ impl Alarms {
                 format!(
                     "Threshold Crossed: {} MFA failures in the last {window} seconds were greater than or equal to the threshold ({}).",
                     a.failures.len(),
-                    self.cfg.threshold
+                    rule.threshold
                 ),
             )
         } else {
@@ -186,7 +254,7 @@ impl Alarms {
                 format!(
                     "Threshold Crossed: {} MFA failures in the last {window} seconds were less than the threshold ({}).",
                     a.failures.len(),
-                    self.cfg.threshold
+                    rule.threshold
                 ),
             )
         };
@@ -207,7 +275,8 @@ impl Alarms {
         let Ok(mut inner) = self.inner.lock() else {
             return;
         };
-        let start = now - self.cfg.window;
+        let rule = self.cfg.mfa_rule(account);
+        let start = now - rule.window;
         let a = inner.mfa.entry(account.to_owned()).or_default();
         a.failures.push_back((now, user.to_owned()));
         while a
@@ -217,7 +286,7 @@ impl Alarms {
         {
             a.failures.pop_front();
         }
-        if !a.firing && a.failures.len() >= self.cfg.threshold {
+        if !a.firing && a.failures.len() >= rule.threshold {
             a.firing = true;
             let n = self.mfa_transition(account, a, now);
             self.emit(&mut inner, n);
@@ -228,16 +297,17 @@ impl Alarms {
     /// returns to `OK`.
     pub fn evaluate(&self) {
         let now = self.clock.now();
-        let start = now - self.cfg.window;
         let Ok(mut inner) = self.inner.lock() else {
             return;
         };
         let mut back_to_ok = Vec::new();
         for (account, a) in inner.mfa.iter_mut() {
+            let rule = self.cfg.mfa_rule(account);
+            let start = now - rule.window;
             while a.failures.front().is_some_and(|(t, _)| *t <= start) {
                 a.failures.pop_front();
             }
-            if a.firing && a.failures.len() < self.cfg.threshold {
+            if a.firing && a.failures.len() < rule.threshold {
                 a.firing = false;
                 back_to_ok.push(self.mfa_transition(account, a, now));
             }
@@ -266,13 +336,14 @@ impl Alarms {
             .mfa
             .iter()
             .map(|(account, a)| {
+                let rule = self.cfg.mfa_rule(account);
                 json!({
                     "AlarmName": MFA_ALARM,
                     "AccountId": account,
                     "StateValue": if a.firing { "ALARM" } else { "OK" },
                     "Failures": a.failures.len(),
-                    "Threshold": self.cfg.threshold,
-                    "WindowSeconds": self.cfg.window.whole_seconds(),
+                    "Threshold": rule.threshold,
+                    "WindowSeconds": rule.window.whole_seconds(),
                 })
             })
             .collect();
@@ -502,6 +573,117 @@ mod tests {
         // Once firing, further failures add no transition.
         a.mfa_failure("111111111111", "alice");
         assert_eq!(a.snapshot()["History"].as_array().map(Vec::len), Some(1));
+    }
+
+    #[test]
+    fn an_accounts_own_threshold_applies_to_it_alone() {
+        let a = Alarms::new(
+            AlarmConfig {
+                accounts: HashMap::from([(
+                    "222222222222".to_owned(),
+                    MfaRule {
+                        threshold: 2,
+                        window: time::Duration::seconds(60),
+                    },
+                )]),
+                ..AlarmConfig::default()
+            },
+            Arc::new(FixedClock(time::macros::datetime!(2026-01-01 0:00 UTC))),
+        );
+        a.mfa_failure("222222222222", "alice");
+        for _ in 0..4 {
+            a.mfa_failure("111111111111", "bob");
+        }
+        assert_eq!(
+            a.states(),
+            vec![
+                ("111111111111".to_owned(), false),
+                ("222222222222".to_owned(), false)
+            ]
+        );
+        a.mfa_failure("222222222222", "alice");
+        assert_eq!(a.states()[1], ("222222222222".to_owned(), true));
+        assert_eq!(a.states()[0], ("111111111111".to_owned(), false));
+        a.mfa_failure("111111111111", "bob");
+        assert_eq!(a.states()[0], ("111111111111".to_owned(), true));
+        let snap = a.snapshot();
+        assert_eq!(snap["Alarms"][0]["Threshold"], 5);
+        assert_eq!(snap["Alarms"][0]["WindowSeconds"], 300);
+        assert_eq!(snap["Alarms"][1]["Threshold"], 2);
+        assert_eq!(snap["Alarms"][1]["WindowSeconds"], 60);
+        let reason = snap["History"][0]["NewStateReason"].as_str().unwrap();
+        assert!(
+            reason.contains("2 MFA failures in the last 60 seconds") && reason.contains("(2)"),
+            "{reason}"
+        );
+    }
+
+    #[test]
+    fn an_accounts_own_window_forgets_on_its_own_schedule() {
+        let clock = Arc::new(keyward_core::clock::SystemClock::default());
+        let a = Alarms::new(
+            AlarmConfig {
+                threshold: 2,
+                accounts: HashMap::from([(
+                    "222222222222".to_owned(),
+                    MfaRule {
+                        threshold: 2,
+                        window: time::Duration::seconds(60),
+                    },
+                )]),
+                ..AlarmConfig::default()
+            },
+            clock.clone(),
+        );
+        for account in ["111111111111", "222222222222"] {
+            a.mfa_failure(account, "alice");
+            a.mfa_failure(account, "alice");
+        }
+        clock.set_offset(61);
+        assert_eq!(
+            a.states(),
+            vec![
+                ("111111111111".to_owned(), true),
+                ("222222222222".to_owned(), false)
+            ]
+        );
+    }
+
+    #[test]
+    fn parses_account_rules() {
+        let five = time::Duration::minutes(5);
+        assert_eq!(
+            parse_account_rule("123456789012=2", five),
+            Ok((
+                "123456789012".to_owned(),
+                MfaRule {
+                    threshold: 2,
+                    window: five
+                }
+            ))
+        );
+        assert_eq!(
+            parse_account_rule("123456789012=3/60", five),
+            Ok((
+                "123456789012".to_owned(),
+                MfaRule {
+                    threshold: 3,
+                    window: time::Duration::seconds(60)
+                }
+            ))
+        );
+        for bad in [
+            "123456789012",
+            "12345678901=2",
+            "12345678901a=2",
+            "123456789012=0",
+            "123456789012=x",
+            "123456789012=2/0",
+            "123456789012=2/",
+            "123456789012=-1",
+        ] {
+            assert!(parse_account_rule(bad, five).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -46,6 +46,11 @@ pub struct AppState<S: Store> {
     pub credentials: CredentialCache,
     /// Group commit of the records of requests that changed nothing.
     pub audit: AuditWriter,
+    /// Whether requests are audited at all. Always `true` in service; `false` only for the audit
+    /// overhead benchmark (`keyward serve --bench-without-audit`, `scripts/bench-audit`): no record
+    /// is built, stored or copied to the sink. Metrics, alarms and the MFA throttle's rows are
+    /// unaffected.
+    pub record_audit: bool,
     pub master_key: MasterKey,
     /// Seals and opens session tokens (derived from the master key).
     pub session_keys: SessionKeyRing,
@@ -275,7 +280,9 @@ async fn process<S: Store>(
         meta.source_ip.clone(),
         meta.user_agent.clone(),
     );
-    if let Ok(p) = &params {
+    if let Ok(p) = &params
+        && state.record_audit
+    {
         event.request_parameters = request_parameters(p.iter());
         event.resources = trail::resources(p);
     }
@@ -293,7 +300,9 @@ async fn process<S: Store>(
             if offers_mfa_code {
                 state.metrics.mfa_verification("success", "none");
             }
-            state.sink.send(&event);
+            if state.record_audit {
+                state.sink.send(&event);
+            }
             Ok(output)
         }
         Ok((output, Recorded::No)) => {
@@ -335,8 +344,10 @@ async fn process<S: Store>(
             // A refused MFA code is written at once (the throttle counts it); any other refused
             // request changed nothing, so its record joins the group commit.
             if mfa_failure.is_some() {
-                match record_alone(&state.store, &event, mfa_failure.as_ref()).await {
-                    Ok(()) => state.sink.send(&event),
+                let record = state.record_audit.then_some(&event);
+                match record_alone(&state.store, record, mfa_failure.as_ref()).await {
+                    Ok(()) if state.record_audit => state.sink.send(&event),
+                    Ok(()) => {}
                     Err(cause) => {
                         tracing::error!(request_id = %reply.request_id, error = %cause, "audit record of a failed request was not written");
                     }
@@ -440,20 +451,27 @@ async fn record_key_use<S: Store>(
 
 /// Queues the record of a request that changed nothing; written at once if the writer has stopped.
 pub(crate) async fn submit_unchanged<S: Store>(state: &AppState<S>, event: AuditEvent) {
+    if !state.record_audit {
+        return;
+    }
     if let Err(event) = state.audit.submit(event).await
-        && let Err(cause) = record_alone(&state.store, &event, None).await
+        && let Err(cause) = record_alone(&state.store, Some(&event), None).await
     {
         tracing::error!(request_id = %event.request_id, error = %cause, "audit record was not written");
     }
 }
 
+/// Writes a record (`None` only when auditing is off) and a refused MFA code's row in one
+/// transaction of their own.
 async fn record_alone<S: Store>(
     store: &S,
-    event: &AuditEvent,
+    event: Option<&AuditEvent>,
     mfa_failure: Option<&MfaFailure>,
 ) -> Result<(), OpError> {
     let mut tx = store.begin().await?;
-    tx.insert_audit_event(event).await?;
+    if let Some(event) = event {
+        tx.insert_audit_event(event).await?;
+    }
     if let Some(f) = mfa_failure {
         tx.insert_mfa_failure(f).await?;
     }
@@ -534,6 +552,7 @@ async fn run<S: Store>(
     .await
     .map_err(|f| {
         reply.key_hint = f.key_hint;
+        event.account_id = f.account_id;
         f.error
     })?;
     describe_caller(event, &caller, &state.partition);
@@ -566,8 +585,10 @@ async fn run<S: Store>(
         record_key_use(state, &caller, &parsed.scope, now).await;
         return Ok((output, Recorded::No));
     }
-    event.response_elements = trail::response_elements(&output);
-    tx.insert_audit_event(event).await?;
+    if state.record_audit {
+        event.response_elements = trail::response_elements(&output);
+        tx.insert_audit_event(event).await?;
+    }
     timed_commit(state, tx).await?;
     // After the commit and before the response: the next request resolves its key and gathers
     // its policies afresh (read-your-writes).

@@ -41,7 +41,8 @@ pub(crate) async fn handle<S: Store>(
         meta.user_agent.clone(),
     );
     event.read_only = true;
-    let result = lookup(state, req, now, action, &mut event).await;
+    let mut key_hint = None;
+    let result = lookup(state, req, now, action, &mut event, &mut key_hint).await;
     if let Err(e) = &result {
         if let OpError::Store(cause) = e {
             tracing::error!(request_id = %request_id, error = %cause, "LookupEvents failed in the store");
@@ -49,7 +50,7 @@ pub(crate) async fn handle<S: Store>(
         let api = e.to_api();
         event.error_code = Some(api.code.to_owned());
         event.error_message = Some(api.message.clone());
-        crate::app::observe_refusal(state, &api, &event, None);
+        crate::app::observe_refusal(state, &api, &event, key_hint.as_deref());
     }
     state.metrics.request(
         "cloudtrail",
@@ -109,6 +110,7 @@ async fn lookup<S: Store>(
     now: OffsetDateTime,
     action: &str,
     event: &mut AuditEvent,
+    key_hint: &mut Option<Box<auth::KeyHint>>,
 ) -> Result<Value, OpError> {
     let parsed = auth::parse(req).map_err(|f| f.error)?;
     event.access_key_id = Some(parsed.access_key_id.clone());
@@ -127,7 +129,11 @@ async fn lookup<S: Store>(
         now,
     )
     .await
-    .map_err(|f| f.error)?;
+    .map_err(|f| {
+        *key_hint = f.key_hint;
+        event.account_id = f.account_id;
+        f.error
+    })?;
     describe_caller(event, &caller, &state.partition);
     if action != "LookupEvents" {
         return Err(ApiError::new(
