@@ -465,11 +465,16 @@ async fn s12_s15_assume_role_trust_and_session_policies() {
         .send()
         .await
         .unwrap_err();
-    let (code, msg, status) = aws_error(&err);
-    assert_eq!((code.as_str(), status), ("AccessDenied", 403));
-    assert!(
-        msg.starts_with(&format!("User: arn:aws:iam::{acct}:user/mallory is not authorized to perform: sts:AssumeRole on resource: {my_role_arn}")),
-        "{msg}"
+    // STS does not say which policy failed to allow an AssumeRole.
+    assert_eq!(
+        aws_error(&err),
+        (
+            "AccessDenied".into(),
+            format!(
+                "User: arn:aws:iam::{acct}:user/mallory is not authorized to perform: sts:AssumeRole on resource: {my_role_arn}"
+            ),
+            403
+        )
     );
 
     // S12: the Target role trusts the role ARN; its session may assume it (role chaining), for
@@ -629,6 +634,105 @@ async fn s12_s15_assume_role_trust_and_session_policies() {
         .await
         .unwrap_err();
     assert_eq!(aws_error(&err).0, "AccessDenied");
+}
+
+/// AWS's refusal of `AssumeRole`, which names neither the policy nor whether the role exists.
+fn assume_role_denied(caller_arn: &str, role_arn: &str) -> (String, String, u16) {
+    (
+        "AccessDenied".into(),
+        format!(
+            "User: {caller_arn} is not authorized to perform: sts:AssumeRole on resource: {role_arn}"
+        ),
+        403,
+    )
+}
+
+/// S12 in a single-account server: a trust policy naming only another account's root trusts
+/// nobody here, whatever the caller's identity policy allows; one naming this account's root
+/// delegates to the account, so the caller's identity policy must also allow `sts:AssumeRole`.
+#[tokio::test]
+async fn s12_trust_in_another_account_or_in_this_account_root() {
+    let server = Server::start();
+    let acct = server.account_id.clone();
+    let root = server.root_iam();
+    let (key, secret) = server.new_user_with_key("alice").await;
+    let (bkey, bsecret) = server.new_user_with_key("bob").await;
+    let alice_arn = format!("arn:aws:iam::{acct}:user/alice");
+    let bob_arn = format!("arn:aws:iam::{acct}:user/bob");
+    root.put_user_policy()
+        .user_name("alice")
+        .policy_name("assume-any")
+        .policy_document(format!(
+            r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Action":"sts:AssumeRole","Resource":"arn:aws:iam::{acct}:role/*"}}]}}"#
+        ))
+        .send()
+        .await
+        .unwrap();
+    let foreign_arn = format!("arn:aws:iam::{acct}:role/TrustsForeign");
+    root.create_role()
+        .role_name("TrustsForeign")
+        .assume_role_policy_document(trust_of("arn:aws:iam::111122223333:root"))
+        .send()
+        .await
+        .unwrap();
+    let local_arn = format!("arn:aws:iam::{acct}:role/TrustsAccount");
+    root.create_role()
+        .role_name("TrustsAccount")
+        .assume_role_policy_document(trust_of(&format!("arn:aws:iam::{acct}:root")))
+        .send()
+        .await
+        .unwrap();
+
+    let alice = server.sts(&key, &secret);
+    let bob = server.sts(&bkey, &bsecret);
+    // The foreign account is trusted, this one is not: the identity policy cannot make up for it.
+    let err = alice
+        .assume_role()
+        .role_arn(&foreign_arn)
+        .role_session_name("s1")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        aws_error(&err),
+        assume_role_denied(&alice_arn, &foreign_arn)
+    );
+
+    // This account's root: delegation to the account's identity policies.
+    let err = bob
+        .assume_role()
+        .role_arn(&local_arn)
+        .role_session_name("s2")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(aws_error(&err), assume_role_denied(&bob_arn, &local_arn));
+    let out = alice
+        .assume_role()
+        .role_arn(&local_arn)
+        .role_session_name("s3")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        out.assumed_role_user.unwrap().arn,
+        format!("arn:aws:sts::{acct}:assumed-role/TrustsAccount/s3")
+    );
+
+    // A role that does not exist, here or in the foreign account, is refused in the same words.
+    for missing in [
+        format!("arn:aws:iam::{acct}:role/Missing"),
+        "arn:aws:iam::111122223333:role/TrustsAnyone".to_owned(),
+    ] {
+        let err = alice
+            .assume_role()
+            .role_arn(&missing)
+            .role_session_name("s4")
+            .send()
+            .await
+            .unwrap_err();
+        assert_eq!(aws_error(&err), assume_role_denied(&alice_arn, &missing));
+    }
 }
 
 /// S15: a federation token's session policy is required for any permission and intersects with

@@ -24,7 +24,7 @@ pub use sts::{Credentials, MFA_FAILED, account_of_temporary_key};
 use time::OffsetDateTime;
 
 use crate::authz::{
-    Permission, PolicyCache, RequestInfo, ResourcePolicy, authorize, authorize_with,
+    Permission, PolicyCache, Refusal, RequestInfo, ResourcePolicy, authorize, authorize_with,
 };
 use crate::crypto::MasterKey;
 use crate::error::{ApiError, OpError};
@@ -784,8 +784,9 @@ enum Target {
     /// No permission is needed (`sts:GetCallerIdentity`, as AWS documents: an explicit deny of
     /// it does not stop it).
     Unrestricted,
-    /// The permission, decided together with a resource-based policy (a role's trust policy).
-    WithResourcePolicy(Permission, ResourcePolicy),
+    /// `sts:AssumeRole`, decided together with the role's trust policy (none when no role has the
+    /// ARN); refused in STS's words, which do not say which policy failed to allow it.
+    AssumeRole(Permission, Option<ResourcePolicy>),
     /// Allowed unless a policy explicitly denies it (`sts:GetSessionToken`).
     DenyOnly(Permission),
 }
@@ -811,11 +812,12 @@ pub async fn execute<T: Tx>(tx: &mut T, ctx: &Ctx<'_>, op: Operation) -> Result<
     match target(tx, ctx, &op).await? {
         Target::Unrestricted => {}
         Target::Resource(permission) => authorize(tx, ctx, &permission).await?,
-        Target::WithResourcePolicy(permission, policy) => {
-            authorize_with(tx, ctx, &permission, Some(&policy), false).await?;
+        Target::AssumeRole(permission, trust) => {
+            let refusal = Refusal::UnexplainedImplicitDeny;
+            authorize_with(tx, ctx, &permission, trust.as_ref(), refusal).await?;
         }
         Target::DenyOnly(permission) => {
-            authorize_with(tx, ctx, &permission, None, true).await?;
+            authorize_with(tx, ctx, &permission, None, Refusal::ExplicitDenyOnly).await?;
         }
     }
     run(tx, ctx, op).await
@@ -1283,10 +1285,10 @@ async fn target<T: Tx>(tx: &mut T, ctx: &Ctx<'_>, op: &Operation) -> Result<Targ
                 resource: arn.clone(),
                 context,
             };
-            Ok(match sts::role_of_arn(tx, ctx, &arn).await? {
-                Some(role) => Target::WithResourcePolicy(permission, sts::trust_policy(ctx, &role)),
-                None => Target::Resource(permission),
-            })
+            let trust = sts::role_of_arn(tx, ctx, &arn)
+                .await?
+                .map(|role| sts::trust_policy(ctx, &role));
+            Ok(Target::AssumeRole(permission, trust))
         }
         Operation::CreateRole {
             role_name,

@@ -7,7 +7,7 @@ use keyward_policy::{ParseOptions, PolicyKind};
 use keyward_sigv4::SecretKey;
 use time::{Duration, OffsetDateTime};
 
-use crate::authz::{Permission, ResourcePolicy, authorize_with};
+use crate::authz::{Permission, Refusal, ResourcePolicy, authorize_with};
 use crate::error::{ApiError, OpError};
 use crate::ids::{self, IdKind};
 use crate::model::{Role, Tag};
@@ -467,7 +467,7 @@ pub(super) async fn assume_role<T: Tx>(
                 resource: arn.clone(),
                 context: Vec::new(),
             };
-            authorize_with(tx, ctx, &perm, Some(&trust), false).await?;
+            authorize_with(tx, ctx, &perm, Some(&trust), Refusal::Explained).await?;
         }
     }
     let packed = check_session_policies(tx, ctx, policy.as_deref(), &policy_arns, &tags).await?;
