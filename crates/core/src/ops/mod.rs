@@ -33,7 +33,7 @@ use crate::model::{
     MfaDevice, PolicyVersion, Role, Tag, User, mfa_serial, role_arn, user_arn,
 };
 use crate::password::PasswordPolicy;
-use crate::principal::Caller;
+use crate::principal::{Caller, Principal};
 use crate::session::{SessionKeyRing, SessionKind};
 use crate::store::Tx;
 use crate::totp::CodeInput;
@@ -807,7 +807,7 @@ fn session_may_call(ctx: &Ctx<'_>, op: &Operation) -> bool {
 /// Resolves, authorises and runs `op` in `tx`.
 pub async fn execute<T: Tx>(tx: &mut T, ctx: &Ctx<'_>, op: Operation) -> Result<Output, OpError> {
     if !session_may_call(ctx, &op) {
-        return Err(crate::auth::invalid_client_token_id().into());
+        return Err(crate::auth::session_token_refused_by_iam().into());
     }
     match target(tx, ctx, &op).await? {
         Target::Unrestricted => {}
@@ -1230,6 +1230,18 @@ async fn target<T: Tx>(tx: &mut T, ctx: &Ctx<'_>, op: &Operation) -> Result<Targ
             resource: "*".to_owned(),
             context: Vec::new(),
         })),
+        // Federated users may call no STS operation but `GetCallerIdentity` (GetFederationToken's
+        // API reference, "Permissions"), whatever their session policy allows.
+        Operation::GetAccessKeyInfo { .. }
+            if matches!(ctx.caller.principal, Principal::FederatedUser { .. }) =>
+        {
+            Err(ApiError::access_denied(format!(
+                "User: {} is not authorized to perform: sts:{}",
+                ctx.caller.principal.arn(ctx.partition),
+                op.name()
+            ))
+            .into())
+        }
         Operation::GetAccessKeyInfo { .. } => Ok(Target::Resource(Permission {
             action: "sts:GetAccessKeyInfo".to_owned(),
             resource: "*".to_owned(),
