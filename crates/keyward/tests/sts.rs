@@ -1062,3 +1062,129 @@ async fn s15_federation_token_session_policies_intersect_on_lookup_events() {
         Err(denied("managedover", "identity-based policy"))
     );
 }
+
+/// `DecodeAuthorizationMessage` needs `sts:DecodeAuthorizationMessage`; keyward encodes no
+/// authorization message (its refusals are clear text), so every message it is given is one it
+/// cannot decode: `InvalidAuthorizationMessageException`.
+#[tokio::test]
+async fn decode_authorization_message_needs_permission_and_decodes_nothing() {
+    let server = Server::start();
+    let acct = server.account_id.clone();
+    let (key, secret) = server.new_user_with_key("dave").await;
+    let sts = server.sts(&key, &secret);
+    let err = sts
+        .decode_authorization_message()
+        .encoded_message("anything")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        aws_error(&err),
+        (
+            "AccessDenied".into(),
+            format!(
+                "User: arn:aws:iam::{acct}:user/dave is not authorized to perform: sts:DecodeAuthorizationMessage because no identity-based policy allows the sts:DecodeAuthorizationMessage action"
+            ),
+            403
+        )
+    );
+    server
+        .root_iam()
+        .put_user_policy()
+        .user_name("dave")
+        .policy_name("decode")
+        .policy_document(r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["sts:DecodeAuthorizationMessage","sts:GetFederationToken"],"Resource":"*"}]}"#)
+        .send()
+        .await
+        .unwrap();
+    let invalid = (
+        "InvalidAuthorizationMessageException".to_owned(),
+        "The message passed to DecodeAuthorizationMessage was invalid.".to_owned(),
+        400,
+    );
+    // Whatever it is: random text, AWS-like encoded text, or one of keyward's own refusals.
+    for message in [
+        "anything".to_owned(),
+        "FR4gBD7Ph097WYBkzX9hVjGppLMy4jpXRvjeA5o7TembBR-Jvowq6mNim0".to_owned(),
+        aws_error(&err).1,
+    ] {
+        let err = sts
+            .decode_authorization_message()
+            .encoded_message(message)
+            .send()
+            .await
+            .unwrap_err();
+        assert!(
+            err.as_service_error()
+                .is_some_and(|e| e.is_invalid_authorization_message_exception())
+        );
+        assert_eq!(aws_error(&err), invalid);
+    }
+    let err = server
+        .root_sts()
+        .decode_authorization_message()
+        .encoded_message("x")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(aws_error(&err), invalid);
+
+    // A federated user may call no STS operation but GetCallerIdentity, whatever its session
+    // policy allows.
+    let out = sts
+        .get_federation_token()
+        .name("dave-fed")
+        .policy(r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"sts:DecodeAuthorizationMessage","Resource":"*"}]}"#)
+        .send()
+        .await
+        .unwrap();
+    let err = sts_with(&server, &temp(&out.credentials.unwrap()), None)
+        .decode_authorization_message()
+        .encoded_message("x")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        aws_error(&err),
+        (
+            "AccessDenied".into(),
+            format!(
+                "User: arn:aws:sts::{acct}:federated-user/dave-fed is not authorized to perform: sts:DecodeAuthorizationMessage"
+            ),
+            403
+        )
+    );
+
+    // encodedMessageType: 1 to 10,240 characters.
+    let long = "A".repeat(10_241);
+    let err = sts
+        .decode_authorization_message()
+        .encoded_message(&long)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        aws_error(&err),
+        (
+            "ValidationError".into(),
+            format!(
+                "1 validation error detected: Value '{long}' at 'encodedMessage' failed to satisfy constraint: Member must have length less than or equal to 10240"
+            ),
+            400
+        )
+    );
+    let err = sts
+        .decode_authorization_message()
+        .encoded_message("")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        aws_error(&err),
+        (
+            "ValidationError".into(),
+            "1 validation error detected: Value '' at 'encodedMessage' failed to satisfy constraint: Member must have length greater than or equal to 1".into(),
+            400
+        )
+    );
+}

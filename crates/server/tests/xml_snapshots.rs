@@ -720,6 +720,14 @@ fn sts_session_credentials() {
         encode::error(Service::Sts, &keyward_core::auth::expired_token(), RID)
     );
     insta::assert_snapshot!(
+        "error_invalid_authorization_message",
+        encode::error(
+            Service::Sts,
+            &keyward_core::ops::invalid_authorization_message(),
+            RID
+        )
+    );
+    insta::assert_snapshot!(
         "error_session_token_refused_by_iam",
         encode::error(
             Service::Iam,

@@ -19,7 +19,7 @@ pub use access_keys::new_access_key;
 pub use account::{GroupDetail, PolicyDetail, RoleDetail, UserDetail};
 pub use mfa::{MFA_DEVICES_PER_USER, MfaVerdict, VirtualMfaSecret, verify_mfa};
 pub use passwords::Password;
-pub use sts::{Credentials, MFA_FAILED, account_of_temporary_key};
+pub use sts::{Credentials, MFA_FAILED, account_of_temporary_key, invalid_authorization_message};
 
 use time::OffsetDateTime;
 
@@ -422,6 +422,9 @@ pub enum Operation {
     GetAccessKeyInfo {
         access_key_id: Option<String>,
     },
+    DecodeAuthorizationMessage {
+        encoded_message: Option<String>,
+    },
     GetAccountSummary,
     TagPolicy {
         policy_arn: Option<String>,
@@ -556,6 +559,7 @@ impl Operation {
             Operation::AssumeRole { .. } => "AssumeRole",
             Operation::GetFederationToken { .. } => "GetFederationToken",
             Operation::GetAccessKeyInfo { .. } => "GetAccessKeyInfo",
+            Operation::DecodeAuthorizationMessage { .. } => "DecodeAuthorizationMessage",
         }
     }
 
@@ -566,7 +570,8 @@ impl Operation {
             | Operation::GetSessionToken { .. }
             | Operation::AssumeRole { .. }
             | Operation::GetFederationToken { .. }
-            | Operation::GetAccessKeyInfo { .. } => "sts",
+            | Operation::GetAccessKeyInfo { .. }
+            | Operation::DecodeAuthorizationMessage { .. } => "sts",
             _ => "iam",
         }
     }
@@ -575,14 +580,15 @@ impl Operation {
     ///
     /// It also chooses the request's transaction (a read transaction when true), so an operation
     /// that may write is never read-only here: `GetSessionToken` records the accepted MFA step,
-    /// and `GetFederationToken` issues credentials.
+    /// and `GetFederationToken` issues credentials. `DecodeAuthorizationMessage` only reads.
     pub fn read_only(&self) -> bool {
         let name = self.name();
-        ["Get", "List"].iter().any(|p| name.starts_with(p))
+        (["Get", "List"].iter().any(|p| name.starts_with(p))
             && !matches!(
                 self,
                 Operation::GetSessionToken { .. } | Operation::GetFederationToken { .. }
-            )
+            ))
+            || matches!(self, Operation::DecodeAuthorizationMessage { .. })
     }
 }
 
@@ -1232,7 +1238,7 @@ async fn target<T: Tx>(tx: &mut T, ctx: &Ctx<'_>, op: &Operation) -> Result<Targ
         })),
         // Federated users may call no STS operation but `GetCallerIdentity` (GetFederationToken's
         // API reference, "Permissions"), whatever their session policy allows.
-        Operation::GetAccessKeyInfo { .. }
+        Operation::GetAccessKeyInfo { .. } | Operation::DecodeAuthorizationMessage { .. }
             if matches!(ctx.caller.principal, Principal::FederatedUser { .. }) =>
         {
             Err(ApiError::access_denied(format!(
@@ -1242,11 +1248,13 @@ async fn target<T: Tx>(tx: &mut T, ctx: &Ctx<'_>, op: &Operation) -> Result<Targ
             ))
             .into())
         }
-        Operation::GetAccessKeyInfo { .. } => Ok(Target::Resource(Permission {
-            action: "sts:GetAccessKeyInfo".to_owned(),
-            resource: "*".to_owned(),
-            context: Vec::new(),
-        })),
+        Operation::GetAccessKeyInfo { .. } | Operation::DecodeAuthorizationMessage { .. } => {
+            Ok(Target::Resource(Permission {
+                action: format!("sts:{}", op.name()),
+                resource: "*".to_owned(),
+                context: Vec::new(),
+            }))
+        }
         Operation::GetFederationToken { name, tags, .. } => Ok(Target::Resource(Permission {
             action: "sts:GetFederationToken".to_owned(),
             resource: crate::principal::federated_user_arn(
@@ -1609,6 +1617,9 @@ async fn run<T: Tx>(tx: &mut T, ctx: &Ctx<'_>, op: Operation) -> Result<Output, 
         }
         Operation::GetAccessKeyInfo { access_key_id } => {
             sts::get_access_key_info(tx, ctx, access_key_id).await
+        }
+        Operation::DecodeAuthorizationMessage { encoded_message } => {
+            sts::decode_authorization_message(encoded_message)
         }
     }
 }
