@@ -95,6 +95,17 @@ pub fn invalid_client_token_id() -> ApiError {
     )
 }
 
+/// IAM's answer to temporary credentials it does not take (`GetSessionToken` credentials without
+/// MFA, federated users'): `InvalidClientTokenId` (403), worded without the final period that the
+/// answer to an unknown key has.
+pub fn session_token_refused_by_iam() -> ApiError {
+    ApiError::new(
+        "InvalidClientTokenId",
+        403,
+        "The security token included in the request is invalid",
+    )
+}
+
 fn from_sigv4(e: &sigv4::AuthError) -> ApiError {
     ApiError::new(e.code(), e.http_status(), e.message())
 }

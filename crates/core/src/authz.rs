@@ -318,19 +318,31 @@ pub fn user_cache_key(user: &User) -> String {
     format!("user:{}", user.user_id)
 }
 
-/// Allows, or refuses with AWS's exact `AccessDenied` text naming the deciding policy type.
-pub async fn authorize<T: Tx>(tx: &mut T, ctx: &Ctx<'_>, perm: &Permission) -> Result<(), OpError> {
-    authorize_with(tx, ctx, perm, None, false).await
+/// When a decision refuses the request, and how the refusal reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    /// Refused unless allowed; the message names the policy type that decided.
+    Explained,
+    /// Refused only by an explicit deny (actions AWS lets through unless a policy denies them,
+    /// such as `sts:GetSessionToken`).
+    ExplicitDenyOnly,
+    /// Refused unless allowed; an implicit deny reads without its reason, as STS words a refused
+    /// `AssumeRole` whichever policy failed to allow it (and whether or not the role exists).
+    UnexplainedImplicitDeny,
 }
 
-/// [`authorize`] with a resource-based policy, and optionally refusing only on an explicit deny
-/// (for actions AWS lets through unless a policy denies them).
+/// Allows, or refuses with AWS's exact `AccessDenied` text naming the deciding policy type.
+pub async fn authorize<T: Tx>(tx: &mut T, ctx: &Ctx<'_>, perm: &Permission) -> Result<(), OpError> {
+    authorize_with(tx, ctx, perm, None, Refusal::Explained).await
+}
+
+/// [`authorize`] with a resource-based policy, refusing as `refusal` says.
 pub async fn authorize_with<T: Tx>(
     tx: &mut T,
     ctx: &Ctx<'_>,
     perm: &Permission,
     resource: Option<&ResourcePolicy>,
-    deny_only: bool,
+    refusal: Refusal,
 ) -> Result<(), OpError> {
     let principal = &ctx.caller.principal;
     let (engine_principal, set, mut context) = match principal {
@@ -419,7 +431,7 @@ pub async fn authorize_with<T: Tx>(
             .as_deref()
             .zip(resource.map(|r| r.account_id.as_str())),
         perm,
-        deny_only,
+        refusal,
     )?)
 }
 
@@ -431,7 +443,7 @@ fn evaluate_set(
     session: &[Arc<Policy>],
     resource: Option<(&Policy, &str)>,
     perm: &Permission,
-    deny_only: bool,
+    refusal: Refusal,
 ) -> Result<(), ApiError> {
     for (key, values) in &perm.context {
         context.set(key, values.iter().cloned());
@@ -446,12 +458,16 @@ fn evaluate_set(
         ..PolicySet::default()
     };
     let decision = policy::evaluate(&request, &set);
-    if deny_only && decision.kind != policy::DecisionKind::ExplicitDeny {
-        return Ok(());
-    }
-    match decision.access_denied_message(&request) {
-        None => Ok(()),
-        Some(message) => Err(ApiError::access_denied(message)),
+    match (decision.kind, refusal) {
+        (policy::DecisionKind::Allow, _)
+        | (policy::DecisionKind::ImplicitDeny, Refusal::ExplicitDenyOnly) => Ok(()),
+        (policy::DecisionKind::ImplicitDeny, Refusal::UnexplainedImplicitDeny) => {
+            Err(ApiError::access_denied(request.not_authorized()))
+        }
+        _ => match decision.access_denied_message(&request) {
+            None => Ok(()),
+            Some(message) => Err(ApiError::access_denied(message)),
+        },
     }
 }
 
@@ -470,6 +486,6 @@ pub fn decide(
         &[],
         None,
         perm,
-        false,
+        Refusal::Explained,
     )
 }

@@ -4,27 +4,10 @@
 
 mod common;
 
-use std::path::PathBuf;
 use std::process::Command;
 
-use common::Server;
+use common::{Server, aws_cli};
 use serde_json::Value;
-
-fn aws_cli() -> Option<PathBuf> {
-    if let Ok(p) = std::env::var("KEYWARD_AWS_CLI") {
-        return Some(PathBuf::from(p));
-    }
-    let venv = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../.venv/bin/aws");
-    if venv.exists() {
-        return Some(venv);
-    }
-    assert!(
-        std::env::var("CI").is_err(),
-        "the aws CLI is required under CI"
-    );
-    eprintln!("skipping: no aws CLI (run scripts/test to install it)");
-    None
-}
 
 /// Runs `aws --endpoint-url ... ARGS` as `key`; returns stdout parsed as JSON.
 fn aws(server: &Server, home: &std::path::Path, key: &str, secret: &str, args: &[&str]) -> Value {

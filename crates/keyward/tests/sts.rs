@@ -11,7 +11,7 @@ mod common;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use aws_sdk_iam::config::{BehaviorVersion, Credentials, Region};
-use common::{Server, SkewedClock, aws_error};
+use common::{Aws, Server, SkewedClock, aws_cli, aws_error};
 
 fn fresh_step() -> i64 {
     loop {
@@ -247,7 +247,7 @@ async fn s4_mfa_protected_api_access() {
         .send()
         .await
         .unwrap_err();
-    assert_eq!(aws_error(&err).0, "InvalidClientTokenId");
+    assert_eq!(aws_error(&err), iam_refuses_session());
 
     // A missing or altered token is refused.
     let mut altered = session.clone();
@@ -360,6 +360,16 @@ fn trust_of(principal_arn: &str) -> String {
     )
 }
 
+/// IAM's answer to temporary credentials it does not take: GetSessionToken's without MFA, and
+/// federated users'.
+fn iam_refuses_session() -> (String, String, u16) {
+    (
+        "InvalidClientTokenId".into(),
+        "The security token included in the request is invalid".into(),
+        403,
+    )
+}
+
 const LIST_ALL: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["iam:ListUsers","iam:ListRoles","iam:GetRole"],"Resource":"*"}]}"#;
 
 /// S12 and S15: a trust policy naming a user, one naming a role ARN (the seed's example), role
@@ -465,11 +475,16 @@ async fn s12_s15_assume_role_trust_and_session_policies() {
         .send()
         .await
         .unwrap_err();
-    let (code, msg, status) = aws_error(&err);
-    assert_eq!((code.as_str(), status), ("AccessDenied", 403));
-    assert!(
-        msg.starts_with(&format!("User: arn:aws:iam::{acct}:user/mallory is not authorized to perform: sts:AssumeRole on resource: {my_role_arn}")),
-        "{msg}"
+    // STS does not say which policy failed to allow an AssumeRole.
+    assert_eq!(
+        aws_error(&err),
+        (
+            "AccessDenied".into(),
+            format!(
+                "User: arn:aws:iam::{acct}:user/mallory is not authorized to perform: sts:AssumeRole on resource: {my_role_arn}"
+            ),
+            403
+        )
     );
 
     // S12: the Target role trusts the role ARN; its session may assume it (role chaining), for
@@ -631,6 +646,105 @@ async fn s12_s15_assume_role_trust_and_session_policies() {
     assert_eq!(aws_error(&err).0, "AccessDenied");
 }
 
+/// AWS's refusal of `AssumeRole`, which names neither the policy nor whether the role exists.
+fn assume_role_denied(caller_arn: &str, role_arn: &str) -> (String, String, u16) {
+    (
+        "AccessDenied".into(),
+        format!(
+            "User: {caller_arn} is not authorized to perform: sts:AssumeRole on resource: {role_arn}"
+        ),
+        403,
+    )
+}
+
+/// S12 in a single-account server: a trust policy naming only another account's root trusts
+/// nobody here, whatever the caller's identity policy allows; one naming this account's root
+/// delegates to the account, so the caller's identity policy must also allow `sts:AssumeRole`.
+#[tokio::test]
+async fn s12_trust_in_another_account_or_in_this_account_root() {
+    let server = Server::start();
+    let acct = server.account_id.clone();
+    let root = server.root_iam();
+    let (key, secret) = server.new_user_with_key("alice").await;
+    let (bkey, bsecret) = server.new_user_with_key("bob").await;
+    let alice_arn = format!("arn:aws:iam::{acct}:user/alice");
+    let bob_arn = format!("arn:aws:iam::{acct}:user/bob");
+    root.put_user_policy()
+        .user_name("alice")
+        .policy_name("assume-any")
+        .policy_document(format!(
+            r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Action":"sts:AssumeRole","Resource":"arn:aws:iam::{acct}:role/*"}}]}}"#
+        ))
+        .send()
+        .await
+        .unwrap();
+    let foreign_arn = format!("arn:aws:iam::{acct}:role/TrustsForeign");
+    root.create_role()
+        .role_name("TrustsForeign")
+        .assume_role_policy_document(trust_of("arn:aws:iam::111122223333:root"))
+        .send()
+        .await
+        .unwrap();
+    let local_arn = format!("arn:aws:iam::{acct}:role/TrustsAccount");
+    root.create_role()
+        .role_name("TrustsAccount")
+        .assume_role_policy_document(trust_of(&format!("arn:aws:iam::{acct}:root")))
+        .send()
+        .await
+        .unwrap();
+
+    let alice = server.sts(&key, &secret);
+    let bob = server.sts(&bkey, &bsecret);
+    // The foreign account is trusted, this one is not: the identity policy cannot make up for it.
+    let err = alice
+        .assume_role()
+        .role_arn(&foreign_arn)
+        .role_session_name("s1")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        aws_error(&err),
+        assume_role_denied(&alice_arn, &foreign_arn)
+    );
+
+    // This account's root: delegation to the account's identity policies.
+    let err = bob
+        .assume_role()
+        .role_arn(&local_arn)
+        .role_session_name("s2")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(aws_error(&err), assume_role_denied(&bob_arn, &local_arn));
+    let out = alice
+        .assume_role()
+        .role_arn(&local_arn)
+        .role_session_name("s3")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        out.assumed_role_user.unwrap().arn,
+        format!("arn:aws:sts::{acct}:assumed-role/TrustsAccount/s3")
+    );
+
+    // A role that does not exist, here or in the foreign account, is refused in the same words.
+    for missing in [
+        format!("arn:aws:iam::{acct}:role/Missing"),
+        "arn:aws:iam::111122223333:role/TrustsAnyone".to_owned(),
+    ] {
+        let err = alice
+            .assume_role()
+            .role_arn(&missing)
+            .role_session_name("s4")
+            .send()
+            .await
+            .unwrap_err();
+        assert_eq!(aws_error(&err), assume_role_denied(&alice_arn, &missing));
+    }
+}
+
 /// S15: a federation token's session policy is required for any permission and intersects with
 /// the user's; its credentials cannot call IAM; its identity is the federated user.
 #[tokio::test]
@@ -679,22 +793,56 @@ async fn s15_federation_token_and_access_key_info() {
         .unwrap();
     assert_eq!(me.arn(), Some(fed.arn.as_str()));
     assert_eq!(me.user_id(), Some(fed.federated_user_id.as_str()));
+    // No IAM operation at all, and no STS operation but GetCallerIdentity.
     let err = iam_with(&server, &creds, None)
         .list_users()
         .send()
         .await
         .unwrap_err();
-    assert_eq!(aws_error(&err).0, "InvalidClientTokenId");
-    let err = sts_with(&server, &creds, None)
+    assert_eq!(aws_error(&err), iam_refuses_session());
+    let fed_sts = sts_with(&server, &creds, None);
+    let session_refused = |action: &str| {
+        (
+            "AccessDenied".to_owned(),
+            format!("Cannot call {action} with session credentials"),
+            403,
+        )
+    };
+    let err = fed_sts
         .get_federation_token()
         .name("again")
         .send()
         .await
         .unwrap_err();
+    assert_eq!(aws_error(&err), session_refused("GetFederationToken"));
+    let err = fed_sts.get_session_token().send().await.unwrap_err();
+    assert_eq!(aws_error(&err), session_refused("GetSessionToken"));
+    let err = fed_sts
+        .get_access_key_info()
+        .access_key_id(&key)
+        .send()
+        .await
+        .unwrap_err();
     assert_eq!(
-        aws_error(&err).1,
-        "Cannot call GetFederationToken with session credentials"
+        aws_error(&err),
+        (
+            "AccessDenied".into(),
+            format!(
+                "User: {} is not authorized to perform: sts:GetAccessKeyInfo",
+                fed.arn
+            ),
+            403
+        )
     );
+    let any_role = format!("arn:aws:iam::{acct}:role/Any");
+    let err = fed_sts
+        .assume_role()
+        .role_arn(&any_role)
+        .role_session_name("x")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(aws_error(&err), assume_role_denied(&fed.arn, &any_role));
 
     // GetAccessKeyInfo: the account of a long-term and of a temporary key.
     let root_sts = server.root_sts();
@@ -756,4 +904,287 @@ async fn s15_expired_credentials_after_restart_with_a_moved_clock() {
         .await
         .unwrap();
     assert!(me.arn().unwrap().ends_with(":user/eve"));
+}
+
+/// `aws cloudtrail lookup-events --max-results 1` with temporary credentials: the events on
+/// success, otherwise the CLI's error line ("An error occurred (CODE) when calling ...").
+fn lookup_events(aws: &Aws, t: &Temp) -> Result<serde_json::Value, String> {
+    let (ok, stdout, stderr) = aws.run_with_token(
+        &t.0,
+        &t.1,
+        Some(&t.2),
+        &["cloudtrail", "lookup-events", "--max-results", "1"],
+    );
+    if ok {
+        Ok(serde_json::from_str(&stdout).unwrap())
+    } else {
+        Err(stderr.trim().to_owned())
+    }
+}
+
+const LOOKUP: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"cloudtrail:LookupEvents","Resource":"*"}]}"#;
+
+/// S15 through the one non-IAM/STS action keyward serves, CloudTrail's `LookupEvents` (JSON 1.1):
+/// a federated user may do only what both the user's policies and the session policies (inline
+/// `Policy` or managed `PolicyArns`) allow, and nothing without a session policy.
+#[tokio::test]
+async fn s15_federation_token_session_policies_intersect_on_lookup_events() {
+    let Some(exe) = aws_cli() else { return };
+    let server = Server::start();
+    let acct = server.account_id.clone();
+    let aws = Aws {
+        exe,
+        endpoint: server.endpoint(),
+        home: tempfile::tempdir().unwrap(),
+    };
+    let root = server.root_iam();
+    let fed_only = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"sts:GetFederationToken","Resource":"*"}]}"#;
+    let (key, secret) = server.new_user_with_key("broker").await;
+    let (nkey, nsecret) = server.new_user_with_key("narrow").await;
+    for (user, name, doc) in [
+        ("broker", "fed", fed_only),
+        ("broker", "lookup", LOOKUP),
+        ("narrow", "fed", fed_only),
+    ] {
+        root.put_user_policy()
+            .user_name(user)
+            .policy_name(name)
+            .policy_document(doc)
+            .send()
+            .await
+            .unwrap();
+    }
+    let lookup_policy = root
+        .create_policy()
+        .policy_name("LookupOnly")
+        .policy_document(LOOKUP)
+        .send()
+        .await
+        .unwrap()
+        .policy
+        .unwrap()
+        .arn
+        .unwrap();
+
+    // (user's key, federated name, inline policy, managed policy) → the token's credentials.
+    let token = |k: &str, s: &str, name: &str, policy: Option<&str>, arn: Option<&str>| {
+        let sts = server.sts(k, s);
+        let (name, policy, arn) = (
+            name.to_owned(),
+            policy.map(str::to_owned),
+            arn.map(str::to_owned),
+        );
+        async move {
+            let out = sts
+                .get_federation_token()
+                .name(name)
+                .set_policy(policy)
+                .set_policy_arns(arn.map(|a| {
+                    vec![
+                        aws_sdk_sts::types::PolicyDescriptorType::builder()
+                            .arn(a)
+                            .build(),
+                    ]
+                }))
+                .send()
+                .await
+                .unwrap();
+            temp(&out.credentials.unwrap())
+        }
+    };
+    let denied = |name: &str, because: &str| {
+        format!(
+            "An error occurred (AccessDeniedException) when calling the LookupEvents operation: User: arn:aws:sts::{acct}:federated-user/{name} is not authorized to perform: cloudtrail:LookupEvents because no {because} allows the cloudtrail:LookupEvents action"
+        )
+    };
+
+    // Both allow: allowed.
+    let both = token(&key, &secret, "both", Some(LOOKUP), None).await;
+    let events = lookup_events(&aws, &both).unwrap();
+    assert!(events["Events"].is_array(), "{events}");
+    let me = sts_with(&server, &both, None)
+        .get_caller_identity()
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        me.arn(),
+        Some(format!("arn:aws:sts::{acct}:federated-user/both").as_str())
+    );
+    assert_eq!(me.user_id(), Some(format!("{acct}:both").as_str()));
+
+    // The session policy allows something else: refused, naming the session policy.
+    let other = token(
+        &key,
+        &secret,
+        "other",
+        Some(r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"*"}]}"#),
+        None,
+    )
+    .await;
+    assert_eq!(
+        lookup_events(&aws, &other),
+        Err(denied("other", "session policy"))
+    );
+
+    // No session policy at all: no permission.
+    let bare = token(&key, &secret, "bare", None, None).await;
+    assert_eq!(
+        lookup_events(&aws, &bare),
+        Err(denied("bare", "session policy"))
+    );
+
+    // The session policy allows it but the user's policies do not: the intersection is empty.
+    let over = token(&nkey, &nsecret, "over", Some(LOOKUP), None).await;
+    assert_eq!(
+        lookup_events(&aws, &over),
+        Err(denied("over", "identity-based policy"))
+    );
+
+    // Managed session policies (PolicyArns) work the same way.
+    let managed = token(&key, &secret, "managed", None, Some(&lookup_policy)).await;
+    lookup_events(&aws, &managed).unwrap();
+    let iam_only = token(
+        &key,
+        &secret,
+        "iamonly",
+        None,
+        Some("arn:aws:iam::aws:policy/IAMReadOnlyAccess"),
+    )
+    .await;
+    assert_eq!(
+        lookup_events(&aws, &iam_only),
+        Err(denied("iamonly", "session policy"))
+    );
+    let managed_over = token(&nkey, &nsecret, "managedover", None, Some(&lookup_policy)).await;
+    assert_eq!(
+        lookup_events(&aws, &managed_over),
+        Err(denied("managedover", "identity-based policy"))
+    );
+}
+
+/// `DecodeAuthorizationMessage` needs `sts:DecodeAuthorizationMessage`; keyward encodes no
+/// authorization message (its refusals are clear text), so every message it is given is one it
+/// cannot decode: `InvalidAuthorizationMessageException`.
+#[tokio::test]
+async fn decode_authorization_message_needs_permission_and_decodes_nothing() {
+    let server = Server::start();
+    let acct = server.account_id.clone();
+    let (key, secret) = server.new_user_with_key("dave").await;
+    let sts = server.sts(&key, &secret);
+    let err = sts
+        .decode_authorization_message()
+        .encoded_message("anything")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        aws_error(&err),
+        (
+            "AccessDenied".into(),
+            format!(
+                "User: arn:aws:iam::{acct}:user/dave is not authorized to perform: sts:DecodeAuthorizationMessage because no identity-based policy allows the sts:DecodeAuthorizationMessage action"
+            ),
+            403
+        )
+    );
+    server
+        .root_iam()
+        .put_user_policy()
+        .user_name("dave")
+        .policy_name("decode")
+        .policy_document(r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["sts:DecodeAuthorizationMessage","sts:GetFederationToken"],"Resource":"*"}]}"#)
+        .send()
+        .await
+        .unwrap();
+    let invalid = (
+        "InvalidAuthorizationMessageException".to_owned(),
+        "The message passed to DecodeAuthorizationMessage was invalid.".to_owned(),
+        400,
+    );
+    // Whatever it is: random text, AWS-like encoded text, or one of keyward's own refusals.
+    for message in [
+        "anything".to_owned(),
+        "FR4gBD7Ph097WYBkzX9hVjGppLMy4jpXRvjeA5o7TembBR-Jvowq6mNim0".to_owned(),
+        aws_error(&err).1,
+    ] {
+        let err = sts
+            .decode_authorization_message()
+            .encoded_message(message)
+            .send()
+            .await
+            .unwrap_err();
+        assert!(
+            err.as_service_error()
+                .is_some_and(|e| e.is_invalid_authorization_message_exception())
+        );
+        assert_eq!(aws_error(&err), invalid);
+    }
+    let err = server
+        .root_sts()
+        .decode_authorization_message()
+        .encoded_message("x")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(aws_error(&err), invalid);
+
+    // A federated user may call no STS operation but GetCallerIdentity, whatever its session
+    // policy allows.
+    let out = sts
+        .get_federation_token()
+        .name("dave-fed")
+        .policy(r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"sts:DecodeAuthorizationMessage","Resource":"*"}]}"#)
+        .send()
+        .await
+        .unwrap();
+    let err = sts_with(&server, &temp(&out.credentials.unwrap()), None)
+        .decode_authorization_message()
+        .encoded_message("x")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        aws_error(&err),
+        (
+            "AccessDenied".into(),
+            format!(
+                "User: arn:aws:sts::{acct}:federated-user/dave-fed is not authorized to perform: sts:DecodeAuthorizationMessage"
+            ),
+            403
+        )
+    );
+
+    // encodedMessageType: 1 to 10,240 characters.
+    let long = "A".repeat(10_241);
+    let err = sts
+        .decode_authorization_message()
+        .encoded_message(&long)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        aws_error(&err),
+        (
+            "ValidationError".into(),
+            format!(
+                "1 validation error detected: Value '{long}' at 'encodedMessage' failed to satisfy constraint: Member must have length less than or equal to 10240"
+            ),
+            400
+        )
+    );
+    let err = sts
+        .decode_authorization_message()
+        .encoded_message("")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        aws_error(&err),
+        (
+            "ValidationError".into(),
+            "1 validation error detected: Value '' at 'encodedMessage' failed to satisfy constraint: Member must have length greater than or equal to 1".into(),
+            400
+        )
+    );
 }

@@ -281,15 +281,7 @@ impl Decision<'_> {
     /// is not authorized to perform: iam:CreateUser on resource: arn:aws:iam::111122223333:user/x
     /// because no identity-based policy allows the iam:CreateUser action`. `None` when allowed.
     pub fn access_denied_message(&self, request: &Request) -> Option<String> {
-        let mut msg = format!(
-            "User: {} is not authorized to perform: {}",
-            request.principal.arn, request.action
-        );
-        // Actions without a resource (`*`) read "... perform: codecommit:ListRepositories because ...".
-        if !request.resource.is_empty() && request.resource != "*" {
-            msg.push_str(" on resource: ");
-            msg.push_str(&request.resource);
-        }
+        let mut msg = request.not_authorized();
         let kind = self.policy_kind.unwrap_or(PolicyKind::Identity);
         match self.kind {
             DecisionKind::Allow => return None,

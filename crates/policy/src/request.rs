@@ -149,4 +149,20 @@ impl Request {
         self.context = context;
         self
     }
+
+    /// The first half of AWS's `AccessDenied` message, without the reason: `User: ARN is not
+    /// authorized to perform: ACTION on resource: RESOURCE` (actions without a resource, `*`, end
+    /// at the action). STS words a refused `AssumeRole` exactly so.
+    pub fn not_authorized(&self) -> String {
+        let mut msg = format!(
+            "User: {} is not authorized to perform: {}",
+            self.principal.arn, self.action
+        );
+        // Actions without a resource (`*`) read "... perform: codecommit:ListRepositories because ...".
+        if !self.resource.is_empty() && self.resource != "*" {
+            msg.push_str(" on resource: ");
+            msg.push_str(&self.resource);
+        }
+        msg
+    }
 }

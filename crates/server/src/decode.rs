@@ -181,6 +181,9 @@ pub fn decode(service: Service, action: &str, p: &Params) -> Result<Operation, A
         (Service::Sts, "GetAccessKeyInfo") => Operation::GetAccessKeyInfo {
             access_key_id: s("AccessKeyId"),
         },
+        (Service::Sts, "DecodeAuthorizationMessage") => Operation::DecodeAuthorizationMessage {
+            encoded_message: s("EncodedMessage"),
+        },
         (Service::Iam, "CreateUser") => Operation::CreateUser {
             user_name: s("UserName"),
             path: s("Path"),

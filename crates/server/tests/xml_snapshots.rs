@@ -719,6 +719,22 @@ fn sts_session_credentials() {
         "expired_token",
         encode::error(Service::Sts, &keyward_core::auth::expired_token(), RID)
     );
+    insta::assert_snapshot!(
+        "error_invalid_authorization_message",
+        encode::error(
+            Service::Sts,
+            &keyward_core::ops::invalid_authorization_message(),
+            RID
+        )
+    );
+    insta::assert_snapshot!(
+        "error_session_token_refused_by_iam",
+        encode::error(
+            Service::Iam,
+            &keyward_core::auth::session_token_refused_by_iam(),
+            RID
+        )
+    );
 }
 
 #[test]

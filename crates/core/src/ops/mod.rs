@@ -19,12 +19,12 @@ pub use access_keys::new_access_key;
 pub use account::{GroupDetail, PolicyDetail, RoleDetail, UserDetail};
 pub use mfa::{MFA_DEVICES_PER_USER, MfaVerdict, VirtualMfaSecret, verify_mfa};
 pub use passwords::Password;
-pub use sts::{Credentials, MFA_FAILED, account_of_temporary_key};
+pub use sts::{Credentials, MFA_FAILED, account_of_temporary_key, invalid_authorization_message};
 
 use time::OffsetDateTime;
 
 use crate::authz::{
-    Permission, PolicyCache, RequestInfo, ResourcePolicy, authorize, authorize_with,
+    Permission, PolicyCache, Refusal, RequestInfo, ResourcePolicy, authorize, authorize_with,
 };
 use crate::crypto::MasterKey;
 use crate::error::{ApiError, OpError};
@@ -33,7 +33,7 @@ use crate::model::{
     MfaDevice, PolicyVersion, Role, Tag, User, mfa_serial, role_arn, user_arn,
 };
 use crate::password::PasswordPolicy;
-use crate::principal::Caller;
+use crate::principal::{Caller, Principal};
 use crate::session::{SessionKeyRing, SessionKind};
 use crate::store::Tx;
 use crate::totp::CodeInput;
@@ -422,6 +422,9 @@ pub enum Operation {
     GetAccessKeyInfo {
         access_key_id: Option<String>,
     },
+    DecodeAuthorizationMessage {
+        encoded_message: Option<String>,
+    },
     GetAccountSummary,
     TagPolicy {
         policy_arn: Option<String>,
@@ -556,6 +559,7 @@ impl Operation {
             Operation::AssumeRole { .. } => "AssumeRole",
             Operation::GetFederationToken { .. } => "GetFederationToken",
             Operation::GetAccessKeyInfo { .. } => "GetAccessKeyInfo",
+            Operation::DecodeAuthorizationMessage { .. } => "DecodeAuthorizationMessage",
         }
     }
 
@@ -566,7 +570,8 @@ impl Operation {
             | Operation::GetSessionToken { .. }
             | Operation::AssumeRole { .. }
             | Operation::GetFederationToken { .. }
-            | Operation::GetAccessKeyInfo { .. } => "sts",
+            | Operation::GetAccessKeyInfo { .. }
+            | Operation::DecodeAuthorizationMessage { .. } => "sts",
             _ => "iam",
         }
     }
@@ -575,14 +580,15 @@ impl Operation {
     ///
     /// It also chooses the request's transaction (a read transaction when true), so an operation
     /// that may write is never read-only here: `GetSessionToken` records the accepted MFA step,
-    /// and `GetFederationToken` issues credentials.
+    /// and `GetFederationToken` issues credentials. `DecodeAuthorizationMessage` only reads.
     pub fn read_only(&self) -> bool {
         let name = self.name();
-        ["Get", "List"].iter().any(|p| name.starts_with(p))
+        (["Get", "List"].iter().any(|p| name.starts_with(p))
             && !matches!(
                 self,
                 Operation::GetSessionToken { .. } | Operation::GetFederationToken { .. }
-            )
+            ))
+            || matches!(self, Operation::DecodeAuthorizationMessage { .. })
     }
 }
 
@@ -784,8 +790,9 @@ enum Target {
     /// No permission is needed (`sts:GetCallerIdentity`, as AWS documents: an explicit deny of
     /// it does not stop it).
     Unrestricted,
-    /// The permission, decided together with a resource-based policy (a role's trust policy).
-    WithResourcePolicy(Permission, ResourcePolicy),
+    /// `sts:AssumeRole`, decided together with the role's trust policy (none when no role has the
+    /// ARN); refused in STS's words, which do not say which policy failed to allow it.
+    AssumeRole(Permission, Option<ResourcePolicy>),
     /// Allowed unless a policy explicitly denies it (`sts:GetSessionToken`).
     DenyOnly(Permission),
 }
@@ -806,16 +813,17 @@ fn session_may_call(ctx: &Ctx<'_>, op: &Operation) -> bool {
 /// Resolves, authorises and runs `op` in `tx`.
 pub async fn execute<T: Tx>(tx: &mut T, ctx: &Ctx<'_>, op: Operation) -> Result<Output, OpError> {
     if !session_may_call(ctx, &op) {
-        return Err(crate::auth::invalid_client_token_id().into());
+        return Err(crate::auth::session_token_refused_by_iam().into());
     }
     match target(tx, ctx, &op).await? {
         Target::Unrestricted => {}
         Target::Resource(permission) => authorize(tx, ctx, &permission).await?,
-        Target::WithResourcePolicy(permission, policy) => {
-            authorize_with(tx, ctx, &permission, Some(&policy), false).await?;
+        Target::AssumeRole(permission, trust) => {
+            let refusal = Refusal::UnexplainedImplicitDeny;
+            authorize_with(tx, ctx, &permission, trust.as_ref(), refusal).await?;
         }
         Target::DenyOnly(permission) => {
-            authorize_with(tx, ctx, &permission, None, true).await?;
+            authorize_with(tx, ctx, &permission, None, Refusal::ExplicitDenyOnly).await?;
         }
     }
     run(tx, ctx, op).await
@@ -1228,11 +1236,25 @@ async fn target<T: Tx>(tx: &mut T, ctx: &Ctx<'_>, op: &Operation) -> Result<Targ
             resource: "*".to_owned(),
             context: Vec::new(),
         })),
-        Operation::GetAccessKeyInfo { .. } => Ok(Target::Resource(Permission {
-            action: "sts:GetAccessKeyInfo".to_owned(),
-            resource: "*".to_owned(),
-            context: Vec::new(),
-        })),
+        // Federated users may call no STS operation but `GetCallerIdentity` (GetFederationToken's
+        // API reference, "Permissions"), whatever their session policy allows.
+        Operation::GetAccessKeyInfo { .. } | Operation::DecodeAuthorizationMessage { .. }
+            if matches!(ctx.caller.principal, Principal::FederatedUser { .. }) =>
+        {
+            Err(ApiError::access_denied(format!(
+                "User: {} is not authorized to perform: sts:{}",
+                ctx.caller.principal.arn(ctx.partition),
+                op.name()
+            ))
+            .into())
+        }
+        Operation::GetAccessKeyInfo { .. } | Operation::DecodeAuthorizationMessage { .. } => {
+            Ok(Target::Resource(Permission {
+                action: format!("sts:{}", op.name()),
+                resource: "*".to_owned(),
+                context: Vec::new(),
+            }))
+        }
         Operation::GetFederationToken { name, tags, .. } => Ok(Target::Resource(Permission {
             action: "sts:GetFederationToken".to_owned(),
             resource: crate::principal::federated_user_arn(
@@ -1283,10 +1305,10 @@ async fn target<T: Tx>(tx: &mut T, ctx: &Ctx<'_>, op: &Operation) -> Result<Targ
                 resource: arn.clone(),
                 context,
             };
-            Ok(match sts::role_of_arn(tx, ctx, &arn).await? {
-                Some(role) => Target::WithResourcePolicy(permission, sts::trust_policy(ctx, &role)),
-                None => Target::Resource(permission),
-            })
+            let trust = sts::role_of_arn(tx, ctx, &arn)
+                .await?
+                .map(|role| sts::trust_policy(ctx, &role));
+            Ok(Target::AssumeRole(permission, trust))
         }
         Operation::CreateRole {
             role_name,
@@ -1595,6 +1617,9 @@ async fn run<T: Tx>(tx: &mut T, ctx: &Ctx<'_>, op: Operation) -> Result<Output, 
         }
         Operation::GetAccessKeyInfo { access_key_id } => {
             sts::get_access_key_info(tx, ctx, access_key_id).await
+        }
+        Operation::DecodeAuthorizationMessage { encoded_message } => {
+            sts::decode_authorization_message(encoded_message)
         }
     }
 }

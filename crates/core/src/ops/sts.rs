@@ -1,4 +1,5 @@
-//! STS: `GetSessionToken`, `AssumeRole`, `GetFederationToken`, `GetAccessKeyInfo`.
+//! STS: `GetSessionToken`, `AssumeRole`, `GetFederationToken`, `GetAccessKeyInfo`,
+//! `DecodeAuthorizationMessage`.
 //!
 //! Every issued credential is an `ASIA...` key, a fresh secret and a session token sealed by
 //! [`crate::session::SessionKeyRing`]; nothing is written to the store for it.
@@ -7,7 +8,7 @@ use keyward_policy::{ParseOptions, PolicyKind};
 use keyward_sigv4::SecretKey;
 use time::{Duration, OffsetDateTime};
 
-use crate::authz::{Permission, ResourcePolicy, authorize_with};
+use crate::authz::{Permission, Refusal, ResourcePolicy, authorize_with};
 use crate::error::{ApiError, OpError};
 use crate::ids::{self, IdKind};
 use crate::model::{Role, Tag};
@@ -96,6 +97,14 @@ const TOKEN_CODE: StringShape = StringShape {
 const ROLE_ARN: StringShape = StringShape {
     min: 20,
     max: 2048,
+    pattern: None,
+    matches: |_| true,
+};
+
+/// `encodedMessageType` of botocore's STS model.
+const ENCODED_MESSAGE: StringShape = StringShape {
+    min: 1,
+    max: 10_240,
     pattern: None,
     matches: |_| true,
 };
@@ -467,7 +476,7 @@ pub(super) async fn assume_role<T: Tx>(
                 resource: arn.clone(),
                 context: Vec::new(),
             };
-            authorize_with(tx, ctx, &perm, Some(&trust), false).await?;
+            authorize_with(tx, ctx, &perm, Some(&trust), Refusal::Explained).await?;
         }
     }
     let packed = check_session_policies(tx, ctx, policy.as_deref(), &policy_arns, &tags).await?;
@@ -619,6 +628,32 @@ pub(super) async fn get_access_key_info<T: Tx>(
         )
         .into()),
     }
+}
+
+/// `InvalidAuthorizationMessageException` (400): the message cannot be decoded. Its wording follows
+/// the STS API reference's description of the error.
+pub fn invalid_authorization_message() -> ApiError {
+    ApiError::new(
+        "InvalidAuthorizationMessageException",
+        400,
+        "The message passed to DecodeAuthorizationMessage was invalid.",
+    )
+}
+
+/// keyward never encodes an authorization message: its `AccessDenied` messages are clear text, as
+/// IAM's and STS's are. So no message given here can be one of ours, and each is answered as AWS
+/// answers a message it cannot decode.
+pub(super) fn decode_authorization_message(
+    encoded_message: Option<String>,
+) -> Result<Output, OpError> {
+    let mut v = Validator::new();
+    v.required_string(
+        "encodedMessage",
+        encoded_message.as_deref(),
+        &ENCODED_MESSAGE,
+    );
+    v.finish()?;
+    Err(invalid_authorization_message().into())
 }
 
 #[cfg(test)]

@@ -243,3 +243,75 @@ where
         status,
     )
 }
+
+/// The `aws` executable: `$KEYWARD_AWS_CLI`, the workspace's `.venv`, or `aws` on PATH. Under
+/// CI a missing CLI is a failure, not a skip.
+pub fn aws_cli() -> Option<PathBuf> {
+    if let Ok(p) = std::env::var("KEYWARD_AWS_CLI") {
+        return Some(PathBuf::from(p));
+    }
+    let venv = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../.venv/bin/aws");
+    if venv.exists() {
+        return Some(venv);
+    }
+    let on_path = Command::new("aws")
+        .arg("--version")
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false);
+    if on_path {
+        return Some(PathBuf::from("aws"));
+    }
+    assert!(
+        std::env::var("CI").is_err(),
+        "the aws CLI is required under CI (scripts/test installs it)"
+    );
+    eprintln!("skipping: no aws CLI (run scripts/test to install it)");
+    None
+}
+
+/// The `aws` CLI against one server, with its own empty `HOME` (no profile, no cache).
+pub struct Aws {
+    pub exe: PathBuf,
+    pub endpoint: String,
+    pub home: tempfile::TempDir,
+}
+
+impl Aws {
+    /// Runs `aws --endpoint-url ... ARGS` with the given credentials; returns (success, stdout, stderr).
+    pub fn run(&self, key: &str, secret: &str, args: &[&str]) -> (bool, String, String) {
+        self.run_with_token(key, secret, None, args)
+    }
+
+    /// [`Aws::run`] with temporary credentials (`AWS_SESSION_TOKEN` in the environment).
+    pub fn run_with_token(
+        &self,
+        key: &str,
+        secret: &str,
+        token: Option<&str>,
+        args: &[&str],
+    ) -> (bool, String, String) {
+        let mut cmd = Command::new(&self.exe);
+        cmd.arg("--endpoint-url")
+            .arg(&self.endpoint)
+            .args(["--output", "json"])
+            .args(args)
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("HOME", self.home.path())
+            .env("AWS_ACCESS_KEY_ID", key)
+            .env("AWS_SECRET_ACCESS_KEY", secret)
+            .env("AWS_DEFAULT_REGION", "us-east-1")
+            .env("AWS_MAX_ATTEMPTS", "1")
+            .env("AWS_EC2_METADATA_DISABLED", "true");
+        if let Some(t) = token {
+            cmd.env("AWS_SESSION_TOKEN", t);
+        }
+        let out = cmd.output().unwrap();
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    }
+}
