@@ -160,78 +160,132 @@ impl AuditEvent {
     }
 
     /// The record as CloudTrail's JSON (the `CloudTrailEvent` of `LookupEvents`, one line of the
-    /// JSON-lines sink).
+    /// JSON-lines sink), as a value.
     pub fn to_record(&self) -> Value {
-        let mut identity = Map::new();
-        if let Some(t) = &self.identity_type {
-            identity.insert("type".into(), json!(t));
-        }
-        for (k, v) in [
-            ("principalId", &self.principal_id),
-            ("arn", &self.principal_arn),
-            ("accountId", &self.account_id),
-            ("accessKeyId", &self.access_key_id),
-            ("userName", &self.user_name),
-        ] {
-            if let Some(v) = v {
-                identity.insert(k.into(), json!(v));
-            }
-        }
-        if let Some(s) = &self.session {
-            identity.insert(
-                "sessionContext".into(),
-                json!({ "attributes": {
-                    "creationDate": iso8601(s.creation_date),
-                    "mfaAuthenticated": if s.mfa_authenticated { "true" } else { "false" },
-                }}),
-            );
-        }
-        let mut r = Map::new();
-        r.insert("eventVersion".into(), json!(EVENT_VERSION));
-        r.insert("userIdentity".into(), Value::Object(identity));
-        r.insert("eventTime".into(), json!(iso8601(self.event_time)));
-        r.insert("eventSource".into(), json!(self.event_source));
-        r.insert("eventName".into(), json!(self.event_name));
-        r.insert("awsRegion".into(), json!(self.aws_region));
-        r.insert("sourceIPAddress".into(), json!(self.source_ip));
-        r.insert("userAgent".into(), json!(self.user_agent));
-        if let Some(code) = &self.error_code {
-            r.insert("errorCode".into(), json!(code));
-        }
-        if let Some(message) = &self.error_message {
-            r.insert("errorMessage".into(), json!(message));
-        }
-        r.insert(
-            "requestParameters".into(),
-            self.request_parameters.clone().unwrap_or(Value::Null),
-        );
-        r.insert(
-            "responseElements".into(),
-            self.response_elements.clone().unwrap_or(Value::Null),
-        );
-        if let Some(extra) = &self.additional_event_data {
-            r.insert("additionalEventData".into(), extra.clone());
-        }
-        r.insert("requestID".into(), json!(self.request_id));
-        r.insert("eventID".into(), json!(self.event_id));
-        r.insert("readOnly".into(), json!(self.read_only));
-        if !self.resources.is_empty() {
-            r.insert(
-                "resources".into(),
-                Value::Array(
-                    self.resources
-                        .iter()
-                        .map(|(t, n)| json!({ "type": t, "ARN": n }))
-                        .collect(),
-                ),
-            );
-        }
-        r.insert("eventType".into(), json!(self.event_type));
-        r.insert("managementEvent".into(), json!(true));
-        r.insert("recipientAccountId".into(), json!(self.account_id));
-        r.insert("eventCategory".into(), json!("Management"));
-        Value::Object(r)
+        serde_json::to_value(self.record()).unwrap_or(Value::Null)
     }
+
+    /// The record as CloudTrail's JSON text, fields in CloudTrail's order, written in one pass
+    /// (what the store keeps and the sink writes).
+    pub fn record_json(&self) -> String {
+        serde_json::to_string(&self.record()).unwrap_or_default()
+    }
+
+    fn record(&self) -> Record<'_> {
+        Record {
+            event_version: EVENT_VERSION,
+            user_identity: Identity {
+                kind: self.identity_type.as_deref(),
+                principal_id: self.principal_id.as_deref(),
+                arn: self.principal_arn.as_deref(),
+                account_id: self.account_id.as_deref(),
+                access_key_id: self.access_key_id.as_deref(),
+                user_name: self.user_name.as_deref(),
+                session_context: self.session.as_ref().map(|s| SessionContext {
+                    attributes: Attributes {
+                        creation_date: iso8601(s.creation_date),
+                        mfa_authenticated: if s.mfa_authenticated { "true" } else { "false" },
+                    },
+                }),
+            },
+            event_time: iso8601(self.event_time),
+            event_source: &self.event_source,
+            event_name: &self.event_name,
+            aws_region: &self.aws_region,
+            source_ip: &self.source_ip,
+            user_agent: self.user_agent.as_deref(),
+            error_code: self.error_code.as_deref(),
+            error_message: self.error_message.as_deref(),
+            request_parameters: self.request_parameters.as_ref(),
+            response_elements: self.response_elements.as_ref(),
+            additional_event_data: self.additional_event_data.as_ref(),
+            request_id: &self.request_id,
+            event_id: &self.event_id,
+            read_only: self.read_only,
+            resources: self
+                .resources
+                .iter()
+                .map(|(kind, arn)| Resource { kind, arn })
+                .collect(),
+            event_type: &self.event_type,
+            management_event: true,
+            recipient_account_id: self.account_id.as_deref(),
+            event_category: "Management",
+        }
+    }
+}
+
+/// A record as CloudTrail writes it (field order and names of CloudTrail's record contents).
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Record<'a> {
+    event_version: &'static str,
+    user_identity: Identity<'a>,
+    event_time: String,
+    event_source: &'a str,
+    event_name: &'a str,
+    aws_region: &'a str,
+    #[serde(rename = "sourceIPAddress")]
+    source_ip: &'a str,
+    user_agent: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error_code: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error_message: Option<&'a str>,
+    request_parameters: Option<&'a Value>,
+    response_elements: Option<&'a Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    additional_event_data: Option<&'a Value>,
+    #[serde(rename = "requestID")]
+    request_id: &'a str,
+    #[serde(rename = "eventID")]
+    event_id: &'a str,
+    read_only: bool,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    resources: Vec<Resource<'a>>,
+    event_type: &'a str,
+    management_event: bool,
+    recipient_account_id: Option<&'a str>,
+    event_category: &'static str,
+}
+
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Identity<'a> {
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    kind: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    principal_id: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    arn: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    account_id: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    access_key_id: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    user_name: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    session_context: Option<SessionContext>,
+}
+
+#[derive(serde::Serialize)]
+struct SessionContext {
+    attributes: Attributes,
+}
+
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Attributes {
+    creation_date: String,
+    mfa_authenticated: &'static str,
+}
+
+#[derive(serde::Serialize)]
+struct Resource<'a> {
+    #[serde(rename = "type")]
+    kind: &'a str,
+    #[serde(rename = "ARN")]
+    arn: &'a str,
 }
 
 /// `LookupEvents`' lookup attributes.
@@ -539,5 +593,117 @@ mod tests {
         );
         assert_eq!(r["errorMessage"], "Failed authentication");
         assert_eq!(r["recipientAccountId"], "123456789012");
+    }
+
+    /// The record as built before `record()` existed: field by field into a map.
+    fn reference_record(e: &AuditEvent) -> Value {
+        let mut identity = Map::new();
+        if let Some(t) = &e.identity_type {
+            identity.insert("type".into(), json!(t));
+        }
+        for (k, v) in [
+            ("principalId", &e.principal_id),
+            ("arn", &e.principal_arn),
+            ("accountId", &e.account_id),
+            ("accessKeyId", &e.access_key_id),
+            ("userName", &e.user_name),
+        ] {
+            if let Some(v) = v {
+                identity.insert(k.into(), json!(v));
+            }
+        }
+        if let Some(s) = &e.session {
+            identity.insert(
+                "sessionContext".into(),
+                json!({ "attributes": {
+                    "creationDate": iso8601(s.creation_date),
+                    "mfaAuthenticated": if s.mfa_authenticated { "true" } else { "false" },
+                }}),
+            );
+        }
+        let mut r = Map::new();
+        r.insert("eventVersion".into(), json!(EVENT_VERSION));
+        r.insert("userIdentity".into(), Value::Object(identity));
+        r.insert("eventTime".into(), json!(iso8601(e.event_time)));
+        r.insert("eventSource".into(), json!(e.event_source));
+        r.insert("eventName".into(), json!(e.event_name));
+        r.insert("awsRegion".into(), json!(e.aws_region));
+        r.insert("sourceIPAddress".into(), json!(e.source_ip));
+        r.insert("userAgent".into(), json!(e.user_agent));
+        if let Some(code) = &e.error_code {
+            r.insert("errorCode".into(), json!(code));
+        }
+        if let Some(message) = &e.error_message {
+            r.insert("errorMessage".into(), json!(message));
+        }
+        r.insert(
+            "requestParameters".into(),
+            e.request_parameters.clone().unwrap_or(Value::Null),
+        );
+        r.insert(
+            "responseElements".into(),
+            e.response_elements.clone().unwrap_or(Value::Null),
+        );
+        if let Some(extra) = &e.additional_event_data {
+            r.insert("additionalEventData".into(), extra.clone());
+        }
+        r.insert("requestID".into(), json!(e.request_id));
+        r.insert("eventID".into(), json!(e.event_id));
+        r.insert("readOnly".into(), json!(e.read_only));
+        if !e.resources.is_empty() {
+            r.insert(
+                "resources".into(),
+                Value::Array(
+                    e.resources
+                        .iter()
+                        .map(|(t, n)| json!({ "type": t, "ARN": n }))
+                        .collect(),
+                ),
+            );
+        }
+        r.insert("eventType".into(), json!(e.event_type));
+        r.insert("managementEvent".into(), json!(true));
+        r.insert("recipientAccountId".into(), json!(e.account_id));
+        r.insert("eventCategory".into(), json!("Management"));
+        Value::Object(r)
+    }
+
+    #[test]
+    fn serialised_records_equal_the_field_by_field_reference() {
+        let t = time::macros::datetime!(2026-11-25 10:00:00 UTC);
+        let mut login = AuditEvent::console_login(ConsoleLogin {
+            event_id: "e".into(),
+            event_time: t,
+            request_id: "r".into(),
+            source_ip: "127.0.0.1".into(),
+            user_agent: Some("Mozilla/5.0 \"quoted\"".into()),
+            success: true,
+            mfa_used: true,
+            login_to: "http://127.0.0.1:4600/console",
+            mfa_failure: None,
+        });
+        login.account_id = Some("123456789012".into());
+        login.resources = vec![("AWS::IAM::User".into(), "bob".into())];
+        let mut failed = login.clone();
+        failed.session = None;
+        failed.account_id = None;
+        failed.user_agent = None;
+        failed.error_code = Some("AccessDenied".into());
+        failed.error_message = Some("User: x is not authorized".into());
+        failed.request_parameters = Some(json!({"userName": "bob", "password": HIDDEN}));
+        failed.additional_event_data = None;
+        failed.resources.clear();
+        for e in [&login, &failed] {
+            let reference = reference_record(e);
+            assert_eq!(e.to_record(), reference);
+            let text: Value = serde_json::from_str(&e.record_json()).unwrap();
+            assert_eq!(text, reference);
+        }
+        // CloudTrail's order, not alphabetical.
+        assert!(
+            login
+                .record_json()
+                .starts_with(r#"{"eventVersion":"1.09","userIdentity":{"#)
+        );
     }
 }

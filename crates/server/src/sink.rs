@@ -83,7 +83,7 @@ impl AuditSink {
             return;
         };
         let Some(sender) = guard.as_ref() else { return };
-        match sender.try_send(event.to_record().to_string()) {
+        match sender.try_send(event.record_json()) {
             Ok(()) | Err(TrySendError::Disconnected(_)) => {}
             Err(TrySendError::Full(_)) => {
                 let n = self.dropped.fetch_add(1, Ordering::Relaxed) + 1;

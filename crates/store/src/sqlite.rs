@@ -633,7 +633,7 @@ impl Tx for SqliteTx {
         .bind(&e.access_key_id)
         .bind(&e.error_code)
         .bind(resource_names)
-        .bind(e.to_record().to_string())
+        .bind(e.record_json())
         .execute(self.conn().await?)
         .await
         .map_err(db_err("insert audit event"))?;
