@@ -88,17 +88,42 @@ pub fn new_account_id() -> Result<String, StoreError> {
         .collect())
 }
 
-/// A request ID in the UUID form AWS uses (`x-amzn-RequestId`).
-pub fn new_request_id() -> String {
-    let mut b = [0u8; 16];
-    // A request ID is not a secret; if the OS RNG fails we still answer with a unique-enough ID.
-    if random_bytes(&mut b).is_err() {
-        let nanos = std::time::SystemTime::now()
+/// IDs taken from one refill of a thread's pool.
+const ID_POOL_IDS: usize = 64;
+
+/// 16 random bytes for an identifier that is not a secret (request and event IDs): taken from a
+/// per-thread pool that the OS RNG refills 64 IDs at a time, so a request's IDs cost no system
+/// call. If the OS RNG fails, the clock stands in (such IDs only need to be unique enough).
+fn id_bytes() -> [u8; 16] {
+    use std::cell::RefCell;
+    thread_local! {
+        static POOL: RefCell<(usize, [u8; 16 * ID_POOL_IDS])> =
+            const { RefCell::new((ID_POOL_IDS, [0; 16 * ID_POOL_IDS])) };
+    }
+    let from_pool = POOL.with(|pool| {
+        let mut pool = pool.borrow_mut();
+        let (next, bytes) = &mut *pool;
+        if *next >= ID_POOL_IDS {
+            random_bytes(bytes).ok()?;
+            *next = 0;
+        }
+        let start = *next * 16;
+        let id: [u8; 16] = bytes.get(start..start + 16)?.try_into().ok()?;
+        *next += 1;
+        Some(id)
+    });
+    from_pool.unwrap_or_else(|| {
+        std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_nanos())
-            .unwrap_or_default();
-        b = nanos.to_le_bytes();
-    }
+            .unwrap_or_default()
+            .to_le_bytes()
+    })
+}
+
+/// A request ID in the UUID form AWS uses (`x-amzn-RequestId`).
+pub fn new_request_id() -> String {
+    let mut b = id_bytes();
     b[6] = (b[6] & 0x0f) | 0x40;
     b[8] = (b[8] & 0x3f) | 0x80;
     let h = hex::encode(b);
@@ -120,10 +145,7 @@ pub fn is_account_id(s: &str) -> bool {
 /// A CloudTrail event ID: a UUID version 7 (RFC 9562: 48-bit Unix milliseconds, then random bits),
 /// so IDs of later records sort later and their index grows at its right edge.
 pub fn new_event_id(now: time::OffsetDateTime) -> String {
-    let mut b = [0u8; 16];
-    if random_bytes(&mut b).is_err() {
-        b = (now.unix_timestamp_nanos() as u128).to_le_bytes();
-    }
+    let mut b = id_bytes();
     let millis = u64::try_from(now.unix_timestamp_nanos() / 1_000_000).unwrap_or_default();
     for (i, byte) in millis.to_be_bytes().iter().skip(2).enumerate() {
         if let Some(slot) = b.get_mut(i) {
@@ -163,5 +185,30 @@ mod tests {
         let r = new_request_id();
         assert_eq!(r.len(), 36);
         assert_eq!(r.as_bytes()[14], b'4');
+    }
+
+    #[test]
+    fn pooled_ids_never_repeat_across_refills_and_threads() {
+        use std::collections::HashSet;
+        let per_thread = ID_POOL_IDS * 5 + 3;
+        let handles: Vec<_> = (0..4)
+            .map(|_| {
+                std::thread::spawn(move || (0..per_thread).map(|_| id_bytes()).collect::<Vec<_>>())
+            })
+            .collect();
+        let mut seen = HashSet::new();
+        for h in handles {
+            for id in h.join().unwrap() {
+                assert!(seen.insert(id), "an ID repeated");
+            }
+        }
+        assert_eq!(seen.len(), 4 * per_thread);
+        let t = time::macros::datetime!(2026-11-25 10:00:00 UTC);
+        let (a, b) = (
+            new_event_id(t),
+            new_event_id(t + time::Duration::milliseconds(1)),
+        );
+        assert_eq!(a.as_bytes()[14], b'7');
+        assert!(a < b, "event IDs sort by time");
     }
 }
