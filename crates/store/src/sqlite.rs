@@ -26,6 +26,7 @@ use keyward_core::model::{
 };
 use keyward_core::password::PasswordPolicy;
 use keyward_core::store::{AccountCounts, PolicyUsage, Store, StoreResult, Tx};
+use rusqlite::config::DbConfig;
 use rusqlite::types::FromSql;
 use rusqlite::{Connection, OpenFlags, Params, Row, params};
 
@@ -89,8 +90,18 @@ fn connect(path: &Path) -> StoreResult<Connection> {
         "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
     )
     .map_err(db_err("configure sqlite connection"))?;
+    // The query planner's stability guarantee: plans never depend on bound values. Without it,
+    // SQLite marks every statement with an ORDER BY as "may plan better with other values" and
+    // prepares it again whenever a parameter changes, which is every time keyward runs it.
+    conn.set_db_config(DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true)
+        .map_err(db_err("configure sqlite connection"))?;
     conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
     Ok(conn)
+}
+
+/// Runs one of the transaction statements (`BEGIN`, `COMMIT`, ...), prepared once per connection.
+fn control(conn: &Connection, statement: &'static str) -> StoreResult<()> {
+    exec(conn, statement, statement, []).map(drop)
 }
 
 impl SqliteStore {
@@ -114,7 +125,7 @@ impl SqliteStore {
             readers.clear();
         }
         let writer = self.inner.writer.lock().await;
-        if let Err(e) = writer.execute_batch("PRAGMA wal_checkpoint(TRUNCATE)") {
+        if let Err(e) = writer.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(())) {
             tracing::warn!(error = %e, "checkpoint at shutdown failed");
         }
     }
@@ -167,11 +178,9 @@ impl Store for SqliteStore {
         let conn = Arc::clone(&self.inner.writer).lock_owned().await;
         // A transaction left open (a failed rollback) must not swallow this one.
         if !conn.is_autocommit() {
-            conn.execute_batch("ROLLBACK")
-                .map_err(db_err("roll back a stale transaction"))?;
+            control(&conn, "ROLLBACK")?;
         }
-        conn.execute_batch("BEGIN IMMEDIATE")
-            .map_err(db_err("begin transaction"))?;
+        control(&conn, "BEGIN IMMEDIATE")?;
         Ok(SqliteTx {
             conn: Handle::Writer(conn),
             open: true,
@@ -210,8 +219,7 @@ impl SqliteTx {
         if let Handle::Reader(slot @ None) = &mut self.conn {
             let conn = self.store.take_reader()?;
             // `BEGIN` (deferred): a read snapshot from the first read on, no write lock.
-            conn.execute_batch("BEGIN")
-                .map_err(db_err("begin read transaction"))?;
+            control(&conn, "BEGIN")?;
             *slot = Some(conn);
             self.open = true;
         }
@@ -232,7 +240,7 @@ impl SqliteTx {
             Handle::Reader(Some(conn)) => conn,
             Handle::Reader(None) => return Ok(()),
         };
-        conn.execute_batch(statement).map_err(db_err(statement))
+        control(conn, statement)
     }
 }
 
