@@ -144,11 +144,12 @@ pub(crate) fn start_keyward(
     Ok(Server {
         name,
         proc,
-        target: Target::new(addr, key.trim(), secret.trim()),
+        target: Target::new(addr, key.trim(), secret.trim(), true),
     })
 }
 
-/// Credentials for moto and the floor, which accept any well-formed signature.
+/// Credentials for moto and the floor, which accept any well-formed signature (and enforce no
+/// policy: their targets have `enforces_iam` false).
 const OTHER_KEY: (&str, &str) = (
     "AKIAIOSFODNN7EXAMPLE",
     "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
@@ -171,7 +172,7 @@ fn start_floor() -> Result<Server> {
     Ok(Server {
         name: "floor",
         proc,
-        target: Target::new(addr, OTHER_KEY.0, OTHER_KEY.1),
+        target: Target::new(addr, OTHER_KEY.0, OTHER_KEY.1, false),
     })
 }
 
@@ -191,7 +192,7 @@ fn start_moto(bin: &Path) -> Result<Server> {
             name: "moto",
             child,
         },
-        target: Target::new(addr, OTHER_KEY.0, OTHER_KEY.1),
+        target: Target::new(addr, OTHER_KEY.0, OTHER_KEY.1, false),
     })
 }
 

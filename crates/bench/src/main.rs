@@ -135,7 +135,7 @@ fn main() -> Result<()> {
                 count,
                 setup,
             } => {
-                let target = Target::new(addr, &access_key_id, &secret_access_key);
+                let target = Target::new(addr, &access_key_id, &secret_access_key, true);
                 if setup {
                     let missing = workload::setup(&target, &[workload]).await?;
                     if let Some((w, why)) = missing.first() {

@@ -10,7 +10,7 @@ async fn against_floor(workload: Workload, concurrency: usize, count: u64) -> an
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
     let server = tokio::spawn(keyward_bench::floor::serve(listener));
-    let target = Target::new(addr, "AKIAIOSFODNN7EXAMPLE", "secret");
+    let target = Target::new(addr, "AKIAIOSFODNN7EXAMPLE", "secret", false);
     let config = RunConfig {
         workload,
         concurrency,
