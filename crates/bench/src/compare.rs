@@ -327,6 +327,10 @@ pub async fn compare(opts: &CompareOptions) -> Result<String> {
             },
             took.as_secs_f64()
         ));
+        for note in &p.notes {
+            eprintln!("bench: setup on {}: {note}", server.name);
+            setup_notes.push(format!("setup on {}: {note}", server.name));
+        }
         prepared.push(p);
     }
     let keyward_after_setup = procstat::rss_kib(keyward.proc.pid());

@@ -154,9 +154,11 @@ fn main() -> Result<()> {
                     );
                 }
                 let target = if setup {
-                    workload::setup(&root, &[workload])
-                        .await?
-                        .target_for(workload, &root)
+                    let prepared = workload::setup(&root, &[workload]).await?;
+                    for note in &prepared.notes {
+                        eprintln!("setup: {note}");
+                    }
+                    prepared.target_for(workload, &root)
                 } else {
                     root
                 };

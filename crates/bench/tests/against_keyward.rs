@@ -54,6 +54,7 @@ async fn authz_mix_against_keyward() -> anyhow::Result<()> {
     assert!(root.enforces_iam);
 
     let prepared = setup(root, &[Workload::AuthzMix]).await?;
+    assert!(prepared.notes.is_empty(), "{:?}", prepared.notes);
     let principal = prepared.target_for(Workload::AuthzMix, root);
     let name = principal.user_name.clone().expect("the principal's name");
     assert!(name.starts_with("bench-authz-"), "{name}");
