@@ -503,7 +503,12 @@ pub async fn compare(opts: &CompareOptions) -> Result<String> {
     let (i, _) = fmt_rss(keyward_idle);
     writeln!(out, "- keyward idle after start: {i}")?;
     let (s, _) = fmt_rss(keyward_after_setup);
-    writeln!(out, "- keyward after setup (idle, ~1,000 users): {s}")?;
+    let users = if opts.workloads.contains(&Workload::ListUsers) {
+        ", ~1,000 users"
+    } else {
+        ""
+    };
+    writeln!(out, "- keyward after setup (idle{users}): {s}")?;
     let (e, p) = fmt_rss(keyward_end);
     writeln!(out, "- keyward after the load: {e}, peak {p}")?;
     if moto.is_some() {
