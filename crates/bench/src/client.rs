@@ -22,7 +22,7 @@ pub const CONTENT_TYPE: &str = "application/x-www-form-urlencoded; charset=utf-8
 /// How long one request may take before it counts as an error.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// Where requests go and with which credentials.
+/// Where requests go, with which credentials, and what the server is expected to enforce.
 pub struct Target {
     /// The server's address (loopback).
     pub addr: SocketAddr,
@@ -32,16 +32,43 @@ pub struct Target {
     pub access_key_id: String,
     /// Its secret.
     pub secret: SecretKey,
+    /// The IAM user the key belongs to; `None` for the account's root user (or a server that
+    /// accepts any key).
+    pub user_name: Option<String>,
+    /// Whether the server enforces IAM policies: keyward does; moto and the floor answer a call
+    /// the caller's policies deny with 200. The authz mix counts a 200 from its denied target as
+    /// an error only where this is true.
+    pub enforces_iam: bool,
 }
 
 impl Target {
-    /// A target at `addr` signing with the given key.
-    pub fn new(addr: SocketAddr, access_key_id: &str, secret: &str) -> Arc<Self> {
+    /// A target at `addr` signing with the given key (the root user's, or any key for a server
+    /// that checks none).
+    pub fn new(
+        addr: SocketAddr,
+        access_key_id: &str,
+        secret: &str,
+        enforces_iam: bool,
+    ) -> Arc<Self> {
         Arc::new(Self {
             addr,
             host: addr.to_string(),
             access_key_id: access_key_id.to_owned(),
             secret: SecretKey::new(secret),
+            user_name: None,
+            enforces_iam,
+        })
+    }
+
+    /// The same server, signing as the IAM user `user_name` with one of its access keys.
+    pub fn as_user(&self, user_name: &str, access_key_id: &str, secret: &str) -> Arc<Self> {
+        Arc::new(Self {
+            addr: self.addr,
+            host: self.host.clone(),
+            access_key_id: access_key_id.to_owned(),
+            secret: SecretKey::new(secret),
+            user_name: Some(user_name.to_owned()),
+            enforces_iam: self.enforces_iam,
         })
     }
 }
@@ -114,6 +141,11 @@ impl Conn {
             reconnects: 0,
             opened: 0,
         }
+    }
+
+    /// The target this connection sends to and signs for.
+    pub fn target(&self) -> &Arc<Target> {
+        &self.target
     }
 
     async fn connect(&mut self) -> Result<()> {

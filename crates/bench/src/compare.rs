@@ -16,7 +16,9 @@ use anyhow::{Context, Result, anyhow, bail};
 use crate::client::{Conn, Service, Target};
 use crate::load::{self, RunConfig, RunResult};
 use crate::procstat;
-use crate::workload::{self, STS_VERSION, Workload};
+use crate::workload::{
+    self, AUTHZ_ALLOWED_USER, AUTHZ_DENIED_USER, Prepared, STS_VERSION, Workload,
+};
 
 /// Options of `compare`.
 #[derive(Clone, Debug)]
@@ -36,13 +38,14 @@ pub struct CompareOptions {
 }
 
 /// A started child process, killed and reaped when dropped.
-pub(crate) struct Proc {
+pub struct Proc {
     name: &'static str,
     child: Child,
 }
 
 impl Proc {
-    pub(crate) fn pid(&self) -> u32 {
+    /// The process ID.
+    pub fn pid(&self) -> u32 {
         self.child.id()
     }
 }
@@ -89,7 +92,7 @@ fn free_port() -> Result<u16> {
 }
 
 /// Waits until the target answers `GetCallerIdentity` with 200.
-pub(crate) async fn wait_ready(target: &Arc<Target>, name: &str, within: Duration) -> Result<()> {
+pub async fn wait_ready(target: &Arc<Target>, name: &str, within: Duration) -> Result<()> {
     let deadline = Instant::now() + within;
     let body = format!("Action=GetCallerIdentity&Version={STS_VERSION}");
     let mut last = String::new();
@@ -105,20 +108,20 @@ pub(crate) async fn wait_ready(target: &Arc<Target>, name: &str, within: Duratio
     bail!("{name} not ready within {within:?}: {last}")
 }
 
-pub(crate) struct Server {
-    pub(crate) name: &'static str,
-    pub(crate) proc: Proc,
-    pub(crate) target: Arc<Target>,
+/// A server started for the benchmark: stopped when dropped.
+pub struct Server {
+    /// Its name in the report.
+    pub name: &'static str,
+    /// The process.
+    pub proc: Proc,
+    /// Its address, signing as its root user (keyward) or with any key (moto, the floor).
+    pub target: Arc<Target>,
 }
 
 /// Starts keyward on a fresh data folder under `dir` (`dir/keyward-data`, log `dir/keyward.log`)
-/// with `extra` serve flags.
-pub(crate) fn start_keyward(
-    bin: &Path,
-    dir: &Path,
-    name: &'static str,
-    extra: &[&str],
-) -> Result<Server> {
+/// with `extra` serve flags, listening on a free port of 127.0.0.1; its target signs with the
+/// root key keyward writes to `root_accessKeys.csv`.
+pub fn start_keyward(bin: &Path, dir: &Path, name: &'static str, extra: &[&str]) -> Result<Server> {
     let data = dir.join("keyward-data");
     let log = std::fs::File::create(dir.join("keyward.log"))?;
     let child = Command::new(bin)
@@ -144,11 +147,12 @@ pub(crate) fn start_keyward(
     Ok(Server {
         name,
         proc,
-        target: Target::new(addr, key.trim(), secret.trim()),
+        target: Target::new(addr, key.trim(), secret.trim(), true),
     })
 }
 
-/// Credentials for moto and the floor, which accept any well-formed signature.
+/// Credentials for moto and the floor, which accept any well-formed signature (and enforce no
+/// policy: their targets have `enforces_iam` false).
 const OTHER_KEY: (&str, &str) = (
     "AKIAIOSFODNN7EXAMPLE",
     "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
@@ -171,7 +175,7 @@ fn start_floor() -> Result<Server> {
     Ok(Server {
         name: "floor",
         proc,
-        target: Target::new(addr, OTHER_KEY.0, OTHER_KEY.1),
+        target: Target::new(addr, OTHER_KEY.0, OTHER_KEY.1, false),
     })
 }
 
@@ -191,7 +195,7 @@ fn start_moto(bin: &Path) -> Result<Server> {
             name: "moto",
             child,
         },
-        target: Target::new(addr, OTHER_KEY.0, OTHER_KEY.1),
+        target: Target::new(addr, OTHER_KEY.0, OTHER_KEY.1, false),
     })
 }
 
@@ -200,7 +204,7 @@ struct Row {
     workload: Workload,
     concurrency: usize,
     server: &'static str,
-    outcome: Result<Measured, String>,
+    measured: Measured,
 }
 
 struct Measured {
@@ -285,28 +289,49 @@ pub async fn compare(opts: &CompareOptions) -> Result<String> {
     }
     servers.push(&floor);
 
-    // Setup on each real server (the floor answers anything).
-    let mut unavailable: Vec<(&'static str, Workload, String)> = Vec::new();
+    // Setup on each real server. The floor answers anything, so the workloads run there with
+    // nothing prepared (the authz mix signs with the floor's own key).
+    let mut prepared: Vec<Prepared> = Vec::new();
     let mut setup_notes = Vec::new();
     for server in &servers {
         if server.name == "floor" {
+            prepared.push(Prepared::default());
             continue;
         }
         let started = Instant::now();
-        let missing = workload::setup(&server.target, &opts.workloads)
+        let p = workload::setup(&server.target, &opts.workloads)
             .await
             .with_context(|| format!("setup on {}", server.name))?;
         let took = started.elapsed();
         eprintln!("bench: setup on {} took {took:.1?}", server.name);
+        let mut what = Vec::new();
+        if opts.workloads.contains(&Workload::ListUsers) {
+            what.push(format!(
+                "{} users for ListUsers, over 16 connections",
+                workload::LIST_USERS_COUNT
+            ));
+        }
+        if let Some(principal) = &p.authz_principal {
+            what.push(format!(
+                "the authz mix's principal {}",
+                principal.user_name.as_deref().unwrap_or("?")
+            ));
+        }
         setup_notes.push(format!(
-            "setup on {} ({} users for ListUsers, over 16 connections): {:.1} s",
+            "setup on {} ({}): {:.1} s",
             server.name,
-            workload::LIST_USERS_COUNT,
+            if what.is_empty() {
+                "nothing to create".to_owned()
+            } else {
+                what.join("; ")
+            },
             took.as_secs_f64()
         ));
-        for (w, why) in missing {
-            unavailable.push((server.name, w, why));
+        for note in &p.notes {
+            eprintln!("bench: setup on {}: {note}", server.name);
+            setup_notes.push(format!("setup on {}: {note}", server.name));
         }
+        prepared.push(p);
     }
     let keyward_after_setup = procstat::rss_kib(keyward.proc.pid());
 
@@ -315,22 +340,8 @@ pub async fn compare(opts: &CompareOptions) -> Result<String> {
     let self_pid = std::process::id();
     for &w in &opts.workloads {
         for &c in &opts.concurrency {
-            for server in &servers {
-                // The authz mix needs the policy API on keyward; without it the whole row set is
-                // unavailable (never a number that was not measured).
-                let keyward_missing = unavailable
-                    .iter()
-                    .find(|(s, uw, _)| *s == "keyward" && *uw == w)
-                    .map(|(_, _, why)| why.clone());
-                if let Some(why) = keyward_missing {
-                    rows.push(Row {
-                        workload: w,
-                        concurrency: c,
-                        server: server.name,
-                        outcome: Err(why),
-                    });
-                    continue;
-                }
+            for (server, prepared) in servers.iter().zip(&prepared) {
+                let target = prepared.target_for(w, &server.target);
                 let config = RunConfig {
                     workload: w,
                     concurrency: c,
@@ -341,7 +352,7 @@ pub async fn compare(opts: &CompareOptions) -> Result<String> {
                 eprintln!("bench: {} c={c} on {} ...", w.label(), server.name);
                 let cpu0 = procstat::cpu_time(server.proc.pid());
                 let self0 = procstat::cpu_time(self_pid);
-                let result = load::run(&server.target, &config, &format!("{tag}{c}")).await?;
+                let result = load::run(&target, &config, &format!("{tag}{c}")).await?;
                 let cpu1 = procstat::cpu_time(server.proc.pid());
                 let self1 = procstat::cpu_time(self_pid);
                 // CPU deltas cover the whole run, warm-up included: divide by every operation
@@ -359,11 +370,11 @@ pub async fn compare(opts: &CompareOptions) -> Result<String> {
                     workload: w,
                     concurrency: c,
                     server: server.name,
-                    outcome: Ok(Measured {
+                    measured: Measured {
                         server_cpu_per_op: per_op(server_cpu, result.all_ops),
                         client_cpu_per_op: per_op(client_cpu, result.all_ops),
                         result,
-                    }),
+                    },
                 });
             }
         }
@@ -390,8 +401,7 @@ pub async fn compare(opts: &CompareOptions) -> Result<String> {
     let find = |w: Workload, c: usize, name: &str| {
         rows.iter()
             .find(|r| r.workload == w && r.concurrency == c && r.server == name)
-            .and_then(|r| r.outcome.as_ref().ok())
-            .map(|m| m.result.throughput())
+            .map(|r| r.measured.result.throughput())
     };
     let ratio = |k: Option<f64>, other: Option<f64>| match (k, other) {
         (Some(k), Some(o)) if o > 0.0 && k / o < 10.0 => format!("{:.2}×", k / o),
@@ -404,39 +414,31 @@ pub async fn compare(opts: &CompareOptions) -> Result<String> {
     };
     for row in &rows {
         let label = row.workload.label();
-        match &row.outcome {
-            Err(why) => writeln!(
-                out,
-                "| {label} | {} | {} | {why} | | | | | | | | | |",
-                row.concurrency, row.server
-            )?,
-            Ok(m) => {
-                let r = &m.result;
-                let (km, kf) = if row.server == "keyward" {
-                    let k = Some(r.throughput());
-                    (
-                        ratio(k, find(row.workload, row.concurrency, "moto")),
-                        ratio(k, find(row.workload, row.concurrency, "floor")),
-                    )
-                } else {
-                    (String::new(), String::new())
-                };
-                writeln!(
-                    out,
-                    "| {label} | {} | {} | {} | {:.2} | {:.2} | {:.2} | {:.2} | {} | {} | {} | {km} | {kf} |",
-                    row.concurrency,
-                    row.server,
-                    fmt_rate(r.throughput()),
-                    r.quantile_ms(0.5),
-                    r.quantile_ms(0.9),
-                    r.quantile_ms(0.99),
-                    r.max_ms(),
-                    r.errors,
-                    us(m.server_cpu_per_op),
-                    us(m.client_cpu_per_op),
-                )?;
-            }
-        }
+        let m = &row.measured;
+        let r = &m.result;
+        let (km, kf) = if row.server == "keyward" {
+            let k = Some(r.throughput());
+            (
+                ratio(k, find(row.workload, row.concurrency, "moto")),
+                ratio(k, find(row.workload, row.concurrency, "floor")),
+            )
+        } else {
+            (String::new(), String::new())
+        };
+        writeln!(
+            out,
+            "| {label} | {} | {} | {} | {:.2} | {:.2} | {:.2} | {:.2} | {} | {} | {} | {km} | {kf} |",
+            row.concurrency,
+            row.server,
+            fmt_rate(r.throughput()),
+            r.quantile_ms(0.5),
+            r.quantile_ms(0.9),
+            r.quantile_ms(0.99),
+            r.max_ms(),
+            r.errors,
+            us(m.server_cpu_per_op),
+            us(m.client_cpu_per_op),
+        )?;
     }
     writeln!(out)?;
     writeln!(
@@ -446,35 +448,54 @@ pub async fn compare(opts: &CompareOptions) -> Result<String> {
          CreateUser + DeleteUser (2); latencies are per op. ListUsers reads the first page (AWS's default, 100 users) of an \
          account holding 1,000 users."
     )?;
+    if opts.workloads.contains(&Workload::AuthzMix) {
+        writeln!(
+            out,
+            "The authz mix runs as a non-root user holding the realistic policy set (10 managed \
+             policies, 2 groups with 2 each, 2 inline, a permissions boundary; ~60 \
+             statements), calling GetUser on itself, {AUTHZ_ALLOWED_USER} (allowed) and \
+             {AUTHZ_DENIED_USER} (denied) in turn; a denied call counts as done when answered 403 \
+             AccessDenied. moto and the floor enforce no policy: their denied calls answer 200, \
+             accepted there only (on the floor the mix signs with the floor's key, nothing set up)."
+        )?;
+        for row in rows.iter().filter(|r| r.workload == Workload::AuthzMix) {
+            let r = &row.measured.result;
+            writeln!(
+                out,
+                "- authz mix c={} {}: {} ops, {} refused 403 AccessDenied, {} denied calls \
+                 answered 200 (not enforced)",
+                row.concurrency, row.server, r.ops, r.denied, r.not_enforced
+            )?;
+        }
+    }
     for note in &setup_notes {
         writeln!(out, "- {note}")?;
     }
     let mut any_errors = false;
     for row in &rows {
-        if let Ok(m) = &row.outcome {
-            for (kind, n) in &m.result.error_kinds {
-                if !any_errors {
-                    writeln!(out, "\nErrors:")?;
-                    any_errors = true;
-                }
-                writeln!(
-                    out,
-                    "- {} c={} {}: {n} × {kind}",
-                    row.workload.label(),
-                    row.concurrency,
-                    row.server
-                )?;
+        let r = &row.measured.result;
+        for (kind, n) in &r.error_kinds {
+            if !any_errors {
+                writeln!(out, "\nErrors:")?;
+                any_errors = true;
             }
-            if m.result.reconnects > 0 {
-                writeln!(
-                    out,
-                    "- {} c={} {}: {} reconnects (server closed keep-alive connections)",
-                    row.workload.label(),
-                    row.concurrency,
-                    row.server,
-                    m.result.reconnects
-                )?;
-            }
+            writeln!(
+                out,
+                "- {} c={} {}: {n} × {kind}",
+                row.workload.label(),
+                row.concurrency,
+                row.server
+            )?;
+        }
+        if r.reconnects > 0 {
+            writeln!(
+                out,
+                "- {} c={} {}: {} reconnects (server closed keep-alive connections)",
+                row.workload.label(),
+                row.concurrency,
+                row.server,
+                r.reconnects
+            )?;
         }
     }
 
@@ -482,7 +503,12 @@ pub async fn compare(opts: &CompareOptions) -> Result<String> {
     let (i, _) = fmt_rss(keyward_idle);
     writeln!(out, "- keyward idle after start: {i}")?;
     let (s, _) = fmt_rss(keyward_after_setup);
-    writeln!(out, "- keyward after setup (idle, ~1,000 users): {s}")?;
+    let users = if opts.workloads.contains(&Workload::ListUsers) {
+        ", ~1,000 users"
+    } else {
+        ""
+    };
+    writeln!(out, "- keyward after setup (idle{users}): {s}")?;
     let (e, p) = fmt_rss(keyward_end);
     writeln!(out, "- keyward after the load: {e}, peak {p}")?;
     if moto.is_some() {
@@ -496,8 +522,7 @@ pub async fn compare(opts: &CompareOptions) -> Result<String> {
     let get = |w: Workload, c: usize, name: &str| {
         rows.iter()
             .find(|r| r.workload == w && r.concurrency == c && r.server == name)
-            .and_then(|r| r.outcome.as_ref().ok())
-            .map(|m| &m.result)
+            .map(|r| &r.measured.result)
     };
     let verdict = |ok: bool| if ok { "met" } else { "NOT met" };
     if let Some(k) = get(Workload::GetCallerIdentity, 64, "keyward") {

@@ -1,5 +1,5 @@
 //! The loopback floor: a trivial keep-alive HTTP/1.1 server that reads the request and answers a
-//! fixed ~300-byte XML document. What no real server on this machine can beat.
+//! fixed ~480-byte XML document. What no real server on this machine can beat.
 
 use std::convert::Infallible;
 
@@ -13,13 +13,16 @@ use hyper::{Request, Response};
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
 
-/// The fixed answer, shaped like a `GetCallerIdentity` response. It carries an `AccessKeyId`
-/// element so the write mix can run against the floor too.
+/// The fixed answer, shaped like a `GetCallerIdentity` response. It carries `AccessKeyId` and
+/// `SecretAccessKey` elements so the write mix and the authz mix's setup (which read them from
+/// `CreateAccessKey`) can run against the floor too.
 pub const FLOOR_XML: &str = concat!(
     "<GetCallerIdentityResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\">",
     "<GetCallerIdentityResult><Arn>arn:aws:iam::123456789012:root</Arn>",
     "<UserId>123456789012</UserId><Account>123456789012</Account>",
-    "<AccessKeyId>AKIAFLOORFLOORFLOOR0</AccessKeyId></GetCallerIdentityResult>",
+    "<AccessKeyId>AKIAFLOORFLOORFLOOR0</AccessKeyId>",
+    "<SecretAccessKey>floorfloorfloorfloorfloorfloorfloorfloor</SecretAccessKey>",
+    "</GetCallerIdentityResult>",
     "<ResponseMetadata><RequestId>00000000-0000-0000-0000-000000000000</RequestId>",
     "</ResponseMetadata></GetCallerIdentityResponse>\n"
 );

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use anyhow::Result;
 
 use crate::client::{Conn, Target};
-use crate::workload::{Workload, run_op};
+use crate::workload::{Outcome, Workload, run_op};
 
 /// How long and how hard to run.
 #[derive(Clone, Debug)]
@@ -28,8 +28,14 @@ pub struct RunConfig {
 /// What a run measured.
 #[derive(Clone, Debug, Default)]
 pub struct RunResult {
-    /// Successful operations in the measured window.
+    /// Successful operations in the measured window: every request answered as expected,
+    /// including the authz mix's refusals.
     pub ops: u64,
+    /// Of `ops`, the authz mix's calls refused with 403 `AccessDenied`, as expected.
+    pub denied: u64,
+    /// Of `ops`, the authz mix's calls to its denied target answered 2xx by a target that does
+    /// not enforce IAM.
+    pub not_enforced: u64,
     /// Failed operations in the measured window.
     pub errors: u64,
     /// Failures grouped by description.
@@ -75,6 +81,8 @@ impl RunResult {
 
 struct WorkerOut {
     ops: u64,
+    denied: u64,
+    not_enforced: u64,
     errors: u64,
     error_kinds: BTreeMap<String, u64>,
     latencies_ns: Vec<u64>,
@@ -83,7 +91,9 @@ struct WorkerOut {
     last_end: Instant,
 }
 
-/// Runs `config` against `target`. `tag` makes the names the write mix creates unique.
+/// Runs `config` against `target`, every request signed with its key (for the authz mix, the
+/// principal's: see `workload::Prepared::target_for`). `tag` makes the names the write mix
+/// creates unique.
 pub async fn run(target: &Arc<Target>, config: &RunConfig, tag: &str) -> Result<RunResult> {
     let started = Instant::now();
     let measure_from = started + config.warmup;
@@ -100,6 +110,8 @@ pub async fn run(target: &Arc<Target>, config: &RunConfig, tag: &str) -> Result<
             let mut conn = Conn::new(target);
             let mut out = WorkerOut {
                 ops: 0,
+                denied: 0,
+                not_enforced: 0,
                 errors: 0,
                 error_kinds: BTreeMap::new(),
                 latencies_ns: Vec::with_capacity(4096),
@@ -132,8 +144,13 @@ pub async fn run(target: &Arc<Target>, config: &RunConfig, tag: &str) -> Result<
                 }
                 out.last_end = end;
                 match result {
-                    Ok(()) => {
+                    Ok(outcome) => {
                         out.ops += 1;
+                        match outcome {
+                            Outcome::Done => {}
+                            Outcome::Denied => out.denied += 1,
+                            Outcome::NotEnforced => out.not_enforced += 1,
+                        }
                         out.latencies_ns
                             .push(end.duration_since(begin).as_nanos() as u64);
                     }
@@ -153,6 +170,8 @@ pub async fn run(target: &Arc<Target>, config: &RunConfig, tag: &str) -> Result<
     for task in tasks {
         let out = task.await?;
         result.ops += out.ops;
+        result.denied += out.denied;
+        result.not_enforced += out.not_enforced;
         result.errors += out.errors;
         for (k, v) in out.error_kinds {
             *result.error_kinds.entry(k).or_insert(0) += v;

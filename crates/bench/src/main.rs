@@ -51,9 +51,14 @@ enum Cmd {
         /// Stop after this many operations instead of after the duration.
         #[arg(long)]
         count: Option<u64>,
-        /// Create the users the workload reads first.
+        /// Create the users the workload reads first (for the authz mix: its principal, whose
+        /// key then signs the load).
         #[arg(long)]
         setup: bool,
+        /// The server enforces no IAM policy (moto, the floor): accept 200 from the authz mix's
+        /// denied target instead of requiring 403 AccessDenied.
+        #[arg(long)]
+        no_iam_enforcement: bool,
     },
     /// Start keyward (fresh data folder), moto and the floor; run every workload against each
     /// at each concurrency; print a markdown report; stop everything.
@@ -134,14 +139,29 @@ fn main() -> Result<()> {
                 warmup,
                 count,
                 setup,
+                no_iam_enforcement,
             } => {
-                let target = Target::new(addr, &access_key_id, &secret_access_key);
-                if setup {
-                    let missing = workload::setup(&target, &[workload]).await?;
-                    if let Some((w, why)) = missing.first() {
-                        anyhow::bail!("{}: {why}", w.label());
-                    }
+                let root = Target::new(
+                    addr,
+                    &access_key_id,
+                    &secret_access_key,
+                    !no_iam_enforcement,
+                );
+                if workload == Workload::AuthzMix && !setup {
+                    anyhow::bail!(
+                        "{} runs as a user its setup creates: pass --setup",
+                        workload.label()
+                    );
                 }
+                let target = if setup {
+                    let prepared = workload::setup(&root, &[workload]).await?;
+                    for note in &prepared.notes {
+                        eprintln!("setup: {note}");
+                    }
+                    prepared.target_for(workload, &root)
+                } else {
+                    root
+                };
                 let config = RunConfig {
                     workload,
                     concurrency,
@@ -163,6 +183,15 @@ fn main() -> Result<()> {
                     r.errors,
                     r.error_kinds
                 );
+                if workload == Workload::AuthzMix {
+                    println!(
+                        "  as {}: of the {} ok, {} refused 403 AccessDenied (expected), {} denied calls answered 200 (server marked as not enforcing IAM)",
+                        target.user_name.as_deref().unwrap_or("?"),
+                        r.ops,
+                        r.denied,
+                        r.not_enforced
+                    );
+                }
                 Ok(())
             }
             Cmd::Compare {
