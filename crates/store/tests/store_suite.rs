@@ -123,6 +123,90 @@ async fn a_dropped_transaction_leaves_nothing() {
     assert!(tx.get_access_key("AKIA1").await.unwrap().is_none());
 }
 
+/// Group commit: concurrent writers share transactions, yet each request keeps or loses its own
+/// changes alone, and a request's commit returns only once its change is durable and visible.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_writers_commit_together_and_fail_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = seeded(dir.path()).await;
+    let mut tasks = Vec::new();
+    for i in 0..40 {
+        let store = store.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut tx = store.begin().await.unwrap();
+            tx.insert_user(&user(&format!("AIDA{i}"), &format!("u{i}"), "/"))
+                .await
+                .unwrap();
+            tokio::task::yield_now().await;
+            if i % 5 == 0 {
+                // A failed request: dropped without commit, in the middle of others' group.
+                return false;
+            }
+            tx.commit().await.unwrap();
+            // Read-your-writes: a new read transaction sees the change at once.
+            let mut read = store.begin_read().await.unwrap();
+            assert!(
+                read.get_user("123456789012", &format!("u{i}"))
+                    .await
+                    .unwrap()
+                    .is_some()
+            );
+            true
+        }));
+    }
+    for (i, task) in tasks.into_iter().enumerate() {
+        let committed = task.await.unwrap();
+        assert_eq!(committed, i % 5 != 0);
+    }
+    drop(store);
+    // After a restart, exactly the committed requests are there.
+    let store = SqliteStore::open(dir.path()).await.unwrap();
+    let mut tx = store.begin_read().await.unwrap();
+    let users = tx.list_users("123456789012", "/", None, 100).await.unwrap();
+    assert_eq!(users.len(), 32);
+    assert!(
+        users
+            .iter()
+            .all(|u| !u.name.ends_with('0') && u.name != "u5")
+    );
+}
+
+/// A writer that leaves the queue (its request cancelled while it waited for the gate) after the
+/// request before it counted on it to commit their group: the group still commits.
+#[tokio::test]
+async fn a_group_commits_when_the_writer_after_it_goes_away() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = seeded(dir.path()).await;
+    let mut first = store.begin().await.unwrap();
+    first
+        .insert_user(&user("AIDA1", "first", "/"))
+        .await
+        .unwrap();
+    // A second writer queues behind the first (polled once: it waits for the gate).
+    let mut second = Box::pin(store.begin());
+    tokio::select! {
+        biased;
+        _ = &mut second => panic!("the gate is held"),
+        () = tokio::task::yield_now() => {}
+    }
+    // The first commits, leaving the group open for the second, which then goes away.
+    let commit = tokio::spawn(first.commit());
+    tokio::task::yield_now().await;
+    drop(second);
+    tokio::time::timeout(std::time::Duration::from_secs(5), commit)
+        .await
+        .expect("the group was never committed")
+        .unwrap()
+        .unwrap();
+    let mut read = store.begin_read().await.unwrap();
+    assert!(
+        read.get_user("123456789012", "first")
+            .await
+            .unwrap()
+            .is_some()
+    );
+}
+
 #[tokio::test]
 async fn access_keys_by_owner_status_and_delete() {
     let dir = tempfile::tempdir().unwrap();
