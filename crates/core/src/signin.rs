@@ -22,15 +22,45 @@ pub struct SignInConfig {
     /// Failures within `window` that lock a user name out.
     pub max_failures: usize,
     pub window: Duration,
+    /// How long the lock lasts, from the failure that set it.
+    pub lockout: Duration,
 }
 
 impl Default for SignInConfig {
-    /// 5 failures in 15 minutes lock the user name for (up to) 15 minutes.
+    /// 5 failures in 15 minutes lock the user name for 15 minutes.
     fn default() -> Self {
         SignInConfig {
             max_failures: 5,
             window: Duration::minutes(15),
+            lockout: Duration::minutes(15),
         }
+    }
+}
+
+impl SignInConfig {
+    /// When the lock that `failures` (oldest first) set ends, if one is in force at `now`: any
+    /// `max_failures` of them within `window` lock the user name for `lockout` from the last.
+    /// Attempts while locked are not counted, so trying again does not prolong the lock.
+    pub fn locked_until(
+        &self,
+        failures: &[OffsetDateTime],
+        now: OffsetDateTime,
+    ) -> Option<OffsetDateTime> {
+        failures
+            .windows(self.max_failures.max(1))
+            .filter_map(|run| match (run.first(), run.last()) {
+                (Some(first), Some(last)) if *last - *first <= self.window => {
+                    Some(*last + self.lockout)
+                }
+                _ => None,
+            })
+            .filter(|end| *end > now)
+            .max()
+    }
+
+    /// How far back failures can still matter.
+    fn memory(&self) -> Duration {
+        self.window + self.lockout
     }
 }
 
@@ -89,9 +119,10 @@ pub async fn sign_in<T: Tx>(
     };
     let locked = match &account {
         Some(acct) => {
-            tx.count_signin_failures(acct, attempt.user_name, now - cfg.window)
-                .await?
-                >= cfg.max_failures
+            let failures = tx
+                .signin_failures_since(acct, attempt.user_name, now - cfg.memory())
+                .await?;
+            cfg.locked_until(&failures, now).is_some()
         }
         None => false,
     };
@@ -192,4 +223,72 @@ fn console_login_event(
         );
     }
     e
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::datetime;
+
+    const T0: OffsetDateTime = datetime!(2026-12-02 10:00 UTC);
+
+    fn at(minutes: &[i64]) -> Vec<OffsetDateTime> {
+        minutes.iter().map(|m| T0 + Duration::minutes(*m)).collect()
+    }
+
+    #[test]
+    fn five_failures_in_fifteen_minutes_lock_for_fifteen_minutes_from_the_fifth() {
+        let cfg = SignInConfig::default();
+        let failures = at(&[0, 1, 2, 3, 4]);
+        assert_eq!(
+            cfg.locked_until(&failures[..4], T0 + Duration::minutes(5)),
+            None
+        );
+        let end = T0 + Duration::minutes(19);
+        assert_eq!(
+            cfg.locked_until(&failures, T0 + Duration::minutes(5)),
+            Some(end)
+        );
+        // Still locked after the first failure has left the 15-minute window.
+        assert_eq!(
+            cfg.locked_until(&failures, T0 + Duration::minutes(17)),
+            Some(end)
+        );
+        assert_eq!(cfg.locked_until(&failures, end), None);
+    }
+
+    #[test]
+    fn failures_spread_wider_than_the_window_do_not_lock() {
+        let cfg = SignInConfig::default();
+        let failures = at(&[0, 4, 8, 12, 16]);
+        assert_eq!(
+            cfg.locked_until(&failures, T0 + Duration::minutes(17)),
+            None
+        );
+        // A sixth within 15 minutes of the second does.
+        let failures = at(&[0, 4, 8, 12, 16, 18]);
+        assert_eq!(
+            cfg.locked_until(&failures, T0 + Duration::minutes(18)),
+            Some(T0 + Duration::minutes(33))
+        );
+    }
+
+    #[test]
+    fn settings_are_honoured() {
+        let cfg = SignInConfig {
+            max_failures: 2,
+            window: Duration::minutes(1),
+            lockout: Duration::hours(1),
+        };
+        let failures = at(&[0, 1]);
+        assert_eq!(
+            cfg.locked_until(&failures, T0 + Duration::minutes(30)),
+            Some(T0 + Duration::minutes(61))
+        );
+        let none = SignInConfig {
+            max_failures: 0,
+            ..cfg
+        };
+        assert!(none.locked_until(&failures, T0).is_some());
+    }
 }

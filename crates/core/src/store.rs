@@ -380,13 +380,14 @@ pub trait Tx: Send {
         user_name: &str,
         at: time::OffsetDateTime,
     ) -> impl Future<Output = StoreResult<()>> + Send;
-    /// Failed sign-ins for (account, user name, without regard to case) at or after `since`.
-    fn count_signin_failures(
+    /// When (account, user name, without regard to case) failed to sign in at or after `since`,
+    /// oldest first.
+    fn signin_failures_since(
         &mut self,
         account_id: &str,
         user_name: &str,
         since: time::OffsetDateTime,
-    ) -> impl Future<Output = StoreResult<usize>> + Send;
+    ) -> impl Future<Output = StoreResult<Vec<time::OffsetDateTime>>> + Send;
     // Roles (appended: keep additions at the end of the trait).
 
     fn insert_role(&mut self, role: &Role) -> impl Future<Output = StoreResult<()>> + Send;

@@ -381,18 +381,139 @@ fn attempt<'a>(account: &'a str, user: &'a str, password: &'a Password) -> SignI
 }
 
 async fn try_sign_in(store: &SqliteStore, a: &SignInAttempt<'_>) -> SignInResult {
-    let mut tx = store.begin().await.unwrap();
-    let r = sign_in(
-        &mut tx,
-        "aws",
+    try_sign_in_at(
+        store,
         a,
         OffsetDateTime::now_utc(),
         &SignInConfig::default(),
     )
     .await
-    .unwrap();
+}
+
+async fn try_sign_in_at(
+    store: &SqliteStore,
+    a: &SignInAttempt<'_>,
+    now: OffsetDateTime,
+    cfg: &SignInConfig,
+) -> SignInResult {
+    let mut tx = store.begin().await.unwrap();
+    let r = sign_in(&mut tx, "aws", a, now, cfg).await.unwrap();
     tx.commit().await.unwrap();
     r
+}
+
+/// The code an authenticator app shows at 30-second `step` for a base32 seed (totp-rs).
+fn totp_code(seed_b32: &str, step: u64) -> String {
+    let secret = totp_rs::Secret::try_from_base32(seed_b32).unwrap();
+    let totp = totp_rs::Builder::new().with_secret(secret).build().unwrap();
+    totp.generate(step * 30).to_string()
+}
+
+/// Sign-in outcomes beyond success and failure: a user with an MFA device is asked for a code; a
+/// password older than the policy's `MaxPasswordAge` must be changed, or, with `HardExpiry`,
+/// no longer signs in; a lockout lasts its configured time from the failure that set it, then
+/// lifts.
+#[tokio::test]
+async fn console_sign_in_outcomes_mfa_expiry_and_the_lock_lifting() {
+    let server = Server::start();
+    let iam = server.root_iam();
+    let acct = server.account_id.clone();
+    for name in ["rita", "sam"] {
+        iam.create_user().user_name(name).send().await.unwrap();
+        iam.create_login_profile()
+            .user_name(name)
+            .password("Initial-Pass-1")
+            .send()
+            .await
+            .unwrap();
+    }
+    // rita gets a virtual MFA device, enabled with two consecutive codes.
+    let device = iam
+        .create_virtual_mfa_device()
+        .virtual_mfa_device_name("rita")
+        .send()
+        .await
+        .unwrap()
+        .virtual_mfa_device
+        .unwrap();
+    let seed = String::from_utf8(device.base32_string_seed.unwrap().into_inner()).unwrap();
+    let step = OffsetDateTime::now_utc().unix_timestamp().unsigned_abs() / 30;
+    iam.enable_mfa_device()
+        .user_name("rita")
+        .serial_number(&device.serial_number)
+        .authentication_code1(totp_code(&seed, step - 1))
+        .authentication_code2(totp_code(&seed, step))
+        .send()
+        .await
+        .unwrap();
+    let store = SqliteStore::open(&server.dir).await.unwrap();
+    let right = Password::new("Initial-Pass-1");
+    let wrong = Password::new("Initial-Pass-2");
+    let now = OffsetDateTime::now_utc();
+    let default = SignInConfig::default();
+
+    match try_sign_in_at(&store, &attempt(&acct, "rita", &right), now, &default).await {
+        SignInResult::MfaRequired {
+            user,
+            then_change_password,
+        } => assert_eq!((user.name.as_str(), then_change_password), ("rita", false)),
+        other => panic!("{other:?}"),
+    }
+
+    // Passwords expire after a day; two days later sam must change his, and rita must give a
+    // code and then change hers.
+    iam.update_account_password_policy()
+        .max_password_age(1)
+        .send()
+        .await
+        .unwrap();
+    let later = now + time::Duration::days(2);
+    assert!(matches!(
+        try_sign_in_at(&store, &attempt(&acct, "sam", &right), later, &default).await,
+        SignInResult::PasswordChangeRequired { .. }
+    ));
+    assert!(matches!(
+        try_sign_in_at(&store, &attempt(&acct, "rita", &right), later, &default).await,
+        SignInResult::MfaRequired {
+            then_change_password: true,
+            ..
+        }
+    ));
+    // With hard expiry an expired password no longer signs in at all (an administrator resets it).
+    iam.update_account_password_policy()
+        .max_password_age(1)
+        .hard_expiry(true)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        try_sign_in_at(&store, &attempt(&acct, "sam", &right), later, &default).await,
+        SignInResult::Failed
+    );
+    iam.delete_account_password_policy().send().await.unwrap();
+
+    // Two failures within a minute lock sam for ten minutes from the second; then it lifts.
+    let strict = SignInConfig {
+        max_failures: 2,
+        window: time::Duration::minutes(1),
+        lockout: time::Duration::minutes(10),
+    };
+    let t = |secs: i64| now + time::Duration::seconds(secs);
+    for secs in [0, 30] {
+        assert_eq!(
+            try_sign_in_at(&store, &attempt(&acct, "sam", &wrong), t(secs), &strict).await,
+            SignInResult::Failed
+        );
+    }
+    assert_eq!(
+        try_sign_in_at(&store, &attempt(&acct, "sam", &right), t(300), &strict).await,
+        SignInResult::Failed,
+        "locked five minutes later"
+    );
+    assert!(matches!(
+        try_sign_in_at(&store, &attempt(&acct, "sam", &right), t(631), &strict).await,
+        SignInResult::Success { .. }
+    ));
 }
 
 #[tokio::test]

@@ -537,17 +537,6 @@ fn scalar_optional<T: FromSql>(
     })
 }
 
-fn scalar_one<T: FromSql>(
-    conn: &Connection,
-    context: &'static str,
-    sql: &str,
-    params: impl Params,
-) -> StoreResult<T> {
-    one(conn, context, sql, params, |r| {
-        r.get(0).map_err(db_err(context))
-    })
-}
-
 fn tags_to_json(tags: &[Tag]) -> String {
     serde_json::Value::Array(
         tags.iter()
@@ -1960,19 +1949,20 @@ impl Tx for SqliteTx {
         Ok(())
     }
 
-    async fn count_signin_failures(
+    async fn signin_failures_since(
         &mut self,
         account_id: &str,
         user_name: &str,
         since: time::OffsetDateTime,
-    ) -> StoreResult<usize> {
-        let n: i64 = scalar_one(
+    ) -> StoreResult<Vec<time::OffsetDateTime>> {
+        let times: Vec<i64> = scalar_all(
             self.conn()?,
-            "count sign-in failures",
-            "SELECT COUNT(*) FROM signin_failures WHERE account_id = ?1 AND user_key = ?2 AND at_ms >= ?3",
+            "read sign-in failures",
+            "SELECT at_ms FROM signin_failures WHERE account_id = ?1 AND user_key = ?2 AND at_ms >= ?3 \
+             ORDER BY at_ms",
             params![account_id, name_key(user_name), to_millis(since)],
         )?;
-        Ok(usize::try_from(n).unwrap_or(0))
+        Ok(times.into_iter().map(from_millis).collect())
     }
 
     async fn insert_role(&mut self, r: &Role) -> StoreResult<()> {
