@@ -442,6 +442,7 @@ async fn admin_create_user(args: CreateUserArgs) -> Result<()> {
     let mut todo = vec![Operation::CreateUser {
         user_name: Some(args.user_name.clone()),
         path: Some(args.path.clone()),
+        permissions_boundary: None,
         tags: Vec::new(),
     }];
     if let Some(p) = &password {

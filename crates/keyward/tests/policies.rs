@@ -1175,3 +1175,132 @@ async fn aws_read_only_access_reads_iam_and_writes_nothing() {
         .unwrap_err();
     assert_eq!(aws_error(&err).0, "AccessDenied");
 }
+
+/// AWS's delegation pattern for permissions boundaries: an administrator may create users and
+/// manage their policies only when the boundary is set (`iam:PermissionsBoundary`, which is the
+/// request's boundary for `CreateUser` and the user's current one for `AttachUserPolicy` and
+/// `PutUserPolicy`). `CreateUser` takes `PermissionsBoundary`.
+/// <https://docs.aws.amazon.com/IAM/latest/UserGuide/access_policies_boundaries.html>
+#[tokio::test]
+async fn boundaries_set_at_creation_and_delegated_with_the_boundary_key() {
+    let server = Server::start();
+    let iam = server.root_iam();
+    let acct = &server.account_id;
+    let boundary = iam
+        .create_policy()
+        .policy_name("DeveloperBoundary")
+        .policy_document(r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"iam:GetUser","Resource":"*"}]}"#)
+        .send()
+        .await
+        .unwrap();
+    let boundary_arn = boundary.policy().unwrap().arn().unwrap().to_owned();
+
+    // CreateUser with a boundary shows it at once; an unknown policy is refused as AWS does.
+    let created = iam
+        .create_user()
+        .user_name("bounded")
+        .permissions_boundary(&boundary_arn)
+        .send()
+        .await
+        .unwrap();
+    let shown = |u: Option<&aws_sdk_iam::types::User>| {
+        u.and_then(|u| u.permissions_boundary())
+            .and_then(|b| b.permissions_boundary_arn())
+            .map(str::to_owned)
+    };
+    assert_eq!(shown(created.user()), Some(boundary_arn.clone()));
+    let got = iam.get_user().user_name("bounded").send().await.unwrap();
+    assert_eq!(shown(got.user()), Some(boundary_arn.clone()));
+    let missing = format!("arn:aws:iam::{acct}:policy/Nope");
+    let err = iam
+        .create_user()
+        .user_name("unbounded-typo")
+        .permissions_boundary(&missing)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        aws_error(&err),
+        (
+            "NoSuchEntity".into(),
+            format!("Policy {missing} does not exist or is not attachable."),
+            404
+        )
+    );
+    assert!(
+        iam.get_user()
+            .user_name("unbounded-typo")
+            .send()
+            .await
+            .is_err()
+    );
+    iam.create_user().user_name("free").send().await.unwrap();
+
+    // The delegated administrator.
+    let delegate = user_client(&server, "delegate").await;
+    let policy = format!(
+        r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Action":["iam:CreateUser","iam:AttachUserPolicy","iam:PutUserPolicy"],"Resource":"*","Condition":{{"StringEquals":{{"iam:PermissionsBoundary":"{boundary_arn}"}}}}}}]}}"#
+    );
+    iam.put_user_policy()
+        .user_name("delegate")
+        .policy_name("delegated-admin")
+        .policy_document(policy)
+        .send()
+        .await
+        .unwrap();
+    let denied = |action: &str, user: &str| {
+        format!(
+            "User: arn:aws:iam::{acct}:user/delegate is not authorized to perform: {action} on resource: arn:aws:iam::{acct}:user/{user} because no identity-based policy allows the {action} action"
+        )
+    };
+    let err = delegate
+        .create_user()
+        .user_name("dev1")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(aws_error(&err).1, denied("iam:CreateUser", "dev1"));
+    delegate
+        .create_user()
+        .user_name("dev1")
+        .permissions_boundary(&boundary_arn)
+        .send()
+        .await
+        .unwrap();
+
+    let read_only = "arn:aws:iam::aws:policy/IAMReadOnlyAccess";
+    for user in ["dev1", "bounded"] {
+        delegate
+            .attach_user_policy()
+            .user_name(user)
+            .policy_arn(read_only)
+            .send()
+            .await
+            .unwrap();
+    }
+    let err = delegate
+        .attach_user_policy()
+        .user_name("free")
+        .policy_arn(read_only)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(aws_error(&err).1, denied("iam:AttachUserPolicy", "free"));
+    let err = delegate
+        .put_user_policy()
+        .user_name("free")
+        .policy_name("p")
+        .policy_document(LIST_USERS_ALLOW)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(aws_error(&err).1, denied("iam:PutUserPolicy", "free"));
+    delegate
+        .put_user_policy()
+        .user_name("dev1")
+        .policy_name("p")
+        .policy_document(LIST_USERS_ALLOW)
+        .send()
+        .await
+        .unwrap();
+}

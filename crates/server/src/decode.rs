@@ -187,6 +187,7 @@ pub fn decode(service: Service, action: &str, p: &Params) -> Result<Operation, A
         (Service::Iam, "CreateUser") => Operation::CreateUser {
             user_name: s("UserName"),
             path: s("Path"),
+            permissions_boundary: s("PermissionsBoundary"),
             tags: p.tags("Tags"),
         },
         (Service::Iam, "GetUser") => Operation::GetUser {

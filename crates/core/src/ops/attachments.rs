@@ -120,7 +120,13 @@ fn no_such_inline(kind: EntityKind, policy_name: &str) -> ApiError {
 }
 
 /// The policy must exist and be visible to the caller's account (its own, or AWS managed).
-async fn require_attachable<T: Tx>(tx: &mut T, ctx: &Ctx<'_>, arn: &str) -> Result<(), OpError> {
+/// A managed policy of this account or an AWS managed one: what may be attached or set as a
+/// permissions boundary.
+pub(crate) async fn require_attachable<T: Tx>(
+    tx: &mut T,
+    ctx: &Ctx<'_>,
+    arn: &str,
+) -> Result<(), OpError> {
     match tx.get_managed_policy(arn).await? {
         Some(p) if p.account_id == account_id(ctx) || p.account_id == AWS_OWNER => Ok(()),
         _ => Err(not_attachable(arn).into()),

@@ -57,6 +57,7 @@ pub enum Operation {
     CreateUser {
         user_name: Option<String>,
         path: Option<String>,
+        permissions_boundary: Option<String>,
         tags: Vec<Tag>,
     },
     GetUser {
@@ -858,6 +859,35 @@ fn iam_action(op: &Operation) -> String {
     format!("iam:{}", op.name())
 }
 
+/// Whether the Service Authorization Reference lists `iam:PermissionsBoundary` for the action on
+/// an existing user or role, where the key is the entity's current boundary (unless the request
+/// sets one: `CreateUser`, `CreateRole`, `Put*PermissionsBoundary`).
+fn boundary_key_applies(op: &Operation) -> bool {
+    matches!(
+        op,
+        Operation::AttachPolicy { .. }
+            | Operation::DetachPolicy { .. }
+            | Operation::PutInlinePolicy { .. }
+            | Operation::DeleteInlinePolicy { .. }
+            | Operation::DeleteUserPermissionsBoundary { .. }
+            | Operation::DeleteRolePermissionsBoundary { .. }
+    )
+}
+
+/// Adds the entity's current boundary as `iam:PermissionsBoundary` where the action has that key.
+fn current_boundary_key(
+    op: &Operation,
+    boundary: Option<&String>,
+    context: &mut Vec<(String, Vec<String>)>,
+) {
+    if boundary_key_applies(op)
+        && let Some(b) = boundary
+        && !context.iter().any(|(k, _)| k == "iam:PermissionsBoundary")
+    {
+        context.push(("iam:PermissionsBoundary".to_owned(), vec![b.clone()]));
+    }
+}
+
 /// A permission on a user: the stored user's ARN and tags when it exists, otherwise
 /// `user/PATH/NAME` as AWS's authorisation layer builds it for a user not yet created.
 async fn user_permission<T: Tx>(
@@ -874,6 +904,7 @@ async fn user_permission<T: Tx>(
         Some(name) => match tx.get_user(acct, name).await? {
             Some(u) => {
                 context.extend(resource_tag_keys(&u.tags));
+                current_boundary_key(op, u.permissions_boundary.as_ref(), &mut context);
                 u.arn(ctx.partition)
             }
             None => user_arn(ctx.partition, acct, path.unwrap_or("/"), name),
@@ -911,8 +942,7 @@ async fn group_permission<T: Tx>(
 }
 
 /// A permission on a role: the stored role's ARN and tags when it exists, otherwise
-/// `role/PATH/NAME`. For actions whose Service Authorization Reference entry lists
-/// `iam:PermissionsBoundary`, the role's current boundary is that key unless the request sets one.
+/// `role/PATH/NAME`.
 async fn role_permission<T: Tx>(
     tx: &mut T,
     ctx: &Ctx<'_>,
@@ -925,20 +955,7 @@ async fn role_permission<T: Tx>(
     let resource = match tx.get_role(acct, name).await? {
         Some(r) => {
             context.extend(resource_tag_keys(&r.tags));
-            let boundary_action = matches!(
-                op,
-                Operation::AttachPolicy { .. }
-                    | Operation::DetachPolicy { .. }
-                    | Operation::PutInlinePolicy { .. }
-                    | Operation::DeleteInlinePolicy { .. }
-                    | Operation::DeleteRolePermissionsBoundary { .. }
-            );
-            if boundary_action
-                && let Some(b) = &r.permissions_boundary
-                && !context.iter().any(|(k, _)| k == "iam:PermissionsBoundary")
-            {
-                context.push(("iam:PermissionsBoundary".to_owned(), vec![b.clone()]));
-            }
+            current_boundary_key(op, r.permissions_boundary.as_ref(), &mut context);
             r.arn(ctx.partition)
         }
         None => role_arn(ctx.partition, acct, path.unwrap_or("/"), name),
@@ -1112,18 +1129,17 @@ async fn target<T: Tx>(tx: &mut T, ctx: &Ctx<'_>, op: &Operation) -> Result<Targ
         Operation::CreateUser {
             user_name,
             path,
+            permissions_boundary,
             tags,
         } => {
             let name = opt(user_name);
-            user_permission(
-                tx,
-                ctx,
-                op,
-                Some(&name),
-                path.as_deref(),
-                request_tag_keys(tags),
-            )
-            .await
+            let mut keys = request_tag_keys(tags);
+            keys.extend(
+                permissions_boundary
+                    .iter()
+                    .map(|b| ("iam:PermissionsBoundary".to_owned(), vec![b.clone()])),
+            );
+            user_permission(tx, ctx, op, Some(&name), path.as_deref(), keys).await
         }
         Operation::TagUser { user_name, tags } => {
             user_permission(
@@ -1420,8 +1436,9 @@ async fn run<T: Tx>(tx: &mut T, ctx: &Ctx<'_>, op: Operation) -> Result<Output, 
         Operation::CreateUser {
             user_name,
             path,
+            permissions_boundary,
             tags,
-        } => users::create_user(tx, ctx, user_name, path, tags).await,
+        } => users::create_user(tx, ctx, user_name, path, permissions_boundary, tags).await,
         Operation::GetUser { user_name } => users::get_user(tx, ctx, user_name).await,
         Operation::ListUsers {
             path_prefix,

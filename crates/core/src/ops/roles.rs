@@ -78,18 +78,6 @@ fn check_trust_policy(document: &str, role_name: &str) -> Result<(), ApiError> {
 }
 
 /// The boundary must be a managed policy the account can see.
-async fn require_boundary<T: Tx>(tx: &mut T, ctx: &Ctx<'_>, arn: &str) -> Result<(), OpError> {
-    match tx.get_managed_policy(arn).await? {
-        Some(p) if p.account_id == account_id(ctx) || p.account_id == crate::model::AWS_OWNER => {
-            Ok(())
-        }
-        _ => Err(ApiError::no_such_entity(format!(
-            "Policy {arn} does not exist or is not attachable."
-        ))
-        .into()),
-    }
-}
-
 fn role_output(ctx: &Ctx<'_>, role: Role) -> Output {
     let arn = role.arn(ctx.partition);
     Output::Role { role, arn }
@@ -145,7 +133,7 @@ pub(super) async fn run<T: Tx>(
                 .into());
             }
             if let Some(arn) = &permissions_boundary {
-                require_boundary(tx, ctx, arn).await?;
+                super::attachments::require_attachable(tx, ctx, arn).await?;
             }
             let role = Role {
                 account_id: acct.to_owned(),
@@ -328,7 +316,7 @@ pub(super) async fn run<T: Tx>(
                 .to_owned();
             v.finish()?;
             let mut role = require_role(tx, ctx, name).await?;
-            require_boundary(tx, ctx, &arn).await?;
+            super::attachments::require_attachable(tx, ctx, &arn).await?;
             role.permissions_boundary = Some(arn);
             tx.update_role(&role).await?;
             Ok(Output::Empty)

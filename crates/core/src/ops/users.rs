@@ -32,6 +32,7 @@ pub(super) async fn create_user<T: Tx>(
     ctx: &Ctx<'_>,
     user_name: Option<String>,
     path: Option<String>,
+    permissions_boundary: Option<String>,
     tags: Vec<Tag>,
 ) -> Result<Output, OpError> {
     let mut v = Validator::new();
@@ -39,6 +40,11 @@ pub(super) async fn create_user<T: Tx>(
         .required_string("userName", user_name.as_deref(), &v::USER_NAME)
         .to_owned();
     v.opt_string("path", path.as_deref(), &v::PATH);
+    v.opt_string(
+        "permissionsBoundary",
+        permissions_boundary.as_deref(),
+        &v::ARN,
+    );
     validate_tags(&mut v, &tags);
     v.finish()?;
     reject_duplicate_tag_keys(&tags)?;
@@ -50,6 +56,9 @@ pub(super) async fn create_user<T: Tx>(
         ))
         .into());
     }
+    if let Some(arn) = &permissions_boundary {
+        super::attachments::require_attachable(tx, ctx, arn).await?;
+    }
     let user = User {
         account_id: acct.to_owned(),
         user_id: ids::new_id(IdKind::User)?,
@@ -57,7 +66,7 @@ pub(super) async fn create_user<T: Tx>(
         path: path.unwrap_or_else(|| "/".to_owned()),
         created: ctx.now,
         tags,
-        permissions_boundary: None,
+        permissions_boundary,
         password_last_used: None,
     };
     tx.insert_user(&user).await?;
