@@ -135,21 +135,28 @@ impl fmt::Debug for SessionKeyRing {
     }
 }
 
+/// The highest sealing-key generation (a generation is part of the key ID in every token).
+pub const MAX_GENERATION: u32 = 0xFFFF;
+
 impl SessionKeyRing {
-    /// A ring whose current sealing key is derived from `master`.
+    /// A ring whose sealing key is generation 0, derived from `master`.
     pub fn new(master: &MasterKey) -> Self {
-        SessionKeyRing {
-            keys: vec![sealing_key(master)],
-            opened: std::sync::Mutex::default(),
-        }
+        Self::generation(master, 0)
     }
 
-    /// Keeps tokens sealed under an earlier master key readable (after a rotation).
-    pub fn with_previous(mut self, previous: &MasterKey) -> Self {
-        if !self.keys.iter().any(|k| k.id == previous.id()) {
-            self.keys.push(sealing_key(previous));
+    /// A ring that seals with sealing-key generation `generation` (derived from `master`) and
+    /// also opens tokens of the generation before it. Rotating the sealing key is starting
+    /// every node with the next generation: live sessions, sealed under the previous one, keep
+    /// working until they expire (at most 36 hours), and tokens two generations old are refused.
+    pub fn generation(master: &MasterKey, generation: u32) -> Self {
+        let mut keys = vec![sealing_key(master, generation)];
+        if let Some(previous) = generation.checked_sub(1) {
+            keys.push(sealing_key(master, previous));
         }
-        self
+        SessionKeyRing {
+            keys,
+            opened: std::sync::Mutex::default(),
+        }
     }
 
     /// Seals `claims` for their access key ID; the token is base64 text.
@@ -246,10 +253,17 @@ impl SessionKeyRing {
     }
 }
 
-fn sealing_key(master: &MasterKey) -> SealingKey {
-    let key = master.derive(b"keyward session-token sealing key v1");
+/// Generation 0 is the key every token had before generations existed (same label, key ID =
+/// the master key's ID); generation `g` adds `/g` to the label and `g` to the ID's upper bits.
+fn sealing_key(master: &MasterKey, generation: u32) -> SealingKey {
+    let generation = generation.min(MAX_GENERATION);
+    let key = if generation == 0 {
+        master.derive(b"keyward session-token sealing key v1")
+    } else {
+        master.derive(format!("keyward session-token sealing key v1/{generation}").as_bytes())
+    };
     SealingKey {
-        id: master.id(),
+        id: (generation << 16) | (master.id() & 0xFFFF),
         cipher: Aes256Gcm::new(&key.into()),
     }
 }
@@ -341,18 +355,30 @@ mod tests {
 
     #[test]
     fn rotation_keeps_live_sessions_readable() {
-        let old = MasterKey::generate(1).unwrap();
-        let new = MasterKey::generate(2).unwrap();
-        let token = SessionKeyRing::new(&old).seal(&claims()).unwrap();
-        let rotated = SessionKeyRing::new(&new).with_previous(&old);
-        assert!(rotated.open(&token, "ASIAIOSFODNN7EXAMPLE").is_ok());
-        let fresh = rotated.seal(&claims()).unwrap();
-        assert!(rotated.open(&fresh, "ASIAIOSFODNN7EXAMPLE").is_ok());
+        let master = MasterKey::generate(1).unwrap();
+        let gen0 = SessionKeyRing::new(&master).seal(&claims()).unwrap();
+        let rotated = SessionKeyRing::generation(&master, 1);
+        assert!(rotated.open(&gen0, "ASIAIOSFODNN7EXAMPLE").is_ok());
+        let gen1 = rotated.seal(&claims()).unwrap();
+        assert!(rotated.open(&gen1, "ASIAIOSFODNN7EXAMPLE").is_ok());
         assert!(
-            SessionKeyRing::new(&new)
-                .open(&token, "ASIAIOSFODNN7EXAMPLE")
+            SessionKeyRing::new(&master)
+                .open(&gen1, "ASIAIOSFODNN7EXAMPLE")
                 .is_err(),
-            "a ring without the old key refuses its tokens"
+            "a ring of an older generation refuses newer tokens"
+        );
+        let twice = SessionKeyRing::generation(&master, 2);
+        assert!(twice.open(&gen1, "ASIAIOSFODNN7EXAMPLE").is_ok());
+        assert!(
+            twice.open(&gen0, "ASIAIOSFODNN7EXAMPLE").is_err(),
+            "two rotations retire a generation"
+        );
+        let other = MasterKey::generate(1).unwrap();
+        assert!(
+            SessionKeyRing::generation(&other, 1)
+                .open(&gen1, "ASIAIOSFODNN7EXAMPLE")
+                .is_err(),
+            "another master key with the same ID opens nothing"
         );
     }
 

@@ -77,6 +77,11 @@ struct ServeArgs {
     /// ARN partition.
     #[arg(long, env = "KEYWARD_PARTITION", default_value = "aws")]
     partition: String,
+    /// Generation of the key that seals session tokens (derived from the master key). Rotate it
+    /// by restarting every node with the next number: sessions sealed under the previous
+    /// generation keep working until they expire; older ones are refused.
+    #[arg(long, env = "KEYWARD_SESSION_KEY_GENERATION", default_value_t = 0, value_parser = clap::value_parser!(u32).range(0..=i64::from(keyward_core::session::MAX_GENERATION)))]
+    session_key_generation: u32,
     /// TOTP codes accepted this many 30-second steps either side of a device's expected step.
     #[arg(long, env = "KEYWARD_MFA_WINDOW_STEPS", default_value_t = 1)]
     mfa_window_steps: i64,
@@ -306,7 +311,8 @@ async fn serve(args: ServeArgs) -> Result<()> {
             args.audit_retention_days,
         ));
     }
-    let session_keys = keyward_core::session::SessionKeyRing::new(&master_key);
+    let session_keys =
+        keyward_core::session::SessionKeyRing::generation(&master_key, args.session_key_generation);
     let state = Arc::new(AppState {
         sink: Arc::clone(&sink),
         store: store.clone(),

@@ -80,3 +80,71 @@ async fn restart_keeps_data_and_does_not_reprint_credentials() {
         .unwrap();
     assert_eq!(id.account(), Some("123456789012"));
 }
+
+/// The session-token sealing key rotates by restarting with the next
+/// `--session-key-generation`: sessions sealed under the previous generation keep working, those
+/// two generations old are refused as an invalid token.
+#[tokio::test]
+async fn session_key_rotation_keeps_live_sessions() {
+    let tmp = tempfile::tempdir().unwrap();
+    let session = |server: &Server, key: &str, secret: &str| {
+        let sts = server.sts(key, secret);
+        async move {
+            let c = sts
+                .get_session_token()
+                .send()
+                .await
+                .unwrap()
+                .credentials
+                .unwrap();
+            (
+                c.access_key_id().to_owned(),
+                c.secret_access_key().to_owned(),
+                c.session_token().to_owned(),
+            )
+        }
+    };
+    let caller = |server: &Server, t: &(String, String, String)| {
+        let conf = aws_sdk_sts::Config::builder()
+            .behavior_version(aws_sdk_sts::config::BehaviorVersion::latest())
+            .endpoint_url(server.endpoint())
+            .region(aws_sdk_sts::config::Region::new("us-east-1"))
+            .credentials_provider(aws_sdk_sts::config::Credentials::new(
+                &t.0,
+                &t.1,
+                Some(t.2.clone()),
+                None,
+                "test",
+            ))
+            .retry_config(aws_sdk_sts::config::retry::RetryConfig::disabled())
+            .build();
+        let sts = aws_sdk_sts::Client::from_conf(conf);
+        async move { sts.get_caller_identity().send().await.map(|_| ()) }
+    };
+
+    let mut first = Server::start_in(tmp.path(), &[]);
+    let (key, secret) = first.new_user_with_key("rotator").await;
+    let gen0 = session(&first, &key, &secret).await;
+    caller(&first, &gen0).await.unwrap();
+    assert!(first.stop().success());
+
+    let mut second = Server::start_in(tmp.path(), &["--session-key-generation", "1"]);
+    caller(&second, &gen0)
+        .await
+        .expect("a session of the previous generation still works");
+    let gen1 = session(&second, &key, &secret).await;
+    caller(&second, &gen1).await.unwrap();
+    assert!(second.stop().success());
+
+    let third = Server::start_in(tmp.path(), &["--session-key-generation", "2"]);
+    caller(&third, &gen1).await.unwrap();
+    let err = caller(&third, &gen0).await.unwrap_err();
+    assert_eq!(
+        common::aws_error(&err),
+        (
+            "InvalidClientTokenId".into(),
+            "The security token included in the request is invalid.".into(),
+            403
+        )
+    );
+}
