@@ -64,9 +64,10 @@ const FEDERATED_NAME: StringShape = StringShape {
     pattern: Some(r"[\w+=,.@-]*"),
     matches: v::name_chars,
 };
+/// botocore's `sourceIdentityType`; the IAM User Guide: "between 2 and 64 characters long".
 const SOURCE_IDENTITY: StringShape = StringShape {
     min: 2,
-    max: 256,
+    max: 64,
     pattern: Some(r"[\w+=,.@-]*"),
     matches: v::name_chars,
 };
@@ -384,6 +385,52 @@ pub(crate) fn trust_policy(ctx: &Ctx<'_>, role: &Role) -> ResourcePolicy {
     }
 }
 
+/// The request keys of an `AssumeRole` call (IAM User Guide, "IAM and AWS STS condition context
+/// keys"): `aws:RequestTag/*`, `aws:TagKeys`, `sts:ExternalId`, `sts:RoleSessionName`,
+/// `sts:SourceIdentity`, `sts:TransitiveTagKeys`, and MFA when a code comes with the request.
+fn assume_role_context(
+    tags: &[Tag],
+    transitive_tag_keys: &[String],
+    external_id: Option<&str>,
+    session_name: &str,
+    source_identity: Option<&str>,
+    with_mfa: bool,
+) -> Vec<(String, Vec<String>)> {
+    let mut context: Vec<(String, Vec<String>)> = tags
+        .iter()
+        .map(|t| (format!("aws:RequestTag/{}", t.key), vec![t.value.clone()]))
+        .collect();
+    if !tags.is_empty() {
+        context.push((
+            "aws:TagKeys".to_owned(),
+            tags.iter().map(|t| t.key.clone()).collect(),
+        ));
+    }
+    for (key, value) in [
+        ("sts:ExternalId", external_id),
+        ("sts:RoleSessionName", Some(session_name)),
+        ("sts:SourceIdentity", source_identity),
+    ] {
+        if let Some(v) = value {
+            context.push((key.to_owned(), vec![v.to_owned()]));
+        }
+    }
+    if !transitive_tag_keys.is_empty() {
+        context.push((
+            "sts:TransitiveTagKeys".to_owned(),
+            transitive_tag_keys.to_vec(),
+        ));
+    }
+    if with_mfa {
+        context.push((
+            "aws:MultiFactorAuthPresent".to_owned(),
+            vec!["true".to_owned()],
+        ));
+        context.push(("aws:MultiFactorAuthAge".to_owned(), vec!["0".to_owned()]));
+    }
+    context
+}
+
 #[expect(
     clippy::too_many_arguments,
     reason = "AssumeRole has this many members"
@@ -464,8 +511,30 @@ pub(super) async fn assume_role<T: Tx>(
         )
         .into());
     }
-    // Passing session tags or a source identity needs its own permission in the trust policy.
+    // A source identity is sticky: a chained session inherits it and cannot change it (IAM User
+    // Guide, "Monitor and control actions taken with assumed roles").
+    let inherited = parent_session.and_then(|s| s.source_identity.clone());
+    let source_identity = match (inherited, source_identity) {
+        (Some(kept), Some(asked)) if kept != asked => {
+            return Err(ApiError::access_denied(format!(
+                "User: {caller_arn} is not authorized to perform: sts:SetSourceIdentity on resource: {arn}"
+            ))
+            .into());
+        }
+        (inherited, asked) => asked.or(inherited),
+    };
+    // Passing session tags or a source identity (also an inherited one) needs its own permission
+    // in the trust policy, decided on the same request keys as sts:AssumeRole, and refused in
+    // STS's words (no "because").
     let trust = trust_policy(ctx, &role);
+    let context = assume_role_context(
+        &tags,
+        &transitive_tag_keys,
+        external_id.as_deref(),
+        &session_name,
+        source_identity.as_deref(),
+        serial_number.is_some() && token_code.is_some(),
+    );
     for (needed, action) in [
         (!tags.is_empty(), "sts:TagSession"),
         (source_identity.is_some(), "sts:SetSourceIdentity"),
@@ -474,9 +543,16 @@ pub(super) async fn assume_role<T: Tx>(
             let perm = Permission {
                 action: action.to_owned(),
                 resource: arn.clone(),
-                context: Vec::new(),
+                context: context.clone(),
             };
-            authorize_with(tx, ctx, &perm, Some(&trust), Refusal::Explained).await?;
+            authorize_with(
+                tx,
+                ctx,
+                &perm,
+                Some(&trust),
+                Refusal::UnexplainedImplicitDeny,
+            )
+            .await?;
         }
     }
     let packed = check_session_policies(tx, ctx, policy.as_deref(), &policy_arns, &tags).await?;
@@ -525,9 +601,7 @@ pub(super) async fn assume_role<T: Tx>(
             session.transitive_tag_keys.push(k);
         }
     }
-    session.source_identity = source_identity
-        .clone()
-        .or_else(|| parent_session.and_then(|s| s.source_identity.clone()));
+    session.source_identity = source_identity.clone();
     session.policy = policy.clone();
     session.policy_arns = policy_arns.clone();
     session.access_key_id = temporary_key_id(&role.account_id)?;
