@@ -842,7 +842,55 @@ async fn session_tags_as_principal_tags_and_transitive_through_chaining() {
         .send()
         .await
         .unwrap_err();
-    assert_eq!(aws_error(&err).0, "AccessDenied");
+    assert_eq!(
+        aws_error(&err),
+        not_authorized(&tess_arn, "sts:TagSession", &plain_arn)
+    );
+
+    // sts:TagSession decided on the request's tags (IAM User Guide, "Permissions required to add
+    // session tags": conditions on aws:RequestTag/* and aws:TagKeys).
+    let picky_arn = role(
+        &server,
+        "Picky",
+        &format!(
+            r#"{{"Version":"2012-10-17","Statement":[
+              {{"Effect":"Allow","Principal":{{"AWS":"{tess_arn}"}},"Action":"sts:AssumeRole"}},
+              {{"Effect":"Allow","Principal":{{"AWS":"{tess_arn}"}},"Action":"sts:TagSession",
+                "Condition":{{"StringEquals":{{"aws:RequestTag/team":"blue"}},"ForAllValues:StringEquals":{{"aws:TagKeys":["team"]}}}}}}]}}"#
+        ),
+        by_tags,
+    )
+    .await;
+    let out = sts
+        .assume_role()
+        .role_arn(&picky_arn)
+        .role_session_name("picky")
+        .tags(sts_tag("team", "blue"))
+        .send()
+        .await
+        .unwrap();
+    iam_with(&server, &temp(&out.credentials.unwrap()), None)
+        .list_users()
+        .send()
+        .await
+        .unwrap();
+    for tags in [
+        vec![sts_tag("team", "red")],
+        vec![sts_tag("team", "blue"), sts_tag("project", "apollo")],
+    ] {
+        let err = sts
+            .assume_role()
+            .role_arn(&picky_arn)
+            .role_session_name("picky")
+            .set_tags(Some(tags))
+            .send()
+            .await
+            .unwrap_err();
+        assert_eq!(
+            aws_error(&err),
+            not_authorized(&tess_arn, "sts:TagSession", &picky_arn)
+        );
+    }
 }
 
 /// `SourceIdentity` is `aws:SourceIdentity` in the session's requests, persists through role
@@ -956,7 +1004,10 @@ async fn source_identity_in_conditions_and_through_chaining() {
         .send()
         .await
         .unwrap_err();
-    assert_eq!(aws_error(&err).0, "AccessDenied");
+    assert_eq!(
+        aws_error(&err),
+        not_authorized(&sid_arn, "sts:SetSourceIdentity", &plain_arn)
+    );
 }
 
 /// `PolicyArns`: "You can provide up to 10 managed policy ARNs" (STS API reference, AssumeRole).
@@ -1105,4 +1156,165 @@ async fn role_deletion_revokes_its_sessions() {
         .await
         .unwrap_err();
     assert_eq!(aws_error(&err).0, "InvalidClientTokenId");
+}
+
+/// The refusal of a permission-only STS action a trust policy does not grant, as STS words it
+/// (no "because" clause, like its `AssumeRole` refusals), e.g. "User: arn:aws:sts::...:assumed-role/
+/// ROLE/SESSION is not authorized to perform: sts:SetSourceIdentity on resource:
+/// arn:aws:iam::...:role/ROLE" as reported by users of AWS in noqdev/iambic#357.
+fn not_authorized(caller_arn: &str, action: &str, role_arn: &str) -> (String, String, u16) {
+    (
+        "AccessDenied".into(),
+        format!(
+            "User: {caller_arn} is not authorized to perform: {action} on resource: {role_arn}"
+        ),
+        403,
+    )
+}
+
+/// The source identity's rules for role chaining (IAM User Guide, "Monitor and control actions
+/// taken with assumed roles"): "permissions for sts:SetSourceIdentity are required in both the
+/// permissions policy of the principal who is assuming the role and in the role trust policy of
+/// the target role" even when the chained call does not name it (the value is sticky), and "If the
+/// user attempts to set a source identity that is different from the value set when CriticalRole
+/// was assumed, the assume role request will be denied". Also "The value of source identity must
+/// be between 2 and 64 characters long" (botocore `sourceIdentityType`: max 64), and the guide's
+/// own example trust policy, which conditions `sts:SetSourceIdentity` on `sts:SourceIdentity`.
+#[tokio::test]
+async fn source_identity_is_sticky_and_immutable() {
+    let server = Server::start();
+    let acct = server.account_id.clone();
+    let (key, secret) = server.new_user_with_key("DevUser").await;
+    let dev_arn = format!("arn:aws:iam::{acct}:user/DevUser");
+    let list = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["iam:ListUsers","sts:AssumeRole","sts:SetSourceIdentity"],"Resource":"*"}]}"#;
+    // The guide's "Example role trust policy for source identity".
+    let developer_arn = role(
+        &server,
+        "Developer_Role",
+        &trust(
+            &dev_arn,
+            &["sts:AssumeRole", "sts:SetSourceIdentity"],
+            Some(r#"{"StringEquals":{"sts:SourceIdentity":"DevUser"}}"#),
+        ),
+        list,
+    )
+    .await;
+    let sts = server.sts(&key, &secret);
+    let err = sts
+        .assume_role()
+        .role_arn(&developer_arn)
+        .role_session_name("Dev-project")
+        .source_identity("SomeoneElse")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        aws_error(&err),
+        assume_role_denied(&dev_arn, &developer_arn)
+    );
+    let out = sts
+        .assume_role()
+        .role_arn(&developer_arn)
+        .role_session_name("Dev-project")
+        .source_identity("DevUser")
+        .send()
+        .await
+        .unwrap();
+    let dev = temp(&out.credentials.unwrap());
+    let dev_session_arn = format!("arn:aws:sts::{acct}:assumed-role/Developer_Role/Dev-project");
+
+    // Chaining to a role whose trust policy grants sts:AssumeRole only: the inherited source
+    // identity needs sts:SetSourceIdentity there too.
+    let plain_arn = role(
+        &server,
+        "Plain",
+        &trust(&developer_arn, &["sts:AssumeRole"], None),
+        list,
+    )
+    .await;
+    let err = sts_with(&server, &dev)
+        .assume_role()
+        .role_arn(&plain_arn)
+        .role_session_name("chained")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        aws_error(&err),
+        not_authorized(&dev_session_arn, "sts:SetSourceIdentity", &plain_arn)
+    );
+
+    // A role that grants it: the same value passes, another one is refused.
+    let next_arn = role(
+        &server,
+        "Next",
+        &trust(
+            &developer_arn,
+            &["sts:AssumeRole", "sts:SetSourceIdentity"],
+            None,
+        ),
+        list,
+    )
+    .await;
+    let out = sts_with(&server, &dev)
+        .assume_role()
+        .role_arn(&next_arn)
+        .role_session_name("chained")
+        .source_identity("DevUser")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(out.source_identity(), Some("DevUser"));
+    let err = sts_with(&server, &dev)
+        .assume_role()
+        .role_arn(&next_arn)
+        .role_session_name("chained")
+        .source_identity("Mallory")
+        .send()
+        .await
+        .unwrap_err();
+    let (code, _, status) = aws_error(&err);
+    assert_eq!((code.as_str(), status), ("AccessDenied", 403));
+
+    // 2 to 64 characters of [\w+=,.@-]* ("aws:" is reserved, and ':' is outside the pattern).
+    let long = "s".repeat(65);
+    let open_arn = role(
+        &server,
+        "Open",
+        &trust(&dev_arn, &["sts:AssumeRole", "sts:SetSourceIdentity"], None),
+        list,
+    )
+    .await;
+    let max = "s".repeat(64);
+    for (source, message) in [
+        (
+            long.clone(),
+            format!(
+                "1 validation error detected: Value '{long}' at 'sourceIdentity' failed to satisfy constraint: Member must have length less than or equal to 64"
+            ),
+        ),
+        (
+            "aws:x".to_owned(),
+            r"1 validation error detected: Value 'aws:x' at 'sourceIdentity' failed to satisfy constraint: Member must satisfy regular expression pattern: [\w+=,.@-]*".to_owned(),
+        ),
+    ] {
+        let err = sts
+            .assume_role()
+            .role_arn(&open_arn)
+            .role_session_name("open")
+            .source_identity(&source)
+            .send()
+            .await
+            .unwrap_err();
+        assert_eq!(aws_error(&err), validation(&message), "{source}");
+    }
+    let out = sts
+        .assume_role()
+        .role_arn(&open_arn)
+        .role_session_name("open")
+        .source_identity(&max)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(out.source_identity(), Some(max.as_str()));
 }
