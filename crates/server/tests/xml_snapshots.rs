@@ -785,3 +785,145 @@ fn account_authorization_details() {
     };
     insta::assert_snapshot!(iam("GetAccountAuthorizationDetails", &out));
 }
+
+#[test]
+fn group_and_role_inline_policies() {
+    // GetGroupPolicy and GetRolePolicy return the document URL-encoded, as GetUserPolicy does
+    // (API reference examples: `<PolicyDocument>%7B%22Version%22...`).
+    insta::assert_snapshot!(
+        "get_group_policy",
+        iam(
+            "GetGroupPolicy",
+            &Output::InlinePolicy {
+                entity: keyward_core::model::EntityKind::Group,
+                entity_name: "Admins".into(),
+                policy_name: "AdminRoot".into(),
+                document: version("v1").document,
+            }
+        )
+    );
+    insta::assert_snapshot!(
+        "get_role_policy",
+        iam(
+            "GetRolePolicy",
+            &Output::InlinePolicy {
+                entity: keyward_core::model::EntityKind::Role,
+                entity_name: "S3Access".into(),
+                policy_name: "S3AccessPolicy".into(),
+                document: r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"arn:aws:s3:::b/a&b <c>"}]}"#.into(),
+            }
+        )
+    );
+}
+
+#[test]
+fn role_and_policy_tags_groups_for_user_login_profile_role_description() {
+    let tags = vec![
+        Tag {
+            key: "Dept".into(),
+            value: "Accounting".into(),
+        },
+        Tag {
+            key: "CostCenter".into(),
+            value: "12345 & <6>".into(),
+        },
+    ];
+    insta::assert_snapshot!(
+        "list_role_tags",
+        iam(
+            "ListRoleTags",
+            &Output::Tags {
+                tags: tags.clone(),
+                page: Page {
+                    is_truncated: false,
+                    marker: None
+                }
+            }
+        )
+    );
+    insta::assert_snapshot!(
+        "list_policy_tags",
+        iam(
+            "ListPolicyTags",
+            &Output::Tags {
+                tags,
+                page: Page {
+                    is_truncated: true,
+                    marker: Some("Q29zdENlbnRlcg==".into())
+                }
+            }
+        )
+    );
+    let g = group();
+    let arn = g.arn("aws");
+    insta::assert_snapshot!(
+        "list_groups_for_user",
+        iam(
+            "ListGroupsForUser",
+            &Output::Groups {
+                groups: vec![(g, arn)],
+                page: Page {
+                    is_truncated: false,
+                    marker: None
+                }
+            }
+        )
+    );
+    let profile = keyward_core::model::LoginProfile {
+        user_id: "AIDACKCEVSQ6C2EXAMPLE".into(),
+        password_hash: "$argon2id$never-shown".into(),
+        password_reset_required: false,
+        created: datetime!(2012-09-21 23:03:24 UTC),
+        password_changed: datetime!(2012-09-21 23:03:24 UTC),
+    };
+    let out = iam(
+        "GetLoginProfile",
+        &Output::LoginProfile {
+            user_name: "Anika".into(),
+            profile,
+        },
+    );
+    assert!(!out.contains("argon2"));
+    insta::assert_snapshot!("get_login_profile", out);
+    let r = test_role();
+    let arn = r.arn("aws");
+    insta::assert_snapshot!(
+        "update_role_description",
+        iam("UpdateRoleDescription", &Output::Role { role: r, arn })
+    );
+}
+
+#[test]
+fn client_errors_of_iam() {
+    let cases = [
+        (
+            "error_validation",
+            ApiError::validation(
+                "1 validation error detected: Value 'a b' at 'userName' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\w+=,.@-]+",
+            ),
+        ),
+        (
+            "error_limit_exceeded",
+            ApiError::limit_exceeded("Cannot exceed quota for AccessKeysPerUser: 2"),
+        ),
+        (
+            "error_delete_conflict",
+            ApiError::delete_conflict("Cannot delete entity, must delete access keys first."),
+        ),
+        (
+            "error_entity_already_exists",
+            ApiError::entity_already_exists("User with name Bob already exists."),
+        ),
+        (
+            "error_malformed_policy_document",
+            ApiError::new(
+                "MalformedPolicyDocument",
+                400,
+                "Policy document should not specify a principal.",
+            ),
+        ),
+    ];
+    for (name, err) in cases {
+        insta::assert_snapshot!(name, encode::error(Service::Iam, &err, RID));
+    }
+}
