@@ -1318,3 +1318,57 @@ async fn source_identity_is_sticky_and_immutable() {
         .unwrap();
     assert_eq!(out.source_identity(), Some(max.as_str()));
 }
+
+/// In a chained `AssumeRole` the inherited source identity is in the request as
+/// `sts:SourceIdentity` too (IAM User Guide, "Monitor and control actions taken with assumed
+/// roles", role chaining: "the source identity in the request persists from the first assumed role
+/// session. Therefore, both the aws:SourceIdentity and sts:SourceIdentity keys are present in the
+/// request context"), so a trust policy conditioning `sts:AssumeRole` on it lets the chain through.
+#[tokio::test]
+#[ignore = "keyward bug: ops::target puts sts:SourceIdentity into sts:AssumeRole's context only from the request parameter, not from the calling session"]
+async fn chained_assume_role_sees_the_inherited_source_identity() {
+    let server = Server::start();
+    let acct = server.account_id.clone();
+    let (key, secret) = server.new_user_with_key("DevUser").await;
+    let dev_arn = format!("arn:aws:iam::{acct}:user/DevUser");
+    let list = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["iam:ListUsers","sts:AssumeRole","sts:SetSourceIdentity"],"Resource":"*"}]}"#;
+    let first_arn = role(
+        &server,
+        "First",
+        &trust(&dev_arn, &["sts:AssumeRole", "sts:SetSourceIdentity"], None),
+        list,
+    )
+    .await;
+    let critical_arn = role(
+        &server,
+        "Critical",
+        &trust(
+            &first_arn,
+            &["sts:AssumeRole", "sts:SetSourceIdentity"],
+            Some(r#"{"StringEquals":{"sts:SourceIdentity":"DevUser"}}"#),
+        ),
+        list,
+    )
+    .await;
+    let first = temp(
+        &server
+            .sts(&key, &secret)
+            .assume_role()
+            .role_arn(&first_arn)
+            .role_session_name("first")
+            .source_identity("DevUser")
+            .send()
+            .await
+            .unwrap()
+            .credentials
+            .unwrap(),
+    );
+    let out = sts_with(&server, &first)
+        .assume_role()
+        .role_arn(&critical_arn)
+        .role_session_name("critical")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(out.source_identity(), Some("DevUser"));
+}
