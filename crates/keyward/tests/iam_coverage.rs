@@ -855,7 +855,6 @@ async fn create_role_with_a_permissions_boundary_limits_its_sessions() {
 /// permissions boundaries" that `PolicyUsageFilter=PermissionsBoundary` lists (API reference,
 /// ListPolicies), and GetPolicy counts it in PermissionsBoundaryUsageCount.
 #[tokio::test]
-#[ignore = "keyward bug: ListPolicies PolicyUsageFilter=PermissionsBoundary (and OnlyAttached) only looks at users' boundaries, never roles'"]
 async fn list_policies_lists_a_role_boundary_as_a_permissions_boundary() {
     let server = Server::start();
     let iam = server.root_iam();
@@ -971,7 +970,6 @@ async fn create_role_with_a_malformed_trust_policy_is_refused() {
 /// AttachRolePolicy's "Policy ARN does not exist or is not attachable." (both from the ROSA
 /// CLI's QE test case for `rosa create operator-roles`, which calls CreateRole with a boundary).
 #[tokio::test]
-#[ignore = "keyward bug: CreateRole with a missing PermissionsBoundary says 'Policy ARN does not exist or is not attachable.' where AWS says 'Scope ARN: ARN does not exist or is not attachable.'"]
 async fn create_role_with_a_missing_boundary_names_the_scope_arn() {
     let server = Server::start();
     let iam = server.root_iam();

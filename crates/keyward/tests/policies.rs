@@ -1223,7 +1223,7 @@ async fn boundaries_set_at_creation_and_delegated_with_the_boundary_key() {
         aws_error(&err),
         (
             "NoSuchEntity".into(),
-            format!("Policy {missing} does not exist or is not attachable."),
+            format!("Scope ARN: {missing} does not exist or is not attachable."),
             404
         )
     );

@@ -1186,7 +1186,8 @@ impl Tx for SqliteTx {
              AND substr(p.path, 1, length(?3)) = ?3 \
              AND (?4 = 0 \
                   OR (?4 IN (1, 2) AND EXISTS (SELECT 1 FROM policy_attachments a WHERE a.policy_arn = p.arn)) \
-                  OR (?4 IN (1, 3) AND EXISTS (SELECT 1 FROM users u WHERE u.permissions_boundary = p.arn))) \
+                  OR (?4 IN (1, 3) AND (EXISTS (SELECT 1 FROM users u WHERE u.permissions_boundary = p.arn) \
+                                     OR EXISTS (SELECT 1 FROM roles r WHERE r.permissions_boundary = p.arn)))) \
              AND (p.name_key > ?5 OR (p.name_key = ?5 AND p.arn > ?6)) \
              ORDER BY p.name_key, p.arn LIMIT ?7"
             ),

@@ -120,16 +120,37 @@ fn no_such_inline(kind: EntityKind, policy_name: &str) -> ApiError {
 }
 
 /// The policy must exist and be visible to the caller's account (its own, or AWS managed).
-/// A managed policy of this account or an AWS managed one: what may be attached or set as a
-/// permissions boundary.
-pub(crate) async fn require_attachable<T: Tx>(
+/// Whether `arn` is a managed policy of this account or an AWS managed one: what may be attached
+/// or set as a permissions boundary.
+async fn attachable<T: Tx>(tx: &mut T, ctx: &Ctx<'_>, arn: &str) -> Result<bool, OpError> {
+    Ok(tx
+        .get_managed_policy(arn)
+        .await?
+        .is_some_and(|p| p.account_id == account_id(ctx) || p.account_id == AWS_OWNER))
+}
+
+async fn require_attachable<T: Tx>(tx: &mut T, ctx: &Ctx<'_>, arn: &str) -> Result<(), OpError> {
+    if attachable(tx, ctx, arn).await? {
+        Ok(())
+    } else {
+        Err(not_attachable(arn).into())
+    }
+}
+
+/// A policy to set as a permissions boundary; IAM calls it the scope when it is missing
+/// ("Scope ARN: ARN does not exist or is not attachable.", where attaching says "Policy ARN ...").
+pub(crate) async fn require_boundary<T: Tx>(
     tx: &mut T,
     ctx: &Ctx<'_>,
     arn: &str,
 ) -> Result<(), OpError> {
-    match tx.get_managed_policy(arn).await? {
-        Some(p) if p.account_id == account_id(ctx) || p.account_id == AWS_OWNER => Ok(()),
-        _ => Err(not_attachable(arn).into()),
+    if attachable(tx, ctx, arn).await? {
+        Ok(())
+    } else {
+        Err(ApiError::no_such_entity(format!(
+            "Scope ARN: {arn} does not exist or is not attachable."
+        ))
+        .into())
     }
 }
 
@@ -327,7 +348,7 @@ pub(super) async fn run<T: Tx>(
                 )
                 .to_owned();
             let e = require_entity(tx, ctx, v, EntityKind::User, user_name.as_deref()).await?;
-            require_attachable(tx, ctx, &arn).await?;
+            require_boundary(tx, ctx, &arn).await?;
             let mut user = require_user(tx, ctx, &e.name).await?;
             user.permissions_boundary = Some(arn);
             tx.update_user(&user).await?;

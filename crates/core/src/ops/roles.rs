@@ -133,7 +133,7 @@ pub(super) async fn run<T: Tx>(
                 .into());
             }
             if let Some(arn) = &permissions_boundary {
-                super::attachments::require_attachable(tx, ctx, arn).await?;
+                super::attachments::require_boundary(tx, ctx, arn).await?;
             }
             let role = Role {
                 account_id: acct.to_owned(),
@@ -316,7 +316,7 @@ pub(super) async fn run<T: Tx>(
                 .to_owned();
             v.finish()?;
             let mut role = require_role(tx, ctx, name).await?;
-            super::attachments::require_attachable(tx, ctx, &arn).await?;
+            super::attachments::require_boundary(tx, ctx, &arn).await?;
             role.permissions_boundary = Some(arn);
             tx.update_role(&role).await?;
             Ok(Output::Empty)

@@ -57,7 +57,7 @@ pub(super) async fn create_user<T: Tx>(
         .into());
     }
     if let Some(arn) = &permissions_boundary {
-        super::attachments::require_attachable(tx, ctx, arn).await?;
+        super::attachments::require_boundary(tx, ctx, arn).await?;
     }
     let user = User {
         account_id: acct.to_owned(),
