@@ -1325,7 +1325,6 @@ async fn source_identity_is_sticky_and_immutable() {
 /// session. Therefore, both the aws:SourceIdentity and sts:SourceIdentity keys are present in the
 /// request context"), so a trust policy conditioning `sts:AssumeRole` on it lets the chain through.
 #[tokio::test]
-#[ignore = "keyward bug: ops::target puts sts:SourceIdentity into sts:AssumeRole's context only from the request parameter, not from the calling session"]
 async fn chained_assume_role_sees_the_inherited_source_identity() {
     let server = Server::start();
     let acct = server.account_id.clone();

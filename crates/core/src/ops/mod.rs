@@ -1293,9 +1293,16 @@ async fn target<T: Tx>(tx: &mut T, ctx: &Ctx<'_>, op: &Operation) -> Result<Targ
         } => {
             let arn = opt(role_arn);
             let mut context = request_tag_keys(tags);
+            // A chained request carries its session's source identity whether or not it names
+            // it again (IAM User Guide, "Monitor and control actions taken with assumed roles").
+            let source_identity = source_identity.as_ref().or(ctx
+                .caller
+                .session
+                .as_ref()
+                .and_then(|s| s.source_identity.as_ref()));
             for (key, value) in [
-                ("sts:ExternalId", external_id),
-                ("sts:RoleSessionName", role_session_name),
+                ("sts:ExternalId", external_id.as_ref()),
+                ("sts:RoleSessionName", role_session_name.as_ref()),
                 ("sts:SourceIdentity", source_identity),
             ] {
                 if let Some(v) = value {
