@@ -610,21 +610,12 @@ async fn refused_authentication_is_recorded_in_the_keys_account() {
         .credentials
         .unwrap();
     let session_sts = |secret: &str, token: &str| {
-        aws_sdk_sts::Client::from_conf(
-            aws_sdk_sts::Config::builder()
-                .behavior_version(aws_sdk_sts::config::BehaviorVersion::latest())
-                .endpoint_url(server.endpoint())
-                .region(aws_sdk_sts::config::Region::new("us-east-1"))
-                .credentials_provider(aws_sdk_sts::config::Credentials::new(
-                    c.access_key_id(),
-                    secret,
-                    Some(token.to_owned()),
-                    None,
-                    "test",
-                ))
-                .retry_config(aws_sdk_sts::config::retry::RetryConfig::disabled())
-                .build(),
-        )
+        let t = (
+            c.access_key_id().to_owned(),
+            secret.to_owned(),
+            token.to_owned(),
+        );
+        common::sts_with(&server, &t, None)
     };
     let err = session_sts(wrong_secret, c.session_token())
         .get_caller_identity()

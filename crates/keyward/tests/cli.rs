@@ -312,16 +312,7 @@ fn pyotp_code(python: &std::path::Path, seed: &str, t: u64) -> String {
 
 /// A Unix time at the start of a step with at least 10 s of it left.
 fn fresh_time() -> u64 {
-    loop {
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_secs();
-        if now % 30 < 20 {
-            return now - now % 30;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(500));
-    }
+    u64::try_from(common::fresh_step() * 30).unwrap()
 }
 
 /// S2 and S3 with the `aws` CLI: the seed written by `--bootstrap-method Base32StringSeed`,

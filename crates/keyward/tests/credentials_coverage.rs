@@ -7,108 +7,12 @@
 
 mod common;
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
-use aws_sdk_iam::config::{BehaviorVersion, Credentials, Region};
-use common::{Server, SkewedClock, aws_error, iam_client, sts_client};
-
-fn now_secs() -> i64 {
-    i64::try_from(
-        SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap()
-            .as_secs(),
-    )
-    .unwrap()
-}
-
-/// A TOTP step with at least 10 seconds left, so a code computed now is still current when sent.
-fn fresh_step() -> i64 {
-    loop {
-        let now = now_secs();
-        if now % 30 < 20 {
-            return now / 30;
-        }
-        std::thread::sleep(Duration::from_millis(500));
-    }
-}
-
-/// A code as an authenticator app shows it (totp-rs, not keyward).
-fn code(seed_b32: &str, step: i64) -> String {
-    let secret = totp_rs::Secret::try_from_base32(seed_b32).unwrap();
-    let totp = totp_rs::Builder::new().with_secret(secret).build().unwrap();
-    totp.generate(u64::try_from(step * 30).unwrap()).to_string()
-}
-
-/// Temporary credentials: (key, secret, token).
-type Temp = (String, String, String);
-
-fn temp(c: &aws_sdk_sts::types::Credentials) -> Temp {
-    (
-        c.access_key_id().to_owned(),
-        c.secret_access_key().to_owned(),
-        c.session_token().to_owned(),
-    )
-}
-
-fn iam_with(server: &Server, t: &Temp, skew: Option<i64>) -> aws_sdk_iam::Client {
-    let mut b = aws_sdk_iam::Config::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .endpoint_url(server.endpoint())
-        .region(Region::new("us-east-1"))
-        .credentials_provider(Credentials::new(
-            &t.0,
-            &t.1,
-            Some(t.2.clone()),
-            None,
-            "test",
-        ))
-        .retry_config(aws_sdk_iam::config::retry::RetryConfig::disabled());
-    if let Some(s) = skew {
-        b = b.time_source(SkewedClock(s));
-    }
-    aws_sdk_iam::Client::from_conf(b.build())
-}
-
-fn sts_with(server: &Server, t: &Temp) -> aws_sdk_sts::Client {
-    let b = aws_sdk_sts::Config::builder()
-        .behavior_version(aws_sdk_sts::config::BehaviorVersion::latest())
-        .endpoint_url(server.endpoint())
-        .region(aws_sdk_sts::config::Region::new("us-east-1"))
-        .credentials_provider(aws_sdk_sts::config::Credentials::new(
-            &t.0,
-            &t.1,
-            Some(t.2.clone()),
-            None,
-            "test",
-        ))
-        .retry_config(aws_sdk_sts::config::retry::RetryConfig::disabled());
-    aws_sdk_sts::Client::from_conf(b.build())
-}
-
-/// Creates and enables a virtual MFA device for `user`; returns (serial, seed, last used step).
-async fn enable_mfa(server: &Server, user: &str) -> (String, String, i64) {
-    let iam = server.root_iam();
-    let d = iam
-        .create_virtual_mfa_device()
-        .virtual_mfa_device_name(user)
-        .send()
-        .await
-        .unwrap()
-        .virtual_mfa_device
-        .unwrap();
-    let seed = String::from_utf8(d.base32_string_seed.unwrap().into_inner()).unwrap();
-    let t = fresh_step();
-    iam.enable_mfa_device()
-        .user_name(user)
-        .serial_number(&d.serial_number)
-        .authentication_code1(code(&seed, t - 1))
-        .authentication_code2(code(&seed, t))
-        .send()
-        .await
-        .unwrap();
-    (d.serial_number, seed, t)
-}
+use common::{
+    Server, aws_error, enable_mfa, iam_client, iam_with, now_secs, sts_client, sts_with, temp,
+    totp_code,
+};
 
 async fn put_user_policy(server: &Server, user: &str, doc: &str) {
     server
@@ -471,7 +375,7 @@ async fn multi_factor_auth_age_in_conditions() {
     let mut server = Server::start_in(tmp.path(), &[]);
     let acct = server.account_id.clone();
     let (key, secret) = server.new_user_with_key("maya").await;
-    let (serial, seed, t) = enable_mfa(&server, "maya").await;
+    let (serial, seed, t) = enable_mfa(&server.root_iam(), "maya").await;
     put_user_policy(
         &server,
         "maya",
@@ -486,7 +390,7 @@ async fn multi_factor_auth_age_in_conditions() {
     let with_mfa = temp(
         &sts.get_session_token()
             .serial_number(&serial)
-            .token_code(code(&seed, t + 1))
+            .token_code(totp_code(&seed, t + 1))
             .send()
             .await
             .unwrap()
@@ -615,7 +519,7 @@ async fn assume_role_with_mfa() {
     let server = Server::start();
     let acct = server.account_id.clone();
     let (key, secret) = server.new_user_with_key("ines").await;
-    let (serial, seed, t) = enable_mfa(&server, "ines").await;
+    let (serial, seed, t) = enable_mfa(&server.root_iam(), "ines").await;
     let ines_arn = format!("arn:aws:iam::{acct}:user/ines");
     let role_arn = role(
         &server,
@@ -641,7 +545,7 @@ async fn assume_role_with_mfa() {
         .unwrap_err();
     assert_eq!(aws_error(&err), assume_role_denied(&ines_arn, &role_arn));
 
-    let good = code(&seed, t + 1);
+    let good = totp_code(&seed, t + 1);
     let wrong = if good == "123456" { "654321" } else { "123456" };
     let err = sts
         .assume_role()
@@ -805,7 +709,7 @@ async fn session_tags_as_principal_tags_and_transitive_through_chaining() {
     );
 
     // Chained: `team` (transitive) survives, `project` does not.
-    let out = sts_with(&server, &first)
+    let out = sts_with(&server, &first, None)
         .assume_role()
         .role_arn(&second_arn)
         .role_session_name("chained")
@@ -966,7 +870,7 @@ async fn source_identity_in_conditions_and_through_chaining() {
     }
 
     // Chained without naming it: the source identity carries over.
-    let out = sts_with(&server, &first)
+    let out = sts_with(&server, &first, None)
         .assume_role()
         .role_arn(&second_arn)
         .role_session_name("chained")
@@ -979,7 +883,7 @@ async fn source_identity_in_conditions_and_through_chaining() {
         .await
         .unwrap();
     // Naming the same value again is fine.
-    sts_with(&server, &first)
+    sts_with(&server, &first, None)
         .assume_role()
         .role_arn(&second_arn)
         .role_session_name("same")
@@ -1125,7 +1029,7 @@ async fn role_deletion_revokes_its_sessions() {
         .await
         .unwrap_err();
     assert_eq!(aws_error(&err).0, "InvalidClientTokenId");
-    let err = sts_with(&server, &session)
+    let err = sts_with(&server, &session, None)
         .get_caller_identity()
         .send()
         .await
@@ -1232,7 +1136,7 @@ async fn source_identity_is_sticky_and_immutable() {
         list,
     )
     .await;
-    let err = sts_with(&server, &dev)
+    let err = sts_with(&server, &dev, None)
         .assume_role()
         .role_arn(&plain_arn)
         .role_session_name("chained")
@@ -1256,7 +1160,7 @@ async fn source_identity_is_sticky_and_immutable() {
         list,
     )
     .await;
-    let out = sts_with(&server, &dev)
+    let out = sts_with(&server, &dev, None)
         .assume_role()
         .role_arn(&next_arn)
         .role_session_name("chained")
@@ -1265,7 +1169,7 @@ async fn source_identity_is_sticky_and_immutable() {
         .await
         .unwrap();
     assert_eq!(out.source_identity(), Some("DevUser"));
-    let err = sts_with(&server, &dev)
+    let err = sts_with(&server, &dev, None)
         .assume_role()
         .role_arn(&next_arn)
         .role_session_name("chained")
@@ -1362,7 +1266,7 @@ async fn chained_assume_role_sees_the_inherited_source_identity() {
             .credentials
             .unwrap(),
     );
-    let out = sts_with(&server, &first)
+    let out = sts_with(&server, &first, None)
         .assume_role()
         .role_arn(&critical_arn)
         .role_session_name("critical")

@@ -7,11 +7,8 @@
 
 mod common;
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
-
-use aws_sdk_iam::config::{BehaviorVersion, Credentials, Region};
 use aws_sdk_iam::types::{PolicyScopeType, PolicyUsageType, Tag};
-use common::{Server, aws_error};
+use common::{Server, aws_error, enable_mfa, iam_with, temp, totp_code};
 
 type AwsError = (String, String, u16);
 
@@ -92,70 +89,6 @@ fn trust_account(acct: &str) -> String {
     format!(
         r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Principal":{{"AWS":"arn:aws:iam::{acct}:root"}},"Action":"sts:AssumeRole"}}]}}"#
     )
-}
-
-/// The current 30-second step, once at least 10 s of it remain.
-fn fresh_step() -> i64 {
-    loop {
-        let now = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap()
-            .as_secs();
-        if now % 30 < 20 {
-            return i64::try_from(now / 30).unwrap();
-        }
-        std::thread::sleep(Duration::from_millis(500));
-    }
-}
-
-/// The code an authenticator app shows at `step` (totp-rs, not keyward).
-fn code(seed_b32: &str, step: i64) -> String {
-    let secret = totp_rs::Secret::try_from_base32(seed_b32).unwrap();
-    let totp = totp_rs::Builder::new().with_secret(secret).build().unwrap();
-    totp.generate(u64::try_from(step * 30).unwrap()).to_string()
-}
-
-/// An IAM client signed with temporary credentials.
-fn iam_session(server: &Server, c: &aws_sdk_sts::types::Credentials) -> aws_sdk_iam::Client {
-    let conf = aws_sdk_iam::Config::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .endpoint_url(server.endpoint())
-        .region(Region::new("us-east-1"))
-        .credentials_provider(Credentials::new(
-            c.access_key_id(),
-            c.secret_access_key(),
-            Some(c.session_token().to_owned()),
-            None,
-            "test",
-        ))
-        .retry_config(aws_sdk_iam::config::retry::RetryConfig::disabled())
-        .build();
-    aws_sdk_iam::Client::from_conf(conf)
-}
-
-/// `user` (through `client`) creates and enables their own virtual device; returns (serial,
-/// seed, the last step used).
-async fn enable_own_device(client: &aws_sdk_iam::Client, user: &str) -> (String, String, i64) {
-    let d = client
-        .create_virtual_mfa_device()
-        .virtual_mfa_device_name(user)
-        .send()
-        .await
-        .unwrap()
-        .virtual_mfa_device
-        .unwrap();
-    let seed = String::from_utf8(d.base32_string_seed.unwrap().into_inner()).unwrap();
-    let t = fresh_step();
-    client
-        .enable_mfa_device()
-        .user_name(user)
-        .serial_number(&d.serial_number)
-        .authentication_code1(code(&seed, t - 1))
-        .authentication_code2(code(&seed, t))
-        .send()
-        .await
-        .unwrap();
-    (d.serial_number, seed, t)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -831,7 +764,7 @@ async fn create_role_with_a_permissions_boundary_limits_its_sessions() {
         .unwrap()
         .credentials
         .unwrap();
-    let session = iam_session(&server, &creds);
+    let session = iam_with(&server, &temp(&creds), None);
     session.list_users().send().await.unwrap();
     let err = session
         .create_user()
@@ -1170,7 +1103,7 @@ async fn self_manage_mfa_policy_unlocks_own_credentials_after_mfa() {
     let me = format!("arn:aws:iam::{acct}:user/nina");
 
     // Without MFA: set up MFA, and nothing else.
-    let (serial, seed, t) = enable_own_device(&nina, "nina").await;
+    let (serial, seed, t) = enable_mfa(&nina, "nina").await;
     assert_eq!(serial, format!("arn:aws:iam::{acct}:mfa/nina"));
     let listed = nina
         .list_mfa_devices()
@@ -1195,13 +1128,13 @@ async fn self_manage_mfa_policy_unlocks_own_credentials_after_mfa() {
         .sts(&key, &secret)
         .get_session_token()
         .serial_number(&serial)
-        .token_code(code(&seed, t + 1))
+        .token_code(totp_code(&seed, t + 1))
         .send()
         .await
         .unwrap()
         .credentials
         .unwrap();
-    let mfa = iam_session(&server, &creds);
+    let mfa = iam_with(&server, &temp(&creds), None);
     let created = mfa
         .create_access_key()
         .send()
@@ -1447,7 +1380,7 @@ async fn s13_bool_mfa_present_with_and_without_if_exists() {
         .unwrap();
     let max = server.iam(&key, &secret);
     let me = format!("arn:aws:iam::{acct}:user/max");
-    let (serial, seed, t) = enable_own_device(&max, "max").await;
+    let (serial, seed, t) = enable_mfa(&max, "max").await;
 
     // Long-term key: the key is absent. BoolIfExists matches; Bool does not.
     max.list_users().send().await.unwrap();
@@ -1461,13 +1394,13 @@ async fn s13_bool_mfa_present_with_and_without_if_exists() {
         .sts(&key, &secret)
         .get_session_token()
         .serial_number(&serial)
-        .token_code(code(&seed, t + 1))
+        .token_code(totp_code(&seed, t + 1))
         .send()
         .await
         .unwrap()
         .credentials
         .unwrap();
-    let session = iam_session(&server, &creds);
+    let session = iam_with(&server, &temp(&creds), None);
     let got = session.get_user().send().await.unwrap();
     assert_eq!(got.user().unwrap().user_name(), "max");
     assert_eq!(

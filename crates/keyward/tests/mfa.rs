@@ -5,38 +5,14 @@
 
 mod common;
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
-
 use aws_sdk_iam::types::{AssignmentStatusType, Tag};
-use common::{Server, aws_error};
+use common::{Server, aws_error, fresh_step, totp_code};
 use keyward_core::crypto::MasterKey;
 use keyward_core::model::MfaFailureReason;
 use keyward_core::ops::{MfaVerdict, verify_mfa};
 use keyward_core::store::{Store, Tx};
 use keyward_core::totp::TotpConfig;
 use keyward_store::SqliteStore;
-
-/// The current 30-second step, after waiting out the end of a step so that at least 10 s of
-/// it remain (the test's requests then all see the same step).
-fn fresh_step() -> i64 {
-    loop {
-        let now = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap()
-            .as_secs();
-        if now % 30 < 20 {
-            return i64::try_from(now / 30).unwrap();
-        }
-        std::thread::sleep(Duration::from_millis(500));
-    }
-}
-
-/// The code an authenticator app shows at `step` for a base32 seed (totp-rs, not keyward).
-fn code(seed_b32: &str, step: i64) -> String {
-    let secret = totp_rs::Secret::try_from_base32(seed_b32).unwrap();
-    let totp = totp_rs::Builder::new().with_secret(secret).build().unwrap();
-    totp.generate(u64::try_from(step * 30).unwrap()).to_string()
-}
 
 /// Decodes a PNG holding one QR code back to its text.
 fn decode_qr(png_bytes: &[u8]) -> String {
@@ -113,9 +89,15 @@ async fn s1_enabling_mfa_without_permission_is_implicitly_denied() {
     let (serial, seed) = create_device(&root, "bob").await;
     let t = fresh_step();
     let bob = server.iam(&key.access_key_id, &key.secret_access_key);
-    let err = enable(&bob, "bob", &serial, &code(&seed, t - 1), &code(&seed, t))
-        .await
-        .unwrap_err();
+    let err = enable(
+        &bob,
+        "bob",
+        &serial,
+        &totp_code(&seed, t - 1),
+        &totp_code(&seed, t),
+    )
+    .await
+    .unwrap_err();
     let acct = &server.account_id;
     assert_eq!(
         err,
@@ -176,7 +158,7 @@ async fn s2_virtual_mfa_lifecycle() {
 
     // Enable: malformed codes, codes of a device 5 minutes ahead, then the right pair.
     let t = fresh_step();
-    let err = enable(&root, "alice", &serial, "12345", &code(&seed, t))
+    let err = enable(&root, "alice", &serial, "12345", &totp_code(&seed, t))
         .await
         .unwrap_err();
     assert_eq!(
@@ -191,8 +173,8 @@ async fn s2_virtual_mfa_lifecycle() {
         &root,
         "alice",
         &serial,
-        &code(&seed, t + 10),
-        &code(&seed, t + 11),
+        &totp_code(&seed, t + 10),
+        &totp_code(&seed, t + 11),
     )
     .await
     .unwrap_err();
@@ -201,8 +183,8 @@ async fn s2_virtual_mfa_lifecycle() {
         &root,
         "alice",
         &serial,
-        &code(&seed, t - 1),
-        &code(&seed, t),
+        &totp_code(&seed, t - 1),
+        &totp_code(&seed, t),
     )
     .await
     .unwrap();
@@ -218,9 +200,15 @@ async fn s2_virtual_mfa_lifecycle() {
     assert_eq!(listed[0].user_name, "alice");
 
     // One user per device.
-    let err = enable(&root, "bob", &serial, &code(&seed, t), &code(&seed, t + 1))
-        .await
-        .unwrap_err();
+    let err = enable(
+        &root,
+        "bob",
+        &serial,
+        &totp_code(&seed, t),
+        &totp_code(&seed, t + 1),
+    )
+    .await
+    .unwrap_err();
     assert_eq!(
         err,
         (
@@ -250,8 +238,8 @@ async fn s2_virtual_mfa_lifecycle() {
         &root,
         "alice",
         &serial,
-        &code(&seed, t - 1),
-        &code(&seed, t),
+        &totp_code(&seed, t - 1),
+        &totp_code(&seed, t),
     )
     .await
     .unwrap_err();
@@ -264,8 +252,8 @@ async fn s2_virtual_mfa_lifecycle() {
         &root,
         "alice",
         &serial2,
-        &code(&seed2, t - 1),
-        &code(&seed2, t),
+        &totp_code(&seed2, t - 1),
+        &totp_code(&seed2, t),
     )
     .await
     .unwrap();
@@ -317,7 +305,7 @@ async fn s2_virtual_mfa_lifecycle() {
     };
     for drift in [10, -10] {
         let t = fresh_step();
-        let refused = verify(code(&seed2, t + drift)).await;
+        let refused = verify(totp_code(&seed2, t + drift)).await;
         assert!(
             matches!(&refused, MfaVerdict::Refused(f) if f.reason == MfaFailureReason::WrongCode && f.matched_offset_secs == Some(drift * 30)),
             "{refused:?}"
@@ -325,12 +313,12 @@ async fn s2_virtual_mfa_lifecycle() {
         root.resync_mfa_device()
             .user_name("alice")
             .serial_number(&serial2)
-            .authentication_code1(code(&seed2, t + drift - 1))
-            .authentication_code2(code(&seed2, t + drift))
+            .authentication_code1(totp_code(&seed2, t + drift - 1))
+            .authentication_code2(totp_code(&seed2, t + drift))
             .send()
             .await
             .unwrap();
-        let accepted = verify(code(&seed2, t + drift + 1)).await;
+        let accepted = verify(totp_code(&seed2, t + drift + 1)).await;
         assert_eq!(
             accepted,
             MfaVerdict::Accepted {
@@ -338,7 +326,7 @@ async fn s2_virtual_mfa_lifecycle() {
             }
         );
         // Accepted once only.
-        let replay = verify(code(&seed2, t + drift + 1)).await;
+        let replay = verify(totp_code(&seed2, t + drift + 1)).await;
         assert!(matches!(replay, MfaVerdict::Refused(f) if f.reason == MfaFailureReason::Replay));
     }
 
@@ -346,17 +334,23 @@ async fn s2_virtual_mfa_lifecycle() {
     let t = fresh_step();
     for i in 0..7 {
         let (s, seed) = create_device(&root, &format!("alice-{i}")).await;
-        enable(&root, "alice", &s, &code(&seed, t - 1), &code(&seed, t))
-            .await
-            .unwrap();
+        enable(
+            &root,
+            "alice",
+            &s,
+            &totp_code(&seed, t - 1),
+            &totp_code(&seed, t),
+        )
+        .await
+        .unwrap();
     }
     let (ninth, seed9) = create_device(&root, "alice-9").await;
     let err = enable(
         &root,
         "alice",
         &ninth,
-        &code(&seed9, t - 1),
-        &code(&seed9, t),
+        &totp_code(&seed9, t - 1),
+        &totp_code(&seed9, t),
     )
     .await
     .unwrap_err();
@@ -369,9 +363,15 @@ async fn s2_virtual_mfa_lifecycle() {
         )
     );
     // The freed device can go to someone else.
-    enable(&root, "bob", &ninth, &code(&seed9, t - 1), &code(&seed9, t))
-        .await
-        .unwrap();
+    enable(
+        &root,
+        "bob",
+        &ninth,
+        &totp_code(&seed9, t - 1),
+        &totp_code(&seed9, t),
+    )
+    .await
+    .unwrap();
 }
 
 async fn tx_account<T: Tx>(tx: &mut T) -> String {
@@ -389,9 +389,15 @@ async fn s3_abandoned_assignment_is_unassigned_and_deleted() {
     let (abandoned, _) = create_device(&root, "Diego").await;
     let (used, seed) = create_device(&root, "Diego-phone").await;
     let t = fresh_step();
-    enable(&root, "Diego", &used, &code(&seed, t - 1), &code(&seed, t))
-        .await
-        .unwrap();
+    enable(
+        &root,
+        "Diego",
+        &used,
+        &totp_code(&seed, t - 1),
+        &totp_code(&seed, t),
+    )
+    .await
+    .unwrap();
 
     let list = |status: AssignmentStatusType| {
         let root = root.clone();
@@ -526,9 +532,15 @@ async fn s1_the_seed_policy_lets_a_user_enable_their_own_device() {
     let mia = server.iam(&key.access_key_id, &key.secret_access_key);
     let (serial, seed) = create_device(&mia, "mia").await;
     let t = fresh_step();
-    enable(&mia, "mia", &serial, &code(&seed, t - 1), &code(&seed, t))
-        .await
-        .unwrap();
+    enable(
+        &mia,
+        "mia",
+        &serial,
+        &totp_code(&seed, t - 1),
+        &totp_code(&seed, t),
+    )
+    .await
+    .unwrap();
     let listed = mia
         .list_mfa_devices()
         .user_name("mia")

@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{Server, aws_error};
+use common::{Server, aws_error, totp_code};
 use keyward_core::ops::Password;
 use keyward_core::signin::{SignInAttempt, SignInConfig, SignInResult, sign_in};
 use keyward_core::store::{Store, Tx};
@@ -402,13 +402,6 @@ async fn try_sign_in_at(
     r
 }
 
-/// The code an authenticator app shows at 30-second `step` for a base32 seed (totp-rs).
-fn totp_code(seed_b32: &str, step: u64) -> String {
-    let secret = totp_rs::Secret::try_from_base32(seed_b32).unwrap();
-    let totp = totp_rs::Builder::new().with_secret(secret).build().unwrap();
-    totp.generate(step * 30).to_string()
-}
-
 /// Sign-in outcomes beyond success and failure: a user with an MFA device is asked for a code; a
 /// password older than the policy's `MaxPasswordAge` must be changed, or, with `HardExpiry`,
 /// no longer signs in; a lockout lasts its configured time from the failure that set it, then
@@ -437,7 +430,7 @@ async fn console_sign_in_outcomes_mfa_expiry_and_the_lock_lifting() {
         .virtual_mfa_device
         .unwrap();
     let seed = String::from_utf8(device.base32_string_seed.unwrap().into_inner()).unwrap();
-    let step = OffsetDateTime::now_utc().unix_timestamp().unsigned_abs() / 30;
+    let step = OffsetDateTime::now_utc().unix_timestamp() / 30;
     iam.enable_mfa_device()
         .user_name("rita")
         .serial_number(&device.serial_number)

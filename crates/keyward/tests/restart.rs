@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::Server;
+use common::{Server, Temp, sts_with, temp};
 
 #[tokio::test]
 async fn restart_keeps_data_and_does_not_reprint_credentials() {
@@ -97,28 +97,11 @@ async fn session_key_rotation_keeps_live_sessions() {
                 .unwrap()
                 .credentials
                 .unwrap();
-            (
-                c.access_key_id().to_owned(),
-                c.secret_access_key().to_owned(),
-                c.session_token().to_owned(),
-            )
+            temp(&c)
         }
     };
-    let caller = |server: &Server, t: &(String, String, String)| {
-        let conf = aws_sdk_sts::Config::builder()
-            .behavior_version(aws_sdk_sts::config::BehaviorVersion::latest())
-            .endpoint_url(server.endpoint())
-            .region(aws_sdk_sts::config::Region::new("us-east-1"))
-            .credentials_provider(aws_sdk_sts::config::Credentials::new(
-                &t.0,
-                &t.1,
-                Some(t.2.clone()),
-                None,
-                "test",
-            ))
-            .retry_config(aws_sdk_sts::config::retry::RetryConfig::disabled())
-            .build();
-        let sts = aws_sdk_sts::Client::from_conf(conf);
+    let caller = |server: &Server, t: &Temp| {
+        let sts = sts_with(server, t, None);
         async move { sts.get_caller_identity().send().await.map(|_| ()) }
     };
 

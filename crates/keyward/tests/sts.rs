@@ -8,103 +8,10 @@
 
 mod common;
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
-
-use aws_sdk_iam::config::{BehaviorVersion, Credentials, Region};
-use common::{Aws, Server, SkewedClock, aws_cli, aws_error};
-
-fn fresh_step() -> i64 {
-    loop {
-        let now = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap()
-            .as_secs();
-        if now % 30 < 20 {
-            return i64::try_from(now / 30).unwrap();
-        }
-        std::thread::sleep(Duration::from_millis(500));
-    }
-}
-
-/// A code as an authenticator app shows it (totp-rs, not keyward).
-fn code(seed_b32: &str, step: i64) -> String {
-    let secret = totp_rs::Secret::try_from_base32(seed_b32).unwrap();
-    let totp = totp_rs::Builder::new().with_secret(secret).build().unwrap();
-    totp.generate(u64::try_from(step * 30).unwrap()).to_string()
-}
-
-/// Temporary credentials: (key, secret, token).
-type Temp = (String, String, String);
-
-fn temp(c: &aws_sdk_sts::types::Credentials) -> Temp {
-    (
-        c.access_key_id().to_owned(),
-        c.secret_access_key().to_owned(),
-        c.session_token().to_owned(),
-    )
-}
-
-fn iam_with(server: &Server, t: &Temp, skew: Option<i64>) -> aws_sdk_iam::Client {
-    let mut b = aws_sdk_iam::Config::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .endpoint_url(server.endpoint())
-        .region(Region::new("us-east-1"))
-        .credentials_provider(Credentials::new(
-            &t.0,
-            &t.1,
-            Some(t.2.clone()),
-            None,
-            "test",
-        ))
-        .retry_config(aws_sdk_iam::config::retry::RetryConfig::disabled());
-    if let Some(s) = skew {
-        b = b.time_source(SkewedClock(s));
-    }
-    aws_sdk_iam::Client::from_conf(b.build())
-}
-
-fn sts_with(server: &Server, t: &Temp, skew: Option<i64>) -> aws_sdk_sts::Client {
-    let mut b = aws_sdk_sts::Config::builder()
-        .behavior_version(aws_sdk_sts::config::BehaviorVersion::latest())
-        .endpoint_url(server.endpoint())
-        .region(aws_sdk_sts::config::Region::new("us-east-1"))
-        .credentials_provider(aws_sdk_sts::config::Credentials::new(
-            &t.0,
-            &t.1,
-            Some(t.2.clone()),
-            None,
-            "test",
-        ))
-        .retry_config(aws_sdk_sts::config::retry::RetryConfig::disabled());
-    if let Some(s) = skew {
-        b = b.time_source(SkewedClock(s));
-    }
-    aws_sdk_sts::Client::from_conf(b.build())
-}
-
-/// Creates and enables a virtual MFA device for `user`; returns (serial, seed, last used step).
-async fn enable_mfa(server: &Server, user: &str) -> (String, String, i64) {
-    let iam = server.root_iam();
-    let d = iam
-        .create_virtual_mfa_device()
-        .virtual_mfa_device_name(user)
-        .send()
-        .await
-        .unwrap()
-        .virtual_mfa_device
-        .unwrap();
-    let seed = String::from_utf8(d.base32_string_seed.unwrap().into_inner()).unwrap();
-    let t = fresh_step();
-    iam.enable_mfa_device()
-        .user_name(user)
-        .serial_number(&d.serial_number)
-        .authentication_code1(code(&seed, t - 1))
-        .authentication_code2(code(&seed, t))
-        .send()
-        .await
-        .unwrap();
-    (d.serial_number, seed, t)
-}
+use common::{
+    Aws, Server, Temp, aws_cli, aws_error, enable_mfa, iam_with, now_secs, sts_with, temp,
+    totp_code,
+};
 
 const MFA_REQUIRED: &str = r#"{"Version":"2012-10-17","Statement":[
   {"Effect":"Allow","Action":["iam:ListUsers","iam:GetUser"],"Resource":"*"},
@@ -120,7 +27,7 @@ async fn s4_mfa_protected_api_access() {
     let server = Server::start();
     let acct = server.account_id.clone();
     let (key, secret) = server.new_user_with_key("alice").await;
-    let (serial, seed, t) = enable_mfa(&server, "alice").await;
+    let (serial, seed, t) = enable_mfa(&server.root_iam(), "alice").await;
     server
         .root_iam()
         .put_user_policy()
@@ -150,7 +57,7 @@ async fn s4_mfa_protected_api_access() {
     );
 
     let sts = server.sts(&key, &secret);
-    let wrong = if code(&seed, t + 1) == "000000" {
+    let wrong = if totp_code(&seed, t + 1) == "000000" {
         "111111"
     } else {
         "000000"
@@ -171,7 +78,7 @@ async fn s4_mfa_protected_api_access() {
         )
     );
 
-    let good = code(&seed, t + 1);
+    let good = totp_code(&seed, t + 1);
     let out = sts
         .get_session_token()
         .serial_number(&serial)
@@ -183,13 +90,7 @@ async fn s4_mfa_protected_api_access() {
     assert!(c.access_key_id.starts_with("ASIA") && c.access_key_id.len() == 20);
     assert_eq!(c.secret_access_key.len(), 40);
     let expires = c.expiration.secs();
-    let now = i64::try_from(
-        SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap()
-            .as_secs(),
-    )
-    .unwrap();
+    let now = now_secs();
     assert!((expires - now - 43_200).abs() < 60, "default 12 hours");
     let session = temp(&c);
 

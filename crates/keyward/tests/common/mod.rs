@@ -5,7 +5,7 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use aws_sdk_iam::config::{BehaviorVersion, Credentials, Region};
 
@@ -190,22 +190,56 @@ impl aws_smithy_async::time::TimeSource for SkewedClock {
     }
 }
 
-pub fn iam_client(
+/// An IAM client for `endpoint`: long-term keys when `token` is `None`, temporary credentials
+/// with it; signing `skew` seconds off the real clock when given.
+fn iam_signed(
     endpoint: &str,
     key: &str,
     secret: &str,
+    token: Option<String>,
     skew: Option<i64>,
 ) -> aws_sdk_iam::Client {
     let mut b = aws_sdk_iam::Config::builder()
         .behavior_version(BehaviorVersion::latest())
         .endpoint_url(endpoint)
         .region(Region::new("us-east-1"))
-        .credentials_provider(Credentials::new(key, secret, None, None, "test"))
+        .credentials_provider(Credentials::new(key, secret, token, None, "test"))
         .retry_config(aws_sdk_iam::config::retry::RetryConfig::disabled());
     if let Some(s) = skew {
         b = b.time_source(SkewedClock(s));
     }
     aws_sdk_iam::Client::from_conf(b.build())
+}
+
+/// [`iam_signed`] for STS.
+fn sts_signed(
+    endpoint: &str,
+    key: &str,
+    secret: &str,
+    token: Option<String>,
+    skew: Option<i64>,
+) -> aws_sdk_sts::Client {
+    let mut b = aws_sdk_sts::Config::builder()
+        .behavior_version(aws_sdk_sts::config::BehaviorVersion::latest())
+        .endpoint_url(endpoint)
+        .region(aws_sdk_sts::config::Region::new("us-east-1"))
+        .credentials_provider(aws_sdk_sts::config::Credentials::new(
+            key, secret, token, None, "test",
+        ))
+        .retry_config(aws_sdk_sts::config::retry::RetryConfig::disabled());
+    if let Some(s) = skew {
+        b = b.time_source(SkewedClock(s));
+    }
+    aws_sdk_sts::Client::from_conf(b.build())
+}
+
+pub fn iam_client(
+    endpoint: &str,
+    key: &str,
+    secret: &str,
+    skew: Option<i64>,
+) -> aws_sdk_iam::Client {
+    iam_signed(endpoint, key, secret, None, skew)
 }
 
 pub fn sts_client(
@@ -214,18 +248,87 @@ pub fn sts_client(
     secret: &str,
     skew: Option<i64>,
 ) -> aws_sdk_sts::Client {
-    let mut b = aws_sdk_sts::Config::builder()
-        .behavior_version(aws_sdk_sts::config::BehaviorVersion::latest())
-        .endpoint_url(endpoint)
-        .region(aws_sdk_sts::config::Region::new("us-east-1"))
-        .credentials_provider(aws_sdk_sts::config::Credentials::new(
-            key, secret, None, None, "test",
-        ))
-        .retry_config(aws_sdk_sts::config::retry::RetryConfig::disabled());
-    if let Some(s) = skew {
-        b = b.time_source(SkewedClock(s));
+    sts_signed(endpoint, key, secret, None, skew)
+}
+
+/// Temporary credentials: (key, secret, token).
+pub type Temp = (String, String, String);
+
+/// The temporary credentials an STS call returned, as [`Temp`].
+pub fn temp(c: &aws_sdk_sts::types::Credentials) -> Temp {
+    (
+        c.access_key_id().to_owned(),
+        c.secret_access_key().to_owned(),
+        c.session_token().to_owned(),
+    )
+}
+
+/// An IAM client on `server` signed with temporary credentials (and a skewed clock if given).
+pub fn iam_with(server: &Server, t: &Temp, skew: Option<i64>) -> aws_sdk_iam::Client {
+    iam_signed(&server.endpoint(), &t.0, &t.1, Some(t.2.clone()), skew)
+}
+
+/// An STS client on `server` signed with temporary credentials (and a skewed clock if given).
+pub fn sts_with(server: &Server, t: &Temp, skew: Option<i64>) -> aws_sdk_sts::Client {
+    sts_signed(&server.endpoint(), &t.0, &t.1, Some(t.2.clone()), skew)
+}
+
+/// Seconds since the Unix epoch, by the real clock.
+pub fn now_secs() -> i64 {
+    i64::try_from(
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_secs(),
+    )
+    .unwrap()
+}
+
+/// The current 30-second TOTP step, after waiting out the end of a step so that at least 10 s
+/// of it remain: a code computed now is still current when the server checks it, and all of a
+/// test's requests see the same step.
+pub fn fresh_step() -> i64 {
+    loop {
+        let now = now_secs();
+        if now % 30 < 20 {
+            return now / 30;
+        }
+        std::thread::sleep(Duration::from_millis(500));
     }
-    aws_sdk_sts::Client::from_conf(b.build())
+}
+
+/// The code an authenticator app shows at 30-second `step` for a base32 seed. It comes from an
+/// independent TOTP implementation (the `totp-rs` crate), never from keyward's own generator, so
+/// a test cannot pass by keyward agreeing with itself.
+pub fn totp_code(seed_b32: &str, step: i64) -> String {
+    let secret = totp_rs::Secret::try_from_base32(seed_b32).unwrap();
+    let totp = totp_rs::Builder::new().with_secret(secret).build().unwrap();
+    totp.generate(u64::try_from(step * 30).unwrap()).to_string()
+}
+
+/// `user` gets a virtual MFA device named after them, created and enabled through `iam` (root's
+/// client, or the user's own) with the codes of two consecutive steps; returns (serial, base32
+/// seed, the last step used).
+pub async fn enable_mfa(iam: &aws_sdk_iam::Client, user: &str) -> (String, String, i64) {
+    let d = iam
+        .create_virtual_mfa_device()
+        .virtual_mfa_device_name(user)
+        .send()
+        .await
+        .unwrap()
+        .virtual_mfa_device
+        .unwrap();
+    let seed = String::from_utf8(d.base32_string_seed.unwrap().into_inner()).unwrap();
+    let t = fresh_step();
+    iam.enable_mfa_device()
+        .user_name(user)
+        .serial_number(&d.serial_number)
+        .authentication_code1(totp_code(&seed, t - 1))
+        .authentication_code2(totp_code(&seed, t))
+        .send()
+        .await
+        .unwrap();
+    (d.serial_number, seed, t)
 }
 
 /// Code, message and HTTP status of a failed SDK call (IAM and STS share these types).
