@@ -204,6 +204,7 @@ fn mfa_alarm_accounts(
 
 async fn serve(args: ServeArgs) -> Result<()> {
     let started = std::time::Instant::now();
+    let shutdown = shutdown_signal()?;
     // Configuration errors stop the start before anything is created.
     let mfa_alarm_accounts = mfa_alarm_accounts(&args)?;
     if let Some(url) = &args.alarm_webhook {
@@ -346,7 +347,7 @@ async fn serve(args: ServeArgs) -> Result<()> {
     let mut server = std::pin::pin!(server.into_future());
     tokio::select! {
         result = &mut server => result.context("serve")?,
-        () = shutdown_signal() => {
+        () = shutdown => {
             tracing::info!("shutting down: finishing in-flight requests (at most 5 s)");
             let _ = stop_tx.send(true);
             match tokio::time::timeout(Duration::from_secs(5), &mut server).await {
@@ -364,26 +365,29 @@ async fn serve(args: ServeArgs) -> Result<()> {
     Ok(())
 }
 
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        if tokio::signal::ctrl_c().await.is_err() {
-            std::future::pending::<()>().await;
-        }
-    };
+/// Resolves on SIGTERM or Ctrl-C. The handlers are installed when this is called, not when the
+/// future is first polled: a signal that arrives as soon as the server says it is listening
+/// stops it cleanly instead of killing it with the default action.
+fn shutdown_signal() -> Result<impl std::future::Future<Output = ()>> {
     #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut term = signal(SignalKind::terminate()).context("listen for SIGTERM")?;
+        let mut interrupt = signal(SignalKind::interrupt()).context("listen for SIGINT")?;
+        Ok(async move {
+            tokio::select! {
+                _ = term.recv() => {},
+                _ = interrupt.recv() => {},
             }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
+        })
+    }
     #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {},
-        () = term => {},
+    {
+        Ok(async {
+            if tokio::signal::ctrl_c().await.is_err() {
+                std::future::pending::<()>().await;
+            }
+        })
     }
 }
 
