@@ -119,7 +119,6 @@ fn no_such_inline(kind: EntityKind, policy_name: &str) -> ApiError {
     ))
 }
 
-/// The policy must exist and be visible to the caller's account (its own, or AWS managed).
 /// Whether `arn` is a managed policy of this account or an AWS managed one: what may be attached
 /// or set as a permissions boundary.
 async fn attachable<T: Tx>(tx: &mut T, ctx: &Ctx<'_>, arn: &str) -> Result<bool, OpError> {

@@ -1292,37 +1292,21 @@ async fn target<T: Tx>(tx: &mut T, ctx: &Ctx<'_>, op: &Operation) -> Result<Targ
             ..
         } => {
             let arn = opt(role_arn);
-            let mut context = request_tag_keys(tags);
             // A chained request carries its session's source identity whether or not it names
             // it again (IAM User Guide, "Monitor and control actions taken with assumed roles").
-            let source_identity = source_identity.as_ref().or(ctx
+            let source_identity = source_identity.as_deref().or(ctx
                 .caller
                 .session
                 .as_ref()
-                .and_then(|s| s.source_identity.as_ref()));
-            for (key, value) in [
-                ("sts:ExternalId", external_id.as_ref()),
-                ("sts:RoleSessionName", role_session_name.as_ref()),
-                ("sts:SourceIdentity", source_identity),
-            ] {
-                if let Some(v) = value {
-                    context.push((key.to_owned(), vec![v.clone()]));
-                }
-            }
-            if !transitive_tag_keys.is_empty() {
-                context.push((
-                    "sts:TransitiveTagKeys".to_owned(),
-                    transitive_tag_keys.clone(),
-                ));
-            }
-            // The code is verified before the session is issued; a wrong one fails the request.
-            if serial_number.is_some() && token_code.is_some() {
-                context.push((
-                    "aws:MultiFactorAuthPresent".to_owned(),
-                    vec!["true".to_owned()],
-                ));
-                context.push(("aws:MultiFactorAuthAge".to_owned(), vec!["0".to_owned()]));
-            }
+                .and_then(|s| s.source_identity.as_deref()));
+            let context = sts::assume_role_context(
+                tags,
+                transitive_tag_keys,
+                external_id.as_deref(),
+                role_session_name.as_deref(),
+                source_identity,
+                serial_number.is_some() && token_code.is_some(),
+            );
             let permission = Permission {
                 action: "sts:AssumeRole".to_owned(),
                 resource: arn.clone(),

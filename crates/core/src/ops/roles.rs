@@ -77,7 +77,6 @@ fn check_trust_policy(document: &str, role_name: &str) -> Result<(), ApiError> {
     Ok(())
 }
 
-/// The boundary must be a managed policy the account can see.
 fn role_output(ctx: &Ctx<'_>, role: Role) -> Output {
     let arn = role.arn(ctx.partition);
     Output::Role { role, arn }

@@ -387,28 +387,21 @@ pub(crate) fn trust_policy(ctx: &Ctx<'_>, role: &Role) -> ResourcePolicy {
 
 /// The request keys of an `AssumeRole` call (IAM User Guide, "IAM and AWS STS condition context
 /// keys"): `aws:RequestTag/*`, `aws:TagKeys`, `sts:ExternalId`, `sts:RoleSessionName`,
-/// `sts:SourceIdentity`, `sts:TransitiveTagKeys`, and MFA when a code comes with the request.
-fn assume_role_context(
+/// `sts:SourceIdentity`, `sts:TransitiveTagKeys`, and MFA when a code comes with the request (it
+/// is verified before the session is issued; a wrong one fails the request). The same keys
+/// decide `sts:AssumeRole`, `sts:TagSession` and `sts:SetSourceIdentity`.
+pub(super) fn assume_role_context(
     tags: &[Tag],
     transitive_tag_keys: &[String],
     external_id: Option<&str>,
-    session_name: &str,
+    session_name: Option<&str>,
     source_identity: Option<&str>,
     with_mfa: bool,
 ) -> Vec<(String, Vec<String>)> {
-    let mut context: Vec<(String, Vec<String>)> = tags
-        .iter()
-        .map(|t| (format!("aws:RequestTag/{}", t.key), vec![t.value.clone()]))
-        .collect();
-    if !tags.is_empty() {
-        context.push((
-            "aws:TagKeys".to_owned(),
-            tags.iter().map(|t| t.key.clone()).collect(),
-        ));
-    }
+    let mut context = super::request_tag_keys(tags);
     for (key, value) in [
         ("sts:ExternalId", external_id),
-        ("sts:RoleSessionName", Some(session_name)),
+        ("sts:RoleSessionName", session_name),
         ("sts:SourceIdentity", source_identity),
     ] {
         if let Some(v) = value {
@@ -531,7 +524,7 @@ pub(super) async fn assume_role<T: Tx>(
         &tags,
         &transitive_tag_keys,
         external_id.as_deref(),
-        &session_name,
+        Some(&session_name),
         source_identity.as_deref(),
         serial_number.is_some() && token_code.is_some(),
     );
