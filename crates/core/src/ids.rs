@@ -165,6 +165,23 @@ pub fn new_event_id(now: time::OffsetDateTime) -> String {
     )
 }
 
+/// The millisecond a time-ordered event ID (from [`new_event_id`]) was made in: its first 48
+/// bits. `None` for anything else (another UUID version, not a UUID).
+pub fn event_id_millis(id: &str) -> Option<i64> {
+    let b = id.as_bytes();
+    let canonical = b.len() == 36
+        && b.iter().enumerate().all(|(i, c)| match i {
+            8 | 13 | 18 | 23 => *c == b'-',
+            _ => c.is_ascii_hexdigit(),
+        });
+    if !canonical || b.get(14) != Some(&b'7') {
+        return None;
+    }
+    let high = i64::from_str_radix(id.get(0..8)?, 16).ok()?;
+    let low = i64::from_str_radix(id.get(9..13)?, 16).ok()?;
+    Some((high << 16) | low)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -210,5 +227,27 @@ mod tests {
         );
         assert_eq!(a.as_bytes()[14], b'7');
         assert!(a < b, "event IDs sort by time");
+    }
+
+    #[test]
+    fn an_event_id_tells_its_millisecond() {
+        let t = time::macros::datetime!(2026-11-25 10:00:00.123 UTC);
+        let millis = crate::clock::to_millis(t);
+        assert_eq!(event_id_millis(&new_event_id(t)), Some(millis));
+        assert_eq!(
+            event_id_millis(&new_event_id(t + time::Duration::milliseconds(1))),
+            Some(millis + 1)
+        );
+        // A random (version 4) UUID, a truncated ID and other text tell nothing.
+        assert_eq!(
+            event_id_millis("3f1c2a4e-8d2b-4c1e-9a7b-2f6d8e0c1b3a"),
+            None
+        );
+        assert_eq!(event_id_millis(&new_event_id(t)[..35]), None);
+        assert_eq!(
+            event_id_millis("0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4g5h"),
+            None
+        );
+        assert_eq!(event_id_millis(""), None);
     }
 }

@@ -48,6 +48,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (5, include_str!("../migrations/sqlite/0005_audit.sql")),
     (6, include_str!("../migrations/sqlite/0006_passwords.sql")),
     (4, include_str!("../migrations/sqlite/0004_roles_sts.sql")),
+    (
+        7,
+        include_str!("../migrations/sqlite/0007_audit_time_keys.sql"),
+    ),
 ];
 
 /// Idle reader connections kept open. Statements never wait on I/O for long, so a request holds
@@ -80,6 +84,8 @@ struct Inner {
     /// Writers holding or queued for the gate (their [`Ticket`]s).
     writers: AtomicUsize,
     next_group: AtomicU64,
+    /// Tells apart the audit records of one millisecond (see [`audit_position`]).
+    audit_counter: AtomicU64,
     /// Idle reader connections.
     readers: Mutex<Vec<Connection>>,
 }
@@ -197,6 +203,7 @@ impl SqliteStore {
                 })),
                 writers: AtomicUsize::new(0),
                 next_group: AtomicU64::new(0),
+                audit_counter: AtomicU64::new(0),
                 readers: Mutex::new(Vec::new()),
             }),
         })
@@ -468,6 +475,18 @@ fn exec(
     conn.prepare_cached(sql)
         .and_then(|mut s| s.execute(params))
         .map_err(db_err(context))
+}
+
+/// Positions tried for one audit record before giving up (see [`audit_position`]).
+const AUDIT_POSITION_TRIES: usize = 16;
+
+/// An audit record's key: its event time in milliseconds times 65,536 plus the low 16 bits of
+/// `n`, so the trail is stored in time order and a time range is a range of keys. Times before
+/// 1970 count as 1970; the milliseconds of the next 4,000 years fit.
+fn audit_position(millis: i64, n: u64) -> i64 {
+    let millis = millis.clamp(0, (1 << 47) - 1);
+    // The low 16 bits of a u64 always fit an i64.
+    (millis << 16) | i64::try_from(n & 0xFFFF).unwrap_or(0)
 }
 
 /// Every row of a query, each decoded by `decode`.
@@ -994,30 +1013,47 @@ impl Tx for SqliteTx {
             acc.push('\n');
             acc
         });
-        exec(
-            self.conn()?,
-            "insert audit event",
-            "INSERT INTO audit_records (event_id, event_time_ms, account_id, event_source, event_name, \
-             read_only, user_name, access_key_id, error_code, resource_names, record) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
-            params![
-                &e.event_id,
-                to_millis(e.event_time),
-                &e.account_id,
-                &e.event_source,
-                &e.event_name,
-                i64::from(e.read_only),
-                // LookupEvents names the root user `root`.
-                e.user_name
-                    .as_deref()
-                    .or_else(|| { (e.identity_type.as_deref() == Some("Root")).then_some("root") }),
-                &e.access_key_id,
-                &e.error_code,
-                resource_names,
-                e.record_json(),
-            ],
-        )?;
-        Ok(())
+        let millis = to_millis(e.event_time);
+        let record = e.record_json();
+        // LookupEvents names the root user `root`.
+        let user_name = e
+            .user_name
+            .as_deref()
+            .or_else(|| (e.identity_type.as_deref() == Some("Root")).then_some("root"));
+        let inner = Arc::clone(&self.store.inner);
+        let conn = self.conn()?;
+        // A position another record of the same millisecond holds is skipped: the next one is
+        // tried (it takes 65,536 records between two of one millisecond to meet one).
+        for _ in 0..AUDIT_POSITION_TRIES {
+            let seq = audit_position(millis, inner.audit_counter.fetch_add(1, Ordering::Relaxed));
+            let inserted = exec(
+                conn,
+                "insert audit event",
+                "INSERT INTO audit_records (seq, event_id, event_time_ms, account_id, event_source, \
+                 event_name, read_only, user_name, access_key_id, error_code, resource_names, record) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12) ON CONFLICT DO NOTHING",
+                params![
+                    seq,
+                    &e.event_id,
+                    millis,
+                    &e.account_id,
+                    &e.event_source,
+                    &e.event_name,
+                    i64::from(e.read_only),
+                    user_name,
+                    &e.access_key_id,
+                    &e.error_code,
+                    &resource_names,
+                    &record,
+                ],
+            )?;
+            if inserted == 1 {
+                return Ok(());
+            }
+        }
+        Err(StoreError::new(
+            "insert audit event: every position tried was taken",
+        ))
     }
 
     async fn list_audit_events(&mut self, limit: usize) -> StoreResult<Vec<AuditEvent>> {
@@ -1062,27 +1098,44 @@ impl Tx for SqliteTx {
                 (column, value)
             }
         };
+        // Records are keyed by time (see [`audit_position`]): the time bounds, the page's end and
+        // an event ID's millisecond narrow the scan to a range of keys.
+        let mut low = q.start.map_or(0, |t| audit_position(to_millis(t), 0));
+        let mut high = q
+            .end
+            .map_or(i64::MAX, |t| audit_position(to_millis(t), 0xFFFF));
+        if let Some(before) = q.before {
+            high = high.min(before.saturating_sub(1));
+        }
+        if let Some((LookupKey::EventId, id)) = &q.attribute
+            && let Some(millis) = keyward_core::ids::event_id_millis(id)
+        {
+            low = low.max(audit_position(millis, 0));
+            high = high.min(audit_position(millis, 0xFFFF));
+        }
         all(
             self.conn()?,
             "look up audit events",
             "SELECT seq, record FROM audit_records \
-             WHERE account_id = ?1 AND event_time_ms >= ?2 AND event_time_ms <= ?3 AND seq < ?4 \
-             AND CASE ?5 \
+             WHERE seq >= ?2 AND seq <= ?3 AND account_id = ?1 \
+             AND event_time_ms >= ?4 AND event_time_ms <= ?5 \
+             AND CASE ?6 \
                WHEN '' THEN 1 \
-               WHEN 'event_name' THEN event_name = ?6 \
-               WHEN 'user_name' THEN user_name = ?6 \
-               WHEN 'event_id' THEN event_id = ?6 \
-               WHEN 'read_only' THEN read_only = CAST(?6 AS INTEGER) \
-               WHEN 'access_key_id' THEN access_key_id = ?6 \
-               WHEN 'event_source' THEN event_source = ?6 \
-               WHEN 'resource_names' THEN instr(resource_names, char(10) || ?6 || char(10)) > 0 \
+               WHEN 'event_name' THEN event_name = ?7 \
+               WHEN 'user_name' THEN user_name = ?7 \
+               WHEN 'event_id' THEN event_id = ?7 \
+               WHEN 'read_only' THEN read_only = CAST(?7 AS INTEGER) \
+               WHEN 'access_key_id' THEN access_key_id = ?7 \
+               WHEN 'event_source' THEN event_source = ?7 \
+               WHEN 'resource_names' THEN instr(resource_names, char(10) || ?7 || char(10)) > 0 \
              END \
-             ORDER BY seq DESC LIMIT ?7",
+             ORDER BY seq DESC LIMIT ?8",
             params![
                 &q.account_id,
+                low,
+                high,
                 q.start.map(to_millis).unwrap_or(i64::MIN),
                 q.end.map(to_millis).unwrap_or(i64::MAX),
-                q.before.unwrap_or(i64::MAX),
                 column,
                 value,
                 i64::try_from(q.limit).unwrap_or(i64::MAX)
@@ -1104,8 +1157,8 @@ impl Tx for SqliteTx {
         let done = exec(
             self.conn()?,
             "delete old audit records",
-            "DELETE FROM audit_records WHERE event_time_ms < ?1",
-            params![to_millis(before)],
+            "DELETE FROM audit_records WHERE seq < ?1",
+            params![audit_position(to_millis(before), 0)],
         )?;
         Ok(u64::try_from(done).unwrap_or(u64::MAX))
     }
@@ -2130,5 +2183,109 @@ impl Tx for SqliteTx {
                 })
             },
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    /// Version 7 keys the records of an older trail by time, keeping every one and its order.
+    #[test]
+    fn the_trail_of_version_six_is_rekeyed_by_time() {
+        let conn = Connection::open_in_memory().unwrap();
+        for (_, sql) in MIGRATIONS.iter().filter(|(v, _)| *v < 7) {
+            conn.execute_batch(sql).unwrap();
+        }
+        // Insertion order is not time order; two records share a millisecond; one is before 1970.
+        for (seq, event_id, millis) in [
+            (1, "a", 2_000),
+            (2, "b", 1_000),
+            (3, "c", 2_000),
+            (4, "d", -5),
+        ] {
+            conn.execute(
+                "INSERT INTO audit_records (seq, event_id, event_time_ms, account_id, event_source, \
+                 event_name, read_only, record) VALUES (?1, ?2, ?3, '1', 'iam.amazonaws.com', 'X', 0, ?2)",
+                params![seq, event_id, millis],
+            )
+            .unwrap();
+        }
+        let seven = MIGRATIONS.iter().find(|(v, _)| *v == 7).unwrap().1;
+        conn.execute_batch(seven).unwrap();
+        let rows: Vec<(i64, String)> = conn
+            .prepare("SELECT seq, event_id FROM audit_records ORDER BY seq")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(
+            rows,
+            [
+                (audit_position(-5, 0), "d".to_owned()),
+                (audit_position(1_000, 0), "b".to_owned()),
+                (audit_position(2_000, 0), "a".to_owned()),
+                (audit_position(2_000, 1), "c".to_owned()),
+            ]
+        );
+        let indexes: i64 = conn
+            .query_row(
+                "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND tbl_name = 'audit_records'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(indexes, 0);
+    }
+
+    /// Two records of one millisecond given the same count (65,536 records apart) both land.
+    #[tokio::test]
+    async fn a_taken_position_is_skipped() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(dir.path()).await.unwrap();
+        let at = time::macros::datetime!(2026-12-01 10:00:00.5 UTC);
+        let event = |id: &str| {
+            AuditEvent::api_call(
+                id.into(),
+                at,
+                "iam",
+                "GetUser",
+                id.into(),
+                "127.0.0.1".into(),
+                None,
+            )
+        };
+        for id in ["first", "second"] {
+            store.inner.audit_counter.store(7, Ordering::Relaxed);
+            let mut tx = store.begin().await.unwrap();
+            tx.insert_audit_event(&event(id)).await.unwrap();
+            tx.commit().await.unwrap();
+        }
+        let mut tx = store.begin_read().await.unwrap();
+        let events = tx.list_audit_events(10).await.unwrap();
+        let ids: Vec<&str> = events.iter().map(|e| e.event_id.as_str()).collect();
+        assert_eq!(ids, ["second", "first"]);
+        tx.commit().await.unwrap();
+        let millis = to_millis(at);
+        let conn = Connection::open(dir.path().join("keyward.db")).unwrap();
+        let keys: Vec<i64> = conn
+            .prepare("SELECT seq FROM audit_records ORDER BY seq")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(keys, [audit_position(millis, 7), audit_position(millis, 8)]);
+    }
+
+    #[test]
+    fn audit_positions_order_by_time_then_count() {
+        assert!(audit_position(1, 0xFFFF) < audit_position(2, 0));
+        assert_eq!(audit_position(3, 0x1_0005), audit_position(3, 5));
+        assert_eq!(audit_position(-1, 0), 0);
+        assert!(audit_position(i64::MAX, 0xFFFF) > 0);
     }
 }

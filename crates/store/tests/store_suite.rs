@@ -1,7 +1,7 @@
 //! The store contract, checked against SQLite: every engine must pass this suite.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use keyward_core::audit::AuditEvent;
+use keyward_core::audit::{AuditEvent, AuditQuery, LookupKey, StoredRecord};
 use keyward_core::model::{AccessKey, Account, KeyStatus, Tag, User};
 use keyward_core::store::{Store, Tx};
 use keyward_store::SqliteStore;
@@ -294,6 +294,153 @@ async fn audit_events_and_settings_survive_reopen() {
     );
     assert_eq!(events[0].error_code.as_deref(), Some("NoSuchEntity"));
     assert_eq!(tx.list_accounts().await.unwrap().len(), 1);
+}
+
+fn trail_event(event_id: &str, at: time::OffsetDateTime, name: &str) -> AuditEvent {
+    let mut e = AuditEvent::api_call(
+        event_id.into(),
+        at,
+        "iam",
+        name,
+        format!("req-{event_id}"),
+        "127.0.0.1".into(),
+        None,
+    );
+    e.account_id = Some("123456789012".into());
+    e.identity_type = Some("Root".into());
+    e
+}
+
+fn trail_query(attribute: Option<(LookupKey, &str)>) -> AuditQuery {
+    AuditQuery {
+        account_id: "123456789012".into(),
+        attribute: attribute.map(|(k, v)| (k, v.to_owned())),
+        start: None,
+        end: None,
+        before: None,
+        limit: 50,
+    }
+}
+
+fn request_ids(records: &[StoredRecord]) -> Vec<String> {
+    records
+        .iter()
+        .map(|r| {
+            let v: serde_json::Value = serde_json::from_str(&r.record).unwrap();
+            v["requestID"].as_str().unwrap().to_owned()
+        })
+        .collect()
+}
+
+/// The trail is kept in event-time order whatever order records arrive in (a read's record is
+/// group-committed after later changes), many records share a millisecond, and time bounds,
+/// event IDs, pages and retention all select by time.
+#[tokio::test]
+async fn the_trail_is_ordered_by_event_time_and_selected_by_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = seeded(dir.path()).await;
+    let t0 = datetime!(2026-12-01 10:00:00 UTC);
+    let ms = time::Duration::milliseconds;
+    let late_read = keyward_core::ids::new_event_id(t0 + ms(5));
+    let mut tx = store.begin().await.unwrap();
+    // Arrival order: the change at +10 ms, then the read of +5 ms, then 300 records of +20 ms.
+    tx.insert_audit_event(&trail_event("change", t0 + ms(10), "CreateUser"))
+        .await
+        .unwrap();
+    tx.insert_audit_event(&trail_event(&late_read, t0 + ms(5), "GetUser"))
+        .await
+        .unwrap();
+    for i in 0..300 {
+        tx.insert_audit_event(&trail_event(
+            &format!("burst-{i}"),
+            t0 + ms(20),
+            "ListUsers",
+        ))
+        .await
+        .unwrap();
+    }
+    tx.commit().await.unwrap();
+
+    let mut tx = store.begin().await.unwrap();
+    let all = tx.lookup_audit_events(&trail_query(None)).await.unwrap();
+    assert_eq!(all.len(), 50);
+    let everything = tx
+        .lookup_audit_events(&AuditQuery {
+            limit: 1000,
+            ..trail_query(None)
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        everything.len(),
+        302,
+        "no record of a shared millisecond is lost"
+    );
+    let ids = request_ids(&everything);
+    assert_eq!(
+        ids[300..],
+        ["req-change".to_owned(), format!("req-{late_read}")],
+        "newest first by event time, not by arrival"
+    );
+    assert!(everything.windows(2).all(|w| w[0].seq > w[1].seq));
+
+    // Pages continue strictly below the last position shown.
+    let next = tx
+        .lookup_audit_events(&AuditQuery {
+            before: Some(all[49].seq),
+            ..trail_query(None)
+        })
+        .await
+        .unwrap();
+    assert_eq!(request_ids(&next), ids[50..100]);
+
+    // Time bounds are inclusive, to the millisecond.
+    let window = tx
+        .lookup_audit_events(&AuditQuery {
+            start: Some(t0 + ms(5)),
+            end: Some(t0 + ms(10)),
+            ..trail_query(None)
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        request_ids(&window),
+        ["req-change".to_owned(), format!("req-{late_read}")]
+    );
+
+    // An event ID is found, time-ordered or not.
+    let by_id = tx
+        .lookup_audit_events(&trail_query(Some((LookupKey::EventId, &late_read))))
+        .await
+        .unwrap();
+    assert_eq!(request_ids(&by_id), [format!("req-{late_read}")]);
+    let by_other_id = tx
+        .lookup_audit_events(&trail_query(Some((LookupKey::EventId, "burst-7"))))
+        .await
+        .unwrap();
+    assert_eq!(request_ids(&by_other_id), ["req-burst-7"]);
+    let unknown = keyward_core::ids::new_event_id(t0 + ms(5));
+    let none = tx
+        .lookup_audit_events(&trail_query(Some((LookupKey::EventId, &unknown))))
+        .await
+        .unwrap();
+    assert!(none.is_empty());
+    tx.commit().await.unwrap();
+
+    // Retention removes what is older than the cut-off, to the millisecond.
+    let mut tx = store.begin().await.unwrap();
+    assert_eq!(tx.delete_audit_events_before(t0 + ms(10)).await.unwrap(), 1);
+    tx.commit().await.unwrap();
+    let mut tx = store.begin().await.unwrap();
+    let left = tx
+        .lookup_audit_events(&AuditQuery {
+            limit: 1000,
+            ..trail_query(None)
+        })
+        .await
+        .unwrap();
+    assert_eq!(left.len(), 301);
+    assert_eq!(request_ids(&left)[300], "req-change");
 }
 
 mod mfa {
