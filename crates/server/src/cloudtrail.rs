@@ -179,6 +179,11 @@ async fn lookup<S: Store>(
     .await?;
 
     let query = parse_query(&body, caller.principal.account_id())?;
+    tx.commit().await?;
+    // The records of requests already answered may still be queued for their group commit: the
+    // caller sees them all (read in a transaction begun after they are written).
+    state.audit.flush().await;
+    let mut tx = state.store.begin_read().await?;
     let records = tx.lookup_audit_events(&query).await?;
     tx.commit().await?;
     let next = (records.len() == query.limit)
