@@ -67,11 +67,29 @@ pub struct AuditEvent {
     pub resources: Vec<(String, String)>,
 }
 
-/// `sessionContext.attributes`.
+/// `userIdentity.sessionContext`: how a session's credentials were obtained (`sessionIssuer`),
+/// whether MFA authenticated it and when it began (`attributes`), and its source identity.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SessionAttributes {
     pub mfa_authenticated: bool,
     pub creation_date: OffsetDateTime,
+    /// The role of an `AssumeRole` session, the user (or root) of a `GetFederationToken` one;
+    /// `None` for `GetSessionToken` sessions and console sign-ins.
+    pub issuer: Option<SessionIssuer>,
+    /// `sts:SourceIdentity`, if the session has one.
+    pub source_identity: Option<String>,
+}
+
+/// `sessionContext.sessionIssuer`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionIssuer {
+    /// `Role`, `IAMUser` or `Root`.
+    pub kind: String,
+    pub principal_id: String,
+    pub arn: String,
+    pub account_id: String,
+    /// The role's or user's name; absent for root.
+    pub user_name: Option<String>,
 }
 
 impl AuditEvent {
@@ -155,6 +173,8 @@ impl AuditEvent {
         e.session = sign_in.success.then_some(SessionAttributes {
             mfa_authenticated: sign_in.mfa_used,
             creation_date: sign_in.event_time,
+            issuer: None,
+            source_identity: None,
         });
         e
     }
@@ -182,10 +202,18 @@ impl AuditEvent {
                 access_key_id: self.access_key_id.as_deref(),
                 user_name: self.user_name.as_deref(),
                 session_context: self.session.as_ref().map(|s| SessionContext {
+                    session_issuer: s.issuer.as_ref().map(|i| Issuer {
+                        kind: &i.kind,
+                        principal_id: &i.principal_id,
+                        arn: &i.arn,
+                        account_id: &i.account_id,
+                        user_name: i.user_name.as_deref(),
+                    }),
                     attributes: Attributes {
                         creation_date: iso8601(s.creation_date),
                         mfa_authenticated: if s.mfa_authenticated { "true" } else { "false" },
                     },
+                    source_identity: s.source_identity.as_deref(),
                 }),
             },
             event_time: iso8601(self.event_time),
@@ -265,12 +293,29 @@ struct Identity<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     user_name: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    session_context: Option<SessionContext>,
+    session_context: Option<SessionContext<'a>>,
 }
 
 #[derive(serde::Serialize)]
-struct SessionContext {
+#[serde(rename_all = "camelCase")]
+struct SessionContext<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    session_issuer: Option<Issuer<'a>>,
     attributes: Attributes,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    source_identity: Option<&'a str>,
+}
+
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Issuer<'a> {
+    #[serde(rename = "type")]
+    kind: &'a str,
+    principal_id: &'a str,
+    arn: &'a str,
+    account_id: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    user_name: Option<&'a str>,
 }
 
 #[derive(serde::Serialize)]
@@ -345,14 +390,24 @@ impl AuditEvent {
             })
         };
         let id = &r["userIdentity"];
-        let session = id["sessionContext"]["attributes"]
-            .as_object()
-            .and_then(|a| {
-                Some(SessionAttributes {
-                    mfa_authenticated: a.get("mfaAuthenticated")?.as_str()? == "true",
-                    creation_date: time(a.get("creationDate")?)?,
-                })
-            });
+        let context = &id["sessionContext"];
+        let issuer = context["sessionIssuer"].as_object().and_then(|i| {
+            Some(SessionIssuer {
+                kind: i.get("type")?.as_str()?.to_owned(),
+                principal_id: i.get("principalId")?.as_str()?.to_owned(),
+                arn: i.get("arn")?.as_str()?.to_owned(),
+                account_id: i.get("accountId")?.as_str()?.to_owned(),
+                user_name: i.get("userName").and_then(Value::as_str).map(str::to_owned),
+            })
+        });
+        let session = context["attributes"].as_object().and_then(|a| {
+            Some(SessionAttributes {
+                mfa_authenticated: a.get("mfaAuthenticated")?.as_str()? == "true",
+                creation_date: time(a.get("creationDate")?)?,
+                issuer,
+                source_identity: text(&context["sourceIdentity"]),
+            })
+        });
         let opt = |v: &Value| (!v.is_null()).then(|| v.clone());
         Some(AuditEvent {
             event_id: text(&r["eventID"])?,
@@ -613,13 +668,29 @@ mod tests {
             }
         }
         if let Some(s) = &e.session {
-            identity.insert(
-                "sessionContext".into(),
-                json!({ "attributes": {
+            let mut context = Map::new();
+            if let Some(i) = &s.issuer {
+                let mut issuer = Map::new();
+                issuer.insert("type".into(), json!(i.kind));
+                issuer.insert("principalId".into(), json!(i.principal_id));
+                issuer.insert("arn".into(), json!(i.arn));
+                issuer.insert("accountId".into(), json!(i.account_id));
+                if let Some(name) = &i.user_name {
+                    issuer.insert("userName".into(), json!(name));
+                }
+                context.insert("sessionIssuer".into(), Value::Object(issuer));
+            }
+            context.insert(
+                "attributes".into(),
+                json!({
                     "creationDate": iso8601(s.creation_date),
                     "mfaAuthenticated": if s.mfa_authenticated { "true" } else { "false" },
-                }}),
+                }),
             );
+            if let Some(source) = &s.source_identity {
+                context.insert("sourceIdentity".into(), json!(source));
+            }
+            identity.insert("sessionContext".into(), Value::Object(context));
         }
         let mut r = Map::new();
         r.insert("eventVersion".into(), json!(EVENT_VERSION));
@@ -693,12 +764,57 @@ mod tests {
         failed.request_parameters = Some(json!({"userName": "bob", "password": HIDDEN}));
         failed.additional_event_data = None;
         failed.resources.clear();
-        for e in [&login, &failed] {
+        // An API call with a role session that MFA authenticated and that has a source identity.
+        let mut role_call = AuditEvent::api_call(
+            "e2".into(),
+            t,
+            "iam",
+            "GetUser",
+            "r2".into(),
+            "127.0.0.1".into(),
+            None,
+        );
+        role_call.identity_type = Some("AssumedRole".into());
+        role_call.principal_id = Some("AROAEXAMPLE:s".into());
+        role_call.principal_arn = Some("arn:aws:sts::123456789012:assumed-role/r/s".into());
+        role_call.account_id = Some("123456789012".into());
+        role_call.access_key_id = Some("ASIAEXAMPLE".into());
+        role_call.read_only = true;
+        role_call.session = Some(SessionAttributes {
+            mfa_authenticated: true,
+            creation_date: t - time::Duration::minutes(5),
+            issuer: Some(SessionIssuer {
+                kind: "Role".into(),
+                principal_id: "AROAEXAMPLE".into(),
+                arn: "arn:aws:iam::123456789012:role/r".into(),
+                account_id: "123456789012".into(),
+                user_name: Some("r".into()),
+            }),
+            source_identity: Some("carol".into()),
+        });
+        // A federated user of root: the issuer has no user name.
+        let mut federated = role_call.clone();
+        if let Some(session) = federated.session.as_mut() {
+            session.mfa_authenticated = false;
+            session.source_identity = None;
+            session.issuer = Some(SessionIssuer {
+                kind: "Root".into(),
+                principal_id: "123456789012".into(),
+                arn: "arn:aws:iam::123456789012:root".into(),
+                account_id: "123456789012".into(),
+                user_name: None,
+            });
+        }
+        for e in [&login, &failed, &role_call, &federated] {
             let reference = reference_record(e);
             assert_eq!(e.to_record(), reference);
             let text: Value = serde_json::from_str(&e.record_json()).unwrap();
             assert_eq!(text, reference);
+            assert_eq!(AuditEvent::from_record(&reference).as_ref(), Some(e));
         }
+        assert!(role_call.record_json().contains(
+            r#""sessionContext":{"sessionIssuer":{"type":"Role","principalId":"AROAEXAMPLE","#
+        ));
         // CloudTrail's order, not alphabetical.
         assert!(
             login

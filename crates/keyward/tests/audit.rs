@@ -812,3 +812,111 @@ async fn bench_without_audit_records_nothing() {
     assert_eq!(trail(&data), Vec::<Value>::new());
     assert_eq!(std::fs::read_to_string(&log).unwrap_or_default(), "");
 }
+
+/// A request signed with temporary credentials records its session as CloudTrail does:
+/// `sessionContext.sessionIssuer` (the role of a role session; none for `GetSessionToken`),
+/// `attributes` (`mfaAuthenticated`, `creationDate`) and `sourceIdentity`. A long-term key's
+/// request has no `sessionContext`. The doctor reads `mfaAuthenticated` to tell why an
+/// MFA-conditioned request was refused.
+#[tokio::test]
+async fn session_requests_record_their_session_context() {
+    let mut server = Server::start();
+    let acct = server.account_id.clone();
+    let (key, secret) = server.new_user_with_key("carol").await;
+    let (serial, seed, step) = common::enable_mfa(&server.root_iam(), "carol").await;
+    let trust = format!(
+        r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow",
+            "Principal":{{"AWS":"arn:aws:iam::{acct}:user/carol"}},
+            "Action":["sts:AssumeRole","sts:SetSourceIdentity"]}}]}}"#
+    );
+    let role = server
+        .root_iam()
+        .create_role()
+        .role_name("auditor")
+        .assume_role_policy_document(trust)
+        .send()
+        .await
+        .unwrap()
+        .role
+        .unwrap();
+    let sts = server.sts(&key, &secret);
+    let assumed = sts
+        .assume_role()
+        .role_arn(role.arn())
+        .role_session_name("audit-1")
+        .source_identity("carol-laptop")
+        .serial_number(&serial)
+        .token_code(common::totp_code(&seed, step + 1))
+        .send()
+        .await
+        .unwrap();
+    let role_session = common::temp(assumed.credentials().unwrap());
+    common::sts_with(&server, &role_session, None)
+        .get_caller_identity()
+        .send()
+        .await
+        .unwrap();
+    let plain = sts.get_session_token().send().await.unwrap();
+    let user_session = common::temp(plain.credentials().unwrap());
+    common::sts_with(&server, &user_session, None)
+        .get_caller_identity()
+        .send()
+        .await
+        .unwrap();
+    sts.get_caller_identity().send().await.unwrap();
+    assert!(server.stop().success());
+
+    let records = trail(&server.dir);
+    let calls: Vec<&Value> = records
+        .iter()
+        .filter(|r| r["eventName"] == "GetCallerIdentity")
+        .collect();
+    assert_eq!(calls.len(), 3);
+    let by_key = |id: &str| {
+        calls
+            .iter()
+            .find(|r| r["userIdentity"]["accessKeyId"] == id)
+            .copied()
+            .unwrap()
+    };
+
+    let as_role = &by_key(&role_session.0)["userIdentity"];
+    assert_eq!(as_role["type"], "AssumedRole");
+    assert_eq!(
+        as_role["arn"],
+        format!("arn:aws:sts::{acct}:assumed-role/auditor/audit-1")
+    );
+    let context = &as_role["sessionContext"];
+    assert_eq!(
+        context["sessionIssuer"],
+        serde_json::json!({
+            "type": "Role",
+            "principalId": role.role_id(),
+            "arn": role.arn(),
+            "accountId": acct,
+            "userName": "auditor",
+        })
+    );
+    assert_eq!(context["attributes"]["mfaAuthenticated"], "true");
+    assert_eq!(context["sourceIdentity"], "carol-laptop");
+    let created = context["attributes"]["creationDate"].as_str().unwrap();
+    assert!(
+        time::OffsetDateTime::parse(created, &time::format_description::well_known::Rfc3339)
+            .is_ok(),
+        "{created}"
+    );
+
+    let as_user_session = &by_key(&user_session.0)["userIdentity"];
+    assert_eq!(as_user_session["type"], "IAMUser");
+    assert_eq!(as_user_session["userName"], "carol");
+    let context = as_user_session["sessionContext"].as_object().unwrap();
+    assert_eq!(
+        context.keys().collect::<Vec<_>>(),
+        ["attributes"],
+        "no issuer, no source identity"
+    );
+    assert_eq!(context["attributes"]["mfaAuthenticated"], "false");
+
+    let long_term = &by_key(&key)["userIdentity"];
+    assert!(long_term.get("sessionContext").is_none(), "{long_term}");
+}

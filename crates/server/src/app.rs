@@ -10,15 +10,18 @@ use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use keyward_core::audit::{AuditEvent, event_source, request_parameters};
+use keyward_core::audit::{
+    AuditEvent, SessionAttributes, SessionIssuer, event_source, request_parameters,
+};
 use keyward_core::auth::{self, AuthFailure, CredentialCache, KeyHint};
 use keyward_core::authz::{PolicyCache, RequestInfo};
 use keyward_core::clock::Clock;
 use keyward_core::crypto::MasterKey;
 use keyward_core::ids::{new_event_id, new_request_id};
 use keyward_core::model::MfaFailure;
+use keyward_core::model::root_arn;
 use keyward_core::ops::{self, Ctx, Operation, Output};
-use keyward_core::principal::Caller;
+use keyward_core::principal::{Caller, Principal};
 use keyward_core::session::SessionKeyRing;
 use keyward_core::store::{Store, Tx};
 use keyward_core::{ApiError, OpError};
@@ -486,6 +489,47 @@ pub(crate) fn describe_caller(event: &mut AuditEvent, caller: &Caller, partition
     event.principal_arn = Some(p.arn(partition));
     event.account_id = Some(p.account_id().to_owned());
     event.user_name = p.user_name().map(str::to_owned);
+    event.session = caller.session.as_ref().map(|s| SessionAttributes {
+        mfa_authenticated: s.mfa_auth_time.is_some(),
+        creation_date: s.issued_at(),
+        issuer: session_issuer(p, partition),
+        source_identity: s.source_identity.clone(),
+    });
+}
+
+/// CloudTrail's `sessionIssuer`: the role of a role session, the user (or root) whose
+/// `GetFederationToken` made a federated user's; none for a `GetSessionToken` session.
+fn session_issuer(p: &Principal, partition: &str) -> Option<SessionIssuer> {
+    match p {
+        Principal::AssumedRole { role, .. } => Some(SessionIssuer {
+            kind: "Role".to_owned(),
+            principal_id: role.role_id.clone(),
+            arn: role.arn(partition),
+            account_id: role.account_id.clone(),
+            user_name: Some(role.name.clone()),
+        }),
+        Principal::FederatedUser {
+            parent: Some(user), ..
+        } => Some(SessionIssuer {
+            kind: "IAMUser".to_owned(),
+            principal_id: user.user_id.clone(),
+            arn: user.arn(partition),
+            account_id: user.account_id.clone(),
+            user_name: Some(user.name.clone()),
+        }),
+        Principal::FederatedUser {
+            parent: None,
+            account_id,
+            ..
+        } => Some(SessionIssuer {
+            kind: "Root".to_owned(),
+            principal_id: account_id.clone(),
+            arn: root_arn(partition, account_id),
+            account_id: account_id.clone(),
+            user_name: None,
+        }),
+        Principal::Root { .. } | Principal::User(_) => None,
+    }
 }
 
 /// Whether the request's record was committed in its own transaction.
