@@ -29,6 +29,22 @@ pub trait Store: Clone + Send + Sync + 'static {
     fn begin_read(&self) -> impl Future<Output = StoreResult<Self::Tx>> + Send {
         self.begin()
     }
+
+    /// Appends, in one transaction of their own, the audit records of requests that changed
+    /// nothing (group-committed by the server's audit writer). An engine may keep them apart from
+    /// the records of changes; [`Tx::lookup_audit_events`] and [`Tx::list_audit_events`] see both.
+    fn append_unchanged_records(
+        &self,
+        records: &[AuditEvent],
+    ) -> impl Future<Output = StoreResult<()>> + Send {
+        async move {
+            let mut tx = self.begin().await?;
+            for record in records {
+                tx.insert_audit_event(record).await?;
+            }
+            tx.commit().await
+        }
+    }
 }
 
 /// One transaction. Dropping it without [`Tx::commit`] rolls everything back.
@@ -103,7 +119,8 @@ pub trait Tx: Send {
         &mut self,
         event: &AuditEvent,
     ) -> impl Future<Output = StoreResult<()>> + Send;
-    /// Audit records, newest first (for tests and tools).
+    /// Audit records, newest first (for tests and tools). An engine may read them beside this
+    /// transaction: records it wrote itself may show only once it commits.
     fn list_audit_events(
         &mut self,
         limit: usize,

@@ -43,7 +43,12 @@ async fn restart_keeps_data_and_does_not_reprint_credentials() {
         .unwrap();
     // The secret is sealed at rest: the database never holds it in clear.
     let mut db = Vec::new();
-    for f in ["keyward.db", "keyward.db-wal"] {
+    for f in [
+        "keyward.db",
+        "keyward.db-wal",
+        "audit_reads.db",
+        "audit_reads.db-wal",
+    ] {
         if let Ok(bytes) = std::fs::read(tmp.path().join(f)) {
             db.extend(bytes);
         }

@@ -322,6 +322,9 @@ async fn process<S: Store>(
             let api = e.to_api();
             event.error_code = Some(api.code.to_owned());
             event.error_message = Some(api.message.clone());
+            // What the failed change would have answered (set before its record's insert failed,
+            // or its commit) was never answered: a failure has no response elements.
+            event.response_elements = None;
             observe_refusal(state, &api, &event, reply.key_hint.as_deref());
             // The failed request's own transaction was rolled back; its record gets one of its own,
             // and so does a refused MFA code (the throttle and the doctor read those).

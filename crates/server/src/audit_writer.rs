@@ -3,7 +3,7 @@
 //! A read-only request runs in a read transaction, so its record cannot be written there. It goes
 //! to one background task through a bounded channel. The task waits for the first record, lets
 //! more gather for up to [`LINGER`] (or until [`BATCH`] are waiting), and writes them in one
-//! write transaction. Writing a few hundred records at once rather than a few dozen is what keeps
+//! transaction ([`Store::append_unchanged_records`]; SQLite keeps them in a file of their own). Writing a few hundred records at once rather than a few dozen is what keeps
 //! a record cheap: each commit rewrites the trail's last page and a WAL frame header per page,
 //! and each batch wakes a thread. A full channel makes requests wait (backpressure): a record is
 //! never dropped.
@@ -23,7 +23,7 @@ use std::time::Duration;
 
 use keyward_core::StoreError;
 use keyward_core::audit::AuditEvent;
-use keyward_core::store::{Store, Tx};
+use keyward_core::store::Store;
 use tokio::sync::{Notify, mpsc, oneshot};
 use tokio::task::JoinHandle;
 
@@ -189,11 +189,7 @@ async fn write<S: Store>(
 }
 
 async fn insert_all<S: Store>(store: &S, records: &[AuditEvent]) -> Result<(), StoreError> {
-    let mut tx = store.begin().await?;
-    for event in records {
-        tx.insert_audit_event(event).await?;
-    }
-    tx.commit().await
+    store.append_unchanged_records(records).await
 }
 
 #[cfg(test)]
@@ -201,6 +197,7 @@ mod tests {
     #![allow(clippy::unwrap_used)]
 
     use super::*;
+    use keyward_core::store::Tx;
     use keyward_store::SqliteStore;
 
     fn record(n: usize) -> AuditEvent {

@@ -17,6 +17,15 @@
 //! it never fails half-way on a lock upgrade. Readers take a pooled connection and a deferred
 //! transaction (a snapshot from their first statement on) that runs beside the writer under WAL.
 //! Another process holding the write lock (`keyward admin`) is waited for up to `busy_timeout`.
+//!
+//! The audit records of requests that changed nothing (reads, refused requests) go to a second
+//! file, `audit_reads.db` ([`READS_FILE`]), through a connection of their own: the server writes
+//! them in batches, never in a change's transaction, so they need not share its file. There they
+//! neither wait for the write gate nor hold it, their bytes stay out of the main WAL and its
+//! checkpoints, and the file has 16 KiB pages, which halves what a batch of appended records costs
+//! (records of changes stay in `keyward.db` with 4 KiB pages: each group commit rewrites the
+//! trail's last page there, and a larger page made that dearer). Readers attach the file as
+//! `reads`, so one query merges both trails by position.
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -54,6 +63,29 @@ const MIGRATIONS: &[(i64, &str)] = &[
     ),
 ];
 
+/// The file of the audit records of requests that changed nothing (see the module docs).
+pub const READS_FILE: &str = "audit_reads.db";
+
+/// The reads trail's table: the same as `audit_records` in `keyward.db` (schema v7). Its version
+/// is the file's `user_version`; a change adds a step here.
+const READS_SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS audit_records (
+    seq            INTEGER PRIMARY KEY,
+    event_id       TEXT NOT NULL,
+    event_time_ms  INTEGER NOT NULL,
+    account_id     TEXT,
+    event_source   TEXT NOT NULL,
+    event_name     TEXT NOT NULL,
+    read_only      INTEGER NOT NULL,
+    user_name      TEXT,
+    access_key_id  TEXT,
+    error_code     TEXT,
+    resource_names TEXT NOT NULL DEFAULT '',
+    record         TEXT NOT NULL
+);
+PRAGMA user_version = 1;
+";
+
 /// Idle reader connections kept open. Statements never wait on I/O for long, so a request holds
 /// its connection only while it runs on a worker thread: a handful serve any concurrency.
 const IDLE_READERS: usize = 8;
@@ -88,6 +120,10 @@ struct Inner {
     audit_counter: AtomicU64,
     /// Idle reader connections.
     readers: Mutex<Vec<Connection>>,
+    /// `audit_reads.db`, attached by readers.
+    reads_path: PathBuf,
+    /// The one connection that writes `audit_reads.db`.
+    reads_writer: Mutex<Connection>,
 }
 
 struct WriterState {
@@ -159,6 +195,37 @@ impl std::fmt::Debug for SqliteStore {
     }
 }
 
+/// Opens a reader: a connection to `keyward.db` with `audit_reads.db` attached as `reads`.
+fn connect_reader(path: &Path, reads: &Path) -> StoreResult<Connection> {
+    let conn = connect(path)?;
+    conn.execute("ATTACH DATABASE ?1 AS reads", [reads.to_string_lossy()])
+        .map_err(db_err("attach the reads trail"))?;
+    Ok(conn)
+}
+
+/// Opens `audit_reads.db`, creating it with 16 KiB pages (the size is fixed when the first table
+/// is written), and its table.
+fn connect_reads(path: &Path) -> StoreResult<Connection> {
+    let conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_WRITE
+            | OpenFlags::SQLITE_OPEN_CREATE
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .map_err(db_err("open the reads trail"))?;
+    conn.busy_timeout(Duration::from_secs(5))
+        .map_err(db_err("set busy timeout"))?;
+    conn.execute_batch(
+        "PRAGMA page_size = 16384; PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;",
+    )
+    .map_err(db_err("configure the reads trail"))?;
+    conn.execute_batch(READS_SCHEMA)
+        .map_err(db_err("create the reads trail"))?;
+    conn.set_db_config(DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true)
+        .map_err(db_err("configure the reads trail"))?;
+    Ok(conn)
+}
+
 /// Opens a connection with keyward's settings. WAL is a property of the file (set once, kept).
 fn connect(path: &Path) -> StoreResult<Connection> {
     let conn = Connection::open_with_flags(
@@ -192,6 +259,9 @@ impl SqliteStore {
     /// Opens (creating if needed) `keyward.db` in `data_dir` and applies pending migrations.
     pub async fn open(data_dir: &Path) -> StoreResult<Self> {
         let path = data_dir.join("keyward.db");
+        // Before any reader attaches it, so that it is created with its own page size.
+        let reads_path = data_dir.join(READS_FILE);
+        let reads_writer = connect_reads(&reads_path)?;
         let writer = connect(&path)?;
         migrate(&writer)?;
         Ok(SqliteStore {
@@ -205,6 +275,8 @@ impl SqliteStore {
                 next_group: AtomicU64::new(0),
                 audit_counter: AtomicU64::new(0),
                 readers: Mutex::new(Vec::new()),
+                reads_path,
+                reads_writer: Mutex::new(reads_writer),
             }),
         })
     }
@@ -224,13 +296,28 @@ impl SqliteStore {
         {
             tracing::warn!(error = %e, "checkpoint at shutdown failed");
         }
+        if let Ok(reads) = self.inner.reads_writer.lock()
+            && let Err(e) = reads.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
+        {
+            tracing::warn!(error = %e, "checkpoint of the reads trail at shutdown failed");
+        }
     }
 
     fn take_reader(&self) -> StoreResult<Connection> {
         let idle = self.inner.readers.lock().ok().and_then(|mut r| r.pop());
         match idle {
             Some(conn) => Ok(conn),
-            None => connect(&self.inner.path),
+            None => connect_reader(&self.inner.path, &self.inner.reads_path),
+        }
+    }
+
+    /// Puts a reader back in the pool (or closes it when the pool is full).
+    fn give_back(&self, conn: Connection) {
+        if conn.is_autocommit()
+            && let Ok(mut idle) = self.inner.readers.lock()
+            && idle.len() < IDLE_READERS
+        {
+            idle.push(conn);
         }
     }
 }
@@ -309,6 +396,30 @@ impl Store for SqliteStore {
             open: false,
             store: self.clone(),
         })
+    }
+
+    /// Into `audit_reads.db`, in one transaction of the reads trail's own connection.
+    async fn append_unchanged_records(&self, records: &[AuditEvent]) -> StoreResult<()> {
+        let conn = self
+            .inner
+            .reads_writer
+            .lock()
+            .map_err(|_| StoreError::new("the reads trail's connection is poisoned"))?;
+        control(&conn, "BEGIN IMMEDIATE")?;
+        let written = records
+            .iter()
+            .try_for_each(|e| insert_record(&conn, &self.inner.audit_counter, e));
+        let ended = match written {
+            Ok(()) => control(&conn, "COMMIT"),
+            Err(e) => Err(e),
+        };
+        if ended.is_err()
+            && !conn.is_autocommit()
+            && let Err(e) = control(&conn, "ROLLBACK")
+        {
+            tracing::error!(error = %e, "rollback of the reads trail failed");
+        }
+        ended
     }
 }
 
@@ -394,6 +505,26 @@ impl WriterTx {
 }
 
 impl SqliteTx {
+    /// Runs `read` on a connection that sees both trails: this transaction's own if it is a
+    /// reader's, else a pooled reader in a transaction of its own (a writer's connection does not
+    /// attach `audit_reads.db`: `BEGIN IMMEDIATE` would take that file's write lock as well).
+    fn on_trail_reader<T>(
+        &mut self,
+        read: impl FnOnce(&Connection) -> StoreResult<T>,
+    ) -> StoreResult<T> {
+        if matches!(self.conn, Handle::Reader(_)) {
+            return read(self.conn()?);
+        }
+        let conn = self.store.take_reader()?;
+        control(&conn, "BEGIN")?;
+        let result = read(&conn);
+        let ended = control(&conn, "COMMIT");
+        self.store.give_back(conn);
+        let value = result?;
+        ended?;
+        Ok(value)
+    }
+
     fn conn(&mut self) -> StoreResult<&Connection> {
         if let Handle::Reader(slot @ None) = &mut self.conn {
             let conn = self.store.take_reader()?;
@@ -456,11 +587,8 @@ impl Drop for SqliteTx {
         self.open = false;
         if let Handle::Reader(conn @ Some(_)) = &mut self.conn
             && let Some(conn) = conn.take()
-            && conn.is_autocommit()
-            && let Ok(mut idle) = self.store.inner.readers.lock()
-            && idle.len() < IDLE_READERS
         {
-            idle.push(conn);
+            self.store.give_back(conn);
         }
     }
 }
@@ -475,6 +603,77 @@ fn exec(
     conn.prepare_cached(sql)
         .and_then(|mut s| s.execute(params))
         .map_err(db_err(context))
+}
+
+/// The conditions of a `LookupEvents` query on one trail's table (parameters `?1`–`?7`):
+/// account, key range, event-time bounds and the one lookup attribute.
+macro_rules! trail_filter {
+    () => {
+        "seq >= ?2 AND seq <= ?3 AND account_id = ?1 \
+         AND event_time_ms >= ?4 AND event_time_ms <= ?5 \
+         AND CASE ?6 \
+           WHEN '' THEN 1 \
+           WHEN 'event_name' THEN event_name = ?7 \
+           WHEN 'user_name' THEN user_name = ?7 \
+           WHEN 'event_id' THEN event_id = ?7 \
+           WHEN 'read_only' THEN read_only = CAST(?7 AS INTEGER) \
+           WHEN 'access_key_id' THEN access_key_id = ?7 \
+           WHEN 'event_source' THEN event_source = ?7 \
+           WHEN 'resource_names' THEN instr(resource_names, char(10) || ?7 || char(10)) > 0 \
+         END"
+    };
+}
+
+/// Writes one audit record into the `audit_records` of `conn`'s main database, at a free
+/// position of its millisecond (see [`audit_position`]).
+fn insert_record(conn: &Connection, counter: &AtomicU64, e: &AuditEvent) -> StoreResult<()> {
+    let resource_names: String = e.resources.iter().fold(String::new(), |mut acc, (_, n)| {
+        if acc.is_empty() {
+            acc.push('\n');
+        }
+        acc.push_str(n);
+        acc.push('\n');
+        acc
+    });
+    let millis = to_millis(e.event_time);
+    let record = e.record_json();
+    // LookupEvents names the root user `root`.
+    let user_name = e
+        .user_name
+        .as_deref()
+        .or_else(|| (e.identity_type.as_deref() == Some("Root")).then_some("root"));
+    // A position another record of the same millisecond holds is skipped: the next one is tried
+    // (it takes 65,536 records between two of one millisecond to meet one).
+    for _ in 0..AUDIT_POSITION_TRIES {
+        let seq = audit_position(millis, counter.fetch_add(1, Ordering::Relaxed));
+        let inserted = exec(
+            conn,
+            "insert audit event",
+            "INSERT INTO audit_records (seq, event_id, event_time_ms, account_id, event_source, \
+             event_name, read_only, user_name, access_key_id, error_code, resource_names, record) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12) ON CONFLICT DO NOTHING",
+            params![
+                seq,
+                &e.event_id,
+                millis,
+                &e.account_id,
+                &e.event_source,
+                &e.event_name,
+                i64::from(e.read_only),
+                user_name,
+                &e.access_key_id,
+                &e.error_code,
+                &resource_names,
+                &record,
+            ],
+        )?;
+        if inserted == 1 {
+            return Ok(());
+        }
+    }
+    Err(StoreError::new(
+        "insert audit event: every position tried was taken",
+    ))
 }
 
 /// Positions tried for one audit record before giving up (see [`audit_position`]).
@@ -1005,64 +1204,20 @@ impl Tx for SqliteTx {
     }
 
     async fn insert_audit_event(&mut self, e: &AuditEvent) -> StoreResult<()> {
-        let resource_names: String = e.resources.iter().fold(String::new(), |mut acc, (_, n)| {
-            if acc.is_empty() {
-                acc.push('\n');
-            }
-            acc.push_str(n);
-            acc.push('\n');
-            acc
-        });
-        let millis = to_millis(e.event_time);
-        let record = e.record_json();
-        // LookupEvents names the root user `root`.
-        let user_name = e
-            .user_name
-            .as_deref()
-            .or_else(|| (e.identity_type.as_deref() == Some("Root")).then_some("root"));
         let inner = Arc::clone(&self.store.inner);
-        let conn = self.conn()?;
-        // A position another record of the same millisecond holds is skipped: the next one is
-        // tried (it takes 65,536 records between two of one millisecond to meet one).
-        for _ in 0..AUDIT_POSITION_TRIES {
-            let seq = audit_position(millis, inner.audit_counter.fetch_add(1, Ordering::Relaxed));
-            let inserted = exec(
-                conn,
-                "insert audit event",
-                "INSERT INTO audit_records (seq, event_id, event_time_ms, account_id, event_source, \
-                 event_name, read_only, user_name, access_key_id, error_code, resource_names, record) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12) ON CONFLICT DO NOTHING",
-                params![
-                    seq,
-                    &e.event_id,
-                    millis,
-                    &e.account_id,
-                    &e.event_source,
-                    &e.event_name,
-                    i64::from(e.read_only),
-                    user_name,
-                    &e.access_key_id,
-                    &e.error_code,
-                    &resource_names,
-                    &record,
-                ],
-            )?;
-            if inserted == 1 {
-                return Ok(());
-            }
-        }
-        Err(StoreError::new(
-            "insert audit event: every position tried was taken",
-        ))
+        insert_record(self.conn()?, &inner.audit_counter, e)
     }
 
     async fn list_audit_events(&mut self, limit: usize) -> StoreResult<Vec<AuditEvent>> {
-        let rows: Vec<String> = scalar_all(
-            self.conn()?,
-            "list audit events",
-            "SELECT record FROM audit_records ORDER BY seq DESC LIMIT ?1",
-            params![i64::try_from(limit).unwrap_or(i64::MAX)],
-        )?;
+        let rows: Vec<String> = self.on_trail_reader(|conn| {
+            scalar_all(
+                conn,
+                "list audit events",
+                "SELECT record FROM (SELECT seq, record FROM main.audit_records UNION ALL \
+                 SELECT seq, record FROM reads.audit_records) ORDER BY seq DESC LIMIT ?1",
+                params![i64::try_from(limit).unwrap_or(i64::MAX)],
+            )
+        })?;
         rows.iter()
             .map(|text| {
                 serde_json::from_str(text)
@@ -1113,54 +1268,60 @@ impl Tx for SqliteTx {
             low = low.max(audit_position(millis, 0));
             high = high.min(audit_position(millis, 0xFFFF));
         }
-        all(
-            self.conn()?,
-            "look up audit events",
-            "SELECT seq, record FROM audit_records \
-             WHERE seq >= ?2 AND seq <= ?3 AND account_id = ?1 \
-             AND event_time_ms >= ?4 AND event_time_ms <= ?5 \
-             AND CASE ?6 \
-               WHEN '' THEN 1 \
-               WHEN 'event_name' THEN event_name = ?7 \
-               WHEN 'user_name' THEN user_name = ?7 \
-               WHEN 'event_id' THEN event_id = ?7 \
-               WHEN 'read_only' THEN read_only = CAST(?7 AS INTEGER) \
-               WHEN 'access_key_id' THEN access_key_id = ?7 \
-               WHEN 'event_source' THEN event_source = ?7 \
-               WHEN 'resource_names' THEN instr(resource_names, char(10) || ?7 || char(10)) > 0 \
-             END \
-             ORDER BY seq DESC LIMIT ?8",
-            params![
-                &q.account_id,
-                low,
-                high,
-                q.start.map(to_millis).unwrap_or(i64::MIN),
-                q.end.map(to_millis).unwrap_or(i64::MAX),
-                column,
-                value,
-                i64::try_from(q.limit).unwrap_or(i64::MAX)
-            ],
-            |r| {
-                let get = |e: rusqlite::Error| StoreError::new(format!("decode audit record: {e}"));
-                Ok(StoredRecord {
-                    seq: r.get("seq").map_err(get)?,
-                    record: r.get("record").map_err(get)?,
-                })
-            },
-        )
+        let limit = i64::try_from(q.limit).unwrap_or(i64::MAX);
+        let start = q.start.map(to_millis).unwrap_or(i64::MIN);
+        let end = q.end.map(to_millis).unwrap_or(i64::MAX);
+        self.on_trail_reader(|conn| {
+            all(
+                conn,
+                "look up audit events",
+                concat!(
+                    "SELECT seq, record FROM main.audit_records WHERE ",
+                    trail_filter!(),
+                    " UNION ALL SELECT seq, record FROM reads.audit_records WHERE ",
+                    trail_filter!(),
+                    " ORDER BY seq DESC LIMIT ?8"
+                ),
+                params![&q.account_id, low, high, start, end, column, value, limit],
+                |r| {
+                    let get =
+                        |e: rusqlite::Error| StoreError::new(format!("decode audit record: {e}"));
+                    Ok(StoredRecord {
+                        seq: r.get("seq").map_err(get)?,
+                        record: r.get("record").map_err(get)?,
+                    })
+                },
+            )
+        })
     }
 
     async fn delete_audit_events_before(
         &mut self,
         before: time::OffsetDateTime,
     ) -> StoreResult<u64> {
-        let done = exec(
+        let cut = audit_position(to_millis(before), 0);
+        let changes = exec(
             self.conn()?,
             "delete old audit records",
             "DELETE FROM audit_records WHERE seq < ?1",
-            params![audit_position(to_millis(before), 0)],
+            params![cut],
         )?;
-        Ok(u64::try_from(done).unwrap_or(u64::MAX))
+        // The reads trail is not part of this transaction: its own connection deletes there.
+        let reads = {
+            let conn = self
+                .store
+                .inner
+                .reads_writer
+                .lock()
+                .map_err(|_| StoreError::new("the reads trail's connection is poisoned"))?;
+            exec(
+                &conn,
+                "delete old audit records of reads",
+                "DELETE FROM audit_records WHERE seq < ?1",
+                params![cut],
+            )?
+        };
+        Ok(u64::try_from(changes + reads).unwrap_or(u64::MAX))
     }
 
     async fn upsert_aws_managed_policy(

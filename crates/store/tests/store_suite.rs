@@ -443,6 +443,84 @@ async fn the_trail_is_ordered_by_event_time_and_selected_by_it() {
     assert_eq!(request_ids(&left)[300], "req-change");
 }
 
+/// Records of requests that changed nothing go to `audit_reads.db` (16 KiB pages) through the
+/// store, those of changes stay in `keyward.db` with their change; lookups, listings (also from a
+/// writer's transaction) and retention see both trails, merged by time.
+#[tokio::test]
+async fn unchanged_records_have_a_file_of_their_own_and_every_reader_sees_both() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = seeded(dir.path()).await;
+    let t0 = datetime!(2026-12-01 10:00:00 UTC);
+    let ms = time::Duration::milliseconds;
+    let mut tx = store.begin().await.unwrap();
+    tx.insert_audit_event(&trail_event("change", t0 + ms(10), "CreateUser"))
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    let late = keyward_core::ids::new_event_id(t0 + ms(15));
+    store
+        .append_unchanged_records(&[
+            trail_event("read-early", t0 + ms(5), "GetUser"),
+            trail_event(&late, t0 + ms(15), "GetUser"),
+        ])
+        .await
+        .unwrap();
+
+    let mut tx = store.begin_read().await.unwrap();
+    let found = tx.lookup_audit_events(&trail_query(None)).await.unwrap();
+    assert_eq!(
+        request_ids(&found),
+        [
+            format!("req-{late}"),
+            "req-change".into(),
+            "req-read-early".into()
+        ]
+    );
+    let by_id = tx
+        .lookup_audit_events(&trail_query(Some((LookupKey::EventId, &late))))
+        .await
+        .unwrap();
+    assert_eq!(request_ids(&by_id), [format!("req-{late}")]);
+    let creates = tx
+        .lookup_audit_events(&trail_query(Some((LookupKey::EventName, "CreateUser"))))
+        .await
+        .unwrap();
+    assert_eq!(request_ids(&creates), ["req-change"]);
+    tx.commit().await.unwrap();
+
+    // A writer's transaction lists both trails too.
+    let mut tx = store.begin().await.unwrap();
+    let listed: Vec<String> = tx
+        .list_audit_events(10)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.event_id)
+        .collect();
+    assert_eq!(listed, [late.clone(), "change".into(), "read-early".into()]);
+    // Retention cuts both.
+    assert_eq!(tx.delete_audit_events_before(t0 + ms(12)).await.unwrap(), 2);
+    tx.commit().await.unwrap();
+    let mut tx = store.begin_read().await.unwrap();
+    let left = tx.lookup_audit_events(&trail_query(None)).await.unwrap();
+    assert_eq!(request_ids(&left), [format!("req-{late}")]);
+    tx.commit().await.unwrap();
+    store.close().await;
+
+    let count = |file: &str| -> (i64, i64) {
+        let conn = rusqlite::Connection::open(dir.path().join(file)).unwrap();
+        let rows = conn
+            .query_row("SELECT count(*) FROM audit_records", [], |r| r.get(0))
+            .unwrap();
+        let page = conn
+            .query_row("PRAGMA page_size", [], |r| r.get(0))
+            .unwrap();
+        (rows, page)
+    };
+    assert_eq!(count("keyward.db"), (0, 4096));
+    assert_eq!(count("audit_reads.db"), (1, 16384));
+}
+
 mod mfa {
     use super::*;
     use keyward_core::crypto::MasterKey;
