@@ -69,6 +69,7 @@ pub const READS_FILE: &str = "audit_reads.db";
 /// The reads trail's table: the same as `audit_records` in `keyward.db` (schema v7). Its version
 /// is the file's `user_version`; a change adds a step here.
 const READS_SCHEMA: &str = "
+BEGIN;
 CREATE TABLE IF NOT EXISTS audit_records (
     seq            INTEGER PRIMARY KEY,
     event_id       TEXT NOT NULL,
@@ -84,6 +85,7 @@ CREATE TABLE IF NOT EXISTS audit_records (
     record         TEXT NOT NULL
 );
 PRAGMA user_version = 1;
+COMMIT;
 ";
 
 /// Idle reader connections kept open. Statements never wait on I/O for long, so a request holds
@@ -219,8 +221,13 @@ fn connect_reads(path: &Path) -> StoreResult<Connection> {
         "PRAGMA page_size = 16384; PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;",
     )
     .map_err(db_err("configure the reads trail"))?;
-    conn.execute_batch(READS_SCHEMA)
-        .map_err(db_err("create the reads trail"))?;
+    let version: i64 = conn
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .map_err(db_err("read the reads trail's version"))?;
+    if version < 1 {
+        conn.execute_batch(READS_SCHEMA)
+            .map_err(db_err("create the reads trail"))?;
+    }
     conn.set_db_config(DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true)
         .map_err(db_err("configure the reads trail"))?;
     Ok(conn)

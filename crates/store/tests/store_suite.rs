@@ -519,6 +519,12 @@ async fn unchanged_records_have_a_file_of_their_own_and_every_reader_sees_both()
     };
     assert_eq!(count("keyward.db"), (0, 4096));
     assert_eq!(count("audit_reads.db"), (1, 16384));
+
+    // Opened again, the reads trail is still there and still read.
+    let store = SqliteStore::open(dir.path()).await.unwrap();
+    let mut tx = store.begin_read().await.unwrap();
+    let left = tx.lookup_audit_events(&trail_query(None)).await.unwrap();
+    assert_eq!(request_ids(&left), [format!("req-{late}")]);
 }
 
 mod mfa {
