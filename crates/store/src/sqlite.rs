@@ -208,19 +208,10 @@ fn connect_reader(path: &Path, reads: &Path) -> StoreResult<Connection> {
 /// Opens `audit_reads.db`, creating it with 16 KiB pages (the size is fixed when the first table
 /// is written), and its table.
 fn connect_reads(path: &Path) -> StoreResult<Connection> {
-    let conn = Connection::open_with_flags(
+    let conn = open_with(
         path,
-        OpenFlags::SQLITE_OPEN_READ_WRITE
-            | OpenFlags::SQLITE_OPEN_CREATE
-            | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-    )
-    .map_err(db_err("open the reads trail"))?;
-    conn.busy_timeout(Duration::from_secs(5))
-        .map_err(db_err("set busy timeout"))?;
-    conn.execute_batch(
         "PRAGMA page_size = 16384; PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;",
-    )
-    .map_err(db_err("configure the reads trail"))?;
+    )?;
     let version: i64 = conn
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .map_err(db_err("read the reads trail's version"))?;
@@ -228,13 +219,21 @@ fn connect_reads(path: &Path) -> StoreResult<Connection> {
         conn.execute_batch(READS_SCHEMA)
             .map_err(db_err("create the reads trail"))?;
     }
-    conn.set_db_config(DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true)
-        .map_err(db_err("configure the reads trail"))?;
     Ok(conn)
 }
 
-/// Opens a connection with keyward's settings. WAL is a property of the file (set once, kept).
+/// Opens a connection to `keyward.db` with keyward's settings. WAL is a property of the file
+/// (set once, kept).
 fn connect(path: &Path) -> StoreResult<Connection> {
+    open_with(
+        path,
+        "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
+    )
+}
+
+/// Opens `path` (creating it), runs `pragmas`, and sets what every connection has: the busy
+/// timeout, the planner's stability guarantee and the statement cache.
+fn open_with(path: &Path, pragmas: &str) -> StoreResult<Connection> {
     let conn = Connection::open_with_flags(
         path,
         OpenFlags::SQLITE_OPEN_READ_WRITE
@@ -244,10 +243,8 @@ fn connect(path: &Path) -> StoreResult<Connection> {
     .map_err(db_err("open sqlite database"))?;
     conn.busy_timeout(Duration::from_secs(5))
         .map_err(db_err("set busy timeout"))?;
-    conn.execute_batch(
-        "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
-    )
-    .map_err(db_err("configure sqlite connection"))?;
+    conn.execute_batch(pragmas)
+        .map_err(db_err("configure sqlite connection"))?;
     // The query planner's stability guarantee: plans never depend on bound values. Without it,
     // SQLite marks every statement with an ORDER BY as "may plan better with other values" and
     // prepares it again whenever a parameter changes, which is every time keyward runs it.
