@@ -3,10 +3,10 @@
 //! A read-only request runs in a read transaction, so its record cannot be written there. It goes
 //! to one background task through a bounded channel. The task waits for the first record, lets
 //! more gather for up to [`LINGER`] (or until [`BATCH`] are waiting), and writes them in one
-//! transaction ([`Store::append_unchanged_records`]; SQLite keeps them in a file of their own). Writing a few hundred records at once rather than a few dozen is what keeps
-//! a record cheap: each commit rewrites the trail's last page and a WAL frame header per page,
-//! and each batch wakes a thread. A full channel makes requests wait (backpressure): a record is
-//! never dropped.
+//! transaction ([`Store::append_unchanged_records`]; SQLite keeps them in a file of their own).
+//! Writing a few hundred records at once rather than a few dozen is what keeps a record cheap:
+//! each commit rewrites the trail's last page and a WAL frame header per page, and each batch
+//! wakes a thread. A full channel makes requests wait (backpressure): a record is never dropped.
 //!
 //! [`AuditWriter::flush`] writes at once everything submitted before it; `LookupEvents` calls it,
 //! so a caller always finds the records of the requests it has been answered.

@@ -22,10 +22,10 @@
 //! file, `audit_reads.db` ([`READS_FILE`]), through a connection of their own: the server writes
 //! them in batches, never in a change's transaction, so they need not share its file. There they
 //! neither wait for the write gate nor hold it, their bytes stay out of the main WAL and its
-//! checkpoints, and the file has 16 KiB pages, which halves what a batch of appended records costs
-//! (records of changes stay in `keyward.db` with 4 KiB pages: each group commit rewrites the
-//! trail's last page there, and a larger page made that dearer). Readers attach the file as
-//! `reads`, so one query merges both trails by position.
+//! checkpoints, and the file has 16 KiB pages, which cut what a batch of appended records costs
+//! by about a third (records of changes stay in `keyward.db` with 4 KiB pages: each group commit
+//! rewrites the trail's last page there, and a larger page made that dearer). Readers attach the
+//! file as `reads`, so one query merges both trails by position.
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
