@@ -445,6 +445,189 @@ impl AuditEvent {
     }
 }
 
+/// The columns a store keeps of every record, beside its [`AuditEvent::compact_json`]: what
+/// `LookupEvents` filters and orders on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TrailColumns {
+    pub event_id: String,
+    pub event_time_ms: i64,
+    pub account_id: Option<String>,
+    pub event_source: String,
+    pub event_name: String,
+    pub read_only: bool,
+    pub access_key_id: Option<String>,
+    pub error_code: Option<String>,
+}
+
+/// The rest of a record, as stored: short names, none of CloudTrail's constants and nothing the
+/// columns hold. A third of the bytes of the record's JSON, and far less to render: a store
+/// writes this on the request path and renders the record only when it is read.
+#[derive(serde::Serialize)]
+struct CompactOut<'a> {
+    r: &'a str,
+    ip: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ua: Option<&'a str>,
+    q: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    t: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    p: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    a: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    u: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    m: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    e: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    s: Option<CompactSession>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    rq: Option<&'a Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    rs: Option<&'a Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    x: Option<&'a Value>,
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    res: &'a [(String, String)],
+}
+
+#[derive(serde::Deserialize)]
+struct CompactIn {
+    r: String,
+    ip: String,
+    ua: Option<String>,
+    q: String,
+    t: Option<String>,
+    p: Option<String>,
+    a: Option<String>,
+    u: Option<String>,
+    m: Option<String>,
+    e: Option<String>,
+    s: Option<CompactSession>,
+    rq: Option<Value>,
+    rs: Option<Value>,
+    x: Option<Value>,
+    #[serde(default)]
+    res: Vec<(String, String)>,
+}
+
+#[derive(serde::Serialize, serde::Deserialize)]
+struct CompactSession {
+    /// MFA authenticated the session.
+    m: bool,
+    /// Its creation, Unix seconds (CloudTrail shows whole seconds).
+    c: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    i: Option<CompactIssuer>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    si: Option<String>,
+}
+
+#[derive(serde::Serialize, serde::Deserialize)]
+struct CompactIssuer {
+    t: String,
+    p: String,
+    a: String,
+    c: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    u: Option<String>,
+}
+
+impl AuditEvent {
+    /// The record's columns (see [`TrailColumns`]).
+    pub fn columns(&self) -> TrailColumns {
+        TrailColumns {
+            event_id: self.event_id.clone(),
+            event_time_ms: crate::clock::to_millis(self.event_time),
+            account_id: self.account_id.clone(),
+            event_source: self.event_source.clone(),
+            event_name: self.event_name.clone(),
+            read_only: self.read_only,
+            access_key_id: self.access_key_id.clone(),
+            error_code: self.error_code.clone(),
+        }
+    }
+
+    /// What a store keeps beside the [`TrailColumns`]; [`AuditEvent::from_compact`] reads it
+    /// back.
+    pub fn compact_json(&self) -> String {
+        let out = CompactOut {
+            r: &self.aws_region,
+            ip: &self.source_ip,
+            ua: self.user_agent.as_deref(),
+            q: &self.request_id,
+            t: self.identity_type.as_deref(),
+            p: self.principal_id.as_deref(),
+            a: self.principal_arn.as_deref(),
+            u: self.user_name.as_deref(),
+            m: self.error_message.as_deref(),
+            e: (self.event_type != "AwsApiCall").then_some(self.event_type.as_str()),
+            s: self.session.as_ref().map(|s| CompactSession {
+                m: s.mfa_authenticated,
+                c: s.creation_date.unix_timestamp(),
+                i: s.issuer.as_ref().map(|i| CompactIssuer {
+                    t: i.kind.clone(),
+                    p: i.principal_id.clone(),
+                    a: i.arn.clone(),
+                    c: i.account_id.clone(),
+                    u: i.user_name.clone(),
+                }),
+                si: s.source_identity.clone(),
+            }),
+            rq: self.request_parameters.as_ref(),
+            rs: self.response_elements.as_ref(),
+            x: self.additional_event_data.as_ref(),
+            res: &self.resources,
+        };
+        serde_json::to_string(&out).unwrap_or_default()
+    }
+
+    /// The event a store kept as [`TrailColumns`] and [`AuditEvent::compact_json`]; `None` if
+    /// the text is not such JSON.
+    pub fn from_compact(columns: TrailColumns, compact: &str) -> Option<Self> {
+        let c: CompactIn = serde_json::from_str(compact).ok()?;
+        Some(AuditEvent {
+            event_id: columns.event_id,
+            event_time: crate::clock::from_millis(columns.event_time_ms),
+            event_source: columns.event_source,
+            event_name: columns.event_name,
+            aws_region: c.r,
+            source_ip: c.ip,
+            user_agent: c.ua,
+            request_id: c.q,
+            read_only: columns.read_only,
+            identity_type: c.t,
+            principal_id: c.p,
+            principal_arn: c.a,
+            account_id: columns.account_id,
+            access_key_id: columns.access_key_id,
+            user_name: c.u,
+            error_code: columns.error_code,
+            error_message: c.m,
+            event_type: c.e.unwrap_or_else(|| "AwsApiCall".to_owned()),
+            session: c.s.map(|s| SessionAttributes {
+                mfa_authenticated: s.m,
+                creation_date: OffsetDateTime::from_unix_timestamp(s.c)
+                    .unwrap_or(OffsetDateTime::UNIX_EPOCH),
+                issuer: s.i.map(|i| SessionIssuer {
+                    kind: i.t,
+                    principal_id: i.p,
+                    arn: i.a,
+                    account_id: i.c,
+                    user_name: i.u,
+                }),
+                source_identity: s.si,
+            }),
+            request_parameters: c.rq,
+            response_elements: c.rs,
+            additional_event_data: c.x,
+            resources: c.res,
+        })
+    }
+}
+
 /// What a console sign-in attempt's record needs; see [`AuditEvent::console_login`].
 #[derive(Debug, Clone)]
 pub struct ConsoleLogin<'a> {
@@ -811,6 +994,10 @@ mod tests {
             let text: Value = serde_json::from_str(&e.record_json()).unwrap();
             assert_eq!(text, reference);
             assert_eq!(AuditEvent::from_record(&reference).as_ref(), Some(e));
+            // Kept as columns and compact JSON, it renders the same record.
+            let kept = AuditEvent::from_compact(e.columns(), &e.compact_json()).unwrap();
+            assert_eq!(kept.to_record(), reference);
+            assert!(e.compact_json().len() * 2 < e.record_json().len());
         }
         assert!(role_call.record_json().contains(
             r#""sessionContext":{"sessionIssuer":{"type":"Role","principalId":"AROAEXAMPLE","#

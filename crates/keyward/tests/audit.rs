@@ -40,31 +40,20 @@ fn aws(server: &Server, home: &std::path::Path, key: &str, secret: &str, args: &
     }
 }
 
-/// Every record of the trail — `keyward.db`'s and `audit_reads.db`'s — oldest first (after a
-/// graceful stop, so none is still queued).
-fn trail(dir: &std::path::Path) -> Vec<Value> {
-    let db = dir.join("keyward.db");
-    let out = Command::new("python3")
-        .arg("-c")
-        .arg(
-            "import sqlite3,sys;c=sqlite3.connect(sys.argv[1]);\
-             c.execute('ATTACH DATABASE ? AS reads',(sys.argv[2],));\
-             [print(r[1]) for r in c.execute('SELECT seq, record FROM main.audit_records UNION ALL \
-             SELECT seq, record FROM reads.audit_records ORDER BY seq')]",
-        )
-        .arg(db)
-        .arg(dir.join("audit_reads.db"))
-        .output()
+/// Every record of the trail — `keyward.db`'s and `audit_reads.db`'s — oldest first, as the
+/// store renders them for `LookupEvents` (after a graceful stop, so none is still queued).
+async fn trail(dir: &std::path::Path) -> Vec<Value> {
+    let store = keyward_store::SqliteStore::open(dir).await.unwrap();
+    let mut tx = keyward_core::store::Store::begin_read(&store)
+        .await
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
+    let mut events = keyward_core::store::Tx::list_audit_events(&mut tx, usize::MAX)
+        .await
+        .unwrap();
+    events.reverse();
+    events
+        .iter()
+        .map(keyward_core::audit::AuditEvent::to_record)
         .collect()
 }
 
@@ -162,7 +151,7 @@ async fn one_well_formed_record_per_request_and_no_secret() {
         .unwrap();
     assert!(server.stop().success());
 
-    let records = trail(&server.dir);
+    let records = trail(&server.dir).await;
     let names: Vec<&str> = records
         .iter()
         .map(|r| r["eventName"].as_str().unwrap())
@@ -442,7 +431,7 @@ async fn a_failing_store_write_leaves_neither_the_change_nor_its_record() {
     assert!(iam.get_user().user_name("eve").send().await.is_err());
     assert!(server.stop().success());
 
-    let records = trail(tmp.path());
+    let records = trail(tmp.path()).await;
     let creates: Vec<&Value> = records
         .iter()
         .filter(|r| r["eventName"] == "CreateUser")
@@ -816,7 +805,7 @@ async fn bench_without_audit_records_nothing() {
     );
     assert!(iam.get_user().user_name("ann").send().await.is_err());
     assert!(server.stop().success());
-    assert_eq!(trail(&data), Vec::<Value>::new());
+    assert_eq!(trail(&data).await, Vec::<Value>::new());
     assert_eq!(std::fs::read_to_string(&log).unwrap_or_default(), "");
 }
 
@@ -873,7 +862,7 @@ async fn session_requests_record_their_session_context() {
     sts.get_caller_identity().send().await.unwrap();
     assert!(server.stop().success());
 
-    let records = trail(&server.dir);
+    let records = trail(&server.dir).await;
     let calls: Vec<&Value> = records
         .iter()
         .filter(|r| r["eventName"] == "GetCallerIdentity")

@@ -33,7 +33,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use keyward_core::StoreError;
-use keyward_core::audit::{AuditEvent, AuditQuery, LookupKey, StoredRecord};
+use keyward_core::audit::{AuditEvent, AuditQuery, LookupKey, StoredRecord, TrailColumns};
 use keyward_core::clock::{from_millis, to_millis};
 use keyward_core::model::{
     AccessKey, Account, AttachedPolicy, EntityKind, Group, KeyLastUsed, KeyStatus, LoginProfile,
@@ -82,7 +82,9 @@ CREATE TABLE IF NOT EXISTS audit_records (
     access_key_id  TEXT,
     error_code     TEXT,
     resource_names TEXT NOT NULL DEFAULT '',
-    record         TEXT NOT NULL
+    record         TEXT,
+    compact        TEXT,
+    CHECK ((record IS NULL) != (compact IS NULL))
 );
 PRAGMA user_version = 1;
 COMMIT;
@@ -628,6 +630,60 @@ macro_rules! trail_filter {
     };
 }
 
+/// What a trail query selects of a record: its position, and what [`kept_record`] reads.
+macro_rules! trail_columns {
+    () => {
+        "seq, record, compact, event_id, event_time_ms, account_id, event_source, event_name, \
+         read_only, access_key_id, error_code"
+    };
+}
+
+/// A record as a trail keeps it: the CloudTrail JSON (records of schema versions before 7), or
+/// its columns and compact JSON, rendered when read.
+enum Kept {
+    Json(String),
+    Compact(TrailColumns, String),
+}
+
+impl Kept {
+    /// The record's CloudTrail JSON.
+    fn json(self) -> StoreResult<String> {
+        match self {
+            Kept::Json(text) => Ok(text),
+            Kept::Compact(..) => Ok(self.event()?.record_json()),
+        }
+    }
+
+    fn event(self) -> StoreResult<AuditEvent> {
+        let event = match self {
+            Kept::Json(text) => serde_json::from_str(&text)
+                .ok()
+                .and_then(|v| AuditEvent::from_record(&v)),
+            Kept::Compact(columns, compact) => AuditEvent::from_compact(columns, &compact),
+        };
+        event.ok_or_else(|| StoreError::new("decode audit record"))
+    }
+}
+
+/// Reads a row selected with [`trail_columns`].
+fn kept_record(r: &Row<'_>) -> StoreResult<Kept> {
+    let get = |e: rusqlite::Error| StoreError::new(format!("decode audit record: {e}"));
+    if let Some(text) = r.get::<_, Option<String>>("record").map_err(get)? {
+        return Ok(Kept::Json(text));
+    }
+    let columns = TrailColumns {
+        event_id: r.get("event_id").map_err(get)?,
+        event_time_ms: r.get("event_time_ms").map_err(get)?,
+        account_id: r.get("account_id").map_err(get)?,
+        event_source: r.get("event_source").map_err(get)?,
+        event_name: r.get("event_name").map_err(get)?,
+        read_only: r.get::<_, i64>("read_only").map_err(get)? != 0,
+        access_key_id: r.get("access_key_id").map_err(get)?,
+        error_code: r.get("error_code").map_err(get)?,
+    };
+    Ok(Kept::Compact(columns, r.get("compact").map_err(get)?))
+}
+
 /// Writes one audit record into the `audit_records` of `conn`'s main database, at a free
 /// position of its millisecond (see [`audit_position`]).
 fn insert_record(conn: &Connection, counter: &AtomicU64, e: &AuditEvent) -> StoreResult<()> {
@@ -640,7 +696,7 @@ fn insert_record(conn: &Connection, counter: &AtomicU64, e: &AuditEvent) -> Stor
         acc
     });
     let millis = to_millis(e.event_time);
-    let record = e.record_json();
+    let compact = e.compact_json();
     // LookupEvents names the root user `root`.
     let user_name = e
         .user_name
@@ -654,7 +710,7 @@ fn insert_record(conn: &Connection, counter: &AtomicU64, e: &AuditEvent) -> Stor
             conn,
             "insert audit event",
             "INSERT INTO audit_records (seq, event_id, event_time_ms, account_id, event_source, \
-             event_name, read_only, user_name, access_key_id, error_code, resource_names, record) \
+             event_name, read_only, user_name, access_key_id, error_code, resource_names, compact) \
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12) ON CONFLICT DO NOTHING",
             params![
                 seq,
@@ -668,7 +724,7 @@ fn insert_record(conn: &Connection, counter: &AtomicU64, e: &AuditEvent) -> Stor
                 &e.access_key_id,
                 &e.error_code,
                 &resource_names,
-                &record,
+                &compact,
             ],
         )?;
         if inserted == 1 {
@@ -1213,23 +1269,21 @@ impl Tx for SqliteTx {
     }
 
     async fn list_audit_events(&mut self, limit: usize) -> StoreResult<Vec<AuditEvent>> {
-        let rows: Vec<String> = self.on_trail_reader(|conn| {
-            scalar_all(
+        self.on_trail_reader(|conn| {
+            all(
                 conn,
                 "list audit events",
-                "SELECT record FROM (SELECT seq, record FROM main.audit_records UNION ALL \
-                 SELECT seq, record FROM reads.audit_records) ORDER BY seq DESC LIMIT ?1",
+                concat!(
+                    "SELECT * FROM (SELECT ",
+                    trail_columns!(),
+                    " FROM main.audit_records UNION ALL SELECT ",
+                    trail_columns!(),
+                    " FROM reads.audit_records) ORDER BY seq DESC LIMIT ?1"
+                ),
                 params![i64::try_from(limit).unwrap_or(i64::MAX)],
+                |r| kept_record(r)?.event(),
             )
-        })?;
-        rows.iter()
-            .map(|text| {
-                serde_json::from_str(text)
-                    .ok()
-                    .and_then(|v| AuditEvent::from_record(&v))
-                    .ok_or_else(|| StoreError::new("decode audit record"))
-            })
-            .collect()
+        })
     }
 
     async fn lookup_audit_events(&mut self, q: &AuditQuery) -> StoreResult<Vec<StoredRecord>> {
@@ -1280,19 +1334,24 @@ impl Tx for SqliteTx {
                 conn,
                 "look up audit events",
                 concat!(
-                    "SELECT seq, record FROM main.audit_records WHERE ",
+                    "SELECT ",
+                    trail_columns!(),
+                    " FROM main.audit_records WHERE ",
                     trail_filter!(),
-                    " UNION ALL SELECT seq, record FROM reads.audit_records WHERE ",
+                    " UNION ALL SELECT ",
+                    trail_columns!(),
+                    " FROM reads.audit_records WHERE ",
                     trail_filter!(),
                     " ORDER BY seq DESC LIMIT ?8"
                 ),
                 params![&q.account_id, low, high, start, end, column, value, limit],
                 |r| {
-                    let get =
-                        |e: rusqlite::Error| StoreError::new(format!("decode audit record: {e}"));
+                    let seq = r
+                        .get("seq")
+                        .map_err(|e| StoreError::new(format!("decode audit record: {e}")))?;
                     Ok(StoredRecord {
-                        seq: r.get("seq").map_err(get)?,
-                        record: r.get("record").map_err(get)?,
+                        seq,
+                        record: kept_record(r)?.json()?,
                     })
                 },
             )
@@ -2404,6 +2463,38 @@ mod tests {
             )
             .unwrap();
         assert_eq!(indexes, 0);
+        let kept: i64 = conn
+            .query_row(
+                "SELECT count(*) FROM audit_records WHERE record IS NOT NULL AND compact IS NULL",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(kept, 4, "earlier records keep their JSON");
+    }
+
+    /// A record of an earlier version (its JSON kept whole) reads back as it was written, and a
+    /// compact one renders the same JSON.
+    #[test]
+    fn records_read_back_whichever_way_they_were_kept() {
+        let at = time::macros::datetime!(2026-12-01 10:00:00 UTC);
+        let mut e = AuditEvent::api_call(
+            "e1".into(),
+            at,
+            "iam",
+            "GetUser",
+            "r1".into(),
+            "127.0.0.1".into(),
+            Some("aws-cli/2".into()),
+        );
+        e.account_id = Some("123456789012".into());
+        e.request_parameters = Some(serde_json::json!({"userName": "bob"}));
+        let text = e.record_json();
+        assert_eq!(Kept::Json(text.clone()).json().unwrap(), text);
+        assert_eq!(Kept::Json(text.clone()).event().unwrap(), e);
+        let compact = Kept::Compact(e.columns(), e.compact_json());
+        assert_eq!(compact.json().unwrap(), text);
+        assert!(Kept::Compact(e.columns(), "{".into()).json().is_err());
     }
 
     /// Two records of one millisecond given the same count (65,536 records apart) both land.

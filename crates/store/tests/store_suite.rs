@@ -286,8 +286,9 @@ async fn audit_events_and_settings_survive_reopen() {
     assert_eq!(tx.get_setting("a").await.unwrap().as_deref(), Some("2"));
     let events = tx.list_audit_events(10).await.unwrap();
     assert_eq!(events.len(), 1);
-    // CloudTrail's eventTime has whole seconds.
-    assert_eq!(events[0].event_time, datetime!(2024-01-02 03:04:05 UTC));
+    // The store keeps the millisecond; CloudTrail's eventTime shows whole seconds.
+    assert_eq!(events[0].event_time, datetime!(2024-01-02 03:04:05.123 UTC));
+    assert_eq!(events[0].to_record()["eventTime"], "2024-01-02T03:04:05Z");
     assert_eq!(
         events[0].resources,
         vec![("AWS::IAM::User".to_owned(), "bob".to_owned())]
