@@ -54,6 +54,13 @@ fn bench(c: &mut Criterion) {
     c.bench_function("record_create_user", |b| {
         b.iter(|| black_box(&write).record_json())
     });
+    // What the store writes on the request path instead (the record is rendered when read).
+    c.bench_function("compact_get_caller_identity", |b| {
+        b.iter(|| black_box(&read).compact_json())
+    });
+    c.bench_function("compact_create_user", |b| {
+        b.iter(|| black_box(&write).compact_json())
+    });
 }
 
 criterion_group!(benches, bench);
