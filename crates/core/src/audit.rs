@@ -10,6 +10,8 @@
 //! tokens, seeds) with [`HIDDEN`]; response elements are built per operation and never hold a
 //! secret field at all.
 
+use std::borrow::Cow;
+
 use serde_json::{Map, Value, json};
 use time::OffsetDateTime;
 
@@ -462,55 +464,37 @@ pub struct TrailColumns {
 /// The rest of a record, as stored: short names, none of CloudTrail's constants and nothing the
 /// columns hold. A third of the bytes of the record's JSON, and far less to render: a store
 /// writes this on the request path and renders the record only when it is read.
-#[derive(serde::Serialize)]
-struct CompactOut<'a> {
-    r: &'a str,
-    ip: &'a str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    ua: Option<&'a str>,
-    q: &'a str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    t: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    p: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    a: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    u: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    m: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    e: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+/// Written borrowing from the event; read back owned.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Compact<'a> {
+    r: Cow<'a, str>,
+    ip: Cow<'a, str>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    ua: Option<Cow<'a, str>>,
+    q: Cow<'a, str>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    t: Option<Cow<'a, str>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    p: Option<Cow<'a, str>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    a: Option<Cow<'a, str>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    u: Option<Cow<'a, str>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    m: Option<Cow<'a, str>>,
+    /// The event type when it is not `AwsApiCall`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    e: Option<Cow<'a, str>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     s: Option<CompactSession>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    rq: Option<&'a Value>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    rs: Option<&'a Value>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    x: Option<&'a Value>,
-    #[serde(skip_serializing_if = "<[_]>::is_empty")]
-    res: &'a [(String, String)],
-}
-
-#[derive(serde::Deserialize)]
-struct CompactIn {
-    r: String,
-    ip: String,
-    ua: Option<String>,
-    q: String,
-    t: Option<String>,
-    p: Option<String>,
-    a: Option<String>,
-    u: Option<String>,
-    m: Option<String>,
-    e: Option<String>,
-    s: Option<CompactSession>,
-    rq: Option<Value>,
-    rs: Option<Value>,
-    x: Option<Value>,
-    #[serde(default)]
-    res: Vec<(String, String)>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    rq: Option<Cow<'a, Value>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    rs: Option<Cow<'a, Value>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    x: Option<Cow<'a, Value>>,
+    #[serde(default, skip_serializing_if = "<[_]>::is_empty")]
+    res: Cow<'a, [(String, String)]>,
 }
 
 #[derive(serde::Serialize, serde::Deserialize)]
@@ -535,6 +519,10 @@ struct CompactIssuer {
     u: Option<String>,
 }
 
+fn borrowed(v: &Option<String>) -> Option<Cow<'_, str>> {
+    v.as_deref().map(Cow::Borrowed)
+}
+
 impl AuditEvent {
     /// The record's columns (see [`TrailColumns`]).
     pub fn columns(&self) -> TrailColumns {
@@ -553,17 +541,17 @@ impl AuditEvent {
     /// What a store keeps beside the [`TrailColumns`]; [`AuditEvent::from_compact`] reads it
     /// back.
     pub fn compact_json(&self) -> String {
-        let out = CompactOut {
-            r: &self.aws_region,
-            ip: &self.source_ip,
-            ua: self.user_agent.as_deref(),
-            q: &self.request_id,
-            t: self.identity_type.as_deref(),
-            p: self.principal_id.as_deref(),
-            a: self.principal_arn.as_deref(),
-            u: self.user_name.as_deref(),
-            m: self.error_message.as_deref(),
-            e: (self.event_type != "AwsApiCall").then_some(self.event_type.as_str()),
+        let out = Compact {
+            r: Cow::Borrowed(&self.aws_region),
+            ip: Cow::Borrowed(&self.source_ip),
+            ua: borrowed(&self.user_agent),
+            q: Cow::Borrowed(&self.request_id),
+            t: borrowed(&self.identity_type),
+            p: borrowed(&self.principal_id),
+            a: borrowed(&self.principal_arn),
+            u: borrowed(&self.user_name),
+            m: borrowed(&self.error_message),
+            e: (self.event_type != "AwsApiCall").then_some(Cow::Borrowed(self.event_type.as_str())),
             s: self.session.as_ref().map(|s| CompactSession {
                 m: s.mfa_authenticated,
                 c: s.creation_date.unix_timestamp(),
@@ -576,10 +564,10 @@ impl AuditEvent {
                 }),
                 si: s.source_identity.clone(),
             }),
-            rq: self.request_parameters.as_ref(),
-            rs: self.response_elements.as_ref(),
-            x: self.additional_event_data.as_ref(),
-            res: &self.resources,
+            rq: self.request_parameters.as_ref().map(Cow::Borrowed),
+            rs: self.response_elements.as_ref().map(Cow::Borrowed),
+            x: self.additional_event_data.as_ref().map(Cow::Borrowed),
+            res: Cow::Borrowed(&self.resources),
         };
         serde_json::to_string(&out).unwrap_or_default()
     }
@@ -587,26 +575,27 @@ impl AuditEvent {
     /// The event a store kept as [`TrailColumns`] and [`AuditEvent::compact_json`]; `None` if
     /// the text is not such JSON.
     pub fn from_compact(columns: TrailColumns, compact: &str) -> Option<Self> {
-        let c: CompactIn = serde_json::from_str(compact).ok()?;
+        let c: Compact<'_> = serde_json::from_str(compact).ok()?;
+        let owned = |v: Option<Cow<'_, str>>| v.map(Cow::into_owned);
         Some(AuditEvent {
             event_id: columns.event_id,
             event_time: crate::clock::from_millis(columns.event_time_ms),
             event_source: columns.event_source,
             event_name: columns.event_name,
-            aws_region: c.r,
-            source_ip: c.ip,
-            user_agent: c.ua,
-            request_id: c.q,
+            aws_region: c.r.into_owned(),
+            source_ip: c.ip.into_owned(),
+            user_agent: owned(c.ua),
+            request_id: c.q.into_owned(),
             read_only: columns.read_only,
-            identity_type: c.t,
-            principal_id: c.p,
-            principal_arn: c.a,
+            identity_type: owned(c.t),
+            principal_id: owned(c.p),
+            principal_arn: owned(c.a),
             account_id: columns.account_id,
             access_key_id: columns.access_key_id,
-            user_name: c.u,
+            user_name: owned(c.u),
             error_code: columns.error_code,
-            error_message: c.m,
-            event_type: c.e.unwrap_or_else(|| "AwsApiCall".to_owned()),
+            error_message: owned(c.m),
+            event_type: owned(c.e).unwrap_or_else(|| "AwsApiCall".to_owned()),
             session: c.s.map(|s| SessionAttributes {
                 mfa_authenticated: s.m,
                 creation_date: OffsetDateTime::from_unix_timestamp(s.c)
@@ -620,10 +609,10 @@ impl AuditEvent {
                 }),
                 source_identity: s.si,
             }),
-            request_parameters: c.rq,
-            response_elements: c.rs,
-            additional_event_data: c.x,
-            resources: c.res,
+            request_parameters: c.rq.map(Cow::into_owned),
+            response_elements: c.rs.map(Cow::into_owned),
+            additional_event_data: c.x.map(Cow::into_owned),
+            resources: c.res.into_owned(),
         })
     }
 }
