@@ -464,6 +464,7 @@ pub struct TrailColumns {
 /// The rest of a record, as stored: short names, none of CloudTrail's constants and nothing the
 /// columns hold. A third of the bytes of the record's JSON, and far less to render: a store
 /// writes this on the request path and renders the record only when it is read.
+///
 /// Written borrowing from the event; read back owned.
 #[derive(serde::Serialize, serde::Deserialize)]
 struct Compact<'a> {

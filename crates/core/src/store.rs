@@ -36,15 +36,7 @@ pub trait Store: Clone + Send + Sync + 'static {
     fn append_unchanged_records(
         &self,
         records: &[AuditEvent],
-    ) -> impl Future<Output = StoreResult<()>> + Send {
-        async move {
-            let mut tx = self.begin().await?;
-            for record in records {
-                tx.insert_audit_event(record).await?;
-            }
-            tx.commit().await
-        }
-    }
+    ) -> impl Future<Output = StoreResult<()>> + Send;
 }
 
 /// One transaction. Dropping it without [`Tx::commit`] rolls everything back.

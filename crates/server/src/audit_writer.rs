@@ -21,7 +21,6 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use keyward_core::StoreError;
 use keyward_core::audit::AuditEvent;
 use keyward_core::store::Store;
 use tokio::sync::{Notify, mpsc, oneshot};
@@ -169,7 +168,7 @@ async fn write<S: Store>(
         let store = store.clone();
         let runtime = tokio::runtime::Handle::current();
         let joined = tokio::task::spawn_blocking(move || {
-            let result = runtime.block_on(insert_all(&store, &records));
+            let result = runtime.block_on(store.append_unchanged_records(&records));
             (records, result)
         })
         .await;
@@ -186,10 +185,6 @@ async fn write<S: Store>(
     for done in flushes {
         let _ = done.send(());
     }
-}
-
-async fn insert_all<S: Store>(store: &S, records: &[AuditEvent]) -> Result<(), StoreError> {
-    store.append_unchanged_records(records).await
 }
 
 #[cfg(test)]

@@ -130,6 +130,15 @@ struct Inner {
     reads_writer: Mutex<Connection>,
 }
 
+impl Inner {
+    /// The reads trail's connection (see the module docs), for one statement or transaction.
+    fn reads_writer(&self) -> StoreResult<std::sync::MutexGuard<'_, Connection>> {
+        self.reads_writer
+            .lock()
+            .map_err(|_| StoreError::new("the reads trail's connection is poisoned"))
+    }
+}
+
 struct WriterState {
     conn: Connection,
     /// The transaction requests join, while one is open.
@@ -406,11 +415,7 @@ impl Store for SqliteStore {
 
     /// Into `audit_reads.db`, in one transaction of the reads trail's own connection.
     async fn append_unchanged_records(&self, records: &[AuditEvent]) -> StoreResult<()> {
-        let conn = self
-            .inner
-            .reads_writer
-            .lock()
-            .map_err(|_| StoreError::new("the reads trail's connection is poisoned"))?;
+        let conn = self.inner.reads_writer()?;
         control(&conn, "BEGIN IMMEDIATE")?;
         let written = records
             .iter()
@@ -1371,12 +1376,7 @@ impl Tx for SqliteTx {
         )?;
         // The reads trail is not part of this transaction: its own connection deletes there.
         let reads = {
-            let conn = self
-                .store
-                .inner
-                .reads_writer
-                .lock()
-                .map_err(|_| StoreError::new("the reads trail's connection is poisoned"))?;
+            let conn = self.store.inner.reads_writer()?;
             exec(
                 &conn,
                 "delete old audit records of reads",
