@@ -449,21 +449,23 @@ async fn admin_create_user(args: CreateUserArgs) -> Result<()> {
         totp: &keyward_core::totp::TotpConfig::default(),
         session_keys: &keyward_core::session::SessionKeyRing::new(&master_key),
     };
-    let mut todo = vec![Operation::CreateUser {
+    let mut todo = vec![Operation::CreateUser(ops::users::CreateUser {
         user_name: Some(args.user_name.clone()),
         path: Some(args.path.clone()),
         permissions_boundary: None,
         tags: Vec::new(),
-    }];
+    })];
     if let Some(p) = &password {
-        todo.push(Operation::CreateLoginProfile {
-            user_name: Some(args.user_name.clone()),
-            password: Some(Password::new(p.clone())),
-            password_reset_required: args.password_reset_required,
-        });
+        todo.push(Operation::CreateLoginProfile(
+            ops::passwords::CreateLoginProfile {
+                user_name: Some(args.user_name.clone()),
+                password: Some(Password::new(p.clone())),
+                password_reset_required: args.password_reset_required,
+            },
+        ));
     }
     for op in todo {
-        let name = op.name();
+        let name = op.name().name();
         let mut event = keyward_core::audit::AuditEvent::api_call(
             keyward_core::ids::new_event_id(ctx.now),
             ctx.now,

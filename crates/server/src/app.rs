@@ -577,10 +577,10 @@ async fn run<S: Store>(
     // the write transaction and commits its record with its change. An operation that writes must
     // not answer `true` to `Operation::read_only`.
     let read_only = match &decoded {
-        Some(Ok(op)) => op.read_only(),
+        Some(Ok(op)) => op.name().read_only(),
         _ => true,
     };
-    event.read_only = matches!(&decoded, Some(Ok(op)) if op.read_only());
+    event.read_only = matches!(&decoded, Some(Ok(op)) if op.name().read_only());
     let mut tx = if read_only {
         state.store.begin_read().await?
     } else {
@@ -625,7 +625,7 @@ async fn run<S: Store>(
         totp: &state.totp,
         session_keys: &state.session_keys,
     };
-    let read_only = op.read_only();
+    let read_only = op.name().read_only();
     let output = ops::execute(&mut tx, &ctx, op).await?;
     if read_only {
         timed_commit(state, tx).await?;

@@ -9,7 +9,7 @@ use keyward_core::model::{
 use keyward_core::ops::{Output, Page};
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 
-use crate::decode::Service;
+use crate::decode::{QueryService, Service};
 use crate::xml::Xml;
 
 fn user(x: &mut Xml, u: &User, arn: &str, with_tags: bool) {

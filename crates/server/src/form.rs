@@ -90,6 +90,23 @@ impl Params {
         items.into_iter().map(|(_, v)| v).collect()
     }
 
+    /// One field of each structure of a list, `PREFIX.member.N.FIELD`, in index order.
+    pub fn structure_list(&self, prefix: &str, field: &str) -> Vec<String> {
+        let head = format!("{prefix}.member.");
+        let tail = format!(".{field}");
+        let mut items: Vec<(u64, String)> = self
+            .map
+            .range(head.clone()..)
+            .take_while(|(k, _)| k.starts_with(&head))
+            .filter_map(|(k, v)| {
+                let idx = k.get(head.len()..)?.strip_suffix(&tail)?;
+                Some((idx.parse().ok()?, v.clone()))
+            })
+            .collect();
+        items.sort_by_key(|(i, _)| *i);
+        items.into_iter().map(|(_, v)| v).collect()
+    }
+
     /// Tags `PREFIX.member.N.Key` / `.Value`, in index order. A member without `Value` gets an
     /// empty value, as the SDKs never send one without the other.
     pub fn tags(&self, prefix: &str) -> Vec<Tag> {

@@ -100,21 +100,23 @@ fn bench(c: &mut Criterion) {
         };
         g.bench_function(format!("ListUsers/{n}_users"), |b| {
             b.iter(|| {
-                run(Operation::ListUsers {
+                run(Operation::ListUsers(ops::users::ListUsers {
                     path_prefix: None,
                     marker: Some(marker_after(&middle)),
                     max_items: Some(100),
-                })
+                }))
             })
         });
         let details_marker = data_encoding::BASE64.encode(format!("u\n{middle}").as_bytes());
         g.bench_function(format!("GetAccountAuthorizationDetails/{n}_users"), |b| {
             b.iter(|| {
-                run(Operation::GetAccountAuthorizationDetails {
-                    filter: vec!["User".into()],
-                    marker: Some(details_marker.clone()),
-                    max_items: Some(100),
-                })
+                run(Operation::GetAccountAuthorizationDetails(
+                    ops::account::GetAccountAuthorizationDetails {
+                        filter: vec!["User".into()],
+                        marker: Some(details_marker.clone()),
+                        max_items: Some(100),
+                    },
+                ))
             })
         });
     }

@@ -12,6 +12,8 @@ use crate::validate::{self as v, Validator};
 use keyward_sigv4::SecretKey;
 
 use super::users::require_user;
+#[allow(unused_imports)]
+use super::*;
 use super::{
     ACCESS_KEYS_PER_USER, Ctx, Output, account_id, marker_offset, page_params, slice_page,
 };
@@ -156,4 +158,139 @@ pub(super) async fn delete_access_key<T: Tx>(
     let key = owned_key(tx, ctx, user_name.as_deref(), id).await?;
     tx.delete_access_key(&key.access_key_id).await?;
     Ok(Output::Empty)
+}
+
+// ── Operation inputs (rows of `table.rs`) ──────────────────────────────────────────────────────
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CreateAccessKey {
+    pub user_name: Option<String>,
+}
+
+impl Handler for CreateAccessKey {
+    fn decode(m: &dyn Members) -> Result<Self, ApiError> {
+        Ok(CreateAccessKey {
+            user_name: m.string("UserName"),
+        })
+    }
+
+    async fn target<T: Tx>(
+        &self,
+        op: OpName,
+        tx: &mut T,
+        ctx: &Ctx<'_>,
+    ) -> Result<Target, OpError> {
+        let CreateAccessKey { user_name } = self;
+        user_permission(tx, ctx, op, user_name.as_deref(), None, Vec::new()).await
+    }
+
+    async fn run<T: Tx>(self, tx: &mut T, ctx: &Ctx<'_>) -> Result<Output, OpError> {
+        let CreateAccessKey { user_name } = self;
+        create_access_key(tx, ctx, user_name).await
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListAccessKeys {
+    pub user_name: Option<String>,
+    pub marker: Option<String>,
+    pub max_items: Option<i64>,
+}
+
+impl Handler for ListAccessKeys {
+    fn decode(m: &dyn Members) -> Result<Self, ApiError> {
+        Ok(ListAccessKeys {
+            user_name: m.string("UserName"),
+            marker: m.string("Marker"),
+            max_items: m.integer("MaxItems")?,
+        })
+    }
+
+    async fn target<T: Tx>(
+        &self,
+        op: OpName,
+        tx: &mut T,
+        ctx: &Ctx<'_>,
+    ) -> Result<Target, OpError> {
+        let ListAccessKeys { user_name, .. } = self;
+        user_permission(tx, ctx, op, user_name.as_deref(), None, Vec::new()).await
+    }
+
+    async fn run<T: Tx>(self, tx: &mut T, ctx: &Ctx<'_>) -> Result<Output, OpError> {
+        let ListAccessKeys {
+            user_name,
+            marker,
+            max_items,
+        } = self;
+        list_access_keys(tx, ctx, user_name, marker, max_items).await
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UpdateAccessKey {
+    pub user_name: Option<String>,
+    pub access_key_id: Option<String>,
+    pub status: Option<String>,
+}
+
+impl Handler for UpdateAccessKey {
+    fn decode(m: &dyn Members) -> Result<Self, ApiError> {
+        Ok(UpdateAccessKey {
+            user_name: m.string("UserName"),
+            access_key_id: m.string("AccessKeyId"),
+            status: m.string("Status"),
+        })
+    }
+
+    async fn target<T: Tx>(
+        &self,
+        op: OpName,
+        tx: &mut T,
+        ctx: &Ctx<'_>,
+    ) -> Result<Target, OpError> {
+        let UpdateAccessKey { user_name, .. } = self;
+        user_permission(tx, ctx, op, user_name.as_deref(), None, Vec::new()).await
+    }
+
+    async fn run<T: Tx>(self, tx: &mut T, ctx: &Ctx<'_>) -> Result<Output, OpError> {
+        let UpdateAccessKey {
+            user_name,
+            access_key_id,
+            status,
+        } = self;
+        update_access_key(tx, ctx, user_name, access_key_id, status).await
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeleteAccessKey {
+    pub user_name: Option<String>,
+    pub access_key_id: Option<String>,
+}
+
+impl Handler for DeleteAccessKey {
+    fn decode(m: &dyn Members) -> Result<Self, ApiError> {
+        Ok(DeleteAccessKey {
+            user_name: m.string("UserName"),
+            access_key_id: m.string("AccessKeyId"),
+        })
+    }
+
+    async fn target<T: Tx>(
+        &self,
+        op: OpName,
+        tx: &mut T,
+        ctx: &Ctx<'_>,
+    ) -> Result<Target, OpError> {
+        let DeleteAccessKey { user_name, .. } = self;
+        user_permission(tx, ctx, op, user_name.as_deref(), None, Vec::new()).await
+    }
+
+    async fn run<T: Tx>(self, tx: &mut T, ctx: &Ctx<'_>) -> Result<Output, OpError> {
+        let DeleteAccessKey {
+            user_name,
+            access_key_id,
+        } = self;
+        delete_access_key(tx, ctx, user_name, access_key_id).await
+    }
 }

@@ -5,6 +5,8 @@ use crate::model::{AttachedPolicy, EntityKind, Group, ManagedPolicy, PolicyVersi
 use crate::store::{PolicyUsage, Tx};
 use crate::validate::Validator;
 
+#[allow(unused_imports)]
+use super::*;
 use super::{Ctx, Output, Page, account_id, decode_marker, encode_marker, page_params};
 
 /// `GetAccountSummary`: counts of the account's entities beside IAM's default quotas (IAM User
@@ -314,4 +316,71 @@ pub(super) async fn authorization_details<T: Tx>(
         policies,
         page,
     })
+}
+
+// ── Operation inputs (rows of `table.rs`) ──────────────────────────────────────────────────────
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GetAccountSummary {}
+
+impl Handler for GetAccountSummary {
+    fn decode(_m: &dyn Members) -> Result<Self, ApiError> {
+        Ok(GetAccountSummary {})
+    }
+
+    async fn target<T: Tx>(
+        &self,
+        op: OpName,
+        _tx: &mut T,
+        _ctx: &Ctx<'_>,
+    ) -> Result<Target, OpError> {
+        Ok(Target::Resource(Permission {
+            action: iam_action(op),
+            resource: "*".to_owned(),
+            context: Vec::new(),
+        }))
+    }
+
+    async fn run<T: Tx>(self, tx: &mut T, ctx: &Ctx<'_>) -> Result<Output, OpError> {
+        summary(tx, ctx).await
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GetAccountAuthorizationDetails {
+    pub filter: Vec<String>,
+    pub marker: Option<String>,
+    pub max_items: Option<i64>,
+}
+
+impl Handler for GetAccountAuthorizationDetails {
+    fn decode(m: &dyn Members) -> Result<Self, ApiError> {
+        Ok(GetAccountAuthorizationDetails {
+            filter: m.list("Filter"),
+            marker: m.string("Marker"),
+            max_items: m.integer("MaxItems")?,
+        })
+    }
+
+    async fn target<T: Tx>(
+        &self,
+        op: OpName,
+        _tx: &mut T,
+        _ctx: &Ctx<'_>,
+    ) -> Result<Target, OpError> {
+        Ok(Target::Resource(Permission {
+            action: iam_action(op),
+            resource: "*".to_owned(),
+            context: Vec::new(),
+        }))
+    }
+
+    async fn run<T: Tx>(self, tx: &mut T, ctx: &Ctx<'_>) -> Result<Output, OpError> {
+        let GetAccountAuthorizationDetails {
+            filter,
+            marker,
+            max_items,
+        } = self;
+        authorization_details(tx, ctx, filter, marker, max_items).await
+    }
 }

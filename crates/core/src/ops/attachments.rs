@@ -12,7 +12,10 @@ use super::groups::require_group;
 use super::policies::check_document;
 use super::roles::require_role;
 use super::users::require_user;
-use super::{Ctx, Operation, Output, account_id, marker_offset, page_params, slice_page};
+#[allow(unused_imports)]
+use super::*;
+use super::{Ctx, Output, account_id, marker_offset, page_params, slice_page};
+use std::marker::PhantomData;
 
 /// Most managed policies attached to one user, group or role.
 pub const POLICIES_PER_ENTITY: usize = 10;
@@ -174,199 +177,578 @@ pub(crate) async fn refuse_delete_with_policies<T: Tx>(
     Ok(())
 }
 
-pub(super) async fn run<T: Tx>(
-    tx: &mut T,
-    ctx: &Ctx<'_>,
-    op: Operation,
-) -> Result<Output, OpError> {
-    match op {
-        Operation::AttachPolicy {
-            entity,
+/// Which entity an attachment or inline-policy operation is for (`AttachUserPolicy`,
+/// `AttachGroupPolicy`, `AttachRolePolicy` share one input type and one handler).
+pub trait EntityType: std::fmt::Debug + Clone + PartialEq + Eq + Send + Sync + 'static {
+    const KIND: EntityKind;
+    /// The member that names the entity (`UserName`, `GroupName`, `RoleName`).
+    const NAME_MEMBER: &'static str;
+}
+
+/// The user operations of the family (`AttachUserPolicy`, ...).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OfUser;
+/// The group operations of the family (`AttachGroupPolicy`, ...).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OfGroup;
+/// The role operations of the family (`AttachRolePolicy`, ...).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OfRole;
+
+impl EntityType for OfUser {
+    const KIND: EntityKind = EntityKind::User;
+    const NAME_MEMBER: &'static str = "UserName";
+}
+
+impl EntityType for OfGroup {
+    const KIND: EntityKind = EntityKind::Group;
+    const NAME_MEMBER: &'static str = "GroupName";
+}
+
+impl EntityType for OfRole {
+    const KIND: EntityKind = EntityKind::Role;
+    const NAME_MEMBER: &'static str = "RoleName";
+}
+
+// ── Operation inputs (rows of `table.rs`) ──────────────────────────────────────────────────────
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AttachPolicy<E: EntityType> {
+    pub entity_name: Option<String>,
+    pub policy_arn: Option<String>,
+    pub entity: PhantomData<E>,
+}
+
+impl<E: EntityType> Handler for AttachPolicy<E> {
+    fn decode(m: &dyn Members) -> Result<Self, ApiError> {
+        Ok(AttachPolicy {
+            entity_name: m.string(E::NAME_MEMBER),
+            policy_arn: m.string("PolicyArn"),
+            entity: PhantomData,
+        })
+    }
+
+    async fn target<T: Tx>(
+        &self,
+        op: OpName,
+        tx: &mut T,
+        ctx: &Ctx<'_>,
+    ) -> Result<Target, OpError> {
+        let AttachPolicy {
             entity_name,
             policy_arn,
-        } => {
-            let mut v = Validator::new();
-            let arn = check_policy_arn(&mut v, policy_arn.as_deref());
-            let e = require_entity(tx, ctx, v, entity, entity_name.as_deref()).await?;
-            require_attachable(tx, ctx, &arn).await?;
-            let attached = tx.list_attached_policies(e.kind, &e.id).await?;
-            if !attached.iter().any(|a| a.arn == arn) {
-                if attached.len() >= POLICIES_PER_ENTITY {
-                    return Err(ApiError::limit_exceeded(format!(
-                        "Cannot exceed quota for {}: {POLICIES_PER_ENTITY}",
-                        quota_name(e.kind)
-                    ))
-                    .into());
-                }
-                tx.attach_policy(e.kind, &e.id, &arn).await?;
+            ..
+        } = self;
+        let entity = &E::KIND;
+        let keys = policy_arn_key(policy_arn);
+        match entity {
+            EntityKind::Group => group_permission(tx, ctx, op, &opt(entity_name), None, keys).await,
+            EntityKind::Role => role_permission(tx, ctx, op, &opt(entity_name), None, keys).await,
+            EntityKind::User => {
+                user_permission(tx, ctx, op, Some(&opt(entity_name)), None, keys).await
             }
-            Ok(Output::Empty)
         }
-        Operation::DetachPolicy {
-            entity,
+    }
+
+    async fn run<T: Tx>(self, tx: &mut T, ctx: &Ctx<'_>) -> Result<Output, OpError> {
+        let AttachPolicy {
             entity_name,
             policy_arn,
-        } => {
-            let mut v = Validator::new();
-            let arn = check_policy_arn(&mut v, policy_arn.as_deref());
-            let e = require_entity(tx, ctx, v, entity, entity_name.as_deref()).await?;
-            if !tx.detach_policy(e.kind, &e.id, &arn).await? {
-                return Err(
-                    ApiError::no_such_entity(format!("Policy {arn} was not found.")).into(),
-                );
+            ..
+        } = self;
+        let entity = E::KIND;
+        let mut v = Validator::new();
+        let arn = check_policy_arn(&mut v, policy_arn.as_deref());
+        let e = require_entity(tx, ctx, v, entity, entity_name.as_deref()).await?;
+        require_attachable(tx, ctx, &arn).await?;
+        let attached = tx.list_attached_policies(e.kind, &e.id).await?;
+        if !attached.iter().any(|a| a.arn == arn) {
+            if attached.len() >= POLICIES_PER_ENTITY {
+                return Err(ApiError::limit_exceeded(format!(
+                    "Cannot exceed quota for {}: {POLICIES_PER_ENTITY}",
+                    quota_name(e.kind)
+                ))
+                .into());
             }
-            Ok(Output::Empty)
+            tx.attach_policy(e.kind, &e.id, &arn).await?;
         }
-        Operation::ListAttachedPolicies {
-            entity,
+        Ok(Output::Empty)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DetachPolicy<E: EntityType> {
+    pub entity_name: Option<String>,
+    pub policy_arn: Option<String>,
+    pub entity: PhantomData<E>,
+}
+
+impl<E: EntityType> Handler for DetachPolicy<E> {
+    fn decode(m: &dyn Members) -> Result<Self, ApiError> {
+        Ok(DetachPolicy {
+            entity_name: m.string(E::NAME_MEMBER),
+            policy_arn: m.string("PolicyArn"),
+            entity: PhantomData,
+        })
+    }
+
+    async fn target<T: Tx>(
+        &self,
+        op: OpName,
+        tx: &mut T,
+        ctx: &Ctx<'_>,
+    ) -> Result<Target, OpError> {
+        let DetachPolicy {
+            entity_name,
+            policy_arn,
+            ..
+        } = self;
+        let entity = &E::KIND;
+        let keys = policy_arn_key(policy_arn);
+        match entity {
+            EntityKind::Group => group_permission(tx, ctx, op, &opt(entity_name), None, keys).await,
+            EntityKind::Role => role_permission(tx, ctx, op, &opt(entity_name), None, keys).await,
+            EntityKind::User => {
+                user_permission(tx, ctx, op, Some(&opt(entity_name)), None, keys).await
+            }
+        }
+    }
+
+    async fn run<T: Tx>(self, tx: &mut T, ctx: &Ctx<'_>) -> Result<Output, OpError> {
+        let DetachPolicy {
+            entity_name,
+            policy_arn,
+            ..
+        } = self;
+        let entity = E::KIND;
+        let mut v = Validator::new();
+        let arn = check_policy_arn(&mut v, policy_arn.as_deref());
+        let e = require_entity(tx, ctx, v, entity, entity_name.as_deref()).await?;
+        if !tx.detach_policy(e.kind, &e.id, &arn).await? {
+            return Err(ApiError::no_such_entity(format!("Policy {arn} was not found.")).into());
+        }
+        Ok(Output::Empty)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListAttachedPolicies<E: EntityType> {
+    pub entity_name: Option<String>,
+    pub path_prefix: Option<String>,
+    pub marker: Option<String>,
+    pub max_items: Option<i64>,
+    pub entity: PhantomData<E>,
+}
+
+impl<E: EntityType> Handler for ListAttachedPolicies<E> {
+    fn decode(m: &dyn Members) -> Result<Self, ApiError> {
+        Ok(ListAttachedPolicies {
+            entity_name: m.string(E::NAME_MEMBER),
+            path_prefix: m.string("PathPrefix"),
+            marker: m.string("Marker"),
+            max_items: m.integer("MaxItems")?,
+            entity: PhantomData,
+        })
+    }
+
+    async fn target<T: Tx>(
+        &self,
+        op: OpName,
+        tx: &mut T,
+        ctx: &Ctx<'_>,
+    ) -> Result<Target, OpError> {
+        let ListAttachedPolicies { entity_name, .. } = self;
+        let entity = &E::KIND;
+        match entity {
+            EntityKind::Group => {
+                group_permission(tx, ctx, op, &opt(entity_name), None, Vec::new()).await
+            }
+            EntityKind::Role => {
+                role_permission(tx, ctx, op, &opt(entity_name), None, Vec::new()).await
+            }
+            EntityKind::User => {
+                user_permission(tx, ctx, op, Some(&opt(entity_name)), None, Vec::new()).await
+            }
+        }
+    }
+
+    async fn run<T: Tx>(self, tx: &mut T, ctx: &Ctx<'_>) -> Result<Output, OpError> {
+        let ListAttachedPolicies {
             entity_name,
             path_prefix,
             marker,
             max_items,
-        } => {
-            let mut v = Validator::new();
-            v.opt_string("pathPrefix", path_prefix.as_deref(), &v::POLICY_PATH);
-            let max = page_params(&mut v, marker.as_deref(), max_items);
-            let e = require_entity(tx, ctx, v, entity, entity_name.as_deref()).await?;
-            let mut attached = tx.list_attached_policies(e.kind, &e.id).await?;
-            if let Some(prefix) = path_prefix.as_deref().filter(|p| *p != "/") {
-                let mut kept = Vec::with_capacity(attached.len());
-                for a in attached {
-                    if tx
-                        .get_managed_policy(&a.arn)
-                        .await?
-                        .is_some_and(|p| p.path.starts_with(prefix))
-                    {
-                        kept.push(a);
-                    }
+            ..
+        } = self;
+        let entity = E::KIND;
+        let mut v = Validator::new();
+        v.opt_string("pathPrefix", path_prefix.as_deref(), &v::POLICY_PATH);
+        let max = page_params(&mut v, marker.as_deref(), max_items);
+        let e = require_entity(tx, ctx, v, entity, entity_name.as_deref()).await?;
+        let mut attached = tx.list_attached_policies(e.kind, &e.id).await?;
+        if let Some(prefix) = path_prefix.as_deref().filter(|p| *p != "/") {
+            let mut kept = Vec::with_capacity(attached.len());
+            for a in attached {
+                if tx
+                    .get_managed_policy(&a.arn)
+                    .await?
+                    .is_some_and(|p| p.path.starts_with(prefix))
+                {
+                    kept.push(a);
                 }
-                attached = kept;
             }
-            let (policies, page) = slice_page(&attached, marker_offset(marker.as_deref())?, max);
-            Ok(Output::AttachedPolicies { policies, page })
+            attached = kept;
         }
-        Operation::PutInlinePolicy {
-            entity,
+        let (policies, page) = slice_page(&attached, marker_offset(marker.as_deref())?, max);
+        Ok(Output::AttachedPolicies { policies, page })
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PutInlinePolicy<E: EntityType> {
+    pub entity_name: Option<String>,
+    pub policy_name: Option<String>,
+    pub policy_document: Option<String>,
+    pub entity: PhantomData<E>,
+}
+
+impl<E: EntityType> Handler for PutInlinePolicy<E> {
+    fn decode(m: &dyn Members) -> Result<Self, ApiError> {
+        Ok(PutInlinePolicy {
+            entity_name: m.string(E::NAME_MEMBER),
+            policy_name: m.string("PolicyName"),
+            policy_document: m.string("PolicyDocument"),
+            entity: PhantomData,
+        })
+    }
+
+    async fn target<T: Tx>(
+        &self,
+        op: OpName,
+        tx: &mut T,
+        ctx: &Ctx<'_>,
+    ) -> Result<Target, OpError> {
+        let PutInlinePolicy { entity_name, .. } = self;
+        let entity = &E::KIND;
+        match entity {
+            EntityKind::Group => {
+                group_permission(tx, ctx, op, &opt(entity_name), None, Vec::new()).await
+            }
+            EntityKind::Role => {
+                role_permission(tx, ctx, op, &opt(entity_name), None, Vec::new()).await
+            }
+            EntityKind::User => {
+                user_permission(tx, ctx, op, Some(&opt(entity_name)), None, Vec::new()).await
+            }
+        }
+    }
+
+    async fn run<T: Tx>(self, tx: &mut T, ctx: &Ctx<'_>) -> Result<Output, OpError> {
+        let PutInlinePolicy {
             entity_name,
             policy_name,
             policy_document,
-        } => {
-            let mut v = Validator::new();
-            let name = check_policy_name(&mut v, policy_name.as_deref());
-            let document = v
-                .required_string(
-                    "policyDocument",
-                    policy_document.as_deref(),
-                    &v::POLICY_DOCUMENT,
-                )
-                .to_owned();
-            let e = require_entity(tx, ctx, v, entity, entity_name.as_deref()).await?;
-            let id = format!("{}/{}/inline/{name}", e.kind.as_str(), e.name);
-            check_document(
-                &document,
-                PolicyKind::Identity,
-                &id,
-                &ParseOptions::default(),
-            )?;
-            let mut total = non_whitespace_len(&document);
-            for other in tx.list_inline_policies(e.kind, &e.id).await? {
-                if other != name
-                    && let Some(doc) = tx.get_inline_policy(e.kind, &e.id, &other).await?
-                {
-                    total += non_whitespace_len(&doc);
-                }
+            ..
+        } = self;
+        let entity = E::KIND;
+        let mut v = Validator::new();
+        let name = check_policy_name(&mut v, policy_name.as_deref());
+        let document = v
+            .required_string(
+                "policyDocument",
+                policy_document.as_deref(),
+                &v::POLICY_DOCUMENT,
+            )
+            .to_owned();
+        let e = require_entity(tx, ctx, v, entity, entity_name.as_deref()).await?;
+        let id = format!("{}/{}/inline/{name}", e.kind.as_str(), e.name);
+        check_document(
+            &document,
+            PolicyKind::Identity,
+            &id,
+            &ParseOptions::default(),
+        )?;
+        let mut total = non_whitespace_len(&document);
+        for other in tx.list_inline_policies(e.kind, &e.id).await? {
+            if other != name
+                && let Some(doc) = tx.get_inline_policy(e.kind, &e.id, &other).await?
+            {
+                total += non_whitespace_len(&doc);
             }
-            let quota = inline_quota(e.kind);
-            if total > quota {
-                return Err(ApiError::limit_exceeded(format!(
-                    "Maximum policy size of {quota} bytes exceeded for {} {}",
-                    e.kind.as_str(),
-                    e.name
-                ))
-                .into());
-            }
-            tx.put_inline_policy(e.kind, &e.id, &name, &document)
-                .await?;
-            Ok(Output::Empty)
         }
-        Operation::GetInlinePolicy {
-            entity,
+        let quota = inline_quota(e.kind);
+        if total > quota {
+            return Err(ApiError::limit_exceeded(format!(
+                "Maximum policy size of {quota} bytes exceeded for {} {}",
+                e.kind.as_str(),
+                e.name
+            ))
+            .into());
+        }
+        tx.put_inline_policy(e.kind, &e.id, &name, &document)
+            .await?;
+        Ok(Output::Empty)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GetInlinePolicy<E: EntityType> {
+    pub entity_name: Option<String>,
+    pub policy_name: Option<String>,
+    pub entity: PhantomData<E>,
+}
+
+impl<E: EntityType> Handler for GetInlinePolicy<E> {
+    fn decode(m: &dyn Members) -> Result<Self, ApiError> {
+        Ok(GetInlinePolicy {
+            entity_name: m.string(E::NAME_MEMBER),
+            policy_name: m.string("PolicyName"),
+            entity: PhantomData,
+        })
+    }
+
+    async fn target<T: Tx>(
+        &self,
+        op: OpName,
+        tx: &mut T,
+        ctx: &Ctx<'_>,
+    ) -> Result<Target, OpError> {
+        let GetInlinePolicy { entity_name, .. } = self;
+        let entity = &E::KIND;
+        match entity {
+            EntityKind::Group => {
+                group_permission(tx, ctx, op, &opt(entity_name), None, Vec::new()).await
+            }
+            EntityKind::Role => {
+                role_permission(tx, ctx, op, &opt(entity_name), None, Vec::new()).await
+            }
+            EntityKind::User => {
+                user_permission(tx, ctx, op, Some(&opt(entity_name)), None, Vec::new()).await
+            }
+        }
+    }
+
+    async fn run<T: Tx>(self, tx: &mut T, ctx: &Ctx<'_>) -> Result<Output, OpError> {
+        let GetInlinePolicy {
             entity_name,
             policy_name,
-        } => {
-            let mut v = Validator::new();
-            let name = check_policy_name(&mut v, policy_name.as_deref());
-            let e = require_entity(tx, ctx, v, entity, entity_name.as_deref()).await?;
-            let document = tx
-                .get_inline_policy(e.kind, &e.id, &name)
-                .await?
-                .ok_or_else(|| no_such_inline(e.kind, &name))?;
-            Ok(Output::InlinePolicy {
-                entity: e.kind,
-                entity_name: e.name,
-                policy_name: name,
-                document,
-            })
+            ..
+        } = self;
+        let entity = E::KIND;
+        let mut v = Validator::new();
+        let name = check_policy_name(&mut v, policy_name.as_deref());
+        let e = require_entity(tx, ctx, v, entity, entity_name.as_deref()).await?;
+        let document = tx
+            .get_inline_policy(e.kind, &e.id, &name)
+            .await?
+            .ok_or_else(|| no_such_inline(e.kind, &name))?;
+        Ok(Output::InlinePolicy {
+            entity: e.kind,
+            entity_name: e.name,
+            policy_name: name,
+            document,
+        })
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeleteInlinePolicy<E: EntityType> {
+    pub entity_name: Option<String>,
+    pub policy_name: Option<String>,
+    pub entity: PhantomData<E>,
+}
+
+impl<E: EntityType> Handler for DeleteInlinePolicy<E> {
+    fn decode(m: &dyn Members) -> Result<Self, ApiError> {
+        Ok(DeleteInlinePolicy {
+            entity_name: m.string(E::NAME_MEMBER),
+            policy_name: m.string("PolicyName"),
+            entity: PhantomData,
+        })
+    }
+
+    async fn target<T: Tx>(
+        &self,
+        op: OpName,
+        tx: &mut T,
+        ctx: &Ctx<'_>,
+    ) -> Result<Target, OpError> {
+        let DeleteInlinePolicy { entity_name, .. } = self;
+        let entity = &E::KIND;
+        match entity {
+            EntityKind::Group => {
+                group_permission(tx, ctx, op, &opt(entity_name), None, Vec::new()).await
+            }
+            EntityKind::Role => {
+                role_permission(tx, ctx, op, &opt(entity_name), None, Vec::new()).await
+            }
+            EntityKind::User => {
+                user_permission(tx, ctx, op, Some(&opt(entity_name)), None, Vec::new()).await
+            }
         }
-        Operation::DeleteInlinePolicy {
-            entity,
+    }
+
+    async fn run<T: Tx>(self, tx: &mut T, ctx: &Ctx<'_>) -> Result<Output, OpError> {
+        let DeleteInlinePolicy {
             entity_name,
             policy_name,
-        } => {
-            let mut v = Validator::new();
-            let name = check_policy_name(&mut v, policy_name.as_deref());
-            let e = require_entity(tx, ctx, v, entity, entity_name.as_deref()).await?;
-            if !tx.delete_inline_policy(e.kind, &e.id, &name).await? {
-                return Err(no_such_inline(e.kind, &name).into());
-            }
-            Ok(Output::Empty)
+            ..
+        } = self;
+        let entity = E::KIND;
+        let mut v = Validator::new();
+        let name = check_policy_name(&mut v, policy_name.as_deref());
+        let e = require_entity(tx, ctx, v, entity, entity_name.as_deref()).await?;
+        if !tx.delete_inline_policy(e.kind, &e.id, &name).await? {
+            return Err(no_such_inline(e.kind, &name).into());
         }
-        Operation::ListInlinePolicies {
-            entity,
+        Ok(Output::Empty)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListInlinePolicies<E: EntityType> {
+    pub entity_name: Option<String>,
+    pub marker: Option<String>,
+    pub max_items: Option<i64>,
+    pub entity: PhantomData<E>,
+}
+
+impl<E: EntityType> Handler for ListInlinePolicies<E> {
+    fn decode(m: &dyn Members) -> Result<Self, ApiError> {
+        Ok(ListInlinePolicies {
+            entity_name: m.string(E::NAME_MEMBER),
+            marker: m.string("Marker"),
+            max_items: m.integer("MaxItems")?,
+            entity: PhantomData,
+        })
+    }
+
+    async fn target<T: Tx>(
+        &self,
+        op: OpName,
+        tx: &mut T,
+        ctx: &Ctx<'_>,
+    ) -> Result<Target, OpError> {
+        let ListInlinePolicies { entity_name, .. } = self;
+        let entity = &E::KIND;
+        match entity {
+            EntityKind::Group => {
+                group_permission(tx, ctx, op, &opt(entity_name), None, Vec::new()).await
+            }
+            EntityKind::Role => {
+                role_permission(tx, ctx, op, &opt(entity_name), None, Vec::new()).await
+            }
+            EntityKind::User => {
+                user_permission(tx, ctx, op, Some(&opt(entity_name)), None, Vec::new()).await
+            }
+        }
+    }
+
+    async fn run<T: Tx>(self, tx: &mut T, ctx: &Ctx<'_>) -> Result<Output, OpError> {
+        let ListInlinePolicies {
             entity_name,
             marker,
             max_items,
-        } => {
-            let mut v = Validator::new();
-            let max = page_params(&mut v, marker.as_deref(), max_items);
-            let e = require_entity(tx, ctx, v, entity, entity_name.as_deref()).await?;
-            let names = tx.list_inline_policies(e.kind, &e.id).await?;
-            let (names, page) = slice_page(&names, marker_offset(marker.as_deref())?, max);
-            Ok(Output::PolicyNames { names, page })
-        }
-        Operation::PutUserPermissionsBoundary {
+            ..
+        } = self;
+        let entity = E::KIND;
+        let mut v = Validator::new();
+        let max = page_params(&mut v, marker.as_deref(), max_items);
+        let e = require_entity(tx, ctx, v, entity, entity_name.as_deref()).await?;
+        let names = tx.list_inline_policies(e.kind, &e.id).await?;
+        let (names, page) = slice_page(&names, marker_offset(marker.as_deref())?, max);
+        Ok(Output::PolicyNames { names, page })
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PutUserPermissionsBoundary {
+    pub user_name: Option<String>,
+    pub permissions_boundary: Option<String>,
+}
+
+impl Handler for PutUserPermissionsBoundary {
+    fn decode(m: &dyn Members) -> Result<Self, ApiError> {
+        Ok(PutUserPermissionsBoundary {
+            user_name: m.string("UserName"),
+            permissions_boundary: m.string("PermissionsBoundary"),
+        })
+    }
+
+    async fn target<T: Tx>(
+        &self,
+        op: OpName,
+        tx: &mut T,
+        ctx: &Ctx<'_>,
+    ) -> Result<Target, OpError> {
+        let PutUserPermissionsBoundary {
             user_name,
             permissions_boundary,
-        } => {
-            let mut v = Validator::new();
-            let arn = v
-                .required_string(
-                    "permissionsBoundary",
-                    permissions_boundary.as_deref(),
-                    &v::ARN,
-                )
-                .to_owned();
-            let e = require_entity(tx, ctx, v, EntityKind::User, user_name.as_deref()).await?;
-            require_boundary(tx, ctx, &arn).await?;
-            let mut user = require_user(tx, ctx, &e.name).await?;
-            user.permissions_boundary = Some(arn);
-            tx.update_user(&user).await?;
-            Ok(Output::Empty)
-        }
-        Operation::DeleteUserPermissionsBoundary { user_name } => {
-            let e = require_entity(
-                tx,
-                ctx,
-                Validator::new(),
-                EntityKind::User,
-                user_name.as_deref(),
+        } = self;
+        let keys = permissions_boundary
+            .iter()
+            .map(|b| ("iam:PermissionsBoundary".to_owned(), vec![b.clone()]))
+            .collect();
+        user_permission(tx, ctx, op, Some(&opt(user_name)), None, keys).await
+    }
+
+    async fn run<T: Tx>(self, tx: &mut T, ctx: &Ctx<'_>) -> Result<Output, OpError> {
+        let PutUserPermissionsBoundary {
+            user_name,
+            permissions_boundary,
+        } = self;
+        let mut v = Validator::new();
+        let arn = v
+            .required_string(
+                "permissionsBoundary",
+                permissions_boundary.as_deref(),
+                &v::ARN,
             )
-            .await?;
-            let mut user = require_user(tx, ctx, &e.name).await?;
-            user.permissions_boundary = None;
-            tx.update_user(&user).await?;
-            Ok(Output::Empty)
-        }
-        _ => Err(ApiError::internal().into()),
+            .to_owned();
+        let e = require_entity(tx, ctx, v, EntityKind::User, user_name.as_deref()).await?;
+        require_boundary(tx, ctx, &arn).await?;
+        let mut user = require_user(tx, ctx, &e.name).await?;
+        user.permissions_boundary = Some(arn);
+        tx.update_user(&user).await?;
+        Ok(Output::Empty)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeleteUserPermissionsBoundary {
+    pub user_name: Option<String>,
+}
+
+impl Handler for DeleteUserPermissionsBoundary {
+    fn decode(m: &dyn Members) -> Result<Self, ApiError> {
+        Ok(DeleteUserPermissionsBoundary {
+            user_name: m.string("UserName"),
+        })
+    }
+
+    async fn target<T: Tx>(
+        &self,
+        op: OpName,
+        tx: &mut T,
+        ctx: &Ctx<'_>,
+    ) -> Result<Target, OpError> {
+        let DeleteUserPermissionsBoundary { user_name } = self;
+        user_permission(tx, ctx, op, Some(&opt(user_name)), None, Vec::new()).await
+    }
+
+    async fn run<T: Tx>(self, tx: &mut T, ctx: &Ctx<'_>) -> Result<Output, OpError> {
+        let DeleteUserPermissionsBoundary { user_name } = self;
+        let e = require_entity(
+            tx,
+            ctx,
+            Validator::new(),
+            EntityKind::User,
+            user_name.as_deref(),
+        )
+        .await?;
+        let mut user = require_user(tx, ctx, &e.name).await?;
+        user.permissions_boundary = None;
+        tx.update_user(&user).await?;
+        Ok(Output::Empty)
     }
 }

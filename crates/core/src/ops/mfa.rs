@@ -18,6 +18,8 @@ use crate::totp::{self, Check, Code, CodeInput, DeviceClock, Seed, TotpConfig};
 use crate::validate::{self as v, Validator};
 
 use super::users::require_user;
+#[allow(unused_imports)]
+use super::*;
 use super::{
     Ctx, Output, account_id, marker_offset, merge_tags, page_params, reject_duplicate_tag_keys,
     remove_tags, slice_page, validate_tag_keys, validate_tags,
@@ -606,4 +608,409 @@ pub(super) async fn list_mfa_device_tags<T: Tx>(
     let device = require_device(tx, ctx, serial).await?;
     let (tags, page) = slice_page(&device.tags, marker_offset(marker.as_deref())?, max);
     Ok(Output::Tags { tags, page })
+}
+
+// ── Operation inputs (rows of `table.rs`) ──────────────────────────────────────────────────────
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CreateVirtualMfaDevice {
+    pub name: Option<String>,
+    pub path: Option<String>,
+    pub tags: Vec<Tag>,
+}
+
+impl Handler for CreateVirtualMfaDevice {
+    fn decode(m: &dyn Members) -> Result<Self, ApiError> {
+        Ok(CreateVirtualMfaDevice {
+            name: m.string("VirtualMFADeviceName"),
+            path: m.string("Path"),
+            tags: m.tags("Tags"),
+        })
+    }
+
+    async fn target<T: Tx>(
+        &self,
+        op: OpName,
+        _tx: &mut T,
+        ctx: &Ctx<'_>,
+    ) -> Result<Target, OpError> {
+        let CreateVirtualMfaDevice { name, path, tags } = self;
+        // The Service Authorization Reference: Create/Delete/Tag/Untag/ListTags act on the
+        // device (`mfa`), Enable/Resync/Deactivate/List/Get on the user.
+        let serial = mfa_serial(
+            ctx.partition,
+            account_id(ctx),
+            path.as_deref().unwrap_or("/"),
+            &opt(name),
+        );
+        Ok(Target::Resource(Permission {
+            action: iam_action(op),
+            resource: serial,
+            context: request_tag_keys(tags),
+        }))
+    }
+
+    async fn run<T: Tx>(self, tx: &mut T, ctx: &Ctx<'_>) -> Result<Output, OpError> {
+        let CreateVirtualMfaDevice { name, path, tags } = self;
+        create_virtual_mfa_device(tx, ctx, name, path, tags).await
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EnableMfaDevice {
+    pub user_name: Option<String>,
+    pub serial_number: Option<String>,
+    pub code1: Option<CodeInput>,
+    pub code2: Option<CodeInput>,
+}
+
+impl Handler for EnableMfaDevice {
+    fn decode(m: &dyn Members) -> Result<Self, ApiError> {
+        Ok(EnableMfaDevice {
+            user_name: m.string("UserName"),
+            serial_number: m.string("SerialNumber"),
+            code1: m.code("AuthenticationCode1"),
+            code2: m.code("AuthenticationCode2"),
+        })
+    }
+
+    async fn target<T: Tx>(
+        &self,
+        op: OpName,
+        tx: &mut T,
+        ctx: &Ctx<'_>,
+    ) -> Result<Target, OpError> {
+        let EnableMfaDevice { user_name, .. } = self;
+        user_permission(tx, ctx, op, Some(&opt(user_name)), None, Vec::new()).await
+    }
+
+    async fn run<T: Tx>(self, tx: &mut T, ctx: &Ctx<'_>) -> Result<Output, OpError> {
+        let EnableMfaDevice {
+            user_name,
+            serial_number,
+            code1,
+            code2,
+        } = self;
+        enable_mfa_device(tx, ctx, user_name, serial_number, code1, code2).await
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResyncMfaDevice {
+    pub user_name: Option<String>,
+    pub serial_number: Option<String>,
+    pub code1: Option<CodeInput>,
+    pub code2: Option<CodeInput>,
+}
+
+impl Handler for ResyncMfaDevice {
+    fn decode(m: &dyn Members) -> Result<Self, ApiError> {
+        Ok(ResyncMfaDevice {
+            user_name: m.string("UserName"),
+            serial_number: m.string("SerialNumber"),
+            code1: m.code("AuthenticationCode1"),
+            code2: m.code("AuthenticationCode2"),
+        })
+    }
+
+    async fn target<T: Tx>(
+        &self,
+        op: OpName,
+        tx: &mut T,
+        ctx: &Ctx<'_>,
+    ) -> Result<Target, OpError> {
+        let ResyncMfaDevice { user_name, .. } = self;
+        user_permission(tx, ctx, op, Some(&opt(user_name)), None, Vec::new()).await
+    }
+
+    async fn run<T: Tx>(self, tx: &mut T, ctx: &Ctx<'_>) -> Result<Output, OpError> {
+        let ResyncMfaDevice {
+            user_name,
+            serial_number,
+            code1,
+            code2,
+        } = self;
+        resync_mfa_device(tx, ctx, user_name, serial_number, code1, code2).await
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeactivateMfaDevice {
+    pub user_name: Option<String>,
+    pub serial_number: Option<String>,
+}
+
+impl Handler for DeactivateMfaDevice {
+    fn decode(m: &dyn Members) -> Result<Self, ApiError> {
+        Ok(DeactivateMfaDevice {
+            user_name: m.string("UserName"),
+            serial_number: m.string("SerialNumber"),
+        })
+    }
+
+    async fn target<T: Tx>(
+        &self,
+        op: OpName,
+        tx: &mut T,
+        ctx: &Ctx<'_>,
+    ) -> Result<Target, OpError> {
+        let DeactivateMfaDevice { user_name, .. } = self;
+        user_permission(tx, ctx, op, user_name.as_deref(), None, Vec::new()).await
+    }
+
+    async fn run<T: Tx>(self, tx: &mut T, ctx: &Ctx<'_>) -> Result<Output, OpError> {
+        let DeactivateMfaDevice {
+            user_name,
+            serial_number,
+        } = self;
+        deactivate_mfa_device(tx, ctx, user_name, serial_number).await
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeleteVirtualMfaDevice {
+    pub serial_number: Option<String>,
+}
+
+impl Handler for DeleteVirtualMfaDevice {
+    fn decode(m: &dyn Members) -> Result<Self, ApiError> {
+        Ok(DeleteVirtualMfaDevice {
+            serial_number: m.string("SerialNumber"),
+        })
+    }
+
+    async fn target<T: Tx>(
+        &self,
+        op: OpName,
+        tx: &mut T,
+        ctx: &Ctx<'_>,
+    ) -> Result<Target, OpError> {
+        let DeleteVirtualMfaDevice { serial_number } = self;
+        mfa_permission(tx, ctx, op, serial_number.as_deref(), Vec::new()).await
+    }
+
+    async fn run<T: Tx>(self, tx: &mut T, ctx: &Ctx<'_>) -> Result<Output, OpError> {
+        let DeleteVirtualMfaDevice { serial_number } = self;
+        delete_virtual_mfa_device(tx, ctx, serial_number).await
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListMfaDevices {
+    pub user_name: Option<String>,
+    pub marker: Option<String>,
+    pub max_items: Option<i64>,
+}
+
+impl Handler for ListMfaDevices {
+    fn decode(m: &dyn Members) -> Result<Self, ApiError> {
+        Ok(ListMfaDevices {
+            user_name: m.string("UserName"),
+            marker: m.string("Marker"),
+            max_items: m.integer("MaxItems")?,
+        })
+    }
+
+    async fn target<T: Tx>(
+        &self,
+        op: OpName,
+        tx: &mut T,
+        ctx: &Ctx<'_>,
+    ) -> Result<Target, OpError> {
+        let ListMfaDevices { user_name, .. } = self;
+        user_permission(tx, ctx, op, user_name.as_deref(), None, Vec::new()).await
+    }
+
+    async fn run<T: Tx>(self, tx: &mut T, ctx: &Ctx<'_>) -> Result<Output, OpError> {
+        let ListMfaDevices {
+            user_name,
+            marker,
+            max_items,
+        } = self;
+        list_mfa_devices(tx, ctx, user_name, marker, max_items).await
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListVirtualMfaDevices {
+    pub assignment_status: Option<String>,
+    pub marker: Option<String>,
+    pub max_items: Option<i64>,
+}
+
+impl Handler for ListVirtualMfaDevices {
+    fn decode(m: &dyn Members) -> Result<Self, ApiError> {
+        Ok(ListVirtualMfaDevices {
+            assignment_status: m.string("AssignmentStatus"),
+            marker: m.string("Marker"),
+            max_items: m.integer("MaxItems")?,
+        })
+    }
+
+    async fn target<T: Tx>(
+        &self,
+        op: OpName,
+        _tx: &mut T,
+        ctx: &Ctx<'_>,
+    ) -> Result<Target, OpError> {
+        Ok(list_target(ctx, op, "mfa"))
+    }
+
+    async fn run<T: Tx>(self, tx: &mut T, ctx: &Ctx<'_>) -> Result<Output, OpError> {
+        let ListVirtualMfaDevices {
+            assignment_status,
+            marker,
+            max_items,
+        } = self;
+        list_virtual_mfa_devices(tx, ctx, assignment_status, marker, max_items).await
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GetMfaDevice {
+    pub serial_number: Option<String>,
+    pub user_name: Option<String>,
+}
+
+impl Handler for GetMfaDevice {
+    fn decode(m: &dyn Members) -> Result<Self, ApiError> {
+        Ok(GetMfaDevice {
+            serial_number: m.string("SerialNumber"),
+            user_name: m.string("UserName"),
+        })
+    }
+
+    async fn target<T: Tx>(
+        &self,
+        op: OpName,
+        tx: &mut T,
+        ctx: &Ctx<'_>,
+    ) -> Result<Target, OpError> {
+        let GetMfaDevice { user_name, .. } = self;
+        user_permission(tx, ctx, op, user_name.as_deref(), None, Vec::new()).await
+    }
+
+    async fn run<T: Tx>(self, tx: &mut T, ctx: &Ctx<'_>) -> Result<Output, OpError> {
+        let GetMfaDevice {
+            serial_number,
+            user_name,
+        } = self;
+        get_mfa_device(tx, ctx, serial_number, user_name).await
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TagMfaDevice {
+    pub serial_number: Option<String>,
+    pub tags: Vec<Tag>,
+}
+
+impl Handler for TagMfaDevice {
+    fn decode(m: &dyn Members) -> Result<Self, ApiError> {
+        Ok(TagMfaDevice {
+            serial_number: m.string("SerialNumber"),
+            tags: m.tags("Tags"),
+        })
+    }
+
+    async fn target<T: Tx>(
+        &self,
+        op: OpName,
+        tx: &mut T,
+        ctx: &Ctx<'_>,
+    ) -> Result<Target, OpError> {
+        let TagMfaDevice {
+            serial_number,
+            tags,
+        } = self;
+        mfa_permission(
+            tx,
+            ctx,
+            op,
+            serial_number.as_deref(),
+            request_tag_keys(tags),
+        )
+        .await
+    }
+
+    async fn run<T: Tx>(self, tx: &mut T, ctx: &Ctx<'_>) -> Result<Output, OpError> {
+        let TagMfaDevice {
+            serial_number,
+            tags,
+        } = self;
+        tag_mfa_device(tx, ctx, serial_number, tags).await
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UntagMfaDevice {
+    pub serial_number: Option<String>,
+    pub tag_keys: Vec<String>,
+}
+
+impl Handler for UntagMfaDevice {
+    fn decode(m: &dyn Members) -> Result<Self, ApiError> {
+        Ok(UntagMfaDevice {
+            serial_number: m.string("SerialNumber"),
+            tag_keys: m.list("TagKeys"),
+        })
+    }
+
+    async fn target<T: Tx>(
+        &self,
+        op: OpName,
+        tx: &mut T,
+        ctx: &Ctx<'_>,
+    ) -> Result<Target, OpError> {
+        let UntagMfaDevice {
+            serial_number,
+            tag_keys,
+        } = self;
+        let keys = vec![("aws:TagKeys".to_owned(), tag_keys.clone())];
+        mfa_permission(tx, ctx, op, serial_number.as_deref(), keys).await
+    }
+
+    async fn run<T: Tx>(self, tx: &mut T, ctx: &Ctx<'_>) -> Result<Output, OpError> {
+        let UntagMfaDevice {
+            serial_number,
+            tag_keys,
+        } = self;
+        untag_mfa_device(tx, ctx, serial_number, tag_keys).await
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListMfaDeviceTags {
+    pub serial_number: Option<String>,
+    pub marker: Option<String>,
+    pub max_items: Option<i64>,
+}
+
+impl Handler for ListMfaDeviceTags {
+    fn decode(m: &dyn Members) -> Result<Self, ApiError> {
+        Ok(ListMfaDeviceTags {
+            serial_number: m.string("SerialNumber"),
+            marker: m.string("Marker"),
+            max_items: m.integer("MaxItems")?,
+        })
+    }
+
+    async fn target<T: Tx>(
+        &self,
+        op: OpName,
+        tx: &mut T,
+        ctx: &Ctx<'_>,
+    ) -> Result<Target, OpError> {
+        let ListMfaDeviceTags { serial_number, .. } = self;
+        mfa_permission(tx, ctx, op, serial_number.as_deref(), Vec::new()).await
+    }
+
+    async fn run<T: Tx>(self, tx: &mut T, ctx: &Ctx<'_>) -> Result<Output, OpError> {
+        let ListMfaDeviceTags {
+            serial_number,
+            marker,
+            max_items,
+        } = self;
+        list_mfa_device_tags(tx, ctx, serial_number, marker, max_items).await
+    }
 }

@@ -9,7 +9,9 @@ use crate::store::Tx;
 use crate::validate::{self as v, StringShape, Validator};
 
 use super::users::require_user;
-use super::{Ctx, Operation, Output, account_id, marker_offset, page_params, slice_page};
+#[allow(unused_imports)]
+use super::*;
+use super::{Ctx, Output, account_id, marker_offset, page_params, slice_page};
 
 /// A password as received: `Debug` never shows it.
 #[derive(Clone, PartialEq, Eq, zeroize::Zeroize, zeroize::ZeroizeOnDrop)]
@@ -130,239 +132,6 @@ async fn set_password<T: Tx>(
     Ok(())
 }
 
-pub(super) async fn run<T: Tx>(
-    tx: &mut T,
-    ctx: &Ctx<'_>,
-    op: Operation,
-) -> Result<Output, OpError> {
-    let acct = account_id(ctx).to_owned();
-    match op {
-        Operation::CreateLoginProfile {
-            user_name,
-            password,
-            password_reset_required,
-        } => {
-            let mut v = Validator::new();
-            let name = v
-                .required_string("userName", user_name.as_deref(), &v::EXISTING_USER_NAME)
-                .to_owned();
-            check_password(&mut v, "password", password.as_ref());
-            v.finish()?;
-            let user = require_user(tx, ctx, &name).await?;
-            if tx.get_login_profile(&user.user_id).await?.is_some() {
-                return Err(ApiError::entity_already_exists(format!(
-                    "Login Profile for user {} already exists.",
-                    user.name
-                ))
-                .into());
-            }
-            let password = password.ok_or_else(ApiError::internal)?;
-            check_against_policy(tx, &acct, &user.user_id, password.expose()).await?;
-            let profile = LoginProfile {
-                user_id: user.user_id.clone(),
-                password_hash: password::hash_password(password.expose())?,
-                password_reset_required,
-                created: ctx.now,
-                password_changed: ctx.now,
-            };
-            tx.put_login_profile(&profile).await?;
-            Ok(Output::LoginProfile {
-                user_name: user.name,
-                profile,
-            })
-        }
-        Operation::GetLoginProfile { user_name } => {
-            let (user, profile) = require_profile(tx, ctx, user_name).await?;
-            Ok(Output::LoginProfile {
-                user_name: user,
-                profile,
-            })
-        }
-        Operation::UpdateLoginProfile {
-            user_name,
-            password,
-            password_reset_required,
-        } => {
-            let mut v = Validator::new();
-            if password.is_some() {
-                check_password(&mut v, "password", password.as_ref());
-            }
-            v.finish()?;
-            let (_, mut profile) = require_profile(tx, ctx, user_name).await?;
-            if let Some(p) = &password {
-                check_against_policy(tx, &acct, &profile.user_id, p.expose()).await?;
-                set_password(tx, ctx, &mut profile, p.expose()).await?;
-            }
-            if let Some(r) = password_reset_required {
-                profile.password_reset_required = r;
-            }
-            tx.put_login_profile(&profile).await?;
-            Ok(Output::Empty)
-        }
-        Operation::DeleteLoginProfile { user_name } => {
-            let (_, profile) = require_profile(tx, ctx, user_name).await?;
-            tx.delete_login_profile(&profile.user_id).await?;
-            Ok(Output::Empty)
-        }
-        Operation::ChangePassword {
-            old_password,
-            new_password,
-        } => {
-            let mut v = Validator::new();
-            check_password(&mut v, "oldPassword", old_password.as_ref());
-            check_password(&mut v, "newPassword", new_password.as_ref());
-            v.finish()?;
-            let me = match &ctx.caller.principal {
-                Principal::User(u) => u.clone(),
-                // Only IAM users have console passwords (AWS: root credentials give InvalidUserType).
-                _ => {
-                    return Err(ApiError::new(
-                        "InvalidUserType",
-                        400,
-                        "The request was rejected because the type of user for the transaction was incorrect.",
-                    )
-                    .into());
-                }
-            };
-            let (old, new) = match (old_password, new_password) {
-                (Some(o), Some(n)) => (o, n),
-                _ => return Err(ApiError::internal().into()),
-            };
-            let mut profile = tx
-                .get_login_profile(&me.user_id)
-                .await?
-                .ok_or_else(|| no_login_profile(&me.name))?;
-            if !password::verify_password(&profile.password_hash, old.expose()) {
-                return Err(ApiError::access_denied("The old password is incorrect.").into());
-            }
-            check_against_policy(tx, &acct, &me.user_id, new.expose()).await?;
-            set_password(tx, ctx, &mut profile, new.expose()).await?;
-            profile.password_reset_required = false;
-            tx.put_login_profile(&profile).await?;
-            Ok(Output::Empty)
-        }
-        Operation::UpdateAccountPasswordPolicy {
-            minimum_password_length,
-            require_symbols,
-            require_numbers,
-            require_uppercase_characters,
-            require_lowercase_characters,
-            allow_users_to_change_password,
-            max_password_age,
-            password_reuse_prevention,
-            hard_expiry,
-        } => {
-            let mut v = Validator::new();
-            if let Some(n) = minimum_password_length {
-                v.range("minimumPasswordLength", n, 6, 128);
-            }
-            if let Some(n) = max_password_age {
-                v.range("maxPasswordAge", n, 1, 1095);
-            }
-            if let Some(n) = password_reuse_prevention {
-                v.range("passwordReusePrevention", n, 1, 24);
-            }
-            v.finish()?;
-            // Not a partial update: every omitted parameter takes its default (API reference).
-            let d = PasswordPolicy::default();
-            let policy = PasswordPolicy {
-                minimum_password_length: minimum_password_length
-                    .and_then(|n| u32::try_from(n).ok())
-                    .unwrap_or(d.minimum_password_length),
-                require_symbols,
-                require_numbers,
-                require_uppercase_characters,
-                require_lowercase_characters,
-                allow_users_to_change_password,
-                max_password_age: max_password_age.and_then(|n| u32::try_from(n).ok()),
-                password_reuse_prevention: password_reuse_prevention
-                    .and_then(|n| u32::try_from(n).ok()),
-                hard_expiry,
-            };
-            tx.set_password_policy(&acct, Some(&policy)).await?;
-            Ok(Output::Empty)
-        }
-        Operation::GetAccountPasswordPolicy => match tx.get_password_policy(&acct).await? {
-            Some(policy) => Ok(Output::PasswordPolicy { policy }),
-            None => Err(no_password_policy(&acct).into()),
-        },
-        Operation::DeleteAccountPasswordPolicy => {
-            if tx.get_password_policy(&acct).await?.is_none() {
-                return Err(no_password_policy(&acct).into());
-            }
-            tx.set_password_policy(&acct, None).await?;
-            Ok(Output::Empty)
-        }
-        Operation::CreateAccountAlias { account_alias } => {
-            let mut v = Validator::new();
-            let alias = v
-                .required_string("accountAlias", account_alias.as_deref(), &ACCOUNT_ALIAS)
-                .to_owned();
-            v.finish()?;
-            match tx.account_by_alias(&alias).await? {
-                Some(owner) if owner == acct => {}
-                Some(_) => {
-                    return Err(ApiError::entity_already_exists(format!(
-                        "The account alias {alias} already exists."
-                    ))
-                    .into());
-                }
-                // An account has one alias: a new one replaces it.
-                None => tx.set_account_alias(&acct, Some(&alias)).await?,
-            }
-            Ok(Output::Empty)
-        }
-        Operation::DeleteAccountAlias { account_alias } => {
-            let mut v = Validator::new();
-            let alias = v
-                .required_string("accountAlias", account_alias.as_deref(), &ACCOUNT_ALIAS)
-                .to_owned();
-            v.finish()?;
-            if tx.get_account_alias(&acct).await?.as_deref() != Some(alias.as_str()) {
-                return Err(ApiError::no_such_entity(format!(
-                    "The account alias {alias} cannot be found."
-                ))
-                .into());
-            }
-            tx.set_account_alias(&acct, None).await?;
-            Ok(Output::Empty)
-        }
-        Operation::ListAccountAliases { marker, max_items } => {
-            let mut v = Validator::new();
-            let max = page_params(&mut v, marker.as_deref(), max_items);
-            v.finish()?;
-            let aliases: Vec<String> = tx.get_account_alias(&acct).await?.into_iter().collect();
-            let (aliases, page) = slice_page(&aliases, marker_offset(marker.as_deref())?, max);
-            Ok(Output::AccountAliases { aliases, page })
-        }
-        Operation::GetAccessKeyLastUsed { access_key_id } => {
-            let mut v = Validator::new();
-            let id = v
-                .required_string("accessKeyId", access_key_id.as_deref(), &v::ACCESS_KEY_ID)
-                .to_owned();
-            v.finish()?;
-            let key = match tx.get_access_key(&id).await? {
-                Some(k) if k.account_id == acct => k,
-                _ => {
-                    return Err(ApiError::no_such_entity(format!(
-                        "The Access Key with id {id} cannot be found."
-                    ))
-                    .into());
-                }
-            };
-            let user_name = match &key.user_id {
-                Some(uid) => tx.get_user_by_id(uid).await?.map(|u| u.name),
-                None => None,
-            };
-            Ok(Output::AccessKeyLastUsed {
-                user_name,
-                last_used: key.last_used,
-            })
-        }
-        _ => Err(ApiError::internal().into()),
-    }
-}
-
 fn no_password_policy(account: &str) -> ApiError {
     ApiError::no_such_entity(format!(
         "The Password Policy with domain name {account} cannot be found."
@@ -392,4 +161,599 @@ async fn require_profile<T: Tx>(
         .await?
         .ok_or_else(|| no_login_profile(&user.name))?;
     Ok((user.name, profile))
+}
+
+// ── Operation inputs (rows of `table.rs`) ──────────────────────────────────────────────────────
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CreateLoginProfile {
+    pub user_name: Option<String>,
+    pub password: Option<Password>,
+    pub password_reset_required: bool,
+}
+
+impl Handler for CreateLoginProfile {
+    fn decode(m: &dyn Members) -> Result<Self, ApiError> {
+        Ok(CreateLoginProfile {
+            user_name: m.string("UserName"),
+            password: m.password("Password"),
+            password_reset_required: m.boolean("PasswordResetRequired"),
+        })
+    }
+
+    async fn target<T: Tx>(
+        &self,
+        op: OpName,
+        tx: &mut T,
+        ctx: &Ctx<'_>,
+    ) -> Result<Target, OpError> {
+        let CreateLoginProfile { user_name, .. } = self;
+        user_permission(tx, ctx, op, user_name.as_deref(), None, Vec::new()).await
+    }
+
+    async fn run<T: Tx>(self, tx: &mut T, ctx: &Ctx<'_>) -> Result<Output, OpError> {
+        let acct = account_id(ctx).to_owned();
+        let CreateLoginProfile {
+            user_name,
+            password,
+            password_reset_required,
+        } = self;
+        let mut v = Validator::new();
+        let name = v
+            .required_string("userName", user_name.as_deref(), &v::EXISTING_USER_NAME)
+            .to_owned();
+        check_password(&mut v, "password", password.as_ref());
+        v.finish()?;
+        let user = require_user(tx, ctx, &name).await?;
+        if tx.get_login_profile(&user.user_id).await?.is_some() {
+            return Err(ApiError::entity_already_exists(format!(
+                "Login Profile for user {} already exists.",
+                user.name
+            ))
+            .into());
+        }
+        let password = password.ok_or_else(ApiError::internal)?;
+        check_against_policy(tx, &acct, &user.user_id, password.expose()).await?;
+        let profile = LoginProfile {
+            user_id: user.user_id.clone(),
+            password_hash: password::hash_password(password.expose())?,
+            password_reset_required,
+            created: ctx.now,
+            password_changed: ctx.now,
+        };
+        tx.put_login_profile(&profile).await?;
+        Ok(Output::LoginProfile {
+            user_name: user.name,
+            profile,
+        })
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GetLoginProfile {
+    pub user_name: Option<String>,
+}
+
+impl Handler for GetLoginProfile {
+    fn decode(m: &dyn Members) -> Result<Self, ApiError> {
+        Ok(GetLoginProfile {
+            user_name: m.string("UserName"),
+        })
+    }
+
+    async fn target<T: Tx>(
+        &self,
+        op: OpName,
+        tx: &mut T,
+        ctx: &Ctx<'_>,
+    ) -> Result<Target, OpError> {
+        let GetLoginProfile { user_name } = self;
+        user_permission(tx, ctx, op, user_name.as_deref(), None, Vec::new()).await
+    }
+
+    async fn run<T: Tx>(self, tx: &mut T, ctx: &Ctx<'_>) -> Result<Output, OpError> {
+        let GetLoginProfile { user_name } = self;
+        let (user, profile) = require_profile(tx, ctx, user_name).await?;
+        Ok(Output::LoginProfile {
+            user_name: user,
+            profile,
+        })
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UpdateLoginProfile {
+    pub user_name: Option<String>,
+    pub password: Option<Password>,
+    pub password_reset_required: Option<bool>,
+}
+
+impl Handler for UpdateLoginProfile {
+    fn decode(m: &dyn Members) -> Result<Self, ApiError> {
+        Ok(UpdateLoginProfile {
+            user_name: m.string("UserName"),
+            password: m.password("Password"),
+            password_reset_required: m.opt_boolean("PasswordResetRequired"),
+        })
+    }
+
+    async fn target<T: Tx>(
+        &self,
+        op: OpName,
+        tx: &mut T,
+        ctx: &Ctx<'_>,
+    ) -> Result<Target, OpError> {
+        let UpdateLoginProfile { user_name, .. } = self;
+        user_permission(tx, ctx, op, user_name.as_deref(), None, Vec::new()).await
+    }
+
+    async fn run<T: Tx>(self, tx: &mut T, ctx: &Ctx<'_>) -> Result<Output, OpError> {
+        let acct = account_id(ctx).to_owned();
+        let UpdateLoginProfile {
+            user_name,
+            password,
+            password_reset_required,
+        } = self;
+        let mut v = Validator::new();
+        if password.is_some() {
+            check_password(&mut v, "password", password.as_ref());
+        }
+        v.finish()?;
+        let (_, mut profile) = require_profile(tx, ctx, user_name).await?;
+        if let Some(p) = &password {
+            check_against_policy(tx, &acct, &profile.user_id, p.expose()).await?;
+            set_password(tx, ctx, &mut profile, p.expose()).await?;
+        }
+        if let Some(r) = password_reset_required {
+            profile.password_reset_required = r;
+        }
+        tx.put_login_profile(&profile).await?;
+        Ok(Output::Empty)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeleteLoginProfile {
+    pub user_name: Option<String>,
+}
+
+impl Handler for DeleteLoginProfile {
+    fn decode(m: &dyn Members) -> Result<Self, ApiError> {
+        Ok(DeleteLoginProfile {
+            user_name: m.string("UserName"),
+        })
+    }
+
+    async fn target<T: Tx>(
+        &self,
+        op: OpName,
+        tx: &mut T,
+        ctx: &Ctx<'_>,
+    ) -> Result<Target, OpError> {
+        let DeleteLoginProfile { user_name } = self;
+        user_permission(tx, ctx, op, user_name.as_deref(), None, Vec::new()).await
+    }
+
+    async fn run<T: Tx>(self, tx: &mut T, ctx: &Ctx<'_>) -> Result<Output, OpError> {
+        let DeleteLoginProfile { user_name } = self;
+        let (_, profile) = require_profile(tx, ctx, user_name).await?;
+        tx.delete_login_profile(&profile.user_id).await?;
+        Ok(Output::Empty)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChangePassword {
+    pub old_password: Option<Password>,
+    pub new_password: Option<Password>,
+}
+
+impl Handler for ChangePassword {
+    fn decode(m: &dyn Members) -> Result<Self, ApiError> {
+        Ok(ChangePassword {
+            old_password: m.password("OldPassword"),
+            new_password: m.password("NewPassword"),
+        })
+    }
+
+    async fn target<T: Tx>(
+        &self,
+        op: OpName,
+        tx: &mut T,
+        ctx: &Ctx<'_>,
+    ) -> Result<Target, OpError> {
+        // `AllowUsersToChangePassword` lets every IAM user change their own password without
+        // an identity policy (IAM User Guide, "Setting an account password policy").
+        let allowed = tx
+            .get_password_policy(account_id(ctx))
+            .await?
+            .is_some_and(|p| p.allow_users_to_change_password);
+        if allowed && matches!(ctx.caller.principal, crate::principal::Principal::User(_)) {
+            Ok(Target::Unrestricted)
+        } else {
+            user_permission(tx, ctx, op, None, None, Vec::new()).await
+        }
+    }
+
+    async fn run<T: Tx>(self, tx: &mut T, ctx: &Ctx<'_>) -> Result<Output, OpError> {
+        let acct = account_id(ctx).to_owned();
+        let ChangePassword {
+            old_password,
+            new_password,
+        } = self;
+        let mut v = Validator::new();
+        check_password(&mut v, "oldPassword", old_password.as_ref());
+        check_password(&mut v, "newPassword", new_password.as_ref());
+        v.finish()?;
+        let me = match &ctx.caller.principal {
+            Principal::User(u) => u.clone(),
+            // Only IAM users have console passwords (AWS: root credentials give InvalidUserType).
+            _ => {
+                return Err(ApiError::new(
+                        "InvalidUserType",
+                        400,
+                        "The request was rejected because the type of user for the transaction was incorrect.",
+                    )
+                    .into());
+            }
+        };
+        let (old, new) = match (old_password, new_password) {
+            (Some(o), Some(n)) => (o, n),
+            _ => return Err(ApiError::internal().into()),
+        };
+        let mut profile = tx
+            .get_login_profile(&me.user_id)
+            .await?
+            .ok_or_else(|| no_login_profile(&me.name))?;
+        if !password::verify_password(&profile.password_hash, old.expose()) {
+            return Err(ApiError::access_denied("The old password is incorrect.").into());
+        }
+        check_against_policy(tx, &acct, &me.user_id, new.expose()).await?;
+        set_password(tx, ctx, &mut profile, new.expose()).await?;
+        profile.password_reset_required = false;
+        tx.put_login_profile(&profile).await?;
+        Ok(Output::Empty)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UpdateAccountPasswordPolicy {
+    pub minimum_password_length: Option<i64>,
+    pub require_symbols: bool,
+    pub require_numbers: bool,
+    pub require_uppercase_characters: bool,
+    pub require_lowercase_characters: bool,
+    pub allow_users_to_change_password: bool,
+    pub max_password_age: Option<i64>,
+    pub password_reuse_prevention: Option<i64>,
+    pub hard_expiry: bool,
+}
+
+impl Handler for UpdateAccountPasswordPolicy {
+    fn decode(m: &dyn Members) -> Result<Self, ApiError> {
+        Ok(UpdateAccountPasswordPolicy {
+            minimum_password_length: m.integer("MinimumPasswordLength")?,
+            require_symbols: m.boolean("RequireSymbols"),
+            require_numbers: m.boolean("RequireNumbers"),
+            require_uppercase_characters: m.boolean("RequireUppercaseCharacters"),
+            require_lowercase_characters: m.boolean("RequireLowercaseCharacters"),
+            allow_users_to_change_password: m.boolean("AllowUsersToChangePassword"),
+            max_password_age: m.integer("MaxPasswordAge")?,
+            password_reuse_prevention: m.integer("PasswordReusePrevention")?,
+            hard_expiry: m.boolean("HardExpiry"),
+        })
+    }
+
+    async fn target<T: Tx>(
+        &self,
+        op: OpName,
+        _tx: &mut T,
+        _ctx: &Ctx<'_>,
+    ) -> Result<Target, OpError> {
+        Ok(Target::Resource(Permission {
+            action: iam_action(op),
+            resource: "*".to_owned(),
+            context: Vec::new(),
+        }))
+    }
+
+    async fn run<T: Tx>(self, tx: &mut T, ctx: &Ctx<'_>) -> Result<Output, OpError> {
+        let acct = account_id(ctx).to_owned();
+        let UpdateAccountPasswordPolicy {
+            minimum_password_length,
+            require_symbols,
+            require_numbers,
+            require_uppercase_characters,
+            require_lowercase_characters,
+            allow_users_to_change_password,
+            max_password_age,
+            password_reuse_prevention,
+            hard_expiry,
+        } = self;
+        let mut v = Validator::new();
+        if let Some(n) = minimum_password_length {
+            v.range("minimumPasswordLength", n, 6, 128);
+        }
+        if let Some(n) = max_password_age {
+            v.range("maxPasswordAge", n, 1, 1095);
+        }
+        if let Some(n) = password_reuse_prevention {
+            v.range("passwordReusePrevention", n, 1, 24);
+        }
+        v.finish()?;
+        // Not a partial update: every omitted parameter takes its default (API reference).
+        let d = PasswordPolicy::default();
+        let policy = PasswordPolicy {
+            minimum_password_length: minimum_password_length
+                .and_then(|n| u32::try_from(n).ok())
+                .unwrap_or(d.minimum_password_length),
+            require_symbols,
+            require_numbers,
+            require_uppercase_characters,
+            require_lowercase_characters,
+            allow_users_to_change_password,
+            max_password_age: max_password_age.and_then(|n| u32::try_from(n).ok()),
+            password_reuse_prevention: password_reuse_prevention
+                .and_then(|n| u32::try_from(n).ok()),
+            hard_expiry,
+        };
+        tx.set_password_policy(&acct, Some(&policy)).await?;
+        Ok(Output::Empty)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GetAccountPasswordPolicy {}
+
+impl Handler for GetAccountPasswordPolicy {
+    fn decode(_m: &dyn Members) -> Result<Self, ApiError> {
+        Ok(GetAccountPasswordPolicy {})
+    }
+
+    async fn target<T: Tx>(
+        &self,
+        op: OpName,
+        _tx: &mut T,
+        _ctx: &Ctx<'_>,
+    ) -> Result<Target, OpError> {
+        Ok(Target::Resource(Permission {
+            action: iam_action(op),
+            resource: "*".to_owned(),
+            context: Vec::new(),
+        }))
+    }
+
+    async fn run<T: Tx>(self, tx: &mut T, ctx: &Ctx<'_>) -> Result<Output, OpError> {
+        let acct = account_id(ctx).to_owned();
+        match tx.get_password_policy(&acct).await? {
+            Some(policy) => Ok(Output::PasswordPolicy { policy }),
+            None => Err(no_password_policy(&acct).into()),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeleteAccountPasswordPolicy {}
+
+impl Handler for DeleteAccountPasswordPolicy {
+    fn decode(_m: &dyn Members) -> Result<Self, ApiError> {
+        Ok(DeleteAccountPasswordPolicy {})
+    }
+
+    async fn target<T: Tx>(
+        &self,
+        op: OpName,
+        _tx: &mut T,
+        _ctx: &Ctx<'_>,
+    ) -> Result<Target, OpError> {
+        Ok(Target::Resource(Permission {
+            action: iam_action(op),
+            resource: "*".to_owned(),
+            context: Vec::new(),
+        }))
+    }
+
+    async fn run<T: Tx>(self, tx: &mut T, ctx: &Ctx<'_>) -> Result<Output, OpError> {
+        let acct = account_id(ctx).to_owned();
+        if tx.get_password_policy(&acct).await?.is_none() {
+            return Err(no_password_policy(&acct).into());
+        }
+        tx.set_password_policy(&acct, None).await?;
+        Ok(Output::Empty)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CreateAccountAlias {
+    pub account_alias: Option<String>,
+}
+
+impl Handler for CreateAccountAlias {
+    fn decode(m: &dyn Members) -> Result<Self, ApiError> {
+        Ok(CreateAccountAlias {
+            account_alias: m.string("AccountAlias"),
+        })
+    }
+
+    async fn target<T: Tx>(
+        &self,
+        op: OpName,
+        _tx: &mut T,
+        _ctx: &Ctx<'_>,
+    ) -> Result<Target, OpError> {
+        Ok(Target::Resource(Permission {
+            action: iam_action(op),
+            resource: "*".to_owned(),
+            context: Vec::new(),
+        }))
+    }
+
+    async fn run<T: Tx>(self, tx: &mut T, ctx: &Ctx<'_>) -> Result<Output, OpError> {
+        let acct = account_id(ctx).to_owned();
+        let CreateAccountAlias { account_alias } = self;
+        let mut v = Validator::new();
+        let alias = v
+            .required_string("accountAlias", account_alias.as_deref(), &ACCOUNT_ALIAS)
+            .to_owned();
+        v.finish()?;
+        match tx.account_by_alias(&alias).await? {
+            Some(owner) if owner == acct => {}
+            Some(_) => {
+                return Err(ApiError::entity_already_exists(format!(
+                    "The account alias {alias} already exists."
+                ))
+                .into());
+            }
+            // An account has one alias: a new one replaces it.
+            None => tx.set_account_alias(&acct, Some(&alias)).await?,
+        }
+        Ok(Output::Empty)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeleteAccountAlias {
+    pub account_alias: Option<String>,
+}
+
+impl Handler for DeleteAccountAlias {
+    fn decode(m: &dyn Members) -> Result<Self, ApiError> {
+        Ok(DeleteAccountAlias {
+            account_alias: m.string("AccountAlias"),
+        })
+    }
+
+    async fn target<T: Tx>(
+        &self,
+        op: OpName,
+        _tx: &mut T,
+        _ctx: &Ctx<'_>,
+    ) -> Result<Target, OpError> {
+        Ok(Target::Resource(Permission {
+            action: iam_action(op),
+            resource: "*".to_owned(),
+            context: Vec::new(),
+        }))
+    }
+
+    async fn run<T: Tx>(self, tx: &mut T, ctx: &Ctx<'_>) -> Result<Output, OpError> {
+        let acct = account_id(ctx).to_owned();
+        let DeleteAccountAlias { account_alias } = self;
+        let mut v = Validator::new();
+        let alias = v
+            .required_string("accountAlias", account_alias.as_deref(), &ACCOUNT_ALIAS)
+            .to_owned();
+        v.finish()?;
+        if tx.get_account_alias(&acct).await?.as_deref() != Some(alias.as_str()) {
+            return Err(ApiError::no_such_entity(format!(
+                "The account alias {alias} cannot be found."
+            ))
+            .into());
+        }
+        tx.set_account_alias(&acct, None).await?;
+        Ok(Output::Empty)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListAccountAliases {
+    pub marker: Option<String>,
+    pub max_items: Option<i64>,
+}
+
+impl Handler for ListAccountAliases {
+    fn decode(m: &dyn Members) -> Result<Self, ApiError> {
+        Ok(ListAccountAliases {
+            marker: m.string("Marker"),
+            max_items: m.integer("MaxItems")?,
+        })
+    }
+
+    async fn target<T: Tx>(
+        &self,
+        op: OpName,
+        _tx: &mut T,
+        _ctx: &Ctx<'_>,
+    ) -> Result<Target, OpError> {
+        Ok(Target::Resource(Permission {
+            action: iam_action(op),
+            resource: "*".to_owned(),
+            context: Vec::new(),
+        }))
+    }
+
+    async fn run<T: Tx>(self, tx: &mut T, ctx: &Ctx<'_>) -> Result<Output, OpError> {
+        let acct = account_id(ctx).to_owned();
+        let ListAccountAliases { marker, max_items } = self;
+        let mut v = Validator::new();
+        let max = page_params(&mut v, marker.as_deref(), max_items);
+        v.finish()?;
+        let aliases: Vec<String> = tx.get_account_alias(&acct).await?.into_iter().collect();
+        let (aliases, page) = slice_page(&aliases, marker_offset(marker.as_deref())?, max);
+        Ok(Output::AccountAliases { aliases, page })
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GetAccessKeyLastUsed {
+    pub access_key_id: Option<String>,
+}
+
+impl Handler for GetAccessKeyLastUsed {
+    fn decode(m: &dyn Members) -> Result<Self, ApiError> {
+        Ok(GetAccessKeyLastUsed {
+            access_key_id: m.string("AccessKeyId"),
+        })
+    }
+
+    async fn target<T: Tx>(
+        &self,
+        op: OpName,
+        tx: &mut T,
+        ctx: &Ctx<'_>,
+    ) -> Result<Target, OpError> {
+        let GetAccessKeyLastUsed { access_key_id } = self;
+        let owner = match tx.get_access_key(&opt(access_key_id)).await? {
+            Some(k) if k.account_id == account_id(ctx) => match &k.user_id {
+                Some(uid) => tx.get_user_by_id(uid).await?.map(|u| u.name),
+                None => None,
+            },
+            _ => None,
+        };
+        match owner {
+            Some(name) => user_permission(tx, ctx, op, Some(&name), None, Vec::new()).await,
+            None => Ok(Target::Resource(Permission {
+                action: iam_action(op),
+                resource: "*".to_owned(),
+                context: Vec::new(),
+            })),
+        }
+    }
+
+    async fn run<T: Tx>(self, tx: &mut T, ctx: &Ctx<'_>) -> Result<Output, OpError> {
+        let acct = account_id(ctx).to_owned();
+        let GetAccessKeyLastUsed { access_key_id } = self;
+        let mut v = Validator::new();
+        let id = v
+            .required_string("accessKeyId", access_key_id.as_deref(), &v::ACCESS_KEY_ID)
+            .to_owned();
+        v.finish()?;
+        let key = match tx.get_access_key(&id).await? {
+            Some(k) if k.account_id == acct => k,
+            _ => {
+                return Err(ApiError::no_such_entity(format!(
+                    "The Access Key with id {id} cannot be found."
+                ))
+                .into());
+            }
+        };
+        let user_name = match &key.user_id {
+            Some(uid) => tx.get_user_by_id(uid).await?.map(|u| u.name),
+            None => None,
+        };
+        Ok(Output::AccessKeyLastUsed {
+            user_name,
+            last_used: key.last_used,
+        })
+    }
 }

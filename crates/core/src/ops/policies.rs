@@ -8,9 +8,11 @@ use crate::model::{AWS_OWNER, EntityKind, ManagedPolicy, PolicyVersion, Tag};
 use crate::store::{PolicyUsage, Tx};
 use crate::validate::{self as v, Validator};
 
+#[allow(unused_imports)]
+use super::*;
 use super::{
-    Ctx, Operation, Output, Page, account_id, decode_marker, encode_marker, marker_offset,
-    merge_tags, page_params, reject_duplicate_tag_keys, remove_tags, slice_page, validate_tag_keys,
+    Ctx, Output, Page, account_id, decode_marker, encode_marker, marker_offset, merge_tags,
+    page_params, reject_duplicate_tag_keys, remove_tags, slice_page, validate_tag_keys,
     validate_tags,
 };
 
@@ -81,182 +83,6 @@ fn refuse_aws_managed(p: &ManagedPolicy) -> Result<(), ApiError> {
         )));
     }
     Ok(())
-}
-
-pub(super) async fn run<T: Tx>(
-    tx: &mut T,
-    ctx: &Ctx<'_>,
-    op: Operation,
-) -> Result<Output, OpError> {
-    match op {
-        Operation::CreatePolicy {
-            policy_name,
-            path,
-            policy_document,
-            description,
-            tags,
-        } => {
-            create_policy(
-                tx,
-                ctx,
-                policy_name,
-                path,
-                policy_document,
-                description,
-                tags,
-            )
-            .await
-        }
-        Operation::GetPolicy { policy_arn } => {
-            let policy =
-                require_policy(tx, ctx, &mut Validator::new(), policy_arn.as_deref()).await?;
-            Ok(Output::Policy {
-                policy,
-                with_description: true,
-            })
-        }
-        Operation::DeletePolicy { policy_arn } => delete_policy(tx, ctx, policy_arn).await,
-        Operation::ListPolicies {
-            scope,
-            only_attached,
-            path_prefix,
-            policy_usage_filter,
-            marker,
-            max_items,
-        } => {
-            list_policies(
-                tx,
-                ctx,
-                scope,
-                only_attached,
-                path_prefix,
-                policy_usage_filter,
-                marker,
-                max_items,
-            )
-            .await
-        }
-        Operation::CreatePolicyVersion {
-            policy_arn,
-            policy_document,
-            set_as_default,
-        } => create_policy_version(tx, ctx, policy_arn, policy_document, set_as_default).await,
-        Operation::GetPolicyVersion {
-            policy_arn,
-            version_id,
-        } => {
-            let (policy, version) = require_version(tx, ctx, policy_arn, version_id).await?;
-            let is_default = version.version_id == policy.default_version_id;
-            Ok(Output::PolicyVersion {
-                version,
-                is_default,
-                with_document: true,
-            })
-        }
-        Operation::ListPolicyVersions {
-            policy_arn,
-            marker,
-            max_items,
-        } => {
-            let mut v = Validator::new();
-            let max = page_params(&mut v, marker.as_deref(), max_items);
-            let policy = require_policy(tx, ctx, &mut v, policy_arn.as_deref()).await?;
-            let versions: Vec<(PolicyVersion, bool)> = tx
-                .list_policy_versions(&policy.policy_id)
-                .await?
-                .into_iter()
-                .rev()
-                .map(|ver| {
-                    let is_default = ver.version_id == policy.default_version_id;
-                    (ver, is_default)
-                })
-                .collect();
-            let (versions, page) = slice_page(&versions, marker_offset(marker.as_deref())?, max);
-            Ok(Output::PolicyVersions { versions, page })
-        }
-        Operation::DeletePolicyVersion {
-            policy_arn,
-            version_id,
-        } => {
-            let (policy, version) = require_version(tx, ctx, policy_arn, version_id).await?;
-            refuse_aws_managed(&policy)?;
-            if version.version_id == policy.default_version_id {
-                return Err(ApiError::delete_conflict(
-                    "Cannot delete the default version of a policy.",
-                )
-                .into());
-            }
-            tx.delete_policy_version(&policy.policy_id, &version.version_id)
-                .await?;
-            Ok(Output::Empty)
-        }
-        Operation::SetDefaultPolicyVersion {
-            policy_arn,
-            version_id,
-        } => {
-            let (mut policy, version) = require_version(tx, ctx, policy_arn, version_id).await?;
-            refuse_aws_managed(&policy)?;
-            policy.default_version_id = version.version_id;
-            policy.updated = ctx.now;
-            tx.update_managed_policy(&policy).await?;
-            Ok(Output::Empty)
-        }
-        Operation::ListEntitiesForPolicy {
-            policy_arn,
-            entity_filter,
-            path_prefix,
-            marker,
-            max_items,
-        } => {
-            list_entities(
-                tx,
-                ctx,
-                policy_arn,
-                entity_filter,
-                path_prefix,
-                marker,
-                max_items,
-            )
-            .await
-        }
-        Operation::TagPolicy { policy_arn, tags } => {
-            let mut v = Validator::new();
-            if tags.is_empty() {
-                v.required("tags", None);
-            }
-            validate_tags(&mut v, &tags);
-            let mut policy = require_policy(tx, ctx, &mut v, policy_arn.as_deref()).await?;
-            refuse_aws_managed(&policy)?;
-            reject_duplicate_tag_keys(&tags)?;
-            merge_tags(&mut policy.tags, tags, "TagsPerPolicy")?;
-            tx.update_managed_policy(&policy).await?;
-            Ok(Output::Empty)
-        }
-        Operation::UntagPolicy {
-            policy_arn,
-            tag_keys,
-        } => {
-            let mut v = Validator::new();
-            validate_tag_keys(&mut v, &tag_keys);
-            let mut policy = require_policy(tx, ctx, &mut v, policy_arn.as_deref()).await?;
-            refuse_aws_managed(&policy)?;
-            remove_tags(&mut policy.tags, &tag_keys);
-            tx.update_managed_policy(&policy).await?;
-            Ok(Output::Empty)
-        }
-        Operation::ListPolicyTags {
-            policy_arn,
-            marker,
-            max_items,
-        } => {
-            let mut v = Validator::new();
-            let max = page_params(&mut v, marker.as_deref(), max_items);
-            let policy = require_policy(tx, ctx, &mut v, policy_arn.as_deref()).await?;
-            let (tags, page) = slice_page(&policy.tags, marker_offset(marker.as_deref())?, max);
-            Ok(Output::Tags { tags, page })
-        }
-        _ => Err(ApiError::internal().into()),
-    }
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -567,4 +393,567 @@ async fn list_entities<T: Tx>(
         roles: pick(EntityKind::Role),
         page,
     })
+}
+
+// ── Operation inputs (rows of `table.rs`) ──────────────────────────────────────────────────────
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CreatePolicy {
+    pub policy_name: Option<String>,
+    pub path: Option<String>,
+    pub policy_document: Option<String>,
+    pub description: Option<String>,
+    pub tags: Vec<Tag>,
+}
+
+impl Handler for CreatePolicy {
+    fn decode(m: &dyn Members) -> Result<Self, ApiError> {
+        Ok(CreatePolicy {
+            policy_name: m.string("PolicyName"),
+            path: m.string("Path"),
+            policy_document: m.string("PolicyDocument"),
+            description: m.string("Description"),
+            tags: m.tags("Tags"),
+        })
+    }
+
+    async fn target<T: Tx>(
+        &self,
+        op: OpName,
+        _tx: &mut T,
+        ctx: &Ctx<'_>,
+    ) -> Result<Target, OpError> {
+        let CreatePolicy {
+            policy_name,
+            path,
+            tags,
+            ..
+        } = self;
+        let arn = format!(
+            "arn:{}:iam::{}:policy{}{}",
+            ctx.partition,
+            account_id(ctx),
+            path.as_deref().unwrap_or("/"),
+            opt(policy_name)
+        );
+        Ok(Target::Resource(Permission {
+            action: iam_action(op),
+            resource: arn,
+            context: request_tag_keys(tags),
+        }))
+    }
+
+    async fn run<T: Tx>(self, tx: &mut T, ctx: &Ctx<'_>) -> Result<Output, OpError> {
+        let CreatePolicy {
+            policy_name,
+            path,
+            policy_document,
+            description,
+            tags,
+        } = self;
+        create_policy(
+            tx,
+            ctx,
+            policy_name,
+            path,
+            policy_document,
+            description,
+            tags,
+        )
+        .await
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GetPolicy {
+    pub policy_arn: Option<String>,
+}
+
+impl Handler for GetPolicy {
+    fn decode(m: &dyn Members) -> Result<Self, ApiError> {
+        Ok(GetPolicy {
+            policy_arn: m.string("PolicyArn"),
+        })
+    }
+
+    async fn target<T: Tx>(
+        &self,
+        op: OpName,
+        tx: &mut T,
+        _ctx: &Ctx<'_>,
+    ) -> Result<Target, OpError> {
+        let GetPolicy { policy_arn } = self;
+        policy_permission(tx, op, &opt(policy_arn), Vec::new()).await
+    }
+
+    async fn run<T: Tx>(self, tx: &mut T, ctx: &Ctx<'_>) -> Result<Output, OpError> {
+        let GetPolicy { policy_arn } = self;
+        let policy = require_policy(tx, ctx, &mut Validator::new(), policy_arn.as_deref()).await?;
+        Ok(Output::Policy {
+            policy,
+            with_description: true,
+        })
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeletePolicy {
+    pub policy_arn: Option<String>,
+}
+
+impl Handler for DeletePolicy {
+    fn decode(m: &dyn Members) -> Result<Self, ApiError> {
+        Ok(DeletePolicy {
+            policy_arn: m.string("PolicyArn"),
+        })
+    }
+
+    async fn target<T: Tx>(
+        &self,
+        op: OpName,
+        tx: &mut T,
+        _ctx: &Ctx<'_>,
+    ) -> Result<Target, OpError> {
+        let DeletePolicy { policy_arn } = self;
+        policy_permission(tx, op, &opt(policy_arn), Vec::new()).await
+    }
+
+    async fn run<T: Tx>(self, tx: &mut T, ctx: &Ctx<'_>) -> Result<Output, OpError> {
+        let DeletePolicy { policy_arn } = self;
+        delete_policy(tx, ctx, policy_arn).await
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListPolicies {
+    pub scope: Option<String>,
+    pub only_attached: bool,
+    pub path_prefix: Option<String>,
+    pub policy_usage_filter: Option<String>,
+    pub marker: Option<String>,
+    pub max_items: Option<i64>,
+}
+
+impl Handler for ListPolicies {
+    fn decode(m: &dyn Members) -> Result<Self, ApiError> {
+        Ok(ListPolicies {
+            scope: m.string("Scope"),
+            only_attached: m.boolean("OnlyAttached"),
+            path_prefix: m.string("PathPrefix"),
+            policy_usage_filter: m.string("PolicyUsageFilter"),
+            marker: m.string("Marker"),
+            max_items: m.integer("MaxItems")?,
+        })
+    }
+
+    async fn target<T: Tx>(
+        &self,
+        op: OpName,
+        _tx: &mut T,
+        ctx: &Ctx<'_>,
+    ) -> Result<Target, OpError> {
+        Ok(list_target(ctx, op, "policy"))
+    }
+
+    async fn run<T: Tx>(self, tx: &mut T, ctx: &Ctx<'_>) -> Result<Output, OpError> {
+        let ListPolicies {
+            scope,
+            only_attached,
+            path_prefix,
+            policy_usage_filter,
+            marker,
+            max_items,
+        } = self;
+        list_policies(
+            tx,
+            ctx,
+            scope,
+            only_attached,
+            path_prefix,
+            policy_usage_filter,
+            marker,
+            max_items,
+        )
+        .await
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CreatePolicyVersion {
+    pub policy_arn: Option<String>,
+    pub policy_document: Option<String>,
+    pub set_as_default: bool,
+}
+
+impl Handler for CreatePolicyVersion {
+    fn decode(m: &dyn Members) -> Result<Self, ApiError> {
+        Ok(CreatePolicyVersion {
+            policy_arn: m.string("PolicyArn"),
+            policy_document: m.string("PolicyDocument"),
+            set_as_default: m.boolean("SetAsDefault"),
+        })
+    }
+
+    async fn target<T: Tx>(
+        &self,
+        op: OpName,
+        tx: &mut T,
+        _ctx: &Ctx<'_>,
+    ) -> Result<Target, OpError> {
+        let CreatePolicyVersion { policy_arn, .. } = self;
+        policy_permission(tx, op, &opt(policy_arn), Vec::new()).await
+    }
+
+    async fn run<T: Tx>(self, tx: &mut T, ctx: &Ctx<'_>) -> Result<Output, OpError> {
+        let CreatePolicyVersion {
+            policy_arn,
+            policy_document,
+            set_as_default,
+        } = self;
+        create_policy_version(tx, ctx, policy_arn, policy_document, set_as_default).await
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GetPolicyVersion {
+    pub policy_arn: Option<String>,
+    pub version_id: Option<String>,
+}
+
+impl Handler for GetPolicyVersion {
+    fn decode(m: &dyn Members) -> Result<Self, ApiError> {
+        Ok(GetPolicyVersion {
+            policy_arn: m.string("PolicyArn"),
+            version_id: m.string("VersionId"),
+        })
+    }
+
+    async fn target<T: Tx>(
+        &self,
+        op: OpName,
+        tx: &mut T,
+        _ctx: &Ctx<'_>,
+    ) -> Result<Target, OpError> {
+        let GetPolicyVersion { policy_arn, .. } = self;
+        policy_permission(tx, op, &opt(policy_arn), Vec::new()).await
+    }
+
+    async fn run<T: Tx>(self, tx: &mut T, ctx: &Ctx<'_>) -> Result<Output, OpError> {
+        let GetPolicyVersion {
+            policy_arn,
+            version_id,
+        } = self;
+        let (policy, version) = require_version(tx, ctx, policy_arn, version_id).await?;
+        let is_default = version.version_id == policy.default_version_id;
+        Ok(Output::PolicyVersion {
+            version,
+            is_default,
+            with_document: true,
+        })
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListPolicyVersions {
+    pub policy_arn: Option<String>,
+    pub marker: Option<String>,
+    pub max_items: Option<i64>,
+}
+
+impl Handler for ListPolicyVersions {
+    fn decode(m: &dyn Members) -> Result<Self, ApiError> {
+        Ok(ListPolicyVersions {
+            policy_arn: m.string("PolicyArn"),
+            marker: m.string("Marker"),
+            max_items: m.integer("MaxItems")?,
+        })
+    }
+
+    async fn target<T: Tx>(
+        &self,
+        op: OpName,
+        tx: &mut T,
+        _ctx: &Ctx<'_>,
+    ) -> Result<Target, OpError> {
+        let ListPolicyVersions { policy_arn, .. } = self;
+        policy_permission(tx, op, &opt(policy_arn), Vec::new()).await
+    }
+
+    async fn run<T: Tx>(self, tx: &mut T, ctx: &Ctx<'_>) -> Result<Output, OpError> {
+        let ListPolicyVersions {
+            policy_arn,
+            marker,
+            max_items,
+        } = self;
+        let mut v = Validator::new();
+        let max = page_params(&mut v, marker.as_deref(), max_items);
+        let policy = require_policy(tx, ctx, &mut v, policy_arn.as_deref()).await?;
+        let versions: Vec<(PolicyVersion, bool)> = tx
+            .list_policy_versions(&policy.policy_id)
+            .await?
+            .into_iter()
+            .rev()
+            .map(|ver| {
+                let is_default = ver.version_id == policy.default_version_id;
+                (ver, is_default)
+            })
+            .collect();
+        let (versions, page) = slice_page(&versions, marker_offset(marker.as_deref())?, max);
+        Ok(Output::PolicyVersions { versions, page })
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeletePolicyVersion {
+    pub policy_arn: Option<String>,
+    pub version_id: Option<String>,
+}
+
+impl Handler for DeletePolicyVersion {
+    fn decode(m: &dyn Members) -> Result<Self, ApiError> {
+        Ok(DeletePolicyVersion {
+            policy_arn: m.string("PolicyArn"),
+            version_id: m.string("VersionId"),
+        })
+    }
+
+    async fn target<T: Tx>(
+        &self,
+        op: OpName,
+        tx: &mut T,
+        _ctx: &Ctx<'_>,
+    ) -> Result<Target, OpError> {
+        let DeletePolicyVersion { policy_arn, .. } = self;
+        policy_permission(tx, op, &opt(policy_arn), Vec::new()).await
+    }
+
+    async fn run<T: Tx>(self, tx: &mut T, ctx: &Ctx<'_>) -> Result<Output, OpError> {
+        let DeletePolicyVersion {
+            policy_arn,
+            version_id,
+        } = self;
+        let (policy, version) = require_version(tx, ctx, policy_arn, version_id).await?;
+        refuse_aws_managed(&policy)?;
+        if version.version_id == policy.default_version_id {
+            return Err(ApiError::delete_conflict(
+                "Cannot delete the default version of a policy.",
+            )
+            .into());
+        }
+        tx.delete_policy_version(&policy.policy_id, &version.version_id)
+            .await?;
+        Ok(Output::Empty)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SetDefaultPolicyVersion {
+    pub policy_arn: Option<String>,
+    pub version_id: Option<String>,
+}
+
+impl Handler for SetDefaultPolicyVersion {
+    fn decode(m: &dyn Members) -> Result<Self, ApiError> {
+        Ok(SetDefaultPolicyVersion {
+            policy_arn: m.string("PolicyArn"),
+            version_id: m.string("VersionId"),
+        })
+    }
+
+    async fn target<T: Tx>(
+        &self,
+        op: OpName,
+        tx: &mut T,
+        _ctx: &Ctx<'_>,
+    ) -> Result<Target, OpError> {
+        let SetDefaultPolicyVersion { policy_arn, .. } = self;
+        policy_permission(tx, op, &opt(policy_arn), Vec::new()).await
+    }
+
+    async fn run<T: Tx>(self, tx: &mut T, ctx: &Ctx<'_>) -> Result<Output, OpError> {
+        let SetDefaultPolicyVersion {
+            policy_arn,
+            version_id,
+        } = self;
+        let (mut policy, version) = require_version(tx, ctx, policy_arn, version_id).await?;
+        refuse_aws_managed(&policy)?;
+        policy.default_version_id = version.version_id;
+        policy.updated = ctx.now;
+        tx.update_managed_policy(&policy).await?;
+        Ok(Output::Empty)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListEntitiesForPolicy {
+    pub policy_arn: Option<String>,
+    pub entity_filter: Option<String>,
+    pub path_prefix: Option<String>,
+    pub marker: Option<String>,
+    pub max_items: Option<i64>,
+}
+
+impl Handler for ListEntitiesForPolicy {
+    fn decode(m: &dyn Members) -> Result<Self, ApiError> {
+        Ok(ListEntitiesForPolicy {
+            policy_arn: m.string("PolicyArn"),
+            entity_filter: m.string("EntityFilter"),
+            path_prefix: m.string("PathPrefix"),
+            marker: m.string("Marker"),
+            max_items: m.integer("MaxItems")?,
+        })
+    }
+
+    async fn target<T: Tx>(
+        &self,
+        op: OpName,
+        tx: &mut T,
+        _ctx: &Ctx<'_>,
+    ) -> Result<Target, OpError> {
+        let ListEntitiesForPolicy { policy_arn, .. } = self;
+        policy_permission(tx, op, &opt(policy_arn), Vec::new()).await
+    }
+
+    async fn run<T: Tx>(self, tx: &mut T, ctx: &Ctx<'_>) -> Result<Output, OpError> {
+        let ListEntitiesForPolicy {
+            policy_arn,
+            entity_filter,
+            path_prefix,
+            marker,
+            max_items,
+        } = self;
+        list_entities(
+            tx,
+            ctx,
+            policy_arn,
+            entity_filter,
+            path_prefix,
+            marker,
+            max_items,
+        )
+        .await
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TagPolicy {
+    pub policy_arn: Option<String>,
+    pub tags: Vec<Tag>,
+}
+
+impl Handler for TagPolicy {
+    fn decode(m: &dyn Members) -> Result<Self, ApiError> {
+        Ok(TagPolicy {
+            policy_arn: m.string("PolicyArn"),
+            tags: m.tags("Tags"),
+        })
+    }
+
+    async fn target<T: Tx>(
+        &self,
+        op: OpName,
+        tx: &mut T,
+        _ctx: &Ctx<'_>,
+    ) -> Result<Target, OpError> {
+        let TagPolicy { policy_arn, tags } = self;
+        policy_permission(tx, op, &opt(policy_arn), request_tag_keys(tags)).await
+    }
+
+    async fn run<T: Tx>(self, tx: &mut T, ctx: &Ctx<'_>) -> Result<Output, OpError> {
+        let TagPolicy { policy_arn, tags } = self;
+        let mut v = Validator::new();
+        if tags.is_empty() {
+            v.required("tags", None);
+        }
+        validate_tags(&mut v, &tags);
+        let mut policy = require_policy(tx, ctx, &mut v, policy_arn.as_deref()).await?;
+        refuse_aws_managed(&policy)?;
+        reject_duplicate_tag_keys(&tags)?;
+        merge_tags(&mut policy.tags, tags, "TagsPerPolicy")?;
+        tx.update_managed_policy(&policy).await?;
+        Ok(Output::Empty)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UntagPolicy {
+    pub policy_arn: Option<String>,
+    pub tag_keys: Vec<String>,
+}
+
+impl Handler for UntagPolicy {
+    fn decode(m: &dyn Members) -> Result<Self, ApiError> {
+        Ok(UntagPolicy {
+            policy_arn: m.string("PolicyArn"),
+            tag_keys: m.list("TagKeys"),
+        })
+    }
+
+    async fn target<T: Tx>(
+        &self,
+        op: OpName,
+        tx: &mut T,
+        _ctx: &Ctx<'_>,
+    ) -> Result<Target, OpError> {
+        let UntagPolicy {
+            policy_arn,
+            tag_keys,
+        } = self;
+        let keys = vec![("aws:TagKeys".to_owned(), tag_keys.clone())];
+        policy_permission(tx, op, &opt(policy_arn), keys).await
+    }
+
+    async fn run<T: Tx>(self, tx: &mut T, ctx: &Ctx<'_>) -> Result<Output, OpError> {
+        let UntagPolicy {
+            policy_arn,
+            tag_keys,
+        } = self;
+        let mut v = Validator::new();
+        validate_tag_keys(&mut v, &tag_keys);
+        let mut policy = require_policy(tx, ctx, &mut v, policy_arn.as_deref()).await?;
+        refuse_aws_managed(&policy)?;
+        remove_tags(&mut policy.tags, &tag_keys);
+        tx.update_managed_policy(&policy).await?;
+        Ok(Output::Empty)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListPolicyTags {
+    pub policy_arn: Option<String>,
+    pub marker: Option<String>,
+    pub max_items: Option<i64>,
+}
+
+impl Handler for ListPolicyTags {
+    fn decode(m: &dyn Members) -> Result<Self, ApiError> {
+        Ok(ListPolicyTags {
+            policy_arn: m.string("PolicyArn"),
+            marker: m.string("Marker"),
+            max_items: m.integer("MaxItems")?,
+        })
+    }
+
+    async fn target<T: Tx>(
+        &self,
+        op: OpName,
+        tx: &mut T,
+        _ctx: &Ctx<'_>,
+    ) -> Result<Target, OpError> {
+        let ListPolicyTags { policy_arn, .. } = self;
+        policy_permission(tx, op, &opt(policy_arn), Vec::new()).await
+    }
+
+    async fn run<T: Tx>(self, tx: &mut T, ctx: &Ctx<'_>) -> Result<Output, OpError> {
+        let ListPolicyTags {
+            policy_arn,
+            marker,
+            max_items,
+        } = self;
+        let mut v = Validator::new();
+        let max = page_params(&mut v, marker.as_deref(), max_items);
+        let policy = require_policy(tx, ctx, &mut v, policy_arn.as_deref()).await?;
+        let (tags, page) = slice_page(&policy.tags, marker_offset(marker.as_deref())?, max);
+        Ok(Output::Tags { tags, page })
+    }
 }

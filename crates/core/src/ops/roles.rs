@@ -9,9 +9,11 @@ use crate::store::Tx;
 use crate::validate::{self as v, StringShape, Validator};
 
 use super::policies::check_document;
+#[allow(unused_imports)]
+use super::*;
 use super::{
-    Ctx, Operation, Output, Page, account_id, decode_marker, encode_marker, marker_offset,
-    merge_tags, page_params, reject_duplicate_tag_keys, remove_tags, slice_page, validate_tag_keys,
+    Ctx, Output, Page, account_id, decode_marker, encode_marker, marker_offset, merge_tags,
+    page_params, reject_duplicate_tag_keys, remove_tags, slice_page, validate_tag_keys,
     validate_tags,
 };
 
@@ -82,13 +84,56 @@ fn role_output(ctx: &Ctx<'_>, role: Role) -> Output {
     Output::Role { role, arn }
 }
 
-pub(super) async fn run<T: Tx>(
-    tx: &mut T,
-    ctx: &Ctx<'_>,
-    op: Operation,
-) -> Result<Output, OpError> {
-    match op {
-        Operation::CreateRole {
+// ── Operation inputs (rows of `table.rs`) ──────────────────────────────────────────────────────
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CreateRole {
+    pub role_name: Option<String>,
+    pub path: Option<String>,
+    pub assume_role_policy_document: Option<String>,
+    pub description: Option<String>,
+    pub max_session_duration: Option<i64>,
+    pub permissions_boundary: Option<String>,
+    pub tags: Vec<Tag>,
+}
+
+impl Handler for CreateRole {
+    fn decode(m: &dyn Members) -> Result<Self, ApiError> {
+        Ok(CreateRole {
+            role_name: m.string("RoleName"),
+            path: m.string("Path"),
+            assume_role_policy_document: m.string("AssumeRolePolicyDocument"),
+            description: m.string("Description"),
+            max_session_duration: m.integer("MaxSessionDuration")?,
+            permissions_boundary: m.string("PermissionsBoundary"),
+            tags: m.tags("Tags"),
+        })
+    }
+
+    async fn target<T: Tx>(
+        &self,
+        op: OpName,
+        tx: &mut T,
+        ctx: &Ctx<'_>,
+    ) -> Result<Target, OpError> {
+        let CreateRole {
+            role_name,
+            path,
+            permissions_boundary,
+            tags,
+            ..
+        } = self;
+        let mut keys = request_tag_keys(tags);
+        keys.extend(
+            permissions_boundary
+                .iter()
+                .map(|b| ("iam:PermissionsBoundary".to_owned(), vec![b.clone()])),
+        );
+        role_permission(tx, ctx, op, &opt(role_name), path.as_deref(), keys).await
+    }
+
+    async fn run<T: Tx>(self, tx: &mut T, ctx: &Ctx<'_>) -> Result<Output, OpError> {
+        let CreateRole {
             role_name,
             path,
             assume_role_policy_document,
@@ -96,239 +141,544 @@ pub(super) async fn run<T: Tx>(
             max_session_duration,
             permissions_boundary,
             tags,
-        } => {
-            let mut v = Validator::new();
-            let name = required_name(&mut v, role_name.as_deref()).to_owned();
-            v.opt_string("path", path.as_deref(), &v::PATH);
-            let document = v
-                .required(
-                    "assumeRolePolicyDocument",
-                    assume_role_policy_document.as_deref(),
-                )
-                .unwrap_or_default()
-                .to_owned();
-            if assume_role_policy_document.is_some() {
-                v.string("assumeRolePolicyDocument", &document, &v::POLICY_DOCUMENT);
-            }
-            v.opt_string("description", description.as_deref(), &ROLE_DESCRIPTION);
-            if let Some(d) = max_session_duration {
-                v.range("maxSessionDuration", d, MIN_ROLE_SESSION, MAX_ROLE_SESSION);
-            }
-            v.opt_string(
-                "permissionsBoundary",
-                permissions_boundary.as_deref(),
-                &v::ARN,
-            );
-            validate_tags(&mut v, &tags);
-            v.finish()?;
-            reject_duplicate_tag_keys(&tags)?;
-            check_trust_policy(&document, &name)?;
-            let acct = account_id(ctx);
-            if let Some(existing) = tx.get_role(acct, &name).await? {
-                return Err(ApiError::entity_already_exists(format!(
-                    "Role with name {} already exists.",
-                    existing.name
-                ))
-                .into());
-            }
-            if let Some(arn) = &permissions_boundary {
-                super::attachments::require_boundary(tx, ctx, arn).await?;
-            }
-            let role = Role {
-                account_id: acct.to_owned(),
-                role_id: ids::new_id(IdKind::Role)?,
-                name,
-                path: path.unwrap_or_else(|| "/".to_owned()),
-                created: ctx.now,
-                assume_role_policy: document,
-                description,
-                max_session_duration: max_session_duration.unwrap_or(MIN_ROLE_SESSION),
-                permissions_boundary,
-                tags,
-                last_used: None,
-            };
-            tx.insert_role(&role).await?;
-            Ok(role_output(ctx, role))
+        } = self;
+        let mut v = Validator::new();
+        let name = required_name(&mut v, role_name.as_deref()).to_owned();
+        v.opt_string("path", path.as_deref(), &v::PATH);
+        let document = v
+            .required(
+                "assumeRolePolicyDocument",
+                assume_role_policy_document.as_deref(),
+            )
+            .unwrap_or_default()
+            .to_owned();
+        if assume_role_policy_document.is_some() {
+            v.string("assumeRolePolicyDocument", &document, &v::POLICY_DOCUMENT);
         }
-        Operation::GetRole { role_name } => {
-            let mut v = Validator::new();
-            let name = required_name(&mut v, role_name.as_deref());
-            v.finish()?;
-            let role = require_role(tx, ctx, name).await?;
-            Ok(role_output(ctx, role))
+        v.opt_string("description", description.as_deref(), &ROLE_DESCRIPTION);
+        if let Some(d) = max_session_duration {
+            v.range("maxSessionDuration", d, MIN_ROLE_SESSION, MAX_ROLE_SESSION);
         }
-        Operation::UpdateRole {
+        v.opt_string(
+            "permissionsBoundary",
+            permissions_boundary.as_deref(),
+            &v::ARN,
+        );
+        validate_tags(&mut v, &tags);
+        v.finish()?;
+        reject_duplicate_tag_keys(&tags)?;
+        check_trust_policy(&document, &name)?;
+        let acct = account_id(ctx);
+        if let Some(existing) = tx.get_role(acct, &name).await? {
+            return Err(ApiError::entity_already_exists(format!(
+                "Role with name {} already exists.",
+                existing.name
+            ))
+            .into());
+        }
+        if let Some(arn) = &permissions_boundary {
+            super::attachments::require_boundary(tx, ctx, arn).await?;
+        }
+        let role = Role {
+            account_id: acct.to_owned(),
+            role_id: ids::new_id(IdKind::Role)?,
+            name,
+            path: path.unwrap_or_else(|| "/".to_owned()),
+            created: ctx.now,
+            assume_role_policy: document,
+            description,
+            max_session_duration: max_session_duration.unwrap_or(MIN_ROLE_SESSION),
+            permissions_boundary,
+            tags,
+            last_used: None,
+        };
+        tx.insert_role(&role).await?;
+        Ok(role_output(ctx, role))
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GetRole {
+    pub role_name: Option<String>,
+}
+
+impl Handler for GetRole {
+    fn decode(m: &dyn Members) -> Result<Self, ApiError> {
+        Ok(GetRole {
+            role_name: m.string("RoleName"),
+        })
+    }
+
+    async fn target<T: Tx>(
+        &self,
+        op: OpName,
+        tx: &mut T,
+        ctx: &Ctx<'_>,
+    ) -> Result<Target, OpError> {
+        let GetRole { role_name } = self;
+        role_permission(tx, ctx, op, &opt(role_name), None, Vec::new()).await
+    }
+
+    async fn run<T: Tx>(self, tx: &mut T, ctx: &Ctx<'_>) -> Result<Output, OpError> {
+        let GetRole { role_name } = self;
+        let mut v = Validator::new();
+        let name = required_name(&mut v, role_name.as_deref());
+        v.finish()?;
+        let role = require_role(tx, ctx, name).await?;
+        Ok(role_output(ctx, role))
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UpdateRole {
+    pub role_name: Option<String>,
+    pub description: Option<String>,
+    pub max_session_duration: Option<i64>,
+}
+
+impl Handler for UpdateRole {
+    fn decode(m: &dyn Members) -> Result<Self, ApiError> {
+        Ok(UpdateRole {
+            role_name: m.string("RoleName"),
+            description: m.string("Description"),
+            max_session_duration: m.integer("MaxSessionDuration")?,
+        })
+    }
+
+    async fn target<T: Tx>(
+        &self,
+        op: OpName,
+        tx: &mut T,
+        ctx: &Ctx<'_>,
+    ) -> Result<Target, OpError> {
+        let UpdateRole { role_name, .. } = self;
+        role_permission(tx, ctx, op, &opt(role_name), None, Vec::new()).await
+    }
+
+    async fn run<T: Tx>(self, tx: &mut T, ctx: &Ctx<'_>) -> Result<Output, OpError> {
+        let UpdateRole {
             role_name,
             description,
             max_session_duration,
-        } => {
-            let mut v = Validator::new();
-            let name = required_name(&mut v, role_name.as_deref());
-            v.opt_string("description", description.as_deref(), &ROLE_DESCRIPTION);
-            if let Some(d) = max_session_duration {
-                v.range("maxSessionDuration", d, MIN_ROLE_SESSION, MAX_ROLE_SESSION);
-            }
-            v.finish()?;
-            let mut role = require_role(tx, ctx, name).await?;
-            if let Some(d) = description {
-                role.description = Some(d);
-            }
-            if let Some(d) = max_session_duration {
-                role.max_session_duration = d;
-            }
-            tx.update_role(&role).await?;
-            Ok(Output::Empty)
+        } = self;
+        let mut v = Validator::new();
+        let name = required_name(&mut v, role_name.as_deref());
+        v.opt_string("description", description.as_deref(), &ROLE_DESCRIPTION);
+        if let Some(d) = max_session_duration {
+            v.range("maxSessionDuration", d, MIN_ROLE_SESSION, MAX_ROLE_SESSION);
         }
-        Operation::UpdateRoleDescription {
+        v.finish()?;
+        let mut role = require_role(tx, ctx, name).await?;
+        if let Some(d) = description {
+            role.description = Some(d);
+        }
+        if let Some(d) = max_session_duration {
+            role.max_session_duration = d;
+        }
+        tx.update_role(&role).await?;
+        Ok(Output::Empty)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UpdateRoleDescription {
+    pub role_name: Option<String>,
+    pub description: Option<String>,
+}
+
+impl Handler for UpdateRoleDescription {
+    fn decode(m: &dyn Members) -> Result<Self, ApiError> {
+        Ok(UpdateRoleDescription {
+            role_name: m.string("RoleName"),
+            description: m.string("Description"),
+        })
+    }
+
+    async fn target<T: Tx>(
+        &self,
+        op: OpName,
+        tx: &mut T,
+        ctx: &Ctx<'_>,
+    ) -> Result<Target, OpError> {
+        let UpdateRoleDescription { role_name, .. } = self;
+        role_permission(tx, ctx, op, &opt(role_name), None, Vec::new()).await
+    }
+
+    async fn run<T: Tx>(self, tx: &mut T, ctx: &Ctx<'_>) -> Result<Output, OpError> {
+        let UpdateRoleDescription {
             role_name,
             description,
-        } => {
-            let mut v = Validator::new();
-            let name = required_name(&mut v, role_name.as_deref());
-            let d = v
-                .required_string("description", description.as_deref(), &ROLE_DESCRIPTION)
-                .to_owned();
-            v.finish()?;
-            let mut role = require_role(tx, ctx, name).await?;
-            role.description = Some(d);
-            tx.update_role(&role).await?;
-            Ok(role_output(ctx, role))
-        }
-        Operation::UpdateAssumeRolePolicy {
+        } = self;
+        let mut v = Validator::new();
+        let name = required_name(&mut v, role_name.as_deref());
+        let d = v
+            .required_string("description", description.as_deref(), &ROLE_DESCRIPTION)
+            .to_owned();
+        v.finish()?;
+        let mut role = require_role(tx, ctx, name).await?;
+        role.description = Some(d);
+        tx.update_role(&role).await?;
+        Ok(role_output(ctx, role))
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UpdateAssumeRolePolicy {
+    pub role_name: Option<String>,
+    pub policy_document: Option<String>,
+}
+
+impl Handler for UpdateAssumeRolePolicy {
+    fn decode(m: &dyn Members) -> Result<Self, ApiError> {
+        Ok(UpdateAssumeRolePolicy {
+            role_name: m.string("RoleName"),
+            policy_document: m.string("PolicyDocument"),
+        })
+    }
+
+    async fn target<T: Tx>(
+        &self,
+        op: OpName,
+        tx: &mut T,
+        ctx: &Ctx<'_>,
+    ) -> Result<Target, OpError> {
+        let UpdateAssumeRolePolicy { role_name, .. } = self;
+        role_permission(tx, ctx, op, &opt(role_name), None, Vec::new()).await
+    }
+
+    async fn run<T: Tx>(self, tx: &mut T, ctx: &Ctx<'_>) -> Result<Output, OpError> {
+        let UpdateAssumeRolePolicy {
             role_name,
             policy_document,
-        } => {
-            let mut v = Validator::new();
-            let name = required_name(&mut v, role_name.as_deref());
-            let document = v
-                .required_string(
-                    "policyDocument",
-                    policy_document.as_deref(),
-                    &v::POLICY_DOCUMENT,
-                )
-                .to_owned();
-            v.finish()?;
-            let mut role = require_role(tx, ctx, name).await?;
-            check_trust_policy(&document, &role.name)?;
-            role.assume_role_policy = document;
-            tx.update_role(&role).await?;
-            Ok(Output::Empty)
-        }
-        Operation::DeleteRole { role_name } => {
-            let mut v = Validator::new();
-            let name = required_name(&mut v, role_name.as_deref());
-            v.finish()?;
-            let role = require_role(tx, ctx, name).await?;
-            super::attachments::refuse_delete_with_policies(tx, EntityKind::Role, &role.role_id)
-                .await?;
-            tx.delete_role(&role.role_id).await?;
-            Ok(Output::Empty)
-        }
-        Operation::ListRoles {
+        } = self;
+        let mut v = Validator::new();
+        let name = required_name(&mut v, role_name.as_deref());
+        let document = v
+            .required_string(
+                "policyDocument",
+                policy_document.as_deref(),
+                &v::POLICY_DOCUMENT,
+            )
+            .to_owned();
+        v.finish()?;
+        let mut role = require_role(tx, ctx, name).await?;
+        check_trust_policy(&document, &role.name)?;
+        role.assume_role_policy = document;
+        tx.update_role(&role).await?;
+        Ok(Output::Empty)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeleteRole {
+    pub role_name: Option<String>,
+}
+
+impl Handler for DeleteRole {
+    fn decode(m: &dyn Members) -> Result<Self, ApiError> {
+        Ok(DeleteRole {
+            role_name: m.string("RoleName"),
+        })
+    }
+
+    async fn target<T: Tx>(
+        &self,
+        op: OpName,
+        tx: &mut T,
+        ctx: &Ctx<'_>,
+    ) -> Result<Target, OpError> {
+        let DeleteRole { role_name } = self;
+        role_permission(tx, ctx, op, &opt(role_name), None, Vec::new()).await
+    }
+
+    async fn run<T: Tx>(self, tx: &mut T, ctx: &Ctx<'_>) -> Result<Output, OpError> {
+        let DeleteRole { role_name } = self;
+        let mut v = Validator::new();
+        let name = required_name(&mut v, role_name.as_deref());
+        v.finish()?;
+        let role = require_role(tx, ctx, name).await?;
+        super::attachments::refuse_delete_with_policies(tx, EntityKind::Role, &role.role_id)
+            .await?;
+        tx.delete_role(&role.role_id).await?;
+        Ok(Output::Empty)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListRoles {
+    pub path_prefix: Option<String>,
+    pub marker: Option<String>,
+    pub max_items: Option<i64>,
+}
+
+impl Handler for ListRoles {
+    fn decode(m: &dyn Members) -> Result<Self, ApiError> {
+        Ok(ListRoles {
+            path_prefix: m.string("PathPrefix"),
+            marker: m.string("Marker"),
+            max_items: m.integer("MaxItems")?,
+        })
+    }
+
+    async fn target<T: Tx>(
+        &self,
+        op: OpName,
+        _tx: &mut T,
+        ctx: &Ctx<'_>,
+    ) -> Result<Target, OpError> {
+        Ok(list_target(ctx, op, "role"))
+    }
+
+    async fn run<T: Tx>(self, tx: &mut T, ctx: &Ctx<'_>) -> Result<Output, OpError> {
+        let ListRoles {
             path_prefix,
             marker,
             max_items,
-        } => {
-            let mut v = Validator::new();
-            v.opt_string("pathPrefix", path_prefix.as_deref(), &v::PATH_PREFIX);
-            let max = page_params(&mut v, marker.as_deref(), max_items);
-            v.finish()?;
-            let after = marker.as_deref().map(decode_marker).transpose()?;
-            let prefix = path_prefix.as_deref().unwrap_or("/");
-            let mut roles = tx
-                .list_roles(account_id(ctx), prefix, after.as_deref(), max + 1)
-                .await?;
-            let is_truncated = roles.len() > max;
-            roles.truncate(max);
-            let marker = if is_truncated {
-                roles.last().map(|r| encode_marker(&r.name))
-            } else {
-                None
-            };
-            let roles = roles
-                .into_iter()
-                .map(|r| {
-                    let arn = r.arn(ctx.partition);
-                    (r, arn)
-                })
-                .collect();
-            Ok(Output::Roles {
-                roles,
-                page: Page {
-                    is_truncated,
-                    marker,
-                },
+        } = self;
+        let mut v = Validator::new();
+        v.opt_string("pathPrefix", path_prefix.as_deref(), &v::PATH_PREFIX);
+        let max = page_params(&mut v, marker.as_deref(), max_items);
+        v.finish()?;
+        let after = marker.as_deref().map(decode_marker).transpose()?;
+        let prefix = path_prefix.as_deref().unwrap_or("/");
+        let mut roles = tx
+            .list_roles(account_id(ctx), prefix, after.as_deref(), max + 1)
+            .await?;
+        let is_truncated = roles.len() > max;
+        roles.truncate(max);
+        let marker = if is_truncated {
+            roles.last().map(|r| encode_marker(&r.name))
+        } else {
+            None
+        };
+        let roles = roles
+            .into_iter()
+            .map(|r| {
+                let arn = r.arn(ctx.partition);
+                (r, arn)
             })
+            .collect();
+        Ok(Output::Roles {
+            roles,
+            page: Page {
+                is_truncated,
+                marker,
+            },
+        })
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TagRole {
+    pub role_name: Option<String>,
+    pub tags: Vec<Tag>,
+}
+
+impl Handler for TagRole {
+    fn decode(m: &dyn Members) -> Result<Self, ApiError> {
+        Ok(TagRole {
+            role_name: m.string("RoleName"),
+            tags: m.tags("Tags"),
+        })
+    }
+
+    async fn target<T: Tx>(
+        &self,
+        op: OpName,
+        tx: &mut T,
+        ctx: &Ctx<'_>,
+    ) -> Result<Target, OpError> {
+        let TagRole { role_name, tags } = self;
+        role_permission(tx, ctx, op, &opt(role_name), None, request_tag_keys(tags)).await
+    }
+
+    async fn run<T: Tx>(self, tx: &mut T, ctx: &Ctx<'_>) -> Result<Output, OpError> {
+        let TagRole { role_name, tags } = self;
+        let mut v = Validator::new();
+        let name = required_name(&mut v, role_name.as_deref());
+        if tags.is_empty() {
+            v.required("tags", None);
         }
-        Operation::TagRole { role_name, tags } => {
-            let mut v = Validator::new();
-            let name = required_name(&mut v, role_name.as_deref());
-            if tags.is_empty() {
-                v.required("tags", None);
-            }
-            validate_tags(&mut v, &tags);
-            v.finish()?;
-            reject_duplicate_tag_keys(&tags)?;
-            let mut role = require_role(tx, ctx, name).await?;
-            merge_tags(&mut role.tags, tags, "TagsPerRole")?;
-            tx.update_role(&role).await?;
-            Ok(Output::Empty)
-        }
-        Operation::UntagRole {
+        validate_tags(&mut v, &tags);
+        v.finish()?;
+        reject_duplicate_tag_keys(&tags)?;
+        let mut role = require_role(tx, ctx, name).await?;
+        merge_tags(&mut role.tags, tags, "TagsPerRole")?;
+        tx.update_role(&role).await?;
+        Ok(Output::Empty)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UntagRole {
+    pub role_name: Option<String>,
+    pub tag_keys: Vec<String>,
+}
+
+impl Handler for UntagRole {
+    fn decode(m: &dyn Members) -> Result<Self, ApiError> {
+        Ok(UntagRole {
+            role_name: m.string("RoleName"),
+            tag_keys: m.list("TagKeys"),
+        })
+    }
+
+    async fn target<T: Tx>(
+        &self,
+        op: OpName,
+        tx: &mut T,
+        ctx: &Ctx<'_>,
+    ) -> Result<Target, OpError> {
+        let UntagRole {
             role_name,
             tag_keys,
-        } => {
-            let mut v = Validator::new();
-            let name = required_name(&mut v, role_name.as_deref());
-            validate_tag_keys(&mut v, &tag_keys);
-            v.finish()?;
-            let mut role = require_role(tx, ctx, name).await?;
-            remove_tags(&mut role.tags, &tag_keys);
-            tx.update_role(&role).await?;
-            Ok(Output::Empty)
-        }
-        Operation::ListRoleTags {
+        } = self;
+        let keys = vec![("aws:TagKeys".to_owned(), tag_keys.clone())];
+        role_permission(tx, ctx, op, &opt(role_name), None, keys).await
+    }
+
+    async fn run<T: Tx>(self, tx: &mut T, ctx: &Ctx<'_>) -> Result<Output, OpError> {
+        let UntagRole {
+            role_name,
+            tag_keys,
+        } = self;
+        let mut v = Validator::new();
+        let name = required_name(&mut v, role_name.as_deref());
+        validate_tag_keys(&mut v, &tag_keys);
+        v.finish()?;
+        let mut role = require_role(tx, ctx, name).await?;
+        remove_tags(&mut role.tags, &tag_keys);
+        tx.update_role(&role).await?;
+        Ok(Output::Empty)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListRoleTags {
+    pub role_name: Option<String>,
+    pub marker: Option<String>,
+    pub max_items: Option<i64>,
+}
+
+impl Handler for ListRoleTags {
+    fn decode(m: &dyn Members) -> Result<Self, ApiError> {
+        Ok(ListRoleTags {
+            role_name: m.string("RoleName"),
+            marker: m.string("Marker"),
+            max_items: m.integer("MaxItems")?,
+        })
+    }
+
+    async fn target<T: Tx>(
+        &self,
+        op: OpName,
+        tx: &mut T,
+        ctx: &Ctx<'_>,
+    ) -> Result<Target, OpError> {
+        let ListRoleTags { role_name, .. } = self;
+        role_permission(tx, ctx, op, &opt(role_name), None, Vec::new()).await
+    }
+
+    async fn run<T: Tx>(self, tx: &mut T, ctx: &Ctx<'_>) -> Result<Output, OpError> {
+        let ListRoleTags {
             role_name,
             marker,
             max_items,
-        } => {
-            let mut v = Validator::new();
-            let name = required_name(&mut v, role_name.as_deref());
-            let max = page_params(&mut v, marker.as_deref(), max_items);
-            v.finish()?;
-            let role = require_role(tx, ctx, name).await?;
-            let (tags, page) = slice_page(&role.tags, marker_offset(marker.as_deref())?, max);
-            Ok(Output::Tags { tags, page })
-        }
-        Operation::PutRolePermissionsBoundary {
+        } = self;
+        let mut v = Validator::new();
+        let name = required_name(&mut v, role_name.as_deref());
+        let max = page_params(&mut v, marker.as_deref(), max_items);
+        v.finish()?;
+        let role = require_role(tx, ctx, name).await?;
+        let (tags, page) = slice_page(&role.tags, marker_offset(marker.as_deref())?, max);
+        Ok(Output::Tags { tags, page })
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PutRolePermissionsBoundary {
+    pub role_name: Option<String>,
+    pub permissions_boundary: Option<String>,
+}
+
+impl Handler for PutRolePermissionsBoundary {
+    fn decode(m: &dyn Members) -> Result<Self, ApiError> {
+        Ok(PutRolePermissionsBoundary {
+            role_name: m.string("RoleName"),
+            permissions_boundary: m.string("PermissionsBoundary"),
+        })
+    }
+
+    async fn target<T: Tx>(
+        &self,
+        op: OpName,
+        tx: &mut T,
+        ctx: &Ctx<'_>,
+    ) -> Result<Target, OpError> {
+        let PutRolePermissionsBoundary {
             role_name,
             permissions_boundary,
-        } => {
-            let mut v = Validator::new();
-            let name = required_name(&mut v, role_name.as_deref());
-            let arn = v
-                .required_string(
-                    "permissionsBoundary",
-                    permissions_boundary.as_deref(),
-                    &v::ARN,
-                )
-                .to_owned();
-            v.finish()?;
-            let mut role = require_role(tx, ctx, name).await?;
-            super::attachments::require_boundary(tx, ctx, &arn).await?;
-            role.permissions_boundary = Some(arn);
-            tx.update_role(&role).await?;
-            Ok(Output::Empty)
-        }
-        Operation::DeleteRolePermissionsBoundary { role_name } => {
-            let mut v = Validator::new();
-            let name = required_name(&mut v, role_name.as_deref());
-            v.finish()?;
-            let mut role = require_role(tx, ctx, name).await?;
-            role.permissions_boundary = None;
-            tx.update_role(&role).await?;
-            Ok(Output::Empty)
-        }
-        _ => Err(ApiError::internal().into()),
+        } = self;
+        let keys = permissions_boundary
+            .iter()
+            .map(|b| ("iam:PermissionsBoundary".to_owned(), vec![b.clone()]))
+            .collect();
+        role_permission(tx, ctx, op, &opt(role_name), None, keys).await
+    }
+
+    async fn run<T: Tx>(self, tx: &mut T, ctx: &Ctx<'_>) -> Result<Output, OpError> {
+        let PutRolePermissionsBoundary {
+            role_name,
+            permissions_boundary,
+        } = self;
+        let mut v = Validator::new();
+        let name = required_name(&mut v, role_name.as_deref());
+        let arn = v
+            .required_string(
+                "permissionsBoundary",
+                permissions_boundary.as_deref(),
+                &v::ARN,
+            )
+            .to_owned();
+        v.finish()?;
+        let mut role = require_role(tx, ctx, name).await?;
+        super::attachments::require_boundary(tx, ctx, &arn).await?;
+        role.permissions_boundary = Some(arn);
+        tx.update_role(&role).await?;
+        Ok(Output::Empty)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeleteRolePermissionsBoundary {
+    pub role_name: Option<String>,
+}
+
+impl Handler for DeleteRolePermissionsBoundary {
+    fn decode(m: &dyn Members) -> Result<Self, ApiError> {
+        Ok(DeleteRolePermissionsBoundary {
+            role_name: m.string("RoleName"),
+        })
+    }
+
+    async fn target<T: Tx>(
+        &self,
+        op: OpName,
+        tx: &mut T,
+        ctx: &Ctx<'_>,
+    ) -> Result<Target, OpError> {
+        let DeleteRolePermissionsBoundary { role_name } = self;
+        role_permission(tx, ctx, op, &opt(role_name), None, Vec::new()).await
+    }
+
+    async fn run<T: Tx>(self, tx: &mut T, ctx: &Ctx<'_>) -> Result<Output, OpError> {
+        let DeleteRolePermissionsBoundary { role_name } = self;
+        let mut v = Validator::new();
+        let name = required_name(&mut v, role_name.as_deref());
+        v.finish()?;
+        let mut role = require_role(tx, ctx, name).await?;
+        role.permissions_boundary = None;
+        tx.update_role(&role).await?;
+        Ok(Output::Empty)
     }
 }

@@ -20,6 +20,8 @@ use crate::totp::{CodeInput, TotpConfig};
 use crate::validate::{self as v, StringShape, Validator};
 
 use super::policies::check_document;
+#[allow(unused_imports)]
+use super::*;
 use super::{Ctx, Output, account_id, reject_duplicate_tag_keys, validate_tags};
 
 /// Temporary credentials as every STS response carries them. `Debug` hides the secret and token.
@@ -721,6 +723,312 @@ pub(super) fn decode_authorization_message(
     );
     v.finish()?;
     Err(invalid_authorization_message().into())
+}
+
+/// `GetAccessKeyInfo` and `DecodeAuthorizationMessage` need their action on `*`; federated users
+/// may call no STS operation but `GetCallerIdentity` (GetFederationToken's API reference,
+/// "Permissions"), whatever their session policy allows.
+fn sts_read_target(op: OpName, ctx: &Ctx<'_>) -> Result<Target, OpError> {
+    if matches!(ctx.caller.principal, Principal::FederatedUser { .. }) {
+        return Err(ApiError::access_denied(format!(
+            "User: {} is not authorized to perform: {}",
+            ctx.caller.principal.arn(ctx.partition),
+            op.action()
+        ))
+        .into());
+    }
+    Ok(Target::Resource(Permission {
+        action: op.action().to_owned(),
+        resource: "*".to_owned(),
+        context: Vec::new(),
+    }))
+}
+
+// ── Operation inputs (rows of `table.rs`) ──────────────────────────────────────────────────────
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GetCallerIdentity {}
+
+impl Handler for GetCallerIdentity {
+    fn decode(_m: &dyn Members) -> Result<Self, ApiError> {
+        Ok(GetCallerIdentity {})
+    }
+
+    async fn target<T: Tx>(
+        &self,
+        _op: OpName,
+        _tx: &mut T,
+        _ctx: &Ctx<'_>,
+    ) -> Result<Target, OpError> {
+        Ok(Target::Unrestricted)
+    }
+
+    async fn run<T: Tx>(self, _tx: &mut T, ctx: &Ctx<'_>) -> Result<Output, OpError> {
+        let p = &ctx.caller.principal;
+        Ok(Output::CallerIdentity {
+            user_id: p.user_id().into_owned(),
+            account: p.account_id().to_owned(),
+            arn: p.arn(ctx.partition),
+        })
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GetSessionToken {
+    pub duration_seconds: Option<i64>,
+    pub serial_number: Option<String>,
+    pub token_code: Option<CodeInput>,
+}
+
+impl Handler for GetSessionToken {
+    fn decode(m: &dyn Members) -> Result<Self, ApiError> {
+        Ok(GetSessionToken {
+            duration_seconds: m.integer("DurationSeconds")?,
+            serial_number: m.string("SerialNumber"),
+            token_code: m.code("TokenCode"),
+        })
+    }
+
+    async fn target<T: Tx>(
+        &self,
+        op: OpName,
+        _tx: &mut T,
+        ctx: &Ctx<'_>,
+    ) -> Result<Target, OpError> {
+        if ctx.caller.session.is_some() {
+            return Err(session_credentials_refused(op.name()));
+        }
+        Ok(Target::DenyOnly(Permission {
+            action: op.action().to_owned(),
+            resource: "*".to_owned(),
+            context: Vec::new(),
+        }))
+    }
+
+    async fn run<T: Tx>(self, tx: &mut T, ctx: &Ctx<'_>) -> Result<Output, OpError> {
+        let GetSessionToken {
+            duration_seconds,
+            serial_number,
+            token_code,
+        } = self;
+        get_session_token(tx, ctx, duration_seconds, serial_number, token_code).await
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AssumeRole {
+    pub role_arn: Option<String>,
+    pub role_session_name: Option<String>,
+    pub policy_arns: Vec<String>,
+    pub policy: Option<String>,
+    pub duration_seconds: Option<i64>,
+    pub tags: Vec<Tag>,
+    pub transitive_tag_keys: Vec<String>,
+    pub external_id: Option<String>,
+    pub serial_number: Option<String>,
+    pub token_code: Option<CodeInput>,
+    pub source_identity: Option<String>,
+}
+
+impl Handler for AssumeRole {
+    fn decode(m: &dyn Members) -> Result<Self, ApiError> {
+        Ok(AssumeRole {
+            role_arn: m.string("RoleArn"),
+            role_session_name: m.string("RoleSessionName"),
+            policy_arns: m.structure_list("PolicyArns", "arn"),
+            policy: m.string("Policy"),
+            duration_seconds: m.integer("DurationSeconds")?,
+            tags: m.tags("Tags"),
+            transitive_tag_keys: m.list("TransitiveTagKeys"),
+            external_id: m.string("ExternalId"),
+            serial_number: m.string("SerialNumber"),
+            token_code: m.code("TokenCode"),
+            source_identity: m.string("SourceIdentity"),
+        })
+    }
+
+    async fn target<T: Tx>(
+        &self,
+        _op: OpName,
+        tx: &mut T,
+        ctx: &Ctx<'_>,
+    ) -> Result<Target, OpError> {
+        let AssumeRole {
+            role_arn,
+            role_session_name,
+            tags,
+            transitive_tag_keys,
+            external_id,
+            serial_number,
+            token_code,
+            source_identity,
+            ..
+        } = self;
+        let arn = opt(role_arn);
+        // A chained request carries its session's source identity whether or not it names
+        // it again (IAM User Guide, "Monitor and control actions taken with assumed roles").
+        let source_identity = source_identity.as_deref().or(ctx
+            .caller
+            .session
+            .as_ref()
+            .and_then(|s| s.source_identity.as_deref()));
+        let context = assume_role_context(
+            tags,
+            transitive_tag_keys,
+            external_id.as_deref(),
+            role_session_name.as_deref(),
+            source_identity,
+            serial_number.is_some() && token_code.is_some(),
+        );
+        let permission = Permission {
+            action: "sts:AssumeRole".to_owned(),
+            resource: arn.clone(),
+            context,
+        };
+        let trust = role_of_arn(tx, ctx, &arn)
+            .await?
+            .map(|role| trust_policy(ctx, &role));
+        Ok(Target::AssumeRole(permission, trust))
+    }
+
+    async fn run<T: Tx>(self, tx: &mut T, ctx: &Ctx<'_>) -> Result<Output, OpError> {
+        let AssumeRole {
+            role_arn,
+            role_session_name,
+            policy_arns,
+            policy,
+            duration_seconds,
+            tags,
+            transitive_tag_keys,
+            external_id,
+            serial_number,
+            token_code,
+            source_identity,
+        } = self;
+        assume_role(
+            tx,
+            ctx,
+            role_arn,
+            role_session_name,
+            policy_arns,
+            policy,
+            duration_seconds,
+            tags,
+            transitive_tag_keys,
+            external_id,
+            serial_number,
+            token_code,
+            source_identity,
+        )
+        .await
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GetFederationToken {
+    pub name: Option<String>,
+    pub policy: Option<String>,
+    pub policy_arns: Vec<String>,
+    pub duration_seconds: Option<i64>,
+    pub tags: Vec<Tag>,
+}
+
+impl Handler for GetFederationToken {
+    fn decode(m: &dyn Members) -> Result<Self, ApiError> {
+        Ok(GetFederationToken {
+            name: m.string("Name"),
+            policy: m.string("Policy"),
+            policy_arns: m.structure_list("PolicyArns", "arn"),
+            duration_seconds: m.integer("DurationSeconds")?,
+            tags: m.tags("Tags"),
+        })
+    }
+
+    async fn target<T: Tx>(
+        &self,
+        op: OpName,
+        _tx: &mut T,
+        ctx: &Ctx<'_>,
+    ) -> Result<Target, OpError> {
+        if ctx.caller.session.is_some() {
+            return Err(session_credentials_refused(op.name()));
+        }
+        let GetFederationToken { name, tags, .. } = self;
+        Ok(Target::Resource(Permission {
+            action: op.action().to_owned(),
+            resource: crate::principal::federated_user_arn(
+                ctx.partition,
+                account_id(ctx),
+                &opt(name),
+            ),
+            context: request_tag_keys(tags),
+        }))
+    }
+
+    async fn run<T: Tx>(self, tx: &mut T, ctx: &Ctx<'_>) -> Result<Output, OpError> {
+        let GetFederationToken {
+            name,
+            policy,
+            policy_arns,
+            duration_seconds,
+            tags,
+        } = self;
+        get_federation_token(tx, ctx, name, policy, policy_arns, duration_seconds, tags).await
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GetAccessKeyInfo {
+    pub access_key_id: Option<String>,
+}
+
+impl Handler for GetAccessKeyInfo {
+    fn decode(m: &dyn Members) -> Result<Self, ApiError> {
+        Ok(GetAccessKeyInfo {
+            access_key_id: m.string("AccessKeyId"),
+        })
+    }
+
+    async fn target<T: Tx>(
+        &self,
+        op: OpName,
+        _tx: &mut T,
+        ctx: &Ctx<'_>,
+    ) -> Result<Target, OpError> {
+        sts_read_target(op, ctx)
+    }
+
+    async fn run<T: Tx>(self, tx: &mut T, ctx: &Ctx<'_>) -> Result<Output, OpError> {
+        let GetAccessKeyInfo { access_key_id } = self;
+        get_access_key_info(tx, ctx, access_key_id).await
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DecodeAuthorizationMessage {
+    pub encoded_message: Option<String>,
+}
+
+impl Handler for DecodeAuthorizationMessage {
+    fn decode(m: &dyn Members) -> Result<Self, ApiError> {
+        Ok(DecodeAuthorizationMessage {
+            encoded_message: m.string("EncodedMessage"),
+        })
+    }
+
+    async fn target<T: Tx>(
+        &self,
+        op: OpName,
+        _tx: &mut T,
+        ctx: &Ctx<'_>,
+    ) -> Result<Target, OpError> {
+        sts_read_target(op, ctx)
+    }
+
+    async fn run<T: Tx>(self, _tx: &mut T, _ctx: &Ctx<'_>) -> Result<Output, OpError> {
+        let DecodeAuthorizationMessage { encoded_message } = self;
+        decode_authorization_message(encoded_message)
+    }
 }
 
 #[cfg(test)]

@@ -7,6 +7,8 @@ use crate::principal::Principal;
 use crate::store::Tx;
 use crate::validate::{self as v, Validator};
 
+#[allow(unused_imports)]
+use super::*;
 use super::{
     Ctx, Output, Page, account_id, decode_marker, encode_marker, marker_offset, merge_tags,
     page_params, reject_duplicate_tag_keys, remove_tags, slice_page, validate_tag_keys,
@@ -273,4 +275,295 @@ pub(super) async fn list_user_tags<T: Tx>(
     let user = require_user(tx, ctx, name).await?;
     let (tags, page) = slice_page(&user.tags, marker_offset(marker.as_deref())?, max);
     Ok(Output::Tags { tags, page })
+}
+
+// ── Operation inputs (rows of `table.rs`) ──────────────────────────────────────────────────────
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CreateUser {
+    pub user_name: Option<String>,
+    pub path: Option<String>,
+    pub permissions_boundary: Option<String>,
+    pub tags: Vec<Tag>,
+}
+
+impl Handler for CreateUser {
+    fn decode(m: &dyn Members) -> Result<Self, ApiError> {
+        Ok(CreateUser {
+            user_name: m.string("UserName"),
+            path: m.string("Path"),
+            permissions_boundary: m.string("PermissionsBoundary"),
+            tags: m.tags("Tags"),
+        })
+    }
+
+    async fn target<T: Tx>(
+        &self,
+        op: OpName,
+        tx: &mut T,
+        ctx: &Ctx<'_>,
+    ) -> Result<Target, OpError> {
+        let CreateUser {
+            user_name,
+            path,
+            permissions_boundary,
+            tags,
+        } = self;
+        let name = opt(user_name);
+        let mut keys = request_tag_keys(tags);
+        keys.extend(
+            permissions_boundary
+                .iter()
+                .map(|b| ("iam:PermissionsBoundary".to_owned(), vec![b.clone()])),
+        );
+        user_permission(tx, ctx, op, Some(&name), path.as_deref(), keys).await
+    }
+
+    async fn run<T: Tx>(self, tx: &mut T, ctx: &Ctx<'_>) -> Result<Output, OpError> {
+        let CreateUser {
+            user_name,
+            path,
+            permissions_boundary,
+            tags,
+        } = self;
+        create_user(tx, ctx, user_name, path, permissions_boundary, tags).await
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GetUser {
+    pub user_name: Option<String>,
+}
+
+impl Handler for GetUser {
+    fn decode(m: &dyn Members) -> Result<Self, ApiError> {
+        Ok(GetUser {
+            user_name: m.string("UserName"),
+        })
+    }
+
+    async fn target<T: Tx>(
+        &self,
+        op: OpName,
+        tx: &mut T,
+        ctx: &Ctx<'_>,
+    ) -> Result<Target, OpError> {
+        let GetUser { user_name } = self;
+        user_permission(tx, ctx, op, user_name.as_deref(), None, Vec::new()).await
+    }
+
+    async fn run<T: Tx>(self, tx: &mut T, ctx: &Ctx<'_>) -> Result<Output, OpError> {
+        let GetUser { user_name } = self;
+        get_user(tx, ctx, user_name).await
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListUsers {
+    pub path_prefix: Option<String>,
+    pub marker: Option<String>,
+    pub max_items: Option<i64>,
+}
+
+impl Handler for ListUsers {
+    fn decode(m: &dyn Members) -> Result<Self, ApiError> {
+        Ok(ListUsers {
+            path_prefix: m.string("PathPrefix"),
+            marker: m.string("Marker"),
+            max_items: m.integer("MaxItems")?,
+        })
+    }
+
+    async fn target<T: Tx>(
+        &self,
+        op: OpName,
+        _tx: &mut T,
+        ctx: &Ctx<'_>,
+    ) -> Result<Target, OpError> {
+        Ok(list_target(ctx, op, "user"))
+    }
+
+    async fn run<T: Tx>(self, tx: &mut T, ctx: &Ctx<'_>) -> Result<Output, OpError> {
+        let ListUsers {
+            path_prefix,
+            marker,
+            max_items,
+        } = self;
+        list_users(tx, ctx, path_prefix, marker, max_items).await
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UpdateUser {
+    pub user_name: Option<String>,
+    pub new_user_name: Option<String>,
+    pub new_path: Option<String>,
+}
+
+impl Handler for UpdateUser {
+    fn decode(m: &dyn Members) -> Result<Self, ApiError> {
+        Ok(UpdateUser {
+            user_name: m.string("UserName"),
+            new_user_name: m.string("NewUserName"),
+            new_path: m.string("NewPath"),
+        })
+    }
+
+    async fn target<T: Tx>(
+        &self,
+        op: OpName,
+        tx: &mut T,
+        ctx: &Ctx<'_>,
+    ) -> Result<Target, OpError> {
+        let UpdateUser { user_name, .. } = self;
+        user_permission(tx, ctx, op, Some(&opt(user_name)), None, Vec::new()).await
+    }
+
+    async fn run<T: Tx>(self, tx: &mut T, ctx: &Ctx<'_>) -> Result<Output, OpError> {
+        let UpdateUser {
+            user_name,
+            new_user_name,
+            new_path,
+        } = self;
+        update_user(tx, ctx, user_name, new_user_name, new_path).await
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeleteUser {
+    pub user_name: Option<String>,
+}
+
+impl Handler for DeleteUser {
+    fn decode(m: &dyn Members) -> Result<Self, ApiError> {
+        Ok(DeleteUser {
+            user_name: m.string("UserName"),
+        })
+    }
+
+    async fn target<T: Tx>(
+        &self,
+        op: OpName,
+        tx: &mut T,
+        ctx: &Ctx<'_>,
+    ) -> Result<Target, OpError> {
+        let DeleteUser { user_name } = self;
+        user_permission(tx, ctx, op, Some(&opt(user_name)), None, Vec::new()).await
+    }
+
+    async fn run<T: Tx>(self, tx: &mut T, ctx: &Ctx<'_>) -> Result<Output, OpError> {
+        let DeleteUser { user_name } = self;
+        delete_user(tx, ctx, user_name).await
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TagUser {
+    pub user_name: Option<String>,
+    pub tags: Vec<Tag>,
+}
+
+impl Handler for TagUser {
+    fn decode(m: &dyn Members) -> Result<Self, ApiError> {
+        Ok(TagUser {
+            user_name: m.string("UserName"),
+            tags: m.tags("Tags"),
+        })
+    }
+
+    async fn target<T: Tx>(
+        &self,
+        op: OpName,
+        tx: &mut T,
+        ctx: &Ctx<'_>,
+    ) -> Result<Target, OpError> {
+        let TagUser { user_name, tags } = self;
+        user_permission(
+            tx,
+            ctx,
+            op,
+            Some(&opt(user_name)),
+            None,
+            request_tag_keys(tags),
+        )
+        .await
+    }
+
+    async fn run<T: Tx>(self, tx: &mut T, ctx: &Ctx<'_>) -> Result<Output, OpError> {
+        let TagUser { user_name, tags } = self;
+        tag_user(tx, ctx, user_name, tags).await
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UntagUser {
+    pub user_name: Option<String>,
+    pub tag_keys: Vec<String>,
+}
+
+impl Handler for UntagUser {
+    fn decode(m: &dyn Members) -> Result<Self, ApiError> {
+        Ok(UntagUser {
+            user_name: m.string("UserName"),
+            tag_keys: m.list("TagKeys"),
+        })
+    }
+
+    async fn target<T: Tx>(
+        &self,
+        op: OpName,
+        tx: &mut T,
+        ctx: &Ctx<'_>,
+    ) -> Result<Target, OpError> {
+        let UntagUser {
+            user_name,
+            tag_keys,
+        } = self;
+        let keys = vec![("aws:TagKeys".to_owned(), tag_keys.clone())];
+        user_permission(tx, ctx, op, Some(&opt(user_name)), None, keys).await
+    }
+
+    async fn run<T: Tx>(self, tx: &mut T, ctx: &Ctx<'_>) -> Result<Output, OpError> {
+        let UntagUser {
+            user_name,
+            tag_keys,
+        } = self;
+        untag_user(tx, ctx, user_name, tag_keys).await
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListUserTags {
+    pub user_name: Option<String>,
+    pub marker: Option<String>,
+    pub max_items: Option<i64>,
+}
+
+impl Handler for ListUserTags {
+    fn decode(m: &dyn Members) -> Result<Self, ApiError> {
+        Ok(ListUserTags {
+            user_name: m.string("UserName"),
+            marker: m.string("Marker"),
+            max_items: m.integer("MaxItems")?,
+        })
+    }
+
+    async fn target<T: Tx>(
+        &self,
+        op: OpName,
+        tx: &mut T,
+        ctx: &Ctx<'_>,
+    ) -> Result<Target, OpError> {
+        let ListUserTags { user_name, .. } = self;
+        user_permission(tx, ctx, op, Some(&opt(user_name)), None, Vec::new()).await
+    }
+
+    async fn run<T: Tx>(self, tx: &mut T, ctx: &Ctx<'_>) -> Result<Output, OpError> {
+        let ListUserTags {
+            user_name,
+            marker,
+            max_items,
+        } = self;
+        list_user_tags(tx, ctx, user_name, marker, max_items).await
+    }
 }
