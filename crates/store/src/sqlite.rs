@@ -2484,7 +2484,13 @@ mod tests {
         assert_eq!(Kept::Json(text.clone()).event().unwrap(), e);
         let compact = Kept::Compact(e.columns(), e.compact_json());
         assert_eq!(compact.json().unwrap(), text);
-        assert!(Kept::Compact(e.columns(), "{".into()).json().is_err());
+        assert_eq!(
+            Kept::Compact(e.columns(), "{".into())
+                .json()
+                .unwrap_err()
+                .kind(),
+            keyward_core::StoreErrorKind::Corrupt
+        );
     }
 
     /// Two records of one millisecond given the same count (65,536 records apart) both land.
