@@ -51,8 +51,9 @@ impl MasterKey {
     }
 
     pub fn from_file_text(text: &str) -> Result<Self, StoreError> {
-        let bad =
-            || StoreError::new("master key file is not in the form 'keyward-master-key v1 ID HEX'");
+        let bad = || {
+            StoreError::corrupt("master key file is not in the form 'keyward-master-key v1 ID HEX'")
+        };
         let mut parts = text.split_whitespace();
         if parts.next() != Some("keyward-master-key") || parts.next() != Some("v1") {
             return Err(bad());
@@ -98,14 +99,14 @@ impl MasterKey {
 
     /// Decrypts a blob made by [`MasterKey::seal`] with the same `context`.
     pub fn open(&self, sealed: &[u8], context: &str) -> Result<Vec<u8>, StoreError> {
-        let bad = || StoreError::new(format!("open sealed secret for {context}"));
+        let bad = || StoreError::corrupt(format!("open sealed secret for {context}"));
         let (version, rest) = sealed.split_first().ok_or_else(bad)?;
         if *version != SEALED_V1 || rest.len() < 4 + 12 + 16 {
             return Err(bad());
         }
         let (id, rest) = rest.split_at(4);
         if id != self.id.to_be_bytes() {
-            return Err(StoreError::new(format!(
+            return Err(StoreError::corrupt(format!(
                 "secret for {context} is sealed under another master key"
             )));
         }
@@ -156,6 +157,23 @@ mod tests {
         let last = flipped.len() - 1;
         flipped[last] ^= 1;
         assert!(k.open(&flipped, "AKIAEXAMPLE").is_err());
+        // A secret that does not open is corrupt data, and its error shows no secret.
+        let other_key = MasterKey::generate(2).unwrap();
+        for e in [
+            k.open(&sealed, "AKIAOTHER").unwrap_err(),
+            k.open(&flipped, "AKIAEXAMPLE").unwrap_err(),
+            k.open(&[], "AKIAEXAMPLE").unwrap_err(),
+            other_key.open(&sealed, "AKIAEXAMPLE").unwrap_err(),
+        ] {
+            assert_eq!(e.kind(), crate::error::StoreErrorKind::Corrupt, "{e}");
+            assert!(!format!("{e} {e:?}").contains("wJalr"), "{e:?}");
+        }
+        assert_eq!(
+            MasterKey::from_file_text("keyward-master-key v1 1 zz")
+                .unwrap_err()
+                .kind(),
+            crate::error::StoreErrorKind::Corrupt
+        );
         let k2 = MasterKey::from_file_text(&k.to_file_text()).unwrap();
         assert_eq!(k2.open(&sealed, "AKIAEXAMPLE").unwrap().len(), 40);
         assert!(!format!("{k:?}").contains(&hex::encode(k.key)));

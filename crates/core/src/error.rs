@@ -115,20 +115,138 @@ impl ApiError {
             "The request processing has failed because of an unknown error, exception or failure.",
         )
     }
-}
 
-/// A failure of the storage layer. Never shown to clients: it becomes [`ApiError::internal`].
-#[derive(Debug, thiserror::Error)]
-#[error("store: {0}")]
-pub struct StoreError(pub String);
-
-impl StoreError {
-    pub fn new(context: impl fmt::Display) -> Self {
-        StoreError(context.to_string())
+    /// `ServiceUnavailable` (503), AWS's common error for "a temporary failure of the server":
+    /// the request may succeed if retried (the SDKs retry a 503 on their own).
+    pub fn service_unavailable() -> Self {
+        Self::new(
+            "ServiceUnavailable",
+            503,
+            "The request has failed due to a temporary failure of the server.",
+        )
     }
 }
 
-/// The result of an operation: an AWS error, or a store failure the server logs and hides.
+/// What kind of failure a [`StoreError`] is: what callers (and the client's error) go by, never
+/// the error's text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum StoreErrorKind {
+    /// A row the store needed is not there (a query that must answer one row answered none).
+    NotFound,
+    /// The change breaks a constraint (a unique name, a foreign key) or lost a conditional update.
+    Conflict,
+    /// A limit of the store itself: the disk is full, a value is too big, no position is left.
+    LimitExceeded,
+    /// The store cannot serve now but may soon: the database is busy or locked (another process
+    /// holds its write lock past the busy timeout), I/O fails, the store is closing.
+    Unavailable,
+    /// Stored data cannot be read: an undecodable row, a sealed secret that does not open, a
+    /// damaged database file.
+    Corrupt,
+    /// Anything else (a bug, most likely).
+    Internal,
+}
+
+impl StoreErrorKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StoreErrorKind::NotFound => "not found",
+            StoreErrorKind::Conflict => "conflict",
+            StoreErrorKind::LimitExceeded => "limit exceeded",
+            StoreErrorKind::Unavailable => "unavailable",
+            StoreErrorKind::Corrupt => "corrupt",
+            StoreErrorKind::Internal => "internal",
+        }
+    }
+}
+
+impl fmt::Display for StoreErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A failure of the storage layer: its [`StoreErrorKind`] and what was being done. Never shown to
+/// clients (they get the AWS error of its kind, see [`OpError::to_api`]); it is logged, so its
+/// context names what failed and never holds a secret value.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("store {kind}: {context}")]
+pub struct StoreError {
+    kind: StoreErrorKind,
+    context: String,
+}
+
+impl StoreError {
+    /// An [`StoreErrorKind::Internal`] failure.
+    pub fn new(context: impl fmt::Display) -> Self {
+        Self::with_kind(StoreErrorKind::Internal, context)
+    }
+
+    pub fn with_kind(kind: StoreErrorKind, context: impl fmt::Display) -> Self {
+        StoreError {
+            kind,
+            context: context.to_string(),
+        }
+    }
+
+    pub fn not_found(context: impl fmt::Display) -> Self {
+        Self::with_kind(StoreErrorKind::NotFound, context)
+    }
+
+    pub fn conflict(context: impl fmt::Display) -> Self {
+        Self::with_kind(StoreErrorKind::Conflict, context)
+    }
+
+    pub fn limit_exceeded(context: impl fmt::Display) -> Self {
+        Self::with_kind(StoreErrorKind::LimitExceeded, context)
+    }
+
+    pub fn unavailable(context: impl fmt::Display) -> Self {
+        Self::with_kind(StoreErrorKind::Unavailable, context)
+    }
+
+    pub fn corrupt(context: impl fmt::Display) -> Self {
+        Self::with_kind(StoreErrorKind::Corrupt, context)
+    }
+
+    pub fn kind(&self) -> StoreErrorKind {
+        self.kind
+    }
+
+    /// What was being done, without the kind.
+    pub fn context(&self) -> &str {
+        &self.context
+    }
+
+    /// The same failure, seen from a step that contains it: `"{outer}: {context}"`, same kind.
+    pub fn within(self, outer: impl fmt::Display) -> Self {
+        StoreError {
+            kind: self.kind,
+            context: format!("{outer}: {}", self.context),
+        }
+    }
+}
+
+impl From<&StoreError> for ApiError {
+    /// What the client is told of a store failure, by its kind alone: a store that may serve again
+    /// soon answers AWS's `ServiceUnavailable` (503); any other failure is the server's own,
+    /// `ServiceFailure` (500). A store conflict or missing row is not the client's
+    /// `EntityAlreadyExists` or `NoSuchEntity`: the operations check those first and answer them
+    /// in AWS's words, so reaching the store means something else went wrong.
+    fn from(e: &StoreError) -> Self {
+        match e.kind {
+            StoreErrorKind::Unavailable => ApiError::service_unavailable(),
+            StoreErrorKind::NotFound
+            | StoreErrorKind::Conflict
+            | StoreErrorKind::LimitExceeded
+            | StoreErrorKind::Corrupt
+            | StoreErrorKind::Internal => ApiError::internal(),
+        }
+    }
+}
+
+/// The result of an operation: an AWS error, or a store failure the server logs and answers by
+/// its kind alone.
 #[derive(Debug)]
 pub enum OpError {
     Api(ApiError),
@@ -172,8 +290,75 @@ impl OpError {
     pub fn to_api(&self) -> ApiError {
         match self {
             OpError::Api(e) => e.clone(),
-            OpError::Store(_) => ApiError::internal(),
+            OpError::Store(e) => ApiError::from(e),
             OpError::MfaRejected { error, .. } => error.clone(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const KINDS: [StoreErrorKind; 6] = [
+        StoreErrorKind::NotFound,
+        StoreErrorKind::Conflict,
+        StoreErrorKind::LimitExceeded,
+        StoreErrorKind::Unavailable,
+        StoreErrorKind::Corrupt,
+        StoreErrorKind::Internal,
+    ];
+
+    /// A busy or unavailable store is AWS's retryable 503; every other store failure is IAM's
+    /// `ServiceFailure` 500, whatever its text says.
+    #[test]
+    fn each_kind_answers_its_aws_error() {
+        for kind in KINDS {
+            let api =
+                OpError::from(StoreError::with_kind(kind, "UNIQUE constraint failed")).to_api();
+            let (code, status, message) = match kind {
+                StoreErrorKind::Unavailable => (
+                    "ServiceUnavailable",
+                    503,
+                    "The request has failed due to a temporary failure of the server.",
+                ),
+                _ => (
+                    "ServiceFailure",
+                    500,
+                    "The request processing has failed because of an unknown error, exception or failure.",
+                ),
+            };
+            assert_eq!(
+                (api.code, api.status, api.message.as_str(), api.fault),
+                (code, status, message, Fault::Receiver),
+                "{kind}"
+            );
+        }
+    }
+
+    /// `new` keeps its old meaning (an internal failure); `within` keeps the kind.
+    #[test]
+    fn constructors_and_context() {
+        let e = StoreError::new("render QR code");
+        assert_eq!(e.kind(), StoreErrorKind::Internal);
+        assert_eq!(e.to_string(), "store internal: render QR code");
+        let e = StoreError::unavailable("begin: database is locked").within("group commit");
+        assert_eq!(e.kind(), StoreErrorKind::Unavailable);
+        assert_eq!(e.context(), "group commit: begin: database is locked");
+        assert_eq!(
+            e.to_string(),
+            "store unavailable: group commit: begin: database is locked"
+        );
+        for (e, kind) in [
+            (StoreError::not_found("x"), StoreErrorKind::NotFound),
+            (StoreError::conflict("x"), StoreErrorKind::Conflict),
+            (
+                StoreError::limit_exceeded("x"),
+                StoreErrorKind::LimitExceeded,
+            ),
+            (StoreError::corrupt("x"), StoreErrorKind::Corrupt),
+        ] {
+            assert_eq!(e.kind(), kind);
         }
     }
 }

@@ -22,4 +22,4 @@ pub mod store;
 pub mod totp;
 pub mod validate;
 
-pub use error::{ApiError, OpError, StoreError};
+pub use error::{ApiError, OpError, StoreError, StoreErrorKind};

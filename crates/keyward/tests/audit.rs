@@ -450,6 +450,47 @@ async fn a_failing_store_write_leaves_neither_the_change_nor_its_record() {
     }
 }
 
+/// A store that another process keeps locked past the busy timeout (say `keyward admin` in a long
+/// transaction) answers AWS's retryable `ServiceUnavailable` (503), not `ServiceFailure`; the log
+/// names the kind of store failure, the audit record the error the client got, and once the lock
+/// is gone the same request succeeds.
+#[tokio::test]
+async fn a_store_locked_by_another_process_is_unavailable() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    std::fs::create_dir(&data).unwrap();
+    let log = tmp.path().join("server.log");
+    let mut server = Server::start_logged(&data, &[], &log);
+    let iam = server.root_iam();
+    let holder = rusqlite::Connection::open(data.join("keyward.db")).unwrap();
+    holder.execute_batch("BEGIN IMMEDIATE").unwrap();
+    let err = iam.create_user().user_name("bob").send().await.unwrap_err();
+    assert_eq!(err.raw_response().map(|r| r.status().as_u16()), Some(503));
+    let err = err.into_service_error();
+    assert_eq!(err.meta().code(), Some("ServiceUnavailable"));
+    assert_eq!(
+        err.meta().message(),
+        Some("The request has failed due to a temporary failure of the server.")
+    );
+    holder.execute_batch("ROLLBACK").unwrap();
+    iam.create_user().user_name("bob").send().await.unwrap();
+    assert!(server.stop().success());
+
+    let log = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        log.lines()
+            .any(|l| l.contains("request failed in the store") && l.contains("store unavailable")),
+        "{log}"
+    );
+    let creates: Vec<Value> = trail(&data)
+        .await
+        .into_iter()
+        .filter(|r| r["eventName"] == "CreateUser")
+        .collect();
+    let codes: Vec<&Value> = creates.iter().map(|r| &r["errorCode"]).collect();
+    assert_eq!(codes, [&Value::from("ServiceUnavailable"), &Value::Null]);
+}
+
 /// `--audit-log`: every committed record, changes and reads and refusals alike, one CloudTrail
 /// JSON record per line, no secret; `--audit-retention-days`: a restart 91 days later deletes the
 /// older records.

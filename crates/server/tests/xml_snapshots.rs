@@ -195,6 +195,10 @@ fn errors() {
         encode::error(Service::Iam, &ApiError::internal(), RID)
     );
     insta::assert_snapshot!(
+        "error_service_unavailable",
+        encode::error(Service::Iam, &ApiError::service_unavailable(), RID)
+    );
+    insta::assert_snapshot!(
         "error_access_denied",
         encode::error(
             Service::Iam,

@@ -46,6 +46,8 @@ use rusqlite::config::DbConfig;
 use rusqlite::types::FromSql;
 use rusqlite::{Connection, OpenFlags, Params, Row, params};
 
+use crate::error::db_err;
+
 /// Schema migrations, applied in order at start. Never edit one that has shipped: add a new one.
 const MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("../migrations/sqlite/0001_init.sql")),
@@ -97,10 +99,6 @@ const IDLE_READERS: usize = 8;
 /// Prepared statements kept per connection (keyward runs about a hundred distinct ones).
 const STATEMENT_CACHE: usize = 256;
 
-fn db_err(context: &'static str) -> impl FnOnce(rusqlite::Error) -> StoreError {
-    move |e| StoreError::new(format!("{context}: {e}"))
-}
-
 #[derive(Clone)]
 pub struct SqliteStore {
     inner: Arc<Inner>,
@@ -151,7 +149,7 @@ struct WriteGroup {
     /// Requests whose savepoint was released into it.
     members: usize,
     /// The commit's outcome, for the members waiting for it.
-    outcome: tokio::sync::watch::Sender<Option<Result<(), String>>>,
+    outcome: tokio::sync::watch::Sender<Option<StoreResult<()>>>,
 }
 
 impl WriterState {
@@ -172,8 +170,7 @@ impl WriterState {
                 tracing::error!(error = %e, "rollback of a failed group failed");
             }
         }
-        let told = result.as_ref().map(|_| ()).map_err(ToString::to_string);
-        group.outcome.send_replace(Some(told));
+        group.outcome.send_replace(Some(result.clone()));
         result
     }
 }
@@ -464,7 +461,7 @@ enum Ended {
     /// Its change is in a group another request will commit.
     Pending {
         group: u64,
-        outcome: tokio::sync::watch::Receiver<Option<Result<(), String>>>,
+        outcome: tokio::sync::watch::Receiver<Option<StoreResult<()>>>,
     },
 }
 
@@ -559,7 +556,7 @@ impl SqliteTx {
 async fn await_group(
     inner: &Inner,
     group: u64,
-    mut outcome: tokio::sync::watch::Receiver<Option<Result<(), String>>>,
+    mut outcome: tokio::sync::watch::Receiver<Option<StoreResult<()>>>,
 ) -> StoreResult<()> {
     loop {
         let waited = tokio::time::timeout(GROUP_WAIT, outcome.wait_for(Option::is_some))
@@ -567,9 +564,9 @@ async fn await_group(
             .map(|r| r.map(|v| v.clone()));
         match waited {
             Ok(Ok(Some(Ok(())))) => return Ok(()),
-            Ok(Ok(Some(Err(e)))) => return Err(StoreError::new(format!("group commit: {e}"))),
+            Ok(Ok(Some(Err(e)))) => return Err(e.within("group commit")),
             Ok(Ok(None)) => return Err(StoreError::new("group commit: no outcome")),
-            Ok(Err(_)) => return Err(StoreError::new("group commit: the store closed")),
+            Ok(Err(_)) => return Err(StoreError::unavailable("group commit: the store closed")),
             Err(_) => {
                 let mut state = inner.writer.lock().await;
                 if state.group.as_ref().is_some_and(|g| g.id == group) {
@@ -666,13 +663,13 @@ impl Kept {
                 .and_then(|v| AuditEvent::from_record(&v)),
             Kept::Compact(columns, compact) => AuditEvent::from_compact(columns, &compact),
         };
-        event.ok_or_else(|| StoreError::new("decode audit record"))
+        event.ok_or_else(|| StoreError::corrupt("decode audit record"))
     }
 }
 
 /// Reads a row selected with [`trail_columns`].
 fn kept_record(r: &Row<'_>) -> StoreResult<Kept> {
-    let get = |e: rusqlite::Error| StoreError::new(format!("decode audit record: {e}"));
+    let get = db_err("decode audit record");
     if let Some(text) = r.get::<_, Option<String>>("record").map_err(get)? {
         return Ok(Kept::Json(text));
     }
@@ -736,7 +733,7 @@ fn insert_record(conn: &Connection, counter: &AtomicU64, e: &AuditEvent) -> Stor
             return Ok(());
         }
     }
-    Err(StoreError::new(
+    Err(StoreError::limit_exceeded(
         "insert audit event: every position tried was taken",
     ))
 }
@@ -795,7 +792,7 @@ fn one<T>(
     decode: impl FnOnce(&Row<'_>) -> StoreResult<T>,
 ) -> StoreResult<T> {
     optional(conn, context, sql, params, decode)?
-        .ok_or_else(|| StoreError::new(format!("{context}: no row")))
+        .ok_or_else(|| StoreError::not_found(format!("{context}: no row")))
 }
 
 fn scalar_all<T: FromSql>(
@@ -831,10 +828,10 @@ fn tags_to_json(tags: &[Tag]) -> String {
 
 fn tags_from_json(text: &str) -> StoreResult<Vec<Tag>> {
     let value: serde_json::Value =
-        serde_json::from_str(text).map_err(|e| StoreError::new(format!("decode tags: {e}")))?;
+        serde_json::from_str(text).map_err(|e| StoreError::corrupt(format!("decode tags: {e}")))?;
     let items = value
         .as_array()
-        .ok_or_else(|| StoreError::new("decode tags: not an array"))?;
+        .ok_or_else(|| StoreError::corrupt("decode tags: not an array"))?;
     items
         .iter()
         .map(|t| {
@@ -842,7 +839,7 @@ fn tags_from_json(text: &str) -> StoreResult<Vec<Tag>> {
                 t.get(name)
                     .and_then(|v| v.as_str())
                     .map(str::to_owned)
-                    .ok_or_else(|| StoreError::new("decode tags: missing Key or Value"))
+                    .ok_or_else(|| StoreError::corrupt("decode tags: missing Key or Value"))
             };
             Ok(Tag {
                 key: field("Key")?,
@@ -857,7 +854,7 @@ fn name_key(name: &str) -> String {
 }
 
 fn user_from_row(row: &Row<'_>) -> StoreResult<User> {
-    let get = |e: rusqlite::Error| StoreError::new(format!("decode user: {e}"));
+    let get = db_err("decode user");
     Ok(User {
         user_id: row.get("user_id").map_err(get)?,
         account_id: row.get("account_id").map_err(get)?,
@@ -882,7 +879,7 @@ macro_rules! role_select {
 }
 
 fn role_from_row(row: &Row<'_>) -> StoreResult<Role> {
-    let get = |e: rusqlite::Error| StoreError::new(format!("decode role: {e}"));
+    let get = db_err("decode role");
     let last_ms: Option<i64> = row.get("last_used_ms").map_err(get)?;
     let last_region: Option<String> = row.get("last_used_region").map_err(get)?;
     Ok(Role {
@@ -901,14 +898,14 @@ fn role_from_row(row: &Row<'_>) -> StoreResult<Role> {
 }
 
 fn key_from_row(row: &Row<'_>) -> StoreResult<AccessKey> {
-    let get = |e: rusqlite::Error| StoreError::new(format!("decode access key: {e}"));
+    let get = db_err("decode access key");
     let status: String = row.get("status").map_err(get)?;
     Ok(AccessKey {
         access_key_id: row.get("access_key_id").map_err(get)?,
         account_id: row.get("account_id").map_err(get)?,
         user_id: row.get("user_id").map_err(get)?,
         status: KeyStatus::parse(&status)
-            .ok_or_else(|| StoreError::new(format!("decode access key: status {status}")))?,
+            .ok_or_else(|| StoreError::corrupt(format!("decode access key: status {status}")))?,
         created: from_millis(row.get("created_ms").map_err(get)?),
         sealed_secret: row.get("sealed_secret").map_err(get)?,
         last_used: match row.get::<_, Option<i64>>("last_used_ms").map_err(get)? {
@@ -942,7 +939,7 @@ macro_rules! policy_select {
 }
 
 fn policy_from_row(row: &Row<'_>) -> StoreResult<ManagedPolicy> {
-    let get = |e: rusqlite::Error| StoreError::new(format!("decode managed policy: {e}"));
+    let get = db_err("decode managed policy");
     Ok(ManagedPolicy {
         policy_id: row.get("policy_id").map_err(get)?,
         account_id: row.get("account_id").map_err(get)?,
@@ -961,7 +958,7 @@ fn policy_from_row(row: &Row<'_>) -> StoreResult<ManagedPolicy> {
 }
 
 fn group_from_row(row: &Row<'_>) -> StoreResult<Group> {
-    let get = |e: rusqlite::Error| StoreError::new(format!("decode group: {e}"));
+    let get = db_err("decode group");
     Ok(Group {
         group_id: row.get("group_id").map_err(get)?,
         account_id: row.get("account_id").map_err(get)?,
@@ -988,7 +985,7 @@ fn policy_to_json(p: &PasswordPolicy) -> String {
 
 fn policy_from_json(text: &str) -> StoreResult<PasswordPolicy> {
     let v: serde_json::Value = serde_json::from_str(text)
-        .map_err(|e| StoreError::new(format!("decode password policy: {e}")))?;
+        .map_err(|e| StoreError::corrupt(format!("decode password policy: {e}")))?;
     let flag = |k: &str| {
         v.get(k)
             .and_then(serde_json::Value::as_bool)
@@ -1013,7 +1010,7 @@ fn policy_from_json(text: &str) -> StoreResult<PasswordPolicy> {
 }
 
 fn mfa_device_from_row(row: &Row<'_>) -> StoreResult<MfaDevice> {
-    let get = |e: rusqlite::Error| StoreError::new(format!("decode MFA device: {e}"));
+    let get = db_err("decode MFA device");
     Ok(MfaDevice {
         serial: row.get("serial").map_err(get)?,
         account_id: row.get("account_id").map_err(get)?,
@@ -1033,14 +1030,14 @@ fn mfa_device_from_row(row: &Row<'_>) -> StoreResult<MfaDevice> {
 }
 
 fn mfa_failure_from_row(row: &Row<'_>) -> StoreResult<MfaFailure> {
-    let get = |e: rusqlite::Error| StoreError::new(format!("decode MFA failure: {e}"));
+    let get = db_err("decode MFA failure");
     let reason: String = row.get("reason").map_err(get)?;
     Ok(MfaFailure {
         serial: row.get("serial").map_err(get)?,
         account_id: row.get("account_id").map_err(get)?,
         user_id: row.get("user_id").map_err(get)?,
         reason: MfaFailureReason::parse(&reason)
-            .ok_or_else(|| StoreError::new(format!("decode MFA failure: reason {reason}")))?,
+            .ok_or_else(|| StoreError::corrupt(format!("decode MFA failure: reason {reason}")))?,
         matched_offset_secs: row.get("matched_offset_secs").map_err(get)?,
         time: from_millis(row.get("time_ms").map_err(get)?),
         request_id: row.get("request_id").map_err(get)?,
@@ -1091,7 +1088,7 @@ impl Tx for SqliteTx {
             "SELECT account_id, created_ms FROM accounts ORDER BY created_ms, account_id",
             [],
             |r| {
-                let get = |e: rusqlite::Error| StoreError::new(format!("decode account: {e}"));
+                let get = db_err("decode account");
                 Ok(Account {
                     id: r.get("account_id").map_err(get)?,
                     created: from_millis(r.get("created_ms").map_err(get)?),
@@ -1351,9 +1348,7 @@ impl Tx for SqliteTx {
                 ),
                 params![&q.account_id, low, high, start, end, column, value, limit],
                 |r| {
-                    let seq = r
-                        .get("seq")
-                        .map_err(|e| StoreError::new(format!("decode audit record: {e}")))?;
+                    let seq = r.get("seq").map_err(db_err("decode audit record"))?;
                     Ok(StoredRecord {
                         seq,
                         record: kept_record(r)?.json()?,
@@ -1556,8 +1551,7 @@ impl Tx for SqliteTx {
              ORDER BY created_ms, CAST(substr(version_id, 2) AS INTEGER)",
             params![policy_id],
             |r| {
-                let get =
-                    |e: rusqlite::Error| StoreError::new(format!("decode policy version: {e}"));
+                let get = db_err("decode policy version");
                 Ok(PolicyVersion {
                     policy_id: r.get("policy_id").map_err(get)?,
                     version_id: r.get("version_id").map_err(get)?,
@@ -1640,8 +1634,7 @@ impl Tx for SqliteTx {
              WHERE a.entity_kind = ?1 AND a.entity_id = ?2 ORDER BY p.name_key, p.arn",
             params![kind.as_str(), entity_id],
             |r| {
-                let get =
-                    |e: rusqlite::Error| StoreError::new(format!("decode attached policy: {e}"));
+                let get = db_err("decode attached policy");
                 Ok(AttachedPolicy {
                     name: r.get("name").map_err(get)?,
                     arn: r.get("arn").map_err(get)?,
@@ -1660,10 +1653,11 @@ impl Tx for SqliteTx {
             "SELECT entity_kind, entity_id FROM policy_attachments WHERE policy_arn = ?1 ORDER BY entity_kind, entity_id",
             params![policy_arn],
             |r| {
-                let get = |e: rusqlite::Error| StoreError::new(format!("decode attachment: {e}"));
+                let get = db_err("decode attachment");
                 let kind: String = r.get("entity_kind").map_err(get)?;
-                let kind = EntityKind::parse(&kind)
-                    .ok_or_else(|| StoreError::new(format!("decode attachment: kind {kind}")))?;
+                let kind = EntityKind::parse(&kind).ok_or_else(|| {
+                    StoreError::corrupt(format!("decode attachment: kind {kind}"))
+                })?;
                 Ok((kind, r.get("entity_id").map_err(get)?))
             },
         )
@@ -1754,8 +1748,7 @@ impl Tx for SqliteTx {
               WHERE m.user_id = ?1",
             params![user_id],
             |r| {
-                let get =
-                    |e: rusqlite::Error| StoreError::new(format!("decode policy source: {e}"));
+                let get = db_err("decode policy source");
                 Ok(PolicySource {
                     id: r.get("id").map_err(get)?,
                     document: r.get("document").map_err(get)?,
@@ -2022,8 +2015,7 @@ impl Tx for SqliteTx {
              FROM login_profiles WHERE user_id = ?1",
             params![user_id],
             |r| {
-                let get =
-                    |e: rusqlite::Error| StoreError::new(format!("decode login profile: {e}"));
+                let get = db_err("decode login profile");
                 Ok(LoginProfile {
                     user_id: r.get("user_id").map_err(get)?,
                     password_hash: r.get("password_hash").map_err(get)?,
@@ -2362,8 +2354,7 @@ impl Tx for SqliteTx {
               WHERE a.entity_kind = 'role' AND a.entity_id = ?1",
             params![role_id],
             |r| {
-                let get =
-                    |e: rusqlite::Error| StoreError::new(format!("decode policy source: {e}"));
+                let get = db_err("decode policy source");
                 Ok(PolicySource {
                     id: r.get("id").map_err(get)?,
                     document: r.get("document").map_err(get)?,
@@ -2392,8 +2383,7 @@ impl Tx for SqliteTx {
             params![account_id],
             |row| {
                 let get = |name: &str| -> StoreResult<i64> {
-                    row.get(name)
-                        .map_err(|e| StoreError::new(format!("decode account counts: {e}")))
+                    row.get(name).map_err(db_err("decode account counts"))
                 };
                 Ok(AccountCounts {
                     users: get("users")?,
@@ -2494,7 +2484,13 @@ mod tests {
         assert_eq!(Kept::Json(text.clone()).event().unwrap(), e);
         let compact = Kept::Compact(e.columns(), e.compact_json());
         assert_eq!(compact.json().unwrap(), text);
-        assert!(Kept::Compact(e.columns(), "{".into()).json().is_err());
+        assert_eq!(
+            Kept::Compact(e.columns(), "{".into())
+                .json()
+                .unwrap_err()
+                .kind(),
+            keyward_core::StoreErrorKind::Corrupt
+        );
     }
 
     /// Two records of one millisecond given the same count (65,536 records apart) both land.

@@ -1,6 +1,7 @@
 //! The store contract, checked against SQLite: every engine must pass this suite.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+use keyward_core::StoreErrorKind;
 use keyward_core::audit::{AuditEvent, AuditQuery, LookupKey, StoredRecord};
 use keyward_core::model::{AccessKey, Account, KeyStatus, Tag, User};
 use keyward_core::store::{Store, Tx};
@@ -98,7 +99,13 @@ async fn users_round_trip_case_insensitively_and_list_in_order() {
             .is_empty()
     );
     // A second user whose name differs only by case is refused by the unique index.
-    assert!(tx.insert_user(&user("AIDA9", "BOB", "/")).await.is_err());
+    assert_eq!(
+        tx.insert_user(&user("AIDA9", "BOB", "/"))
+            .await
+            .unwrap_err()
+            .kind(),
+        StoreErrorKind::Conflict
+    );
 }
 
 #[tokio::test]
@@ -237,7 +244,10 @@ async fn access_keys_by_owner_status_and_delete() {
         KeyStatus::Inactive
     );
     // A user with keys cannot be deleted underneath them (foreign key).
-    assert!(tx.delete_user("AIDA1").await.is_err());
+    assert_eq!(
+        tx.delete_user("AIDA1").await.unwrap_err().kind(),
+        StoreErrorKind::Conflict
+    );
     tx.delete_access_key("AKIAUSER").await.unwrap();
     tx.delete_user("AIDA1").await.unwrap();
     tx.commit().await.unwrap();
