@@ -287,7 +287,7 @@ impl Statement {
         let Some(list) = &self.resources else {
             return true;
         };
-        let hit = list.iter().any(|t| t.matches_arn(ctx, resource));
+        let hit = list.iter().any(|t| t.matches_resource(ctx, resource));
         for key in list.iter().flat_map(|t| t.variable_keys()) {
             if ctx.get(key).is_none() {
                 missing.push(key);
