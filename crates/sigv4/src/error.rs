@@ -15,6 +15,10 @@
 //!   an STS wire oracle (`Credential should be scoped to a valid region. `, with the trailing space),
 //!   boto/boto3#756 (STS `SignatureDoesNotMatch` text), and an AWS SQS 403
 //!   `SignatureDoesNotMatch` for a wrong-region scope (scope errors are 403, not 400).
+//! - X-Amz-Expires beyond seven days: IAM and STS document nothing; the established SigV4 answer is
+//!   S3's `AuthorizationQueryParametersError` (400 in the S3 error-code list) with `X-Amz-Expires
+//!   must be less than a week (in seconds); that is, the given X-Amz-Expires must be less than
+//!   604800 seconds`, quoted from real responses in bryanjos/aws_auth#31 and aws/aws-cli#5464.
 
 /// The five minutes AWS allows between the request's date and the server clock, either way.
 pub const ALLOWED_SKEW: time::Duration = time::Duration::minutes(5);
@@ -124,6 +128,10 @@ pub enum AuthError {
     #[error("IncompleteSignature: {}", self.message())]
     InvalidExpires(String),
 
+    /// X-Amz-Expires is more than [`crate::MAX_PRESIGN_EXPIRES_SECS`] (seven days).
+    #[error("AuthorizationQueryParametersError: {}", self.message())]
+    ExpiresTooLong,
+
     /// The credential scope does not fit the request (date, terminator) or the server (region,
     /// service).
     #[error("SignatureDoesNotMatch: {}", self.message())]
@@ -177,6 +185,7 @@ impl AuthError {
             | Self::MalformedCredential(_)
             | Self::InvalidDate(_)
             | Self::InvalidExpires(_) => "IncompleteSignature",
+            Self::ExpiresTooLong => "AuthorizationQueryParametersError",
             Self::BadScope(_)
             | Self::HostNotSigned
             | Self::SignatureExpired { .. }
@@ -188,7 +197,7 @@ impl AuthError {
     /// The HTTP status AWS answers with.
     pub fn http_status(&self) -> u16 {
         match self.code() {
-            "IncompleteSignature" => 400,
+            "IncompleteSignature" | "AuthorizationQueryParametersError" => 400,
             _ => 403,
         }
     }
@@ -220,6 +229,13 @@ impl AuthError {
             // aws/aws-sdk-go#2167); phrased like the other query-string messages.
             Self::InvalidExpires(raw) => format!(
                 "X-Amz-Expires must be a non-negative integer number of seconds, got '{raw}'. Re-examine the query-string parameters."
+            ),
+            // IAM and STS document no limit of their own; this is what AWS answers for SigV4
+            // query authentication (S3: AuthorizationQueryParametersError, 400, as quoted in
+            // bryanjos/aws_auth#31 and aws/aws-cli#5464).
+            Self::ExpiresTooLong => format!(
+                "X-Amz-Expires must be less than a week (in seconds); that is, the given X-Amz-Expires must be less than {} seconds",
+                crate::MAX_PRESIGN_EXPIRES_SECS
             ),
             Self::BadScope(problems) => {
                 let mut out = String::new();
