@@ -258,8 +258,52 @@ fn query_expires_default_and_invalid() {
             expires_secs: DEFAULT_PRESIGN_EXPIRES_SECS
         }
     );
-    let e = err(&[("host", "h")], &format!("{PRESIGNED}&X-Amz-Expires=soon"));
-    assert_eq!(e.code(), "IncompleteSignature");
+    for expires in ["soon", "", "1.5", "1e3", "0x10", "--1", "+-1", "12 3"] {
+        let e = err(
+            &[("host", "h")],
+            &format!("{PRESIGNED}&X-Amz-Expires={expires}"),
+        );
+        assert_eq!(
+            e,
+            AuthError::InvalidExpires(expires.to_owned()),
+            "{expires}"
+        );
+        assert_eq!(
+            (e.code(), e.http_status(), e.message().as_str()),
+            (
+                "AuthorizationQueryParametersError",
+                400,
+                "X-Amz-Expires should be a number"
+            )
+        );
+    }
+}
+
+#[test]
+fn query_expires_negative() {
+    for expires in ["-1", "-604800", "-99999999999999999999999"] {
+        let e = err(
+            &[("host", "h")],
+            &format!("{PRESIGNED}&X-Amz-Expires={expires}"),
+        );
+        assert_eq!(e, AuthError::NegativeExpires, "{expires}");
+        assert_eq!(
+            (e.code(), e.http_status(), e.message().as_str()),
+            (
+                "AuthorizationQueryParametersError",
+                400,
+                "X-Amz-Expires must be non-negative"
+            )
+        );
+    }
+    // Minus zero is zero: accepted here, expired by check_time.
+    let p = parsed(&[("host", "h")], &format!("{PRESIGNED}&X-Amz-Expires=-0"));
+    assert_eq!(p.location, AuthLocation::Query { expires_secs: 0 });
+    let p = parsed(
+        &[("host", "h")],
+        &format!("{PRESIGNED}&X-Amz-Expires=%2B60"),
+    );
+    assert_eq!(p.location, AuthLocation::Query { expires_secs: 60 });
 }
 
 #[test]

@@ -240,22 +240,25 @@ fn from_query(query: &str, algorithm: Option<String>) -> Result<Claimed, AuthErr
     })
 }
 
-/// X-Amz-Expires: whole seconds, at most [`MAX_PRESIGN_EXPIRES_SECS`]. Digits too many for a
-/// `u64` are a number all the same, and too large. (0 passes here; [`crate::check_time`] treats
-/// it as already expired.)
+/// X-Amz-Expires: a whole number of seconds, not negative, at most
+/// [`MAX_PRESIGN_EXPIRES_SECS`]; digits too many for a `u64` are a number all the same, and too
+/// large. (0 passes here; [`crate::check_time`] treats it as already expired.)
 fn parse_expires(raw: &str) -> Result<u64, AuthError> {
     let text = raw.trim();
-    match text.parse::<u64>() {
+    let (negative, digits) = match text.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, text.strip_prefix('+').unwrap_or(text)),
+    };
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(AuthError::InvalidExpires(raw.to_owned()));
+    }
+    let zero = digits.bytes().all(|b| b == b'0');
+    if negative && !zero {
+        return Err(AuthError::NegativeExpires);
+    }
+    match digits.parse::<u64>() {
         Ok(secs) if secs <= MAX_PRESIGN_EXPIRES_SECS => Ok(secs),
-        Ok(_) => Err(AuthError::ExpiresTooLong),
-        Err(_) => {
-            let digits = text.strip_prefix('+').unwrap_or(text);
-            if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) {
-                Err(AuthError::ExpiresTooLong)
-            } else {
-                Err(AuthError::InvalidExpires(raw.to_owned()))
-            }
-        }
+        _ => Err(AuthError::ExpiresTooLong),
     }
 }
 
