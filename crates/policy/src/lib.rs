@@ -27,9 +27,11 @@ pub fn wildcard_match(pattern: &str, text: &str) -> bool {
     pattern::glob(&pattern::tokens(pattern), text, false)
 }
 
-/// Resource-ARN matching (wildcards confined to ARN segments except the resource part).
+/// Resource-ARN matching as a statement's `Resource` does it: wildcards confined to their ARN
+/// segment, except a `*` that ends a segment, which may also match colons; the resource part is
+/// one segment.
 pub fn arn_match(pattern: &str, arn: &str) -> bool {
-    pattern::arn_glob(&pattern::tokens(pattern), arn)
+    pattern::resource_glob(&pattern::tokens(pattern), arn)
 }
 
 /// The fuzz entry point (shared by `fuzz/fuzz_targets/parse.rs` and the `fuzz_parse` test):

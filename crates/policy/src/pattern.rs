@@ -39,11 +39,20 @@ fn char_eq(a: char, b: char, ignore_case: bool) -> bool {
 
 /// Glob match of `s` against the tokens; `*` matches any run (also empty), `?` one character.
 pub(crate) fn glob(p: &[Tok], s: &str, ignore_case: bool) -> bool {
+    glob_joined(&[], p, s, ignore_case)
+}
+
+/// [`glob`] of the tokens of `head` followed by those of `p`, without joining them.
+fn glob_joined(head: &[Tok], p: &[Tok], s: &str, ignore_case: bool) -> bool {
+    let token = |i: usize| match i.checked_sub(head.len()) {
+        None => head.get(i),
+        Some(j) => p.get(j),
+    };
     let sb = s.as_bytes();
     let (mut pi, mut si) = (0usize, 0usize);
     let mut star: Option<(usize, usize)> = None;
     loop {
-        if let Some(tok) = p.get(pi) {
+        if let Some(tok) = token(pi) {
             match *tok {
                 Tok::Star => {
                     star = Some((pi, si));
@@ -126,11 +135,8 @@ fn arn_colons(p: &[Tok]) -> ([usize; 5], usize) {
     (out, n)
 }
 
-/// ARN matching as IAM does it: when the pattern is an ARN (`arn:...`), wildcards match within
-/// partition, service, region and account separately and across the resource part (the last
-/// segment the pattern has takes the rest of the ARN); otherwise the whole text is globbed.
-pub(crate) fn arn_glob(p: &[Tok], s: &str) -> bool {
-    let is_arn = matches!(
+fn is_arn_pattern(p: &[Tok]) -> bool {
+    matches!(
         p,
         [
             Tok::Lit('a'),
@@ -139,8 +145,15 @@ pub(crate) fn arn_glob(p: &[Tok], s: &str) -> bool {
             Tok::Lit(':'),
             ..
         ]
-    );
-    if !is_arn {
+    )
+}
+
+/// ARN matching for `ArnLike` / `ArnNotLike` ("each of the six colon-delimited components of the
+/// ARN is checked separately"): when the pattern is an ARN (`arn:...`), wildcards match within
+/// partition, service, region and account separately and across the resource part (the last
+/// segment the pattern has takes the rest of the ARN); otherwise the whole text is globbed.
+pub(crate) fn arn_glob(p: &[Tok], s: &str) -> bool {
+    if !is_arn_pattern(p) {
         return glob(p, s, false);
     }
     let (colons, n) = arn_colons(p);
@@ -162,6 +175,145 @@ pub(crate) fn arn_glob(p: &[Tok], s: &str) -> bool {
         start = end + 1;
     }
     true
+}
+
+/// Where the text segment that starts at `from` ends: at the next `:`, or at the end.
+fn segment_end(s: &str, from: usize) -> usize {
+    s.get(from..)
+        .and_then(|rest| rest.find(':'))
+        .map_or(s.len(), |i| from + i)
+}
+
+/// How matching a run of pattern segments from one text position ended.
+enum Walk {
+    /// The rest of the pattern matched the rest of the text.
+    Matched,
+    Failed,
+    /// Segment `.0`, not the pattern's last, ends with a `*` and matched the text segment that
+    /// ends at `.1`; its `*` may go on across any of the colons from `.1` on.
+    Crossed(usize, usize),
+}
+
+/// An ARN pattern cut into its segments: `arn`, partition, service, region, account and, after
+/// the fifth colon, the resource (which keeps its own colons).
+struct ArnSegments<'p> {
+    toks: &'p [Tok],
+    bounds: [(usize, usize); 6],
+    count: usize,
+}
+
+impl<'p> ArnSegments<'p> {
+    fn new(toks: &'p [Tok]) -> ArnSegments<'p> {
+        let (colons, n) = arn_colons(toks);
+        let mut bounds = [(0usize, 0usize); 6];
+        let mut start = 0;
+        for (slot, &colon) in bounds.iter_mut().zip(colons.iter().take(n)) {
+            *slot = (start, colon);
+            start = colon + 1;
+        }
+        if let Some(slot) = bounds.get_mut(n) {
+            *slot = (start, toks.len());
+        }
+        ArnSegments {
+            toks,
+            bounds,
+            count: n + 1,
+        }
+    }
+
+    fn segment(&self, j: usize) -> &'p [Tok] {
+        self.bounds
+            .get(j)
+            .and_then(|&(a, b)| self.toks.get(a..b))
+            .unwrap_or_default()
+    }
+
+    /// Matches segments from `j` on against the text from `t` on, as far as the next segment
+    /// that ends with a `*` (whose stretch across colons the caller explores).
+    fn walk(&self, mut j: usize, mut t: usize, s: &str) -> Walk {
+        loop {
+            let seg = self.segment(j);
+            if j == 5 {
+                // The resource part: wildcards are free, colons included.
+                return match s.get(t..) {
+                    Some(rest) if glob(seg, rest, false) => Walk::Matched,
+                    _ => Walk::Failed,
+                };
+            }
+            let end = segment_end(s, t);
+            if !s.get(t..end).is_some_and(|text| glob(seg, text, false)) {
+                return Walk::Failed;
+            }
+            let last = j + 1 == self.count;
+            if seg.last() == Some(&Tok::Star) {
+                return if last {
+                    Walk::Matched
+                } else {
+                    Walk::Crossed(j, end)
+                };
+            }
+            if last {
+                return if end == s.len() {
+                    Walk::Matched
+                } else {
+                    Walk::Failed
+                };
+            }
+            if end == s.len() {
+                return Walk::Failed;
+            }
+            (j, t) = (j + 1, end + 1);
+        }
+    }
+}
+
+/// Resource-element matching as the IAM User Guide documents it ("Using wildcards in resource
+/// ARNs"): `*` and `?` match within an ARN segment (the parts separated by colons), except that
+/// "if the `*` wildcard is the last character of a resource ARN segment, it can expand to match
+/// beyond the colon boundaries". So `arn:aws:sqs:*` covers every queue, and
+/// `arn:aws:iam::*:user/*` every user of every account. The resource part (after the fifth
+/// colon) is one segment, colons and all. A pattern that is not an ARN is globbed whole.
+///
+/// Never allocates; the text positions tried are bounded by (number of `*`-ended segments) ×
+/// (colons in the text).
+pub(crate) fn resource_glob(p: &[Tok], s: &str) -> bool {
+    if !is_arn_pattern(p) {
+        return glob(p, s, false);
+    }
+    let segments = ArnSegments::new(p);
+    let (mut j, mut from) = match segments.walk(0, 0, s) {
+        Walk::Matched => return true,
+        Walk::Failed => return false,
+        Walk::Crossed(j, end) => (j + 1, end),
+    };
+    loop {
+        if j == 5 {
+            // The resource part starts after any colon from `from` on: one glob of `*:` and the
+            // resource pattern, rather than one glob per colon.
+            const ANY_THEN_COLON: [Tok; 2] = [Tok::Star, Tok::Lit(':')];
+            return s.get(from..).is_some_and(|rest| {
+                glob_joined(&ANY_THEN_COLON, segments.segment(5), rest, false)
+            });
+        }
+        // The `*` ending segment j - 1 stretches to some colon at or after `from`; every
+        // candidate reaches the same next `*`-ended segment, and the earliest one to get there
+        // leaves the most text to the rest.
+        let mut next = None;
+        for (colon, _) in s.get(from..).unwrap_or_default().match_indices(':') {
+            match segments.walk(j, from + colon + 1, s) {
+                Walk::Matched => return true,
+                Walk::Failed => {}
+                Walk::Crossed(k, end) => {
+                    next = Some((k + 1, end));
+                    break;
+                }
+            }
+        }
+        match next {
+            Some(state) => (j, from) = state,
+            None => return false,
+        }
+    }
 }
 
 /// A pattern without variables, with fast paths for the common shapes.
@@ -221,11 +373,21 @@ impl Pattern {
         }
     }
 
+    /// `ArnLike` matching (see [`arn_glob`]).
     pub(crate) fn matches_arn(&self, s: &str) -> bool {
         match &self.shape {
             Shape::Any => true,
             Shape::Exact(e) => **e == *s,
             _ => arn_glob(&self.toks, s),
+        }
+    }
+
+    /// `Resource` / `NotResource` matching (see [`resource_glob`]).
+    pub(crate) fn matches_resource(&self, s: &str) -> bool {
+        match &self.shape {
+            Shape::Any => true,
+            Shape::Exact(e) => **e == *s,
+            _ => resource_glob(&self.toks, s),
         }
     }
 
@@ -377,7 +539,7 @@ impl Template {
         matches!(self, Template::Dynamic(_, prefix) if !s.starts_with(&**prefix))
     }
 
-    /// Resource / ARN match (segment-aware wildcards).
+    /// `ArnLike` match (segment-aware wildcards, see [`arn_glob`]).
     pub(crate) fn matches_arn(&self, ctx: &Context, s: &str) -> bool {
         if self.rejects(s) {
             return false;
@@ -385,6 +547,18 @@ impl Template {
         match self.render(ctx) {
             Rendered::Static(p) => p.matches_arn(s),
             Rendered::Owned(t) => arn_glob(&t, s),
+            Rendered::Unresolved => false,
+        }
+    }
+
+    /// `Resource` / `NotResource` match (see [`resource_glob`]).
+    pub(crate) fn matches_resource(&self, ctx: &Context, s: &str) -> bool {
+        if self.rejects(s) {
+            return false;
+        }
+        match self.render(ctx) {
+            Rendered::Static(p) => p.matches_resource(s),
+            Rendered::Owned(t) => resource_glob(&t, s),
             Rendered::Unresolved => false,
         }
     }
@@ -438,5 +612,71 @@ mod tests {
             &tokens("arn:aws:logs:*:*:log-group:*"),
             "arn:aws:logs:r:1:log-group:a:b"
         ));
+    }
+
+    #[test]
+    fn resource_wildcards() {
+        let m = |p: &str, s: &str| resource_glob(&tokens(p), s);
+        // A `*` ending the pattern's last segment covers the rest of the ARN.
+        assert!(m("arn:aws:sqs:*", "arn:aws:sqs:us-east-1:123456789012:q"));
+        assert!(m("arn:aws:sqs:*", "arn:aws:sqs:"));
+        assert!(!m("arn:aws:sqs:*", "arn:aws:sns:us-east-1:123456789012:q"));
+        assert!(!m("arn:aws:sqs:*", "arn:aws:sqs"));
+        assert!(m(
+            "arn:aws:ec2:us-east-1:*",
+            "arn:aws:ec2:us-east-1:1:instance/i"
+        ));
+        assert!(!m(
+            "arn:aws:ec2:us-east-1:*",
+            "arn:aws:ec2:us-west-2:1:instance/i"
+        ));
+        // So does one ending a segment in the middle ("it can expand to match beyond the colon
+        // boundaries").
+        assert!(m(
+            "arn:aws:sqs:*:q1",
+            "arn:aws:sqs:us-east-1:123456789012:q1"
+        ));
+        assert!(!m(
+            "arn:aws:sqs:*:q1",
+            "arn:aws:sqs:us-east-1:123456789012:q2"
+        ));
+        assert!(m("arn:aws:ec2:*:1*", "arn:aws:ec2:us-east-1:2:1"));
+        assert!(m("arn:aws:iam::*:user/*", "arn:aws:iam::1:role/x:user/y"));
+        // Other wildcards stay within their segment.
+        assert!(m("arn:aws:ec2:us-*-1:1:x", "arn:aws:ec2:us-east-1:1:x"));
+        assert!(!m("arn:aws:ec2:us-*-1:1:x", "arn:aws:ec2:us-east:x-1:1:x"));
+        assert!(!m("arn:aws:sqs:us-east-1?1:q", "arn:aws:sqs:us-east-1:1:q"));
+        // A segment without a final `*` has to reach the end of the text.
+        assert!(!m("arn:aws:sqs:us-east-1", "arn:aws:sqs:us-east-1:1:q"));
+        assert!(m("arn:aws:sqs:us-east-1", "arn:aws:sqs:us-east-1"));
+        // The resource part is one segment, its colons included.
+        assert!(m(
+            "arn:aws:logs:*:*:log-group:*",
+            "arn:aws:logs:r:1:log-group:a:b"
+        ));
+        assert!(m("arn:aws:s3:::b/*x", "arn:aws:s3:::b/a:zx"));
+        assert!(m(
+            "arn:aws:iam::*:user/*",
+            "arn:aws:iam::1:user/division/bob"
+        ));
+        assert!(!m("arn:aws:iam::*:user/*", "arn:aws:iam::1:role/bob"));
+        // Not an ARN: globbed whole.
+        assert!(m("*", "arn:aws:sqs:us-east-1:1:q"));
+    }
+
+    #[test]
+    fn resource_wildcards_many_colons() {
+        // Each `*`-ended segment tries each colon once: no blow-up on a colon-heavy resource.
+        let text = format!("arn:aws:sqs:{}:end", ":".repeat(20_000));
+        for (pattern, hit) in [
+            ("arn:aws:sqs:*:*:*:*:zz", false),
+            ("arn:aws:sqs:*:*:*:*:end", true),
+            ("arn:aws:sqs:*:*:*:*e*d", true),
+            ("arn:aws:sqs:*:*:end", true),
+            ("arn:aws:sqs:*:*:zz", false),
+            ("arn:aws:sqs:*:zz", false),
+        ] {
+            assert_eq!(resource_glob(&tokens(pattern), &text), hit, "{pattern}");
+        }
     }
 }

@@ -287,7 +287,7 @@ impl Statement {
         let Some(list) = &self.resources else {
             return true;
         };
-        let hit = list.iter().any(|t| t.matches_arn(ctx, resource));
+        let hit = list.iter().any(|t| t.matches_resource(ctx, resource));
         for key in list.iter().flat_map(|t| t.variable_keys()) {
             if ctx.get(key).is_none() {
                 missing.push(key);
@@ -385,15 +385,19 @@ fn non_empty(list: &Option<OneOrMany<String>>) -> bool {
     list.as_ref().is_some_and(|l| !l.as_slice().is_empty())
 }
 
-/// IAM's "legacy parser" checks of one resource string.
+/// IAM's "legacy parser" check of one resource string. It refuses an ARN whose service is empty,
+/// and an ARN that has an empty segment (`::`) yet fewer than six segments, i.e. one that was
+/// truncated (`arn:aws:s3::bucket`). An ARN that merely stops early (`arn:aws:sqs:*`,
+/// `arn:aws:ec2:us-east-1:*`) passes: AWS accepts those, a trailing `*` covering the rest.
+/// Strings IAM refuses for their format (not an ARN, a bad partition, ...) are not looked at
+/// here; they get their own message later (recorded IAM answers: moto's `test_iam_policies.py`).
 fn legacy_resource_ok(r: &str) -> bool {
-    let parts: Vec<&str> = r.split(':').collect();
-    match parts.as_slice() {
-        ["arn", partition, service, ..] if parts.len() >= 4 && PARTITIONS.contains(partition) => {
-            !service.is_empty() && parts.len() >= 6
-        }
-        _ => true,
+    if r == "*" || check_resource(r).is_err() {
+        return true;
     }
+    let colons = r.bytes().filter(|&b| b == b':').count();
+    let service = r.split(':').nth(2).unwrap_or("");
+    (colons >= 5 || !r.contains("::")) && !service.is_empty()
 }
 
 /// IAM's checks of one resource string, with its messages.

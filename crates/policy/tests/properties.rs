@@ -3,7 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use keyward_policy::{
-    Context, Policy, PolicyKind, PolicySet, Principal, Request, evaluate, wildcard_match,
+    Context, Policy, PolicyKind, PolicySet, Principal, Request, arn_match, evaluate, wildcard_match,
 };
 use proptest::prelude::*;
 use serde_json::{Value, json};
@@ -23,6 +23,58 @@ fn reference_match(pattern: &str, text: &str) -> bool {
                 '*' => dp[i - 1][j] || dp[i][j - 1],
                 '?' => dp[i - 1][j - 1],
                 c => dp[i - 1][j - 1] && c == t[j - 1],
+            };
+        }
+    }
+    dp[p.len()][t.len()]
+}
+
+/// Reference for `Resource` matching, written from the IAM User Guide's sentences rather than
+/// from the implementation: in an ARN pattern the first five colons separate partition, service,
+/// region, account and resource; before the resource, `?` is one character other than a colon
+/// and `*` any run without a colon, except a `*` that is "the last character of a resource ARN
+/// segment", which "can expand to match beyond the colon boundaries"; in the resource part both
+/// match anything. Then the same dynamic programme as [`reference_match`].
+fn reference_resource_match(pattern: &str, text: &str) -> bool {
+    #[derive(Clone, Copy)]
+    enum C {
+        Lit(char),
+        One { colon: bool },
+        Run { colon: bool },
+    }
+    if !pattern.starts_with("arn:") {
+        return reference_match(pattern, text);
+    }
+    let chars: Vec<char> = pattern.chars().collect();
+    let mut colons = 0;
+    let mut p = Vec::new();
+    for (i, &c) in chars.iter().enumerate() {
+        let resource = colons >= 5;
+        p.push(match c {
+            ':' => {
+                colons += 1;
+                C::Lit(':')
+            }
+            '?' => C::One { colon: resource },
+            '*' => C::Run {
+                colon: resource || matches!(chars.get(i + 1), None | Some(':')),
+            },
+            c => C::Lit(c),
+        });
+    }
+    let t: Vec<char> = text.chars().collect();
+    let mut dp = vec![vec![false; t.len() + 1]; p.len() + 1];
+    dp[0][0] = true;
+    for i in 1..=p.len() {
+        if let C::Run { .. } = p[i - 1] {
+            dp[i][0] = dp[i - 1][0];
+        }
+        for j in 1..=t.len() {
+            let ok_char = |colon: bool| colon || t[j - 1] != ':';
+            dp[i][j] = match p[i - 1] {
+                C::Run { colon } => dp[i - 1][j] || (dp[i][j - 1] && ok_char(colon)),
+                C::One { colon } => dp[i - 1][j - 1] && ok_char(colon),
+                C::Lit(c) => dp[i - 1][j - 1] && c == t[j - 1],
             };
         }
     }
@@ -147,6 +199,21 @@ proptest! {
     #[test]
     fn wildcard_matches_reference_unicode(pattern in "[aé*?]{0,6}", text in "[aéz]{0,8}") {
         prop_assert_eq!(wildcard_match(&pattern, &text), reference_match(&pattern, &text));
+    }
+
+    #[test]
+    fn resource_match_matches_reference(pattern in "arn:[ab:*?]{0,10}", text in "arn:[ab:]{0,12}") {
+        prop_assert_eq!(arn_match(&pattern, &text), reference_resource_match(&pattern, &text));
+    }
+
+    #[test]
+    fn resource_match_matches_reference_arn_shaped(
+        head in "[a*?]{0,3}:[ab*]{0,2}:[ab*?]{0,3}:[ab*?]{0,3}",
+        resource in "[ab:*?/]{0,6}",
+        text in "arn:[ab:/]{0,14}",
+    ) {
+        let pattern = format!("arn:{head}:{resource}");
+        prop_assert_eq!(arn_match(&pattern, &text), reference_resource_match(&pattern, &text));
     }
 
     #[test]

@@ -66,7 +66,10 @@ impl AuthFailureReason {
             "SignatureDoesNotMatch" => AuthFailureReason::SignatureMismatch,
             "ExpiredToken" => AuthFailureReason::ExpiredToken,
             "MissingAuthenticationToken" => AuthFailureReason::MissingAuthenticationToken,
-            "IncompleteSignature" => AuthFailureReason::IncompleteSignature,
+            // SigV4's X-Amz-Expires refusals (S3's code for malformed query authentication).
+            "IncompleteSignature" | "AuthorizationQueryParametersError" => {
+                AuthFailureReason::IncompleteSignature
+            }
             _ => return None,
         })
     }
@@ -318,6 +321,10 @@ mod tests {
         assert_eq!(
             R::classify("InvalidClientTokenId", "", true),
             Some(R::InactiveKey)
+        );
+        assert_eq!(
+            R::classify("AuthorizationQueryParametersError", "X-Amz-Expires", false),
+            Some(R::IncompleteSignature)
         );
         assert_eq!(R::classify("AccessDenied", "", false), None);
     }

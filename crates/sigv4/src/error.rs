@@ -15,6 +15,12 @@
 //!   an STS wire oracle (`Credential should be scoped to a valid region. `, with the trailing space),
 //!   boto/boto3#756 (STS `SignatureDoesNotMatch` text), and an AWS SQS 403
 //!   `SignatureDoesNotMatch` for a wrong-region scope (scope errors are 403, not 400).
+//! - X-Amz-Expires: IAM and STS document nothing; the established SigV4 answers are S3's
+//!   `AuthorizationQueryParametersError` (400 in the S3 error-code list) with `X-Amz-Expires should
+//!   be a number` (minio/minio-js#1312), `X-Amz-Expires must be non-negative`
+//!   (catalyst/moodle-tool_objectfs#270, whole XML) and `X-Amz-Expires must be less than a week (in
+//!   seconds); that is, the given X-Amz-Expires must be less than 604800 seconds`
+//!   (bryanjos/aws_auth#31, aws/aws-cli#5464), each quoted from a real response.
 
 /// The five minutes AWS allows between the request's date and the server clock, either way.
 pub const ALLOWED_SKEW: time::Duration = time::Duration::minutes(5);
@@ -120,9 +126,17 @@ pub enum AuthError {
     #[error("IncompleteSignature: {}", self.message())]
     InvalidDate(String),
 
-    /// X-Amz-Expires is not a whole number of seconds.
-    #[error("IncompleteSignature: {}", self.message())]
+    /// X-Amz-Expires is not a whole number (holds what was sent).
+    #[error("AuthorizationQueryParametersError: {}", self.message())]
     InvalidExpires(String),
+
+    /// X-Amz-Expires is negative.
+    #[error("AuthorizationQueryParametersError: {}", self.message())]
+    NegativeExpires,
+
+    /// X-Amz-Expires is more than [`crate::MAX_PRESIGN_EXPIRES_SECS`] (seven days).
+    #[error("AuthorizationQueryParametersError: {}", self.message())]
+    ExpiresTooLong,
 
     /// The credential scope does not fit the request (date, terminator) or the server (region,
     /// service).
@@ -175,8 +189,10 @@ impl AuthError {
             | Self::MalformedAuthorizationPair { .. }
             | Self::UnsupportedAlgorithm(_)
             | Self::MalformedCredential(_)
-            | Self::InvalidDate(_)
-            | Self::InvalidExpires(_) => "IncompleteSignature",
+            | Self::InvalidDate(_) => "IncompleteSignature",
+            Self::InvalidExpires(_) | Self::NegativeExpires | Self::ExpiresTooLong => {
+                "AuthorizationQueryParametersError"
+            }
             Self::BadScope(_)
             | Self::HostNotSigned
             | Self::SignatureExpired { .. }
@@ -188,7 +204,7 @@ impl AuthError {
     /// The HTTP status AWS answers with.
     pub fn http_status(&self) -> u16 {
         match self.code() {
-            "IncompleteSignature" => 400,
+            "IncompleteSignature" | "AuthorizationQueryParametersError" => 400,
             _ => 403,
         }
     }
@@ -216,10 +232,15 @@ impl AuthError {
             Self::InvalidDate(raw) => format!(
                 "Date must be in ISO-8601 'basic format'. Got '{raw}'. See http://en.wikipedia.org/wiki/ISO_8601"
             ),
-            // Wording not observed from AWS (non-S3 services ignore X-Amz-Expires, see
-            // aws/aws-sdk-go#2167); phrased like the other query-string messages.
-            Self::InvalidExpires(raw) => format!(
-                "X-Amz-Expires must be a non-negative integer number of seconds, got '{raw}'. Re-examine the query-string parameters."
+            // IAM and STS document nothing for X-Amz-Expires (they ignore it, aws/aws-sdk-go#2167);
+            // these three are S3's answers for SigV4 query authentication, as quoted from real
+            // responses: minio/minio-js#1312, catalyst/moodle-tool_objectfs#270 (with the code),
+            // bryanjos/aws_auth#31 and aws/aws-cli#5464.
+            Self::InvalidExpires(_) => "X-Amz-Expires should be a number".to_owned(),
+            Self::NegativeExpires => "X-Amz-Expires must be non-negative".to_owned(),
+            Self::ExpiresTooLong => format!(
+                "X-Amz-Expires must be less than a week (in seconds); that is, the given X-Amz-Expires must be less than {} seconds",
+                crate::MAX_PRESIGN_EXPIRES_SECS
             ),
             Self::BadScope(problems) => {
                 let mut out = String::new();

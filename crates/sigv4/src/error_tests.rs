@@ -258,8 +258,52 @@ fn query_expires_default_and_invalid() {
             expires_secs: DEFAULT_PRESIGN_EXPIRES_SECS
         }
     );
-    let e = err(&[("host", "h")], &format!("{PRESIGNED}&X-Amz-Expires=soon"));
-    assert_eq!(e.code(), "IncompleteSignature");
+    for expires in ["soon", "", "1.5", "1e3", "0x10", "--1", "+-1", "12 3"] {
+        let e = err(
+            &[("host", "h")],
+            &format!("{PRESIGNED}&X-Amz-Expires={expires}"),
+        );
+        assert_eq!(
+            e,
+            AuthError::InvalidExpires(expires.to_owned()),
+            "{expires}"
+        );
+        assert_eq!(
+            (e.code(), e.http_status(), e.message().as_str()),
+            (
+                "AuthorizationQueryParametersError",
+                400,
+                "X-Amz-Expires should be a number"
+            )
+        );
+    }
+}
+
+#[test]
+fn query_expires_negative() {
+    for expires in ["-1", "-604800", "-99999999999999999999999"] {
+        let e = err(
+            &[("host", "h")],
+            &format!("{PRESIGNED}&X-Amz-Expires={expires}"),
+        );
+        assert_eq!(e, AuthError::NegativeExpires, "{expires}");
+        assert_eq!(
+            (e.code(), e.http_status(), e.message().as_str()),
+            (
+                "AuthorizationQueryParametersError",
+                400,
+                "X-Amz-Expires must be non-negative"
+            )
+        );
+    }
+    // Minus zero is zero: accepted here, expired by check_time.
+    let p = parsed(&[("host", "h")], &format!("{PRESIGNED}&X-Amz-Expires=-0"));
+    assert_eq!(p.location, AuthLocation::Query { expires_secs: 0 });
+    let p = parsed(
+        &[("host", "h")],
+        &format!("{PRESIGNED}&X-Amz-Expires=%2B60"),
+    );
+    assert_eq!(p.location, AuthLocation::Query { expires_secs: 60 });
 }
 
 #[test]
@@ -309,6 +353,127 @@ fn presigned_expiry() {
     );
     // The future bound stays 5 minutes.
     assert!(check_time(&p, datetime!(2015-08-30 12:30:59 UTC)).is_err());
+}
+
+const TOO_LONG: &str = "X-Amz-Expires must be less than a week (in seconds); that is, the given X-Amz-Expires must be less than 604800 seconds";
+
+#[test]
+fn presigned_expires_over_a_week_refused() {
+    for expires in [
+        "604801",
+        "315360000",
+        "18446744073709551615",
+        "18446744073709551616",
+        "99999999999999999999999999",
+    ] {
+        let e = err(
+            &[("host", "h")],
+            &format!("{PRESIGNED}&X-Amz-Expires={expires}"),
+        );
+        assert_eq!(e, AuthError::ExpiresTooLong, "{expires}");
+        assert_eq!(
+            (e.code(), e.http_status(), e.message().as_str()),
+            ("AuthorizationQueryParametersError", 400, TOO_LONG)
+        );
+    }
+    let p = parsed(
+        &[("host", "h")],
+        &format!("{PRESIGNED}&X-Amz-Expires=604800"),
+    );
+    assert_eq!(
+        p.location,
+        AuthLocation::Query {
+            expires_secs: MAX_PRESIGN_EXPIRES_SECS
+        }
+    );
+}
+
+/// A presigned URL signed with a ten-year lifetime, used 400 days later: refused, as is one within
+/// the limit once its seven days are over.
+#[test]
+fn presigned_url_cannot_outlive_seven_days() {
+    let secret = SecretKey::new("wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY");
+    let signed_at = datetime!(2015-08-30 12:36:00 UTC);
+    let headers = [("host", "iam.amazonaws.com")];
+    let base = RequestParts {
+        method: "GET",
+        path: "/",
+        query: "Action=ListUsers&Version=2010-05-08",
+        headers: &headers,
+        body: b"",
+    };
+    let params = SigningParams {
+        access_key_id: "AKIDEXAMPLE",
+        secret: &secret,
+        security_token: None,
+        region: "us-east-1",
+        service: "iam",
+        time: signed_at,
+    };
+    let later = signed_at + time::Duration::days(400);
+    for expires in [315_360_000, u64::MAX] {
+        let query = presign_query(&base, &params, expires);
+        let req = RequestParts {
+            query: &query,
+            ..base
+        };
+        assert_eq!(parse(&req).unwrap_err(), AuthError::ExpiresTooLong);
+    }
+    let query = presign_query(&base, &params, 604_800);
+    let req = RequestParts {
+        query: &query,
+        ..base
+    };
+    let p = parse(&req).unwrap().expect("signed");
+    verify(&req, &p, &secret, &SigningKeyCache::new(4)).unwrap();
+    assert!(check_time(&p, signed_at + time::Duration::days(7)).is_ok());
+    let e = check_time(&p, later).unwrap_err();
+    assert_eq!((e.code(), e.http_status()), ("SignatureDoesNotMatch", 403));
+    assert!(
+        e.message()
+            .starts_with("Signature expired: 20150830T123600Z")
+    );
+}
+
+/// `check_time` bounds the window itself: a lifetime set on a parsed request after the fact
+/// cannot stretch it, and no value overflows the date arithmetic.
+#[test]
+fn check_time_refuses_lifetimes_over_a_week() {
+    let mut p = parsed(&[("host", "h")], &format!("{PRESIGNED}&X-Amz-Expires=3600"));
+    let later = datetime!(2016-10-03 12:36:00 UTC);
+    for expires_secs in [604_801, 315_360_000, i64::MAX as u64, u64::MAX] {
+        p.location = AuthLocation::Query { expires_secs };
+        assert_eq!(
+            check_time(&p, later),
+            Err(AuthError::ExpiresTooLong),
+            "{expires_secs}"
+        );
+        assert_eq!(
+            check_time(&p, datetime!(2015-08-30 12:36:00 UTC)),
+            Err(AuthError::ExpiresTooLong)
+        );
+    }
+}
+
+#[test]
+fn presigned_expires_zero_has_always_expired() {
+    let p = parsed(&[("host", "h")], &format!("{PRESIGNED}&X-Amz-Expires=0"));
+    assert_eq!(p.location, AuthLocation::Query { expires_secs: 0 });
+    for now in [
+        datetime!(2015-08-30 12:36:00 UTC),
+        datetime!(2015-08-30 12:36:00.5 UTC),
+        datetime!(2015-08-30 12:33:00 UTC),
+        datetime!(2015-08-30 12:36:01 UTC),
+    ] {
+        let e = check_time(&p, now).unwrap_err();
+        assert!(
+            matches!(e, AuthError::SignatureExpired { .. }),
+            "{now}: {e:?}"
+        );
+        assert_eq!((e.code(), e.http_status()), ("SignatureDoesNotMatch", 403));
+    }
+    let p = parsed(&[("host", "h")], &format!("{PRESIGNED}&X-Amz-Expires=1"));
+    assert!(check_time(&p, datetime!(2015-08-30 12:36:01 UTC)).is_ok());
 }
 
 #[test]

@@ -41,7 +41,7 @@ mod suite_tests;
 pub use error::{
     ALLOWED_SKEW, AuthError, MSG_MISSING_AUTH_TOKEN, MSG_SIGNATURE_MISMATCH, ScopeProblem,
 };
-pub use parse::{DEFAULT_PRESIGN_EXPIRES_SECS, parse};
+pub use parse::{DEFAULT_PRESIGN_EXPIRES_SECS, MAX_PRESIGN_EXPIRES_SECS, parse};
 pub use secret::{SecretKey, Signature};
 pub use sign::{SigningParams, presign_query, sign_headers};
 pub use verify::{SigningKeyCache, check_scope, check_time, verify};
@@ -80,7 +80,8 @@ pub enum AuthLocation {
     /// Presigned: `X-Amz-Algorithm=...&X-Amz-Signature=...` (`X-Amz-Expires`, or
     /// [`DEFAULT_PRESIGN_EXPIRES_SECS`] when absent).
     Query {
-        /// Lifetime in seconds from the request date.
+        /// Lifetime in seconds from the request date, at most [`MAX_PRESIGN_EXPIRES_SECS`]
+        /// ([`check_time`] refuses more).
         expires_secs: u64,
     },
 }

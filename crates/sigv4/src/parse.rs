@@ -20,6 +20,12 @@ pub(crate) const TERMINATOR: &str = "aws4_request";
 /// 15 minutes (aws/aws-sdk-go#2167, #2224).
 pub const DEFAULT_PRESIGN_EXPIRES_SECS: u64 = 900;
 
+/// The longest X-Amz-Expires SigV4 query authentication allows: seven days, "because the signing
+/// key you use in signature calculation is valid for up to seven days" (Amazon S3 API Reference,
+/// "Authenticating Requests: Using Query Parameters (AWS Signature Version 4)": "The minimum
+/// value you can set is 1, and the maximum is 604800 (seven days)").
+pub const MAX_PRESIGN_EXPIRES_SECS: u64 = 604_800;
+
 const ISO_BASIC: &[BorrowedFormatItem<'static>] =
     format_description!("[year][month][day]T[hour][minute][second]Z");
 const ISO_DATE: &[BorrowedFormatItem<'static>] = format_description!("[year][month][day]");
@@ -222,10 +228,7 @@ fn from_query(query: &str, algorithm: Option<String>) -> Result<Claimed, AuthErr
     };
     let expires_secs = match query_param(query, "X-Amz-Expires") {
         None => DEFAULT_PRESIGN_EXPIRES_SECS,
-        Some(raw) => raw
-            .trim()
-            .parse::<u64>()
-            .map_err(|_| AuthError::InvalidExpires(raw.clone()))?,
+        Some(raw) => parse_expires(&raw)?,
     };
     Ok(Claimed {
         credential,
@@ -235,6 +238,28 @@ fn from_query(query: &str, algorithm: Option<String>) -> Result<Claimed, AuthErr
         security_token: query_param(query, "X-Amz-Security-Token"),
         location: AuthLocation::Query { expires_secs },
     })
+}
+
+/// X-Amz-Expires: a whole number of seconds, not negative, at most
+/// [`MAX_PRESIGN_EXPIRES_SECS`]; digits too many for a `u64` are a number all the same, and too
+/// large. (0 passes here; [`crate::check_time`] treats it as already expired.)
+fn parse_expires(raw: &str) -> Result<u64, AuthError> {
+    let text = raw.trim();
+    let (negative, digits) = match text.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, text.strip_prefix('+').unwrap_or(text)),
+    };
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(AuthError::InvalidExpires(raw.to_owned()));
+    }
+    let zero = digits.bytes().all(|b| b == b'0');
+    if negative && !zero {
+        return Err(AuthError::NegativeExpires);
+    }
+    match digits.parse::<u64>() {
+        Ok(secs) if secs <= MAX_PRESIGN_EXPIRES_SECS => Ok(secs),
+        _ => Err(AuthError::ExpiresTooLong),
+    }
 }
 
 /// Reads the SigV4 claims of a request. `Ok(None)`: no SigV4 at all.

@@ -229,7 +229,8 @@ pub fn sign_headers(req: &RequestParts<'_>, params: &SigningParams<'_>) -> Vec<(
 }
 
 /// Presigns `req`: returns the full query string (the existing query, then the X-Amz-*
-/// parameters, `X-Amz-Signature` last). Every header in `req.headers` is signed.
+/// parameters, `X-Amz-Signature` last). Every header in `req.headers` is signed. `expires_secs`
+/// is written as given; verification accepts 1 to [`crate::MAX_PRESIGN_EXPIRES_SECS`].
 pub fn presign_query(
     req: &RequestParts<'_>,
     params: &SigningParams<'_>,

@@ -11,7 +11,9 @@ use zeroize::Zeroize;
 use crate::canonical::{UriMode, canonical_request, sha256_hex};
 use crate::error::{ALLOWED_SKEW, ScopeProblem, window_text};
 use crate::parse::{ALGORITHM, format_basic, header, push_basic};
-use crate::{AuthError, AuthLocation, ParsedAuth, RequestParts, SecretKey};
+use crate::{
+    AuthError, AuthLocation, MAX_PRESIGN_EXPIRES_SECS, ParsedAuth, RequestParts, SecretKey,
+};
 
 const BLOCK: usize = 64;
 
@@ -186,8 +188,18 @@ pub(crate) fn string_to_sign(amz_date: OffsetDateTime, scope: &str, creq: &str) 
 }
 
 /// Clock check: AWS allows [`ALLOWED_SKEW`] either way; a presigned request also expires
-/// `X-Amz-Expires` seconds after its date.
+/// `X-Amz-Expires` seconds after its date. A lifetime of 0 has always expired (S3 answers 403
+/// for it; 1 is the documented minimum), and one over [`MAX_PRESIGN_EXPIRES_SECS`] is refused.
 pub fn check_time(parsed: &ParsedAuth, now: OffsetDateTime) -> Result<(), AuthError> {
+    let window = match parsed.location {
+        AuthLocation::Header => ALLOWED_SKEW,
+        AuthLocation::Query { expires_secs } if expires_secs <= MAX_PRESIGN_EXPIRES_SECS => {
+            time::Duration::seconds(
+                i64::try_from(expires_secs).map_err(|_| AuthError::ExpiresTooLong)?,
+            )
+        }
+        AuthLocation::Query { .. } => return Err(AuthError::ExpiresTooLong),
+    };
     // Whole seconds, as the messages show them.
     let now = now.replace_nanosecond(0).unwrap_or(now);
     let latest = now + ALLOWED_SKEW;
@@ -199,18 +211,10 @@ pub fn check_time(parsed: &ParsedAuth, now: OffsetDateTime) -> Result<(), AuthEr
             window: window_text(ALLOWED_SKEW),
         });
     }
-    let window = match parsed.location {
-        AuthLocation::Header => ALLOWED_SKEW,
-        AuthLocation::Query { expires_secs } => time::Duration::seconds(
-            i64::try_from(expires_secs)
-                .unwrap_or(i64::MAX / 4)
-                .min(i64::MAX / 4),
-        ),
-    };
     let earliest = now
         .checked_sub(window)
         .unwrap_or(OffsetDateTime::UNIX_EPOCH);
-    if parsed.amz_date < earliest {
+    if parsed.amz_date < earliest || window.is_zero() {
         return Err(AuthError::SignatureExpired {
             request: format_basic(parsed.amz_date),
             earliest: format_basic(earliest),
