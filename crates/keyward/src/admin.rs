@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 use clap::Subcommand;
+use keyward_core::clock::{Clock, SystemClock};
 use keyward_core::store::{Store, Tx};
 use keyward_store::SqliteStore;
 
@@ -16,10 +17,36 @@ pub enum AdminCommand {
     CreateUser(CreateUserArgs),
 }
 
+/// What every admin subcommand works on, with `serve`'s flags and environment variables: the data
+/// folder, the ARN partition and the clock.
 #[derive(Debug, clap::Args)]
-pub struct CreateUserArgs {
+pub struct StoreArgs {
     #[arg(long, env = "KEYWARD_DATA_DIR", default_value = "./keyward-data")]
     data_dir: PathBuf,
+    /// ARN partition (the server's).
+    #[arg(long, env = "KEYWARD_PARTITION", default_value = "aws")]
+    partition: String,
+    /// Shifts the clock by this many seconds (for tests of time-dependent behaviour).
+    #[arg(
+        long,
+        env = "KEYWARD_CLOCK_OFFSET_SECS",
+        default_value_t = 0,
+        hide = true
+    )]
+    clock_offset_secs: i64,
+}
+
+impl StoreArgs {
+    /// The system clock, shifted as `serve` shifts it.
+    fn clock(&self) -> SystemClock {
+        SystemClock::with_offset(self.clock_offset_secs)
+    }
+}
+
+#[derive(Debug, clap::Args)]
+pub struct CreateUserArgs {
+    #[command(flatten)]
+    store: StoreArgs,
     #[arg(long)]
     user_name: String,
     #[arg(long, default_value = "/")]
@@ -35,20 +62,25 @@ pub struct CreateUserArgs {
 
 pub async fn run(command: AdminCommand) -> Result<()> {
     match command {
-        AdminCommand::CreateUser(args) => create_user(args).await,
+        AdminCommand::CreateUser(args) => {
+            let clock = args.store.clock();
+            create_user(args, &clock).await
+        }
     }
 }
 
 /// `keyward admin create-user`: the same operations the API runs, as the account's root user, in
 /// one transaction with their audit records.
-async fn create_user(args: CreateUserArgs) -> Result<()> {
+async fn create_user(args: CreateUserArgs, clock: &dyn Clock) -> Result<()> {
     use keyward_core::authz::{PolicyCache, RequestInfo};
     use keyward_core::ops::{self, Ctx, Operation, Password};
     use keyward_core::password::Rules;
     use keyward_core::principal::{Caller, Principal};
 
-    let master_key = load_or_create_master_key(&args.data_dir.join("master.key"))?;
-    let store = SqliteStore::open(&args.data_dir)
+    let data_dir = &args.store.data_dir;
+    let partition = args.store.partition.as_str();
+    let master_key = load_or_create_master_key(&data_dir.join("master.key"))?;
+    let store = SqliteStore::open(data_dir)
         .await
         .context("open the store")?;
     let mut tx = store.begin().await.context("begin")?;
@@ -88,8 +120,8 @@ async fn create_user(args: CreateUserArgs) -> Result<()> {
     };
     let policies = PolicyCache::new();
     let ctx = Ctx {
-        partition: "aws",
-        now: time::OffsetDateTime::now_utc(),
+        partition,
+        now: clock.now(),
         master_key: &master_key,
         caller: &caller,
         info: &info,
@@ -124,7 +156,7 @@ async fn create_user(args: CreateUserArgs) -> Result<()> {
         event.read_only = false;
         event.identity_type = Some("Root".to_owned());
         event.principal_id = Some(account_id.clone());
-        event.principal_arn = Some(caller.principal.arn("aws"));
+        event.principal_arn = Some(caller.principal.arn(partition));
         event.account_id = Some(account_id.clone());
         if let Err(e) = ops::execute(&mut tx, &ctx, op).await {
             let api = e.to_api();
