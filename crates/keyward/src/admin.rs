@@ -9,7 +9,7 @@ use keyward_core::clock::{Clock, SystemClock};
 use keyward_core::store::{Store, Tx};
 use keyward_store::SqliteStore;
 
-use crate::data_dir::load_or_create_master_key;
+use crate::data_dir;
 
 #[derive(Debug, Subcommand)]
 pub enum AdminCommand {
@@ -77,12 +77,11 @@ async fn create_user(args: CreateUserArgs, clock: &dyn Clock) -> Result<()> {
     use keyward_core::password::Rules;
     use keyward_core::principal::{Caller, Principal};
 
-    let data_dir = &args.store.data_dir;
+    let dir = &args.store.data_dir;
     let partition = args.store.partition.as_str();
-    let master_key = load_or_create_master_key(&data_dir.join("master.key"))?;
-    let store = SqliteStore::open(data_dir)
-        .await
-        .context("open the store")?;
+    data_dir::secure(dir);
+    let master_key = data_dir::load_or_create_master_key(&dir.join(data_dir::MASTER_KEY_FILE))?;
+    let store = SqliteStore::open(dir).await.context("open the store")?;
     let mut tx = store.begin().await.context("begin")?;
     let account_id = tx
         .list_accounts()

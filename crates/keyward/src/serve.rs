@@ -14,7 +14,7 @@ use keyward_server::AppState;
 use keyward_sigv4::SigningKeyCache;
 use keyward_store::SqliteStore;
 
-use crate::data_dir::{load_or_create_master_key, write_private};
+use crate::data_dir;
 
 #[derive(Debug, clap::Args)]
 pub struct ServeArgs {
@@ -118,13 +118,16 @@ pub async fn run(args: ServeArgs) -> Result<()> {
     if args.bench_without_audit {
         tracing::warn!("--bench-without-audit: NO AUDIT RECORDS are written (benchmark use only)");
     }
-    std::fs::create_dir_all(&args.data_dir)
-        .with_context(|| format!("create data folder {}", args.data_dir.display()))?;
+    data_dir::create(&args.data_dir)?;
+    data_dir::secure(&args.data_dir);
     let key_path = args
         .master_key_file
         .clone()
-        .unwrap_or_else(|| args.data_dir.join("master.key"));
-    let master_key = load_or_create_master_key(&key_path)?;
+        .unwrap_or_else(|| args.data_dir.join(data_dir::MASTER_KEY_FILE));
+    let master_key = data_dir::load_or_create_master_key(&key_path)?;
+    if args.master_key_file.is_some() {
+        data_dir::check_key_file(&key_path);
+    }
     let store = SqliteStore::open(&args.data_dir)
         .await
         .context("open the store")?;
@@ -146,8 +149,8 @@ pub async fn run(args: ServeArgs) -> Result<()> {
         tracing::warn!(requested = %requested, existing = %boot.account_id, "--account-id ignored: the store already holds an account");
     }
     if let Some((key_id, secret)) = &boot.root_key {
-        let csv_path = args.data_dir.join("root_accessKeys.csv");
-        write_private(
+        let csv_path = args.data_dir.join(data_dir::ROOT_KEYS_FILE);
+        data_dir::write_private(
             &csv_path,
             format!(
                 "Access key ID,Secret access key\n{key_id},{}\n",

@@ -1,6 +1,7 @@
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 //! Implementations of [`keyward_core::store::Store`]. SQLite is the embedded default.
 
+pub mod private;
 mod sqlite;
 
 pub use sqlite::SqliteStore;
