@@ -718,3 +718,55 @@ fn admin_create_user_with_a_generated_password() {
         );
     });
 }
+
+/// `admin` takes the partition and the clock as `serve` does (flag or environment), not `aws` and
+/// the bare system clock: its user's creation date and its audit record follow them.
+#[tokio::test]
+async fn admin_create_user_uses_the_partition_and_clock_it_is_given() {
+    let tmp = tempfile::tempdir().unwrap();
+    let server = Server::start_in(tmp.path(), &["--partition", "aws-cn"]);
+    let month_ago = -30 * 86_400;
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_keyward"))
+        .args(["admin", "create-user", "--user-name", "pat", "--partition"])
+        .arg("aws-cn")
+        .arg("--data-dir")
+        .arg(&server.dir)
+        .env("KEYWARD_CLOCK_OFFSET_SECS", month_ago.to_string())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let expected = OffsetDateTime::now_utc() + time::Duration::seconds(month_ago);
+    let near = |t: OffsetDateTime| (t - expected).abs() < time::Duration::minutes(5);
+
+    let user = server
+        .root_iam()
+        .get_user()
+        .user_name("pat")
+        .send()
+        .await
+        .unwrap()
+        .user
+        .unwrap();
+    let created = OffsetDateTime::from_unix_timestamp(user.create_date.secs()).unwrap();
+    assert!(
+        near(created),
+        "created {created}, expected about {expected}"
+    );
+
+    let store = SqliteStore::open(&server.dir).await.unwrap();
+    let mut tx = store.begin_read().await.unwrap();
+    let events = tx.list_audit_events(usize::MAX).await.unwrap();
+    let event = events
+        .iter()
+        .find(|e| e.event_name == "CreateUser" && e.user_agent.as_deref() == Some("keyward-admin"))
+        .unwrap();
+    assert_eq!(
+        event.principal_arn.as_deref(),
+        Some(format!("arn:aws-cn:iam::{}:root", server.account_id).as_str())
+    );
+    assert!(near(event.event_time), "{}", event.event_time);
+}

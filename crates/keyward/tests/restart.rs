@@ -136,3 +136,108 @@ async fn session_key_rotation_keeps_live_sessions() {
         )
     );
 }
+
+/// The data folder holds password hashes, sealed secrets, the master key and the audit trail:
+/// keyward makes it 0700 and every file it keeps there 0600 (SQLite's `-wal` and `-shm` too),
+/// whatever the umask; on a start over looser modes (an older keyward, a copy, a `chmod`) it
+/// tightens them back and warns once.
+#[cfg(unix)]
+#[tokio::test]
+async fn data_folder_and_its_files_are_owner_only_whatever_the_umask() {
+    use std::os::unix::fs::PermissionsExt;
+
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    let set_mode = |p: &std::path::Path, m: u32| {
+        std::fs::set_permissions(p, std::fs::Permissions::from_mode(m)).unwrap();
+    };
+    let files = |dir: &std::path::Path| {
+        let mut names: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        names.sort();
+        names
+    };
+    // Every file of the folder is 0600, and there are the ones a running server keeps.
+    let assert_owner_only = |dir: &std::path::Path| {
+        assert_eq!(format!("{:o}", mode(dir)), "700", "the data folder");
+        let names = files(dir);
+        for name in &names {
+            assert_eq!(format!("{:o}", mode(&dir.join(name))), "600", "{name}");
+        }
+        for name in [
+            "audit_reads.db",
+            "audit_reads.db-shm",
+            "audit_reads.db-wal",
+            "keyward.db",
+            "keyward.db-shm",
+            "keyward.db-wal",
+            "master.key",
+            "root_accessKeys.csv",
+        ] {
+            assert!(
+                names.iter().any(|n| n == name),
+                "{name} missing from {names:?}"
+            );
+        }
+    };
+    let warnings = |log: &std::path::Path| {
+        std::fs::read_to_string(log)
+            .unwrap()
+            .lines()
+            .filter(|l| l.contains("WARN") && l.contains("owner-only"))
+            .map(str::to_owned)
+            .collect::<Vec<_>>()
+    };
+
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let log = tmp.path().join("server.log");
+    // A fresh folder under umask 022, where files default to 0644 and folders to 0755.
+    let first = Server::start_with_umask(&data, "022", &log);
+    let iam = first.root_iam();
+    iam.create_user().user_name("u").send().await.unwrap();
+    iam.get_user().user_name("u").send().await.unwrap();
+    assert_owner_only(&data);
+    assert_eq!(warnings(&log), Vec::<String>::new());
+
+    // Killed (its -wal and -shm stay), then everything opened up to the world.
+    drop(first);
+    set_mode(&data, 0o755);
+    for name in files(&data) {
+        set_mode(&data.join(name), 0o644);
+    }
+    let mut second = Server::start_with_umask(&data, "022", &log);
+    second
+        .root_iam()
+        .get_user()
+        .user_name("u")
+        .send()
+        .await
+        .unwrap();
+    assert_owner_only(&data);
+    let warned = warnings(&log);
+    assert_eq!(warned.len(), 1, "{warned:?}");
+    for name in [
+        "data",
+        "keyward.db-wal",
+        "keyward.db-shm",
+        "master.key",
+        "root_accessKeys.csv",
+    ] {
+        assert!(warned[0].contains(name), "{name} in {warned:?}");
+    }
+    assert!(second.stop().success());
+
+    // Nothing left to tighten: no warning.
+    let third = Server::start_with_umask(&data, "022", &log);
+    third
+        .root_iam()
+        .get_user()
+        .user_name("u")
+        .send()
+        .await
+        .unwrap();
+    assert_owner_only(&data);
+    assert_eq!(warnings(&log), Vec::<String>::new());
+}

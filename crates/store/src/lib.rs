@@ -2,6 +2,7 @@
 //! Implementations of [`keyward_core::store::Store`]. SQLite is the embedded default.
 
 mod error;
+pub mod private;
 mod sqlite;
 
 pub use sqlite::SqliteStore;

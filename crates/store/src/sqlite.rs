@@ -47,6 +47,7 @@ use rusqlite::types::FromSql;
 use rusqlite::{Connection, OpenFlags, Params, Row, params};
 
 use crate::error::db_err;
+use crate::private;
 
 /// Schema migrations, applied in order at start. Never edit one that has shipped: add a new one.
 const MIGRATIONS: &[(i64, &str)] = &[
@@ -65,8 +66,15 @@ const MIGRATIONS: &[(i64, &str)] = &[
     ),
 ];
 
+/// The main database's file in the data folder.
+const MAIN_FILE: &str = "keyward.db";
+
 /// The file of the audit records of requests that changed nothing (see the module docs).
 pub const READS_FILE: &str = "audit_reads.db";
+
+/// The files SQLite may keep beside a database: its WAL, the WAL's shared-memory index, and a
+/// rollback journal (not kept in WAL mode, listed so that a stray one is covered too).
+const SIDE_FILES: [&str; 3] = ["-wal", "-shm", "-journal"];
 
 /// The reads trail's table: the same as `audit_records` in `keyward.db` (schema v7). Its version
 /// is the file's `user_version`; a change adds a step here.
@@ -268,11 +276,34 @@ fn control(conn: &Connection, statement: &'static str) -> StoreResult<()> {
 }
 
 impl SqliteStore {
+    /// The store's files in `data_dir` (which may or may not exist): both databases and the
+    /// files SQLite keeps beside them.
+    pub fn files(data_dir: &Path) -> Vec<PathBuf> {
+        let mut files = Vec::new();
+        for db in [MAIN_FILE, READS_FILE] {
+            files.push(data_dir.join(db));
+            files.extend(SIDE_FILES.map(|side| data_dir.join(format!("{db}{side}"))));
+        }
+        files
+    }
+
     /// Opens (creating if needed) `keyward.db` in `data_dir` and applies pending migrations.
+    ///
+    /// Every file of the store is owner-only ([`crate::private`]): a new database file is created
+    /// 0600 before SQLite opens it (its `-wal` and `-shm` then get the same mode), and files
+    /// others could read (made by an older keyward, or copied) are tightened, with a warning.
     pub async fn open(data_dir: &Path) -> StoreResult<Self> {
-        let path = data_dir.join("keyward.db");
-        // Before any reader attaches it, so that it is created with its own page size.
+        let path = data_dir.join(MAIN_FILE);
         let reads_path = data_dir.join(READS_FILE);
+        let files = Self::files(data_dir);
+        let (tightened, failed) =
+            private::restrict_all(files.iter().map(PathBuf::as_path), private::FILE_MODE);
+        private::report(&tightened, &failed);
+        for db in [&path, &reads_path] {
+            private::create_file(db)
+                .map_err(|e| StoreError::new(format!("create {}: {e}", db.display())))?;
+        }
+        // Before any reader attaches it, so that it is created with its own page size.
         let reads_writer = connect_reads(&reads_path)?;
         let writer = connect(&path)?;
         migrate(&writer)?;

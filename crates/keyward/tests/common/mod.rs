@@ -32,20 +32,38 @@ impl Server {
 
     /// Starts on `dir` (which may hold an earlier run's data) with extra `serve` arguments.
     pub fn start_in(dir: &Path, extra: &[&str]) -> Self {
-        Self::spawn(dir, extra, None)
+        Self::spawn(dir, extra, None, None)
     }
 
     /// Like [`Server::start_in`], logging at debug level into `log`.
     pub fn start_logged(dir: &Path, extra: &[&str], log: &Path) -> Self {
-        Self::spawn(dir, extra, Some(log))
+        Self::spawn(dir, extra, Some(log), None)
     }
 
-    fn spawn(dir: &Path, extra: &[&str], log: Option<&Path>) -> Self {
+    /// Like [`Server::start_logged`], under the file mode creation mask `umask` (e.g. `022`)
+    /// rather than the one the tests run with.
+    pub fn start_with_umask(dir: &Path, umask: &str, log: &Path) -> Self {
+        Self::spawn(dir, &[], Some(log), Some(umask))
+    }
+
+    fn spawn(dir: &Path, extra: &[&str], log: Option<&Path>, umask: Option<&str>) -> Self {
         let (level, stderr) = match log {
             Some(path) => ("debug", Stdio::from(std::fs::File::create(path).unwrap())),
             None => ("warn", Stdio::inherit()),
         };
-        let mut child = Command::new(env!("CARGO_BIN_EXE_keyward"))
+        let exe = env!("CARGO_BIN_EXE_keyward");
+        let mut command = match umask {
+            // The shell sets the mask and execs keyward in its place (same process ID).
+            Some(mask) => {
+                let mut c = Command::new("sh");
+                c.arg("-c")
+                    .arg(format!("umask {mask} && exec \"$0\" \"$@\""))
+                    .arg(exe);
+                c
+            }
+            None => Command::new(exe),
+        };
+        let mut child = command
             .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
             .arg(dir)
             .args(extra)

@@ -1,0 +1,200 @@
+//! `keyward admin`: administers the store directly, beside a running server.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
+use clap::Subcommand;
+use keyward_core::clock::{Clock, SystemClock};
+use keyward_core::store::{Store, Tx};
+use keyward_store::SqliteStore;
+
+use crate::data_dir;
+
+#[derive(Debug, Subcommand)]
+pub enum AdminCommand {
+    /// Create an IAM user in the first account, optionally with a console password.
+    CreateUser(CreateUserArgs),
+}
+
+/// What every admin subcommand works on, with `serve`'s flags and environment variables: the data
+/// folder, the ARN partition and the clock.
+#[derive(Debug, clap::Args)]
+pub struct StoreArgs {
+    #[arg(long, env = "KEYWARD_DATA_DIR", default_value = "./keyward-data")]
+    data_dir: PathBuf,
+    /// ARN partition (the server's).
+    #[arg(long, env = "KEYWARD_PARTITION", default_value = "aws")]
+    partition: String,
+    /// Shifts the clock by this many seconds (for tests of time-dependent behaviour).
+    #[arg(
+        long,
+        env = "KEYWARD_CLOCK_OFFSET_SECS",
+        default_value_t = 0,
+        hide = true
+    )]
+    clock_offset_secs: i64,
+}
+
+impl StoreArgs {
+    /// The system clock, shifted as `serve` shifts it.
+    fn clock(&self) -> SystemClock {
+        SystemClock::with_offset(self.clock_offset_secs)
+    }
+}
+
+#[derive(Debug, clap::Args)]
+pub struct CreateUserArgs {
+    #[command(flatten)]
+    store: StoreArgs,
+    #[arg(long)]
+    user_name: String,
+    #[arg(long, default_value = "/")]
+    path: String,
+    /// A console password, or `generate` for a random one that meets the account's password
+    /// policy (printed once).
+    #[arg(long)]
+    console_password: Option<String>,
+    /// The user must change the password at first sign-in.
+    #[arg(long)]
+    password_reset_required: bool,
+}
+
+pub async fn run(command: AdminCommand) -> Result<()> {
+    match command {
+        AdminCommand::CreateUser(args) => {
+            let clock = args.store.clock();
+            create_user(args, &clock).await
+        }
+    }
+}
+
+/// `keyward admin create-user`: the same operations the API runs, as the account's root user, in
+/// one transaction with their audit records.
+async fn create_user(args: CreateUserArgs, clock: &dyn Clock) -> Result<()> {
+    use keyward_core::authz::{PolicyCache, RequestInfo};
+    use keyward_core::ops::{self, Ctx, Operation, Password};
+    use keyward_core::password::Rules;
+    use keyward_core::principal::{Caller, Principal};
+
+    let dir = &args.store.data_dir;
+    let partition = args.store.partition.as_str();
+    data_dir::secure(dir);
+    let master_key = data_dir::load_or_create_master_key(&dir.join(data_dir::MASTER_KEY_FILE))?;
+    let store = SqliteStore::open(dir).await.context("open the store")?;
+    let mut tx = store.begin().await.context("begin")?;
+    let account_id = tx
+        .list_accounts()
+        .await
+        .context("read accounts")?
+        .into_iter()
+        .next()
+        .map(|a| a.id)
+        .context("the store has no account yet: start the server once first")?;
+    let password = match args.console_password.as_deref() {
+        None => None,
+        Some("generate") => {
+            let policy = tx
+                .get_password_policy(&account_id)
+                .await
+                .context("read the password policy")?;
+            let rules = policy.as_ref().map_or(Rules::Default, Rules::Custom);
+            Some(rules.generate().context("generate a password")?)
+        }
+        Some(p) => Some(p.to_owned()),
+    };
+    let caller = Caller {
+        principal: Principal::Root {
+            account_id: account_id.clone(),
+        },
+        access_key_id: String::new(),
+        key_last_used: None,
+        session: None,
+    };
+    let info = RequestInfo {
+        source_ip: "127.0.0.1".to_owned(),
+        user_agent: Some("keyward-admin".to_owned()),
+        secure_transport: true,
+        region: "us-east-1".to_owned(),
+    };
+    let policies = PolicyCache::new();
+    let ctx = Ctx {
+        partition,
+        now: clock.now(),
+        master_key: &master_key,
+        caller: &caller,
+        info: &info,
+        policies: &policies,
+        totp: &keyward_core::totp::TotpConfig::default(),
+        session_keys: &keyward_core::session::SessionKeyRing::new(&master_key),
+    };
+    let mut todo = vec![Operation::CreateUser(ops::users::CreateUser {
+        user_name: Some(args.user_name.clone()),
+        path: Some(args.path.clone()),
+        permissions_boundary: None,
+        tags: Vec::new(),
+    })];
+    if let Some(p) = &password {
+        todo.push(Operation::CreateLoginProfile(
+            ops::passwords::CreateLoginProfile {
+                user_name: Some(args.user_name.clone()),
+                password: Some(Password::new(p.clone())),
+                password_reset_required: args.password_reset_required,
+            },
+        ));
+    }
+    for op in todo {
+        let name = op.name().name();
+        let mut event = keyward_core::audit::AuditEvent::api_call(
+            keyward_core::ids::new_event_id(ctx.now),
+            ctx.now,
+            "iam",
+            name,
+            keyward_core::ids::new_request_id(),
+            info.source_ip.clone(),
+            info.user_agent.clone(),
+        );
+        event.read_only = false;
+        event.identity_type = Some("Root".to_owned());
+        event.principal_id = Some(account_id.clone());
+        event.principal_arn = Some(caller.principal.arn(partition));
+        event.account_id = Some(account_id.clone());
+        if let Err(e) = ops::execute(&mut tx, &ctx, op).await {
+            let api = e.to_api();
+            event.error_code = Some(api.code.to_owned());
+            event.error_message = Some(api.message.clone());
+            drop(tx);
+            let mut tx = store.begin().await.context("begin")?;
+            tx.insert_audit_event(&event).await.context("audit")?;
+            tx.commit().await.context("commit")?;
+            anyhow::bail!("{name}: {}: {}", api.code, api.message);
+        }
+        tx.insert_audit_event(&event).await.context("audit")?;
+    }
+    tx.commit().await.context("commit")?;
+    let mut out = std::io::stdout().lock();
+    writeln!(
+        out,
+        "Created user {} in account {account_id}",
+        args.user_name
+    )?;
+    if args.console_password.as_deref() == Some("generate")
+        && let Some(p) = &password
+    {
+        writeln!(out, "Console password (shown once): {p}")?;
+    }
+    if password.is_some() {
+        let url = format!("sign in at /console with account {account_id}");
+        writeln!(
+            out,
+            "{url}{}",
+            if args.password_reset_required {
+                "; the password must be changed at first sign-in"
+            } else {
+                ""
+            }
+        )?;
+    }
+    store.close().await;
+    Ok(())
+}
