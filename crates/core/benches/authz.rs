@@ -95,8 +95,8 @@ fn bench(c: &mut Criterion) {
     };
     let key = keyward_core::authz::user_cache_key(&user);
     let set = cache.gathered(&key).unwrap();
-    assert!(decide(&ctx, &user, &set, &allowed).is_ok());
-    assert!(decide(&ctx, &user, &set, &denied).is_err());
+    assert!(decide(&ctx, &user, &set, &allowed).is_allowed());
+    assert!(!decide(&ctx, &user, &set, &denied).is_allowed());
 
     let mut g = c.benchmark_group("authorize_realistic_principal");
     g.bench_function("allowed", |b| {

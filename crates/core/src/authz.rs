@@ -4,14 +4,22 @@
 //! calls [`authorize`] with the operation's action, resource and condition keys before the handler
 //! is reached. The decision is `keyward-policy`'s, over the policies the store holds for the caller:
 //! its inline and attached policies, those of its groups, and its permissions boundary. The
-//! account root is allowed (no service control policies exist yet to bound it).
+//! account root is evaluated like any principal: its implicit allow is one rule inside the
+//! engine's evaluation, so service control policies can bound it.
+//!
+//! **Architecture invariant**: authorisation answers with the engine's [`Decision`] (effect,
+//! deciding policy and statement, policy type, what each policy type said). A refusal is
+//! [`OpError::Denied`] carrying it, and its `AccessDenied` text, the audit record's error, the
+//! metrics and the simulator all read that one value.
 
 use std::collections::HashMap;
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
-use keyward_policy::{self as policy, Context, Policy, PolicyKind, PolicySet, Request};
+use keyward_policy::{
+    self as policy, Context, DecisionKind, Effect, Policy, PolicyKind, PolicySet, Request,
+};
 
 use crate::clock::iso8601;
 use crate::error::{ApiError, OpError};
@@ -331,8 +339,92 @@ pub enum Refusal {
     UnexplainedImplicitDeny,
 }
 
-/// Allows, or refuses with AWS's exact `AccessDenied` text naming the deciding policy type.
-pub async fn authorize<T: Tx>(tx: &mut T, ctx: &Ctx<'_>, perm: &Permission) -> Result<(), OpError> {
+/// A statement that applied to the request (the engine's `MatchedStatement`, owned).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MatchedStatement {
+    pub policy_kind: PolicyKind,
+    pub policy_id: String,
+    /// Zero-based position in the policy's `Statement` list.
+    pub index: usize,
+    pub sid: Option<String>,
+    pub effect: Effect,
+}
+
+/// What one policy type said about the request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TypeResult {
+    /// A statement of this type explicitly denies.
+    Deny,
+    /// A statement of this type allows (and none denies).
+    Allow,
+    /// Policies of this type apply to the principal, but no statement matched.
+    NoMatch,
+}
+
+/// The authorisation decision of one request: the engine's decision, owned (it outlives the
+/// compiled policies), with the request it was made for and how a refusal reads.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Decision {
+    pub principal_arn: String,
+    pub action: String,
+    pub resource: String,
+    /// The engine's outcome (before `refusal` says what an implicit deny means here).
+    pub kind: DecisionKind,
+    /// The policy type that decided (for an implicit deny: the type that failed to allow).
+    pub policy_kind: Option<PolicyKind>,
+    /// The deciding policy, where one policy decided.
+    pub policy_id: Option<String>,
+    /// Every statement that applied, in evaluation order.
+    pub matched: Vec<MatchedStatement>,
+    /// Context keys the applicable statements referenced but the request lacked.
+    pub missing_context_keys: Vec<String>,
+    /// Each policy type the principal has, and what it said.
+    pub per_type: Vec<(PolicyKind, TypeResult)>,
+    pub refusal: Refusal,
+    /// AWS's `AccessDenied` message when the request is refused; `None` when allowed.
+    pub denial: Option<String>,
+}
+
+impl Decision {
+    pub fn is_allowed(&self) -> bool {
+        self.denial.is_none()
+    }
+
+    /// The error a refused request answers with.
+    pub fn error(&self) -> Option<ApiError> {
+        self.denial.clone().map(ApiError::access_denied)
+    }
+
+    /// The policy type that decided, as a metric label (`none` when no single type did).
+    pub fn policy_type(&self) -> &'static str {
+        match self.policy_kind {
+            None => "none",
+            Some(PolicyKind::Identity) => "identity",
+            Some(PolicyKind::Resource) => "resource",
+            Some(PolicyKind::Trust) => "trust",
+            Some(PolicyKind::ServiceControl) => "service_control",
+            Some(PolicyKind::Boundary) => "boundary",
+            Some(PolicyKind::Session) => "session",
+        }
+    }
+
+    /// `Allow`, `ExplicitDeny` or `ImplicitDeny`: the outcome as the request saw it.
+    pub fn effect(&self) -> &'static str {
+        match (self.kind, self.is_allowed()) {
+            (DecisionKind::ExplicitDeny, _) => "ExplicitDeny",
+            (_, true) => "Allow",
+            (_, false) => "ImplicitDeny",
+        }
+    }
+}
+
+/// Allows, or refuses with AWS's exact `AccessDenied` text naming the deciding policy type
+/// ([`OpError::Denied`]).
+pub async fn authorize<T: Tx>(
+    tx: &mut T,
+    ctx: &Ctx<'_>,
+    perm: &Permission,
+) -> Result<Decision, OpError> {
     authorize_with(tx, ctx, perm, None, Refusal::Explained).await
 }
 
@@ -343,10 +435,24 @@ pub async fn authorize_with<T: Tx>(
     perm: &Permission,
     resource: Option<&ResourcePolicy>,
     refusal: Refusal,
-) -> Result<(), OpError> {
+) -> Result<Decision, OpError> {
     let principal = &ctx.caller.principal;
     let (engine_principal, set, mut context) = match principal {
-        Principal::Root { .. } => return Ok(()),
+        Principal::Root { account_id } => {
+            let mut c = request_context(ctx);
+            c.insert("aws:userid", account_id.clone());
+            c.insert("aws:PrincipalArn", principal.arn(ctx.partition));
+            c.insert("aws:PrincipalAccount", account_id.clone());
+            c.insert("aws:PrincipalType", "Account");
+            (
+                policy::Principal::root(account_id),
+                Arc::new(PrincipalPolicies {
+                    identity: Vec::new(),
+                    boundary: None,
+                }),
+                c,
+            )
+        }
         Principal::User(user) => (
             policy::Principal::user(&user.arn(ctx.partition)),
             principal_policies(
@@ -422,7 +528,7 @@ pub async fn authorize_with<T: Tx>(
         }
     }
     let resource_policy = resource.and_then(|r| compile(ctx.policies, r.kind, &r.id, &r.document));
-    Ok(evaluate_set(
+    let decision = evaluate_set(
         engine_principal,
         context,
         &set,
@@ -432,7 +538,12 @@ pub async fn authorize_with<T: Tx>(
             .zip(resource.map(|r| r.account_id.as_str())),
         perm,
         refusal,
-    )?)
+    );
+    if decision.is_allowed() {
+        Ok(decision)
+    } else {
+        Err(OpError::Denied(Box::new(decision)))
+    }
 }
 
 /// The decision itself: pure, no store access.
@@ -444,7 +555,7 @@ fn evaluate_set(
     resource: Option<(&Policy, &str)>,
     perm: &Permission,
     refusal: Refusal,
-) -> Result<(), ApiError> {
+) -> Decision {
     for (key, values) in &perm.context {
         context.set(key, values.iter().cloned());
     }
@@ -458,27 +569,69 @@ fn evaluate_set(
         ..PolicySet::default()
     };
     let decision = policy::evaluate(&request, &set);
-    match (decision.kind, refusal) {
-        (policy::DecisionKind::Allow, _)
-        | (policy::DecisionKind::ImplicitDeny, Refusal::ExplicitDenyOnly) => Ok(()),
-        (policy::DecisionKind::ImplicitDeny, Refusal::UnexplainedImplicitDeny) => {
-            Err(ApiError::access_denied(request.not_authorized()))
+    let denial = match (decision.kind, refusal) {
+        (DecisionKind::Allow, _) | (DecisionKind::ImplicitDeny, Refusal::ExplicitDenyOnly) => None,
+        (DecisionKind::ImplicitDeny, Refusal::UnexplainedImplicitDeny) => {
+            Some(request.not_authorized())
         }
-        _ => match decision.access_denied_message(&request) {
-            None => Ok(()),
-            Some(message) => Err(ApiError::access_denied(message)),
-        },
+        _ => decision.access_denied_message(&request),
+    };
+    let mut present: Vec<PolicyKind> = Vec::new();
+    if !set.identity.is_empty() {
+        present.push(PolicyKind::Identity);
+    }
+    if set.boundary.is_some() {
+        present.push(PolicyKind::Boundary);
+    }
+    if !set.session.is_empty() {
+        present.push(PolicyKind::Session);
+    }
+    if let Some(r) = set.resource {
+        present.push(r.kind());
+    }
+    let per_type = present
+        .into_iter()
+        .map(|kind| {
+            let of_kind = decision.matched.iter().filter(|m| m.policy_kind == kind);
+            let result = of_kind.fold(TypeResult::NoMatch, |acc, m| match (acc, m.effect) {
+                (TypeResult::Deny, _) | (_, Effect::Deny) => TypeResult::Deny,
+                _ => TypeResult::Allow,
+            });
+            (kind, result)
+        })
+        .collect();
+    Decision {
+        principal_arn: request.principal.arn.clone(),
+        action: request.action.clone(),
+        resource: request.resource.clone(),
+        kind: decision.kind,
+        policy_kind: decision.policy_kind,
+        policy_id: decision.policy_id.map(str::to_owned),
+        matched: decision
+            .matched
+            .iter()
+            .map(|m| MatchedStatement {
+                policy_kind: m.policy_kind,
+                policy_id: m.policy_id.to_owned(),
+                index: m.index,
+                sid: m.sid.map(str::to_owned),
+                effect: m.effect,
+            })
+            .collect(),
+        missing_context_keys: decision
+            .missing_context_keys
+            .iter()
+            .map(|k| (*k).to_owned())
+            .collect(),
+        per_type,
+        refusal,
+        denial,
     }
 }
 
 /// The decision for an IAM user signed with a long-term key, given its gathered policies: pure,
 /// no store access (the authorisation bench measures this with the cached set).
-pub fn decide(
-    ctx: &Ctx<'_>,
-    user: &User,
-    set: &PrincipalPolicies,
-    perm: &Permission,
-) -> Result<(), ApiError> {
+pub fn decide(ctx: &Ctx<'_>, user: &User, set: &PrincipalPolicies, perm: &Permission) -> Decision {
     evaluate_set(
         policy::Principal::user(&user.arn(ctx.partition)),
         user_context(ctx, user),

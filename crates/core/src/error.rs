@@ -257,6 +257,9 @@ pub enum OpError {
         error: ApiError,
         failure: Box<crate::model::MfaFailure>,
     },
+    /// Refused by authorisation: the decision says why, and its `AccessDenied` text is the
+    /// client's answer.
+    Denied(Box<crate::authz::Decision>),
 }
 
 impl From<ApiError> for OpError {
@@ -279,6 +282,11 @@ impl fmt::Display for OpError {
             OpError::MfaRejected { error, failure } => {
                 write!(f, "{error} ({})", failure.reason.as_str())
             }
+            OpError::Denied(decision) => write!(
+                f,
+                "AccessDenied: {}",
+                decision.denial.as_deref().unwrap_or_default()
+            ),
         }
     }
 }
@@ -292,6 +300,9 @@ impl OpError {
             OpError::Api(e) => e.clone(),
             OpError::Store(e) => ApiError::from(e),
             OpError::MfaRejected { error, .. } => error.clone(),
+            OpError::Denied(decision) => decision
+                .error()
+                .unwrap_or_else(|| ApiError::access_denied(String::new())),
         }
     }
 }

@@ -15,11 +15,13 @@ pub mod ids;
 pub mod model;
 pub mod ops;
 pub mod password;
+pub mod pipeline;
 pub mod principal;
 pub mod session;
 pub mod signin;
 pub mod store;
 pub mod totp;
+pub mod trail;
 pub mod validate;
 
 pub use error::{ApiError, OpError, StoreError, StoreErrorKind};

@@ -2,6 +2,7 @@
 
 use std::io::Write;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use anyhow::{Context, Result};
 use clap::Subcommand;
@@ -63,26 +64,27 @@ pub struct CreateUserArgs {
 pub async fn run(command: AdminCommand) -> Result<()> {
     match command {
         AdminCommand::CreateUser(args) => {
-            let clock = args.store.clock();
-            create_user(args, &clock).await
+            let clock = Arc::new(args.store.clock());
+            create_user(args, clock).await
         }
     }
 }
 
-/// `keyward admin create-user`: the same operations the API runs, as the account's root user, in
-/// one transaction with their audit records.
-async fn create_user(args: CreateUserArgs, clock: &dyn Clock) -> Result<()> {
-    use keyward_core::authz::{PolicyCache, RequestInfo};
-    use keyward_core::ops::{self, Ctx, Operation, Password};
+/// `keyward admin create-user`: the same operations the API runs, through the same pipeline
+/// (authorisation, audit record, commit), as the account's root user. The login profile is
+/// created after the user; if it is refused, the user is deleted again (both recorded), so the
+/// command leaves nothing half-done.
+async fn create_user(args: CreateUserArgs, clock: Arc<dyn Clock>) -> Result<()> {
+    use keyward_core::ops::{self, Operation, Password};
     use keyward_core::password::Rules;
+    use keyward_core::pipeline::{Call, Credentials, Input, Pipeline, WriteAlone};
     use keyward_core::principal::{Caller, Principal};
 
     let dir = &args.store.data_dir;
-    let partition = args.store.partition.as_str();
     data_dir::secure(dir);
     let master_key = data_dir::load_or_create_master_key(&dir.join(data_dir::MASTER_KEY_FILE))?;
     let store = SqliteStore::open(dir).await.context("open the store")?;
-    let mut tx = store.begin().await.context("begin")?;
+    let mut tx = store.begin_read().await.context("begin")?;
     let account_id = tx
         .list_accounts()
         .await
@@ -103,7 +105,18 @@ async fn create_user(args: CreateUserArgs, clock: &dyn Clock) -> Result<()> {
         }
         Some(p) => Some(p.to_owned()),
     };
-    let caller = Caller {
+    drop(tx);
+    let session_keys = keyward_core::session::SessionKeyRing::new(&master_key);
+    let pipeline = Pipeline::new(
+        store.clone(),
+        master_key,
+        session_keys,
+        clock,
+        args.store.partition.clone(),
+        keyward_core::totp::TotpConfig::default(),
+        true,
+    );
+    let root = Caller {
         principal: Principal::Root {
             account_id: account_id.clone(),
         },
@@ -111,67 +124,63 @@ async fn create_user(args: CreateUserArgs, clock: &dyn Clock) -> Result<()> {
         key_last_used: None,
         session: None,
     };
-    let info = RequestInfo {
-        source_ip: "127.0.0.1".to_owned(),
-        user_agent: Some("keyward-admin".to_owned()),
-        secure_transport: true,
-        region: "us-east-1".to_owned(),
+    let run = |op: Operation| {
+        let now = pipeline.clock.now();
+        let request_id = keyward_core::ids::new_request_id();
+        let event = pipeline.begin_event(
+            now,
+            "iam",
+            op.name().name(),
+            request_id.clone(),
+            "127.0.0.1".to_owned(),
+            Some("keyward-admin".to_owned()),
+        );
+        let call = Call {
+            request_id,
+            now,
+            source_ip: "127.0.0.1".to_owned(),
+            user_agent: Some("keyward-admin".to_owned()),
+            service: ops::Service::Iam,
+            credentials: Credentials::Trusted(Box::new(root.clone())),
+            input: Input::Decoded(op),
+            event,
+        };
+        pipeline.call(call, &WriteAlone)
     };
-    let policies = PolicyCache::new();
-    let ctx = Ctx {
-        partition,
-        now: clock.now(),
-        master_key: &master_key,
-        caller: &caller,
-        info: &info,
-        policies: &policies,
-        totp: &keyward_core::totp::TotpConfig::default(),
-        session_keys: &keyward_core::session::SessionKeyRing::new(&master_key),
+    let failed = |name: &str, e: &keyward_core::OpError| {
+        let api = e.to_api();
+        anyhow::anyhow!("{name}: {}: {}", api.code, api.message)
     };
-    let mut todo = vec![Operation::CreateUser(ops::users::CreateUser {
+    let created = run(Operation::CreateUser(ops::users::CreateUser {
         user_name: Some(args.user_name.clone()),
         path: Some(args.path.clone()),
         permissions_boundary: None,
         tags: Vec::new(),
-    })];
+    }))
+    .await;
+    if let Err(e) = &created.result {
+        return Err(failed("CreateUser", e));
+    }
     if let Some(p) = &password {
-        todo.push(Operation::CreateLoginProfile(
+        let profile = run(Operation::CreateLoginProfile(
             ops::passwords::CreateLoginProfile {
                 user_name: Some(args.user_name.clone()),
                 password: Some(Password::new(p.clone())),
                 password_reset_required: args.password_reset_required,
             },
-        ));
-    }
-    for op in todo {
-        let name = op.name().name();
-        let mut event = keyward_core::audit::AuditEvent::api_call(
-            keyward_core::ids::new_event_id(ctx.now),
-            ctx.now,
-            "iam",
-            name,
-            keyward_core::ids::new_request_id(),
-            info.source_ip.clone(),
-            info.user_agent.clone(),
-        );
-        event.read_only = false;
-        event.identity_type = Some("Root".to_owned());
-        event.principal_id = Some(account_id.clone());
-        event.principal_arn = Some(caller.principal.arn(partition));
-        event.account_id = Some(account_id.clone());
-        if let Err(e) = ops::execute(&mut tx, &ctx, op).await {
-            let api = e.to_api();
-            event.error_code = Some(api.code.to_owned());
-            event.error_message = Some(api.message.clone());
-            drop(tx);
-            let mut tx = store.begin().await.context("begin")?;
-            tx.insert_audit_event(&event).await.context("audit")?;
-            tx.commit().await.context("commit")?;
-            anyhow::bail!("{name}: {}: {}", api.code, api.message);
+        ))
+        .await;
+        if let Err(e) = &profile.result {
+            let undo = run(Operation::DeleteUser(ops::users::DeleteUser {
+                user_name: Some(args.user_name.clone()),
+            }))
+            .await;
+            if let Err(u) = &undo.result {
+                tracing::error!(error = %u, "the user created before the refused password was not deleted");
+            }
+            return Err(failed("CreateLoginProfile", e));
         }
-        tx.insert_audit_event(&event).await.context("audit")?;
     }
-    tx.commit().await.context("commit")?;
     let mut out = std::io::stdout().lock();
     writeln!(
         out,

@@ -11,7 +11,6 @@ use keyward_core::bootstrap::bootstrap;
 use keyward_core::clock::{Clock, SystemClock};
 use keyward_core::store::{Store, Tx};
 use keyward_server::AppState;
-use keyward_sigv4::SigningKeyCache;
 use keyward_store::SqliteStore;
 
 use crate::data_dir;
@@ -221,26 +220,25 @@ pub async fn run(args: ServeArgs) -> Result<()> {
     }
     let session_keys =
         keyward_core::session::SessionKeyRing::generation(&master_key, args.session_key_generation);
-    let state = Arc::new(AppState {
-        sink: Arc::clone(&sink),
-        store: store.clone(),
-        credentials: keyward_core::auth::CredentialCache::new(),
-        audit,
-        record_audit: !args.bench_without_audit,
+    let pipeline = keyward_core::pipeline::Pipeline::new(
+        store.clone(),
         master_key,
         session_keys,
-        signing_keys: SigningKeyCache::new(4096),
         clock,
-        partition: args.partition,
-        policies: keyward_core::authz::PolicyCache::new(),
-        totp: keyward_core::totp::TotpConfig {
+        args.partition,
+        keyward_core::totp::TotpConfig {
             window_steps: args.mfa_window_steps,
             throttle_failures: args.mfa_throttle_failures,
             throttle_window_secs: args.mfa_throttle_window_secs,
             lockout_secs: args.mfa_lockout_secs,
             ..keyward_core::totp::TotpConfig::default()
         },
-        key_use: std::sync::Mutex::default(),
+        !args.bench_without_audit,
+    );
+    let state = Arc::new(AppState {
+        pipeline,
+        sink: Arc::clone(&sink),
+        audit,
         metrics: Arc::new(keyward_server::Metrics::new()),
         alarms,
     });

@@ -3,6 +3,8 @@
 //! operations under their services, and every operation is called by a real client somewhere in
 //! this crate's tests (aws-sdk-rust's fluent method, or the aws CLI's / boto3's name for it).
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use std::collections::BTreeSet;
 use std::path::Path;
 
@@ -37,7 +39,10 @@ fn snake_case_as_the_sdks_write_it() {
     assert_eq!(snake("CreateVirtualMFADevice"), "create_virtual_mfa_device");
     assert_eq!(snake("ListMFADeviceTags"), "list_mfa_device_tags");
     assert_eq!(snake("GetCallerIdentity"), "get_caller_identity");
-    assert_eq!(snake("ListAttachedUserPolicies"), "list_attached_user_policies");
+    assert_eq!(
+        snake("ListAttachedUserPolicies"),
+        "list_attached_user_policies"
+    );
 }
 
 #[test]
@@ -45,7 +50,11 @@ fn every_row_has_an_action_a_service_and_a_wire_name_that_finds_it() {
     assert!(!OpName::ALL.is_empty());
     let mut names = BTreeSet::new();
     for &op in OpName::ALL {
-        assert!(names.insert(op.name()), "{} is in the table twice", op.name());
+        assert!(
+            names.insert(op.name()),
+            "{} is in the table twice",
+            op.name()
+        );
         let prefix = match op.service() {
             Service::Iam => "iam:",
             Service::Sts => "sts:",

@@ -8,15 +8,15 @@ use axum::response::{IntoResponse, Response};
 use keyward_core::audit::{AuditEvent, AuditQuery, LookupKey, StoredRecord};
 use keyward_core::auth;
 use keyward_core::authz::{Permission, RequestInfo, authorize};
-use keyward_core::ids::{new_event_id, new_request_id};
-use keyward_core::ops::Ctx;
+use keyward_core::ids::new_request_id;
+use keyward_core::pipeline::{describe_caller, is_region};
 use keyward_core::store::{Store, Tx};
 use keyward_core::{ApiError, OpError};
 use keyward_sigv4::RequestParts;
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 
-use crate::app::{AppState, RequestMeta, describe_caller, is_region, submit_unchanged};
+use crate::app::{AppState, RequestMeta};
 
 /// The `X-Amz-Target` prefix of CloudTrail's operations.
 pub const TARGET_PREFIX: &str = "com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101.";
@@ -29,10 +29,9 @@ pub(crate) async fn handle<S: Store>(
     target: &str,
 ) -> Response {
     let request_id = new_request_id();
-    let now = state.clock.now();
+    let now = state.pipeline.clock.now();
     let action = target.strip_prefix(TARGET_PREFIX).unwrap_or(target);
-    let mut event = AuditEvent::api_call(
-        new_event_id(now),
+    let mut event = state.pipeline.begin_event(
         now,
         "cloudtrail",
         action,
@@ -57,7 +56,7 @@ pub(crate) async fn handle<S: Store>(
         action,
         event.error_code.as_deref().unwrap_or("OK"),
     );
-    submit_unchanged(state, event).await;
+    state.pipeline.record_unchanged(event, state).await;
     let (status, body) = match result {
         Ok(body) => (StatusCode::OK, body),
         Err(e) => {
@@ -117,24 +116,17 @@ async fn lookup<S: Store>(
     event.aws_region = parsed.scope.region.clone();
     keyward_sigv4::check_scope(&parsed, is_region, "cloudtrail")
         .map_err(|e| ApiError::new(e.code(), e.http_status(), e.message()))?;
-    let mut tx = state.store.begin_read().await?;
-    let caller = auth::authenticate_cached(
-        &mut tx,
-        &state.credentials,
-        &state.master_key,
-        &state.session_keys,
-        &state.signing_keys,
-        req,
-        &parsed,
-        now,
-    )
-    .await
-    .map_err(|f| {
-        *key_hint = f.key_hint;
-        event.account_id = f.account_id;
-        f.error
-    })?;
-    describe_caller(event, &caller, &state.partition);
+    let pipeline = &state.pipeline;
+    let mut tx = pipeline.store.begin_read().await?;
+    let caller = pipeline
+        .authenticate(&mut tx, req, &parsed, now)
+        .await
+        .map_err(|f| {
+            *key_hint = f.key_hint;
+            event.account_id = f.account_id;
+            f.error
+        })?;
+    describe_caller(event, &caller, &pipeline.partition);
     if action != "LookupEvents" {
         return Err(ApiError::new(
             "UnknownOperationException",
@@ -157,16 +149,7 @@ async fn lookup<S: Store>(
         secure_transport: false,
         region: parsed.scope.region.clone(),
     };
-    let ctx = Ctx {
-        partition: &state.partition,
-        now,
-        master_key: &state.master_key,
-        caller: &caller,
-        info: &info,
-        policies: &state.policies,
-        totp: &state.totp,
-        session_keys: &state.session_keys,
-    };
+    let ctx = pipeline.ctx(&caller, &info, now);
     authorize(
         &mut tx,
         &ctx,
@@ -183,7 +166,7 @@ async fn lookup<S: Store>(
     // The records of requests already answered may still be queued for their group commit: the
     // caller sees them all (read in a transaction begun after they are written).
     state.audit.flush().await;
-    let mut tx = state.store.begin_read().await?;
+    let mut tx = pipeline.store.begin_read().await?;
     let records = tx.lookup_audit_events(&query).await?;
     tx.commit().await?;
     let next = (records.len() == query.limit)

@@ -11,7 +11,6 @@ pub mod encode;
 pub mod form;
 pub mod metrics;
 pub mod sink;
-pub mod trail;
 mod xml;
 
 pub use alarms::{AlarmConfig, Alarms};

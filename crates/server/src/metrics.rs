@@ -131,6 +131,7 @@ pub struct Metrics {
     requests: Mutex<BTreeMap<(String, String, String), u64>>,
     auth_failures: [AtomicU64; AuthFailureReason::ALL.len()],
     mfa: Mutex<BTreeMap<(&'static str, &'static str), u64>>,
+    decisions: Mutex<BTreeMap<(&'static str, &'static str), u64>>,
     signins: Mutex<BTreeMap<&'static str, u64>>,
     request_duration: [Histogram; SERVICES.len()],
     store_duration: Histogram,
@@ -174,6 +175,15 @@ impl Metrics {
     pub fn mfa_verification(&self, result: &'static str, reason: &'static str) {
         if let Ok(mut map) = self.mfa.lock() {
             *map.entry((result, reason)).or_insert(0) += 1;
+        }
+    }
+
+    /// Counts one authorisation decision by effect and the policy type that decided it (the same
+    /// decision the refusal and the audit record read).
+    pub fn authz_decision(&self, decision: &keyward_core::authz::Decision) {
+        let policy_type = decision.policy_type();
+        if let Ok(mut map) = self.decisions.lock() {
+            *map.entry((decision.effect(), policy_type)).or_insert(0) += 1;
         }
     }
 
@@ -229,6 +239,15 @@ impl Metrics {
                 let _ = writeln!(
                     out,
                     "keyward_mfa_verifications_total{{result=\"{result}\",reason=\"{reason}\"}} {n}"
+                );
+            }
+        }
+        out.push_str("# HELP keyward_authz_decisions_total Authorisation decisions, by effect and the policy type that decided.\n# TYPE keyward_authz_decisions_total counter\n");
+        if let Ok(map) = self.decisions.lock() {
+            for ((effect, policy_type), n) in map.iter() {
+                let _ = writeln!(
+                    out,
+                    "keyward_authz_decisions_total{{effect=\"{effect}\",policy_type=\"{policy_type}\"}} {n}"
                 );
             }
         }

@@ -91,7 +91,7 @@ fn bench(c: &mut Criterion) {
                     session_keys: &session_keys,
                 };
                 let mut tx = store.begin_read().await.unwrap();
-                let out = ops::execute(&mut tx, &ctx, op).await.unwrap();
+                let out = ops::execute(&mut tx, &ctx, op).await.result.unwrap();
                 assert!(matches!(
                     out,
                     Output::Users { .. } | Output::AuthorizationDetails { .. }

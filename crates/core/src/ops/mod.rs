@@ -27,7 +27,8 @@ pub use table::{Members, OpName, Operation, Service, lower_camel};
 use time::OffsetDateTime;
 
 use crate::authz::{
-    Permission, PolicyCache, Refusal, RequestInfo, ResourcePolicy, authorize, authorize_with,
+    Decision, Permission, PolicyCache, Refusal, RequestInfo, ResourcePolicy, authorize,
+    authorize_with,
 };
 use crate::crypto::MasterKey;
 use crate::error::{ApiError, OpError};
@@ -260,23 +261,57 @@ fn session_may_call(ctx: &Ctx<'_>, op: OpName) -> bool {
     }
 }
 
+/// What [`execute`] did: the authorisation decision (none for an operation that needs no
+/// permission, or one refused before any policy was read) and the operation's result. A refusal
+/// is `Err(OpError::Denied(decision))`, the same decision.
+#[derive(Debug)]
+pub struct Executed {
+    pub decision: Option<Decision>,
+    pub result: Result<Output, OpError>,
+}
+
 /// Resolves, authorises and runs `op` in `tx`.
-pub async fn execute<T: Tx>(tx: &mut T, ctx: &Ctx<'_>, op: Operation) -> Result<Output, OpError> {
+pub async fn execute<T: Tx>(tx: &mut T, ctx: &Ctx<'_>, op: Operation) -> Executed {
+    let decision = match authorize_operation(tx, ctx, &op).await {
+        Ok(decision) => decision,
+        Err(e) => {
+            let decision = match &e {
+                OpError::Denied(d) => Some((**d).clone()),
+                _ => None,
+            };
+            return Executed {
+                decision,
+                result: Err(e),
+            };
+        }
+    };
+    Executed {
+        decision,
+        result: op.run(tx, ctx).await,
+    }
+}
+
+/// The authorisation step of [`execute`]: the operation's target, decided.
+async fn authorize_operation<T: Tx>(
+    tx: &mut T,
+    ctx: &Ctx<'_>,
+    op: &Operation,
+) -> Result<Option<Decision>, OpError> {
     if !session_may_call(ctx, op.name()) {
         return Err(crate::auth::session_token_refused_by_iam().into());
     }
-    match op.target(tx, ctx).await? {
-        Target::Unrestricted => {}
-        Target::Resource(permission) => authorize(tx, ctx, &permission).await?,
+    Ok(match op.target(tx, ctx).await? {
+        Target::Unrestricted => None,
+        Target::Resource(permission) => Some(authorize(tx, ctx, &permission).await?),
         Target::AssumeRole(permission, trust) => {
             let refusal = Refusal::UnexplainedImplicitDeny;
-            authorize_with(tx, ctx, &permission, trust.as_ref(), refusal).await?;
+            Some(authorize_with(tx, ctx, &permission, trust.as_ref(), refusal).await?)
         }
         Target::DenyOnly(permission) => {
-            authorize_with(tx, ctx, &permission, None, Refusal::ExplicitDenyOnly).await?;
+            let refusal = Refusal::ExplicitDenyOnly;
+            Some(authorize_with(tx, ctx, &permission, None, refusal).await?)
         }
-    }
-    op.run(tx, ctx).await
+    })
 }
 
 pub(crate) fn account_id<'a>(ctx: &Ctx<'a>) -> &'a str {

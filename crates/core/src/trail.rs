@@ -1,11 +1,9 @@
 //! What a request's CloudTrail record says beyond who and when: `responseElements` of a write and
 //! the resources a request names.
 
-use keyward_core::clock::iso8601;
-use keyward_core::ops::Output;
+use crate::clock::iso8601;
+use crate::ops::{Members, Output};
 use serde_json::{Value, json};
-
-use crate::form::Params;
 
 /// `responseElements` of a successful write, as CloudTrail shows them; `None` (`null`) for reads
 /// and for writes that return nothing. Secrets (a new key's secret, a new device's seed and QR
@@ -60,7 +58,7 @@ pub fn response_elements(output: &Output) -> Option<Value> {
 }
 
 /// The resources a request names, for `LookupEvents`' `ResourceName`: `(type, name)`.
-pub fn resources(params: &Params) -> Vec<(String, String)> {
+pub fn resources(params: &dyn Members) -> Vec<(String, String)> {
     const NAMED: &[(&str, &str)] = &[
         ("UserName", "AWS::IAM::User"),
         ("NewUserName", "AWS::IAM::User"),
