@@ -11,11 +11,13 @@
 //! secret field at all.
 
 use std::borrow::Cow;
+use std::collections::BTreeMap;
 
 use serde_json::{Map, Value, json};
 use time::OffsetDateTime;
 
 use crate::clock::iso8601;
+use crate::validate::MAX_LIST_INDEX;
 
 /// CloudTrail's record format version written here.
 pub const EVENT_VERSION: &str = "1.09";
@@ -680,10 +682,15 @@ fn camel(segment: &str) -> String {
 /// CloudTrail's `requestParameters` from Query parameters: names in camelCase (`UserName` →
 /// `userName`), `X.member.N` lists as arrays, `X.member.N.Key` as arrays of objects, secrets
 /// replaced by [`HIDDEN`], protocol parameters left out. `None` when nothing is left.
+///
+/// It runs before a request's signature is checked, so its work and memory are bounded by the
+/// parameters' size: a list index is a key (lists are sparse until rendered, in index order),
+/// an index above [`MAX_LIST_INDEX`] leaves its parameter out, and a name nested deeper than
+/// [`MAX_NESTING`] keeps the rest of its name as one key.
 pub fn request_parameters<'a>(
     params: impl IntoIterator<Item = (&'a str, &'a str)>,
 ) -> Option<Value> {
-    let mut root = Map::new();
+    let mut root = BTreeMap::new();
     for (name, value) in params {
         if is_protocol_parameter(name) {
             continue;
@@ -695,71 +702,120 @@ pub fn request_parameters<'a>(
         };
         insert_path(&mut root, name, value);
     }
-    let mut value = Value::Object(root);
-    compact_lists(&mut value);
-    (value.as_object().is_some_and(|m| !m.is_empty())).then_some(value)
+    (!root.is_empty()).then(|| Node::Object(root).into_value())
 }
 
-/// Inserts `a.member.2.b` as `{"a": [_, {"b": value}]}` (lists in index order; gaps closed).
-fn insert_path(root: &mut Map<String, Value>, name: &str, value: &str) {
-    let parts: Vec<&str> = name.split('.').collect();
-    let mut slot = root;
-    let mut i = 0;
-    while let Some(part) = parts.get(i) {
-        let key = camel(part);
-        let is_last = i + 1 == parts.len();
-        if is_last {
-            slot.insert(key, Value::String(value.to_owned()));
-            return;
+/// How many steps (a member, or a list's item) of a parameter's name nest in `requestParameters`;
+/// the rest of a deeper name is one key. IAM's and STS's deepest names take 4 steps
+/// (`ReplacementValues.entry.1.value.Values.member.1`).
+const MAX_NESTING: usize = 16;
+
+/// `requestParameters` while it is built: lists keyed by index, so a large index costs a key.
+enum Node<'a> {
+    Leaf(&'a str),
+    Object(BTreeMap<String, Node<'a>>),
+    List(BTreeMap<u64, Node<'a>>),
+}
+
+impl Node<'_> {
+    /// The JSON value; lists in index order, gaps closed. Recursion is bounded by
+    /// [`MAX_NESTING`].
+    fn into_value(self) -> Value {
+        match self {
+            Node::Leaf(v) => Value::String(v.to_owned()),
+            Node::Object(map) => {
+                Value::Object(map.into_iter().map(|(k, v)| (k, v.into_value())).collect())
+            }
+            Node::List(items) => Value::Array(items.into_values().map(Node::into_value).collect()),
         }
-        // `member.N` (or `entry.N`) makes a list.
-        if matches!(parts.get(i + 1), Some(&"member") | Some(&"entry"))
-            && let Some(index) = parts.get(i + 2).and_then(|n| n.parse::<usize>().ok())
-        {
-            let list = slot.entry(key).or_insert_with(|| Value::Array(Vec::new()));
-            if !list.is_array() {
-                *list = Value::Array(Vec::new());
-            }
-            let Value::Array(items) = list else { return };
-            // Items arrive in name order ("10" before "2"): keep an index-ordered vector.
-            let pos = index.saturating_sub(1);
-            while items.len() <= pos {
-                items.push(Value::Null);
-            }
-            let Some(item) = items.get_mut(pos) else {
-                return;
-            };
-            if i + 3 == parts.len() {
-                *item = Value::String(value.to_owned());
-                return;
-            }
-            if !item.is_object() {
-                *item = Value::Object(Map::new());
-            }
-            let Value::Object(next) = item else { return };
-            slot = next;
-            i += 3;
-            continue;
-        }
-        let entry = slot.entry(key).or_insert_with(|| Value::Object(Map::new()));
-        if !entry.is_object() {
-            *entry = Value::Object(Map::new());
-        }
-        let Value::Object(next) = entry else { return };
-        slot = next;
-        i += 1;
     }
 }
 
-/// Drops the `null` holes a sparse `member.N` list leaves.
-pub fn compact_lists(value: &mut Value) {
-    match value {
-        Value::Array(items) => {
-            items.retain(|v| !v.is_null());
-            items.iter_mut().for_each(compact_lists);
+/// What the segment after `member`/`entry` says: a list index in range, one out of range (all
+/// digits, but above [`MAX_LIST_INDEX`]), or no index at all.
+enum Index {
+    In(u64),
+    OutOfRange,
+    None,
+}
+
+fn list_index(segment: &str) -> Index {
+    if segment.is_empty() || !segment.bytes().all(|b| b.is_ascii_digit()) {
+        return Index::None;
+    }
+    match segment.parse::<u64>() {
+        Ok(n) if n <= MAX_LIST_INDEX => Index::In(n),
+        _ => Index::OutOfRange,
+    }
+}
+
+/// The object at `slot`, replacing whatever else is there (a later parameter wins a conflict).
+fn object_at<'n, 'a>(slot: &'n mut Node<'a>) -> Option<&'n mut BTreeMap<String, Node<'a>>> {
+    if !matches!(slot, Node::Object(_)) {
+        *slot = Node::Object(BTreeMap::new());
+    }
+    match slot {
+        Node::Object(map) => Some(map),
+        _ => None,
+    }
+}
+
+/// Inserts `a.member.2.b` as `{"a": {2: {"b": value}}}`: lists stay sparse until rendered.
+fn insert_path<'a>(root: &mut BTreeMap<String, Node<'a>>, name: &str, value: &'a str) {
+    let mut slot = root;
+    let mut rest = name;
+    let mut depth = 0;
+    loop {
+        let (key, tail) = match rest.split_once('.') {
+            Some((part, tail)) if depth < MAX_NESTING => (camel(part), Some(tail)),
+            // What is left of a name nested too deep stays one key, as sent.
+            Some(_) => (rest.to_owned(), None),
+            None => (camel(rest), None),
+        };
+        let Some(tail) = tail else {
+            slot.insert(key, Node::Leaf(value));
+            return;
+        };
+        depth += 1;
+        // `member.N` (or `entry.N`) makes a list.
+        if let Some((marker, after)) = tail.split_once('.')
+            && matches!(marker, "member" | "entry")
+        {
+            let (index, after) = match after.split_once('.') {
+                Some((index, after)) => (index, Some(after)),
+                None => (after, None),
+            };
+            match list_index(index) {
+                Index::OutOfRange => return,
+                Index::None => {}
+                Index::In(index) => {
+                    let list = slot
+                        .entry(key)
+                        .or_insert_with(|| Node::List(BTreeMap::new()));
+                    if !matches!(list, Node::List(_)) {
+                        *list = Node::List(BTreeMap::new());
+                    }
+                    let Node::List(items) = list else { return };
+                    let Some(after) = after else {
+                        items.insert(index, Node::Leaf(value));
+                        return;
+                    };
+                    let item = items
+                        .entry(index)
+                        .or_insert_with(|| Node::Object(BTreeMap::new()));
+                    let Some(next) = object_at(item) else { return };
+                    slot = next;
+                    rest = after;
+                    continue;
+                }
+            }
         }
-        Value::Object(map) => map.values_mut().for_each(compact_lists),
-        _ => {}
+        let entry = slot
+            .entry(key)
+            .or_insert_with(|| Node::Object(BTreeMap::new()));
+        let Some(next) = object_at(entry) else { return };
+        slot = next;
+        rest = tail;
     }
 }
 
@@ -793,6 +849,68 @@ mod tests {
             }))
         );
         assert_eq!(request_parameters([("Action", "GetCallerIdentity")]), None);
+    }
+
+    #[test]
+    fn list_indices_are_keys_and_out_of_range_ones_are_left_out() {
+        let p = request_parameters([
+            ("Action", "TagUser"),
+            ("Tags.member.1000.Key", "last"),
+            ("Tags.member.2.Key", "b"),
+            ("Tags.member.2.Value", "2"),
+            ("Tags.member.10.Key", "c"),
+            ("TagKeys.member.5000000", "far"),
+            ("TagKeys.member.1000000000", "farther"),
+            ("TagKeys.member.99999999999999999999999", "overflowing"),
+            ("TagKeys.member.0", "zero"),
+            ("Names.member.x", "not an index"),
+        ]);
+        assert_eq!(
+            p,
+            Some(json!({
+                "tags": [{"key": "b", "value": "2"}, {"key": "c"}, {"key": "last"}],
+                "tagKeys": ["zero"],
+                "names": {"member": {"x": "not an index"}},
+            }))
+        );
+        // The request of the defect: one far index asks for nothing.
+        let started = std::time::Instant::now();
+        let p = request_parameters([
+            ("Action", "GetCallerIdentity"),
+            ("Version", "2011-06-15"),
+            ("A.member.1000000000", "x"),
+        ]);
+        assert_eq!(p, None);
+        assert!(started.elapsed() < std::time::Duration::from_secs(1));
+    }
+
+    #[test]
+    fn deep_names_nest_a_bounded_depth() {
+        // 200,000 segments: nested as far as MAX_NESTING, the rest one key (no deep recursion
+        // to render, drop or read back the record).
+        let name = "a.".repeat(200_000) + "b";
+        let p = request_parameters([(name.as_str(), "x")]).unwrap();
+        let mut depth = 0;
+        let mut at = &p;
+        while let Some((_, next)) = at.as_object().and_then(|m| m.iter().next()) {
+            depth += 1;
+            at = next;
+        }
+        assert_eq!(depth, MAX_NESTING + 1);
+        assert_eq!(at, "x");
+        let text = serde_json::to_string(&p).unwrap();
+        assert!(text.len() < name.len() + 100);
+        let back: Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(back, p);
+        // IAM's deepest names are rendered in full.
+        let p = request_parameters([
+            ("ReplacementValues.entry.1.key", "k"),
+            ("ReplacementValues.entry.1.value.Values.member.1", "v"),
+        ]);
+        assert_eq!(
+            p,
+            Some(json!({"replacementValues": [{"key": "k", "value": {"values": ["v"]}}]}))
+        );
     }
 
     #[test]
