@@ -62,12 +62,9 @@ fn boolean(params: &Params, name: &str) -> bool {
         .is_some_and(|v| v.eq_ignore_ascii_case("true"))
 }
 
-/// `PolicyArns.member.N.arn`, in index order (the list ends at the first gap, as the SDKs number
-/// members from 1 without gaps).
-fn policy_arns(p: &Params) -> Vec<String> {
-    (1..)
-        .map_while(|i| p.string(&format!("PolicyArns.member.{i}.arn")))
-        .collect()
+/// `PolicyArns.member.N.arn`, in index order.
+fn policy_arns(p: &Params) -> Result<Vec<String>, ApiError> {
+    p.list_of("PolicyArns", "arn")
 }
 
 /// Operations that exist for users, groups and roles alike, named `{Verb}{User|Group|Role}{Noun}`.
@@ -161,11 +158,11 @@ pub fn decode(service: Service, action: &str, p: &Params) -> Result<Operation, A
         (Service::Sts, "AssumeRole") => Operation::AssumeRole {
             role_arn: s("RoleArn"),
             role_session_name: s("RoleSessionName"),
-            policy_arns: policy_arns(p),
+            policy_arns: policy_arns(p)?,
             policy: s("Policy"),
             duration_seconds: integer(p, "DurationSeconds", "durationSeconds")?,
-            tags: p.tags("Tags"),
-            transitive_tag_keys: p.list("TransitiveTagKeys"),
+            tags: p.tags("Tags")?,
+            transitive_tag_keys: p.list("TransitiveTagKeys")?,
             external_id: s("ExternalId"),
             serial_number: s("SerialNumber"),
             token_code: s("TokenCode").map(CodeInput::new),
@@ -174,9 +171,9 @@ pub fn decode(service: Service, action: &str, p: &Params) -> Result<Operation, A
         (Service::Sts, "GetFederationToken") => Operation::GetFederationToken {
             name: s("Name"),
             policy: s("Policy"),
-            policy_arns: policy_arns(p),
+            policy_arns: policy_arns(p)?,
             duration_seconds: integer(p, "DurationSeconds", "durationSeconds")?,
-            tags: p.tags("Tags"),
+            tags: p.tags("Tags")?,
         },
         (Service::Sts, "GetAccessKeyInfo") => Operation::GetAccessKeyInfo {
             access_key_id: s("AccessKeyId"),
@@ -188,7 +185,7 @@ pub fn decode(service: Service, action: &str, p: &Params) -> Result<Operation, A
             user_name: s("UserName"),
             path: s("Path"),
             permissions_boundary: s("PermissionsBoundary"),
-            tags: p.tags("Tags"),
+            tags: p.tags("Tags")?,
         },
         (Service::Iam, "GetUser") => Operation::GetUser {
             user_name: s("UserName"),
@@ -208,11 +205,11 @@ pub fn decode(service: Service, action: &str, p: &Params) -> Result<Operation, A
         },
         (Service::Iam, "TagUser") => Operation::TagUser {
             user_name: s("UserName"),
-            tags: p.tags("Tags"),
+            tags: p.tags("Tags")?,
         },
         (Service::Iam, "UntagUser") => Operation::UntagUser {
             user_name: s("UserName"),
-            tag_keys: p.list("TagKeys"),
+            tag_keys: p.list("TagKeys")?,
         },
         (Service::Iam, "ListUserTags") => Operation::ListUserTags {
             user_name: s("UserName"),
@@ -241,7 +238,7 @@ pub fn decode(service: Service, action: &str, p: &Params) -> Result<Operation, A
             path: s("Path"),
             policy_document: s("PolicyDocument"),
             description: s("Description"),
-            tags: p.tags("Tags"),
+            tags: p.tags("Tags")?,
         },
         (Service::Iam, "GetPolicy") => Operation::GetPolicy {
             policy_arn: s("PolicyArn"),
@@ -333,7 +330,7 @@ pub fn decode(service: Service, action: &str, p: &Params) -> Result<Operation, A
         (Service::Iam, "CreateVirtualMFADevice") => Operation::CreateVirtualMfaDevice {
             name: s("VirtualMFADeviceName"),
             path: s("Path"),
-            tags: p.tags("Tags"),
+            tags: p.tags("Tags")?,
         },
         (Service::Iam, "EnableMFADevice") => Operation::EnableMfaDevice {
             user_name: s("UserName"),
@@ -370,11 +367,11 @@ pub fn decode(service: Service, action: &str, p: &Params) -> Result<Operation, A
         },
         (Service::Iam, "TagMFADevice") => Operation::TagMfaDevice {
             serial_number: s("SerialNumber"),
-            tags: p.tags("Tags"),
+            tags: p.tags("Tags")?,
         },
         (Service::Iam, "UntagMFADevice") => Operation::UntagMfaDevice {
             serial_number: s("SerialNumber"),
-            tag_keys: p.list("TagKeys"),
+            tag_keys: p.list("TagKeys")?,
         },
         (Service::Iam, "ListMFADeviceTags") => Operation::ListMfaDeviceTags {
             serial_number: s("SerialNumber"),
@@ -422,18 +419,18 @@ pub fn decode(service: Service, action: &str, p: &Params) -> Result<Operation, A
         (Service::Iam, "GetAccountSummary") => Operation::GetAccountSummary,
         (Service::Iam, "GetAccountAuthorizationDetails") => {
             Operation::GetAccountAuthorizationDetails {
-                filter: p.list("Filter"),
+                filter: p.list("Filter")?,
                 marker: s("Marker"),
                 max_items: integer(p, "MaxItems", "maxItems")?,
             }
         }
         (Service::Iam, "TagPolicy") => Operation::TagPolicy {
             policy_arn: s("PolicyArn"),
-            tags: p.tags("Tags"),
+            tags: p.tags("Tags")?,
         },
         (Service::Iam, "UntagPolicy") => Operation::UntagPolicy {
             policy_arn: s("PolicyArn"),
-            tag_keys: p.list("TagKeys"),
+            tag_keys: p.list("TagKeys")?,
         },
         (Service::Iam, "ListPolicyTags") => Operation::ListPolicyTags {
             policy_arn: s("PolicyArn"),
@@ -461,7 +458,7 @@ pub fn decode(service: Service, action: &str, p: &Params) -> Result<Operation, A
             description: s("Description"),
             max_session_duration: integer(p, "MaxSessionDuration", "maxSessionDuration")?,
             permissions_boundary: s("PermissionsBoundary"),
-            tags: p.tags("Tags"),
+            tags: p.tags("Tags")?,
         },
         (Service::Iam, "GetRole") => Operation::GetRole {
             role_name: s("RoleName"),
@@ -489,11 +486,11 @@ pub fn decode(service: Service, action: &str, p: &Params) -> Result<Operation, A
         },
         (Service::Iam, "TagRole") => Operation::TagRole {
             role_name: s("RoleName"),
-            tags: p.tags("Tags"),
+            tags: p.tags("Tags")?,
         },
         (Service::Iam, "UntagRole") => Operation::UntagRole {
             role_name: s("RoleName"),
-            tag_keys: p.list("TagKeys"),
+            tag_keys: p.list("TagKeys")?,
         },
         (Service::Iam, "ListRoleTags") => Operation::ListRoleTags {
             role_name: s("RoleName"),
