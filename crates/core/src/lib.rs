@@ -16,6 +16,7 @@ pub mod model;
 pub mod ops;
 pub mod password;
 pub mod principal;
+pub mod sensitive;
 pub mod session;
 pub mod signin;
 pub mod store;
