@@ -6,9 +6,10 @@
 //! nothing may be group-committed (see `keyward_server::audit_writer`).
 //!
 //! **Architecture invariant: no secret in a record.** Request parameters pass through
-//! [`request_parameters`], which replaces secret values (passwords, TOTP codes, secret keys, session
-//! tokens, seeds) with [`HIDDEN`]; response elements are built per operation and never hold a
-//! secret field at all.
+//! [`request_parameters`], which replaces secret values with [`HIDDEN`]: every member botocore's IAM
+//! and STS models mark sensitive ([`crate::sensitive`], generated from them: passwords, private
+//! keys, SAML assertions, web identity tokens...) and the TOTP codes they do not; response elements
+//! are built per operation and never hold a secret field at all.
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
@@ -17,6 +18,7 @@ use serde_json::{Map, Value, json};
 use time::OffsetDateTime;
 
 use crate::clock::iso8601;
+use crate::sensitive::SENSITIVE_MEMBERS;
 use crate::validate::MAX_LIST_INDEX;
 
 /// CloudTrail's record format version written here.
@@ -641,21 +643,17 @@ pub fn event_source(service: &str) -> String {
     format!("{service}.amazonaws.com")
 }
 
-/// Parameters whose values are secrets: CloudTrail writes [`HIDDEN`] in their place. Compared
-/// without regard to case, on the last segment of a nested name.
-const SECRET_PARAMETERS: &[&str] = &[
-    "password",
-    "oldpassword",
-    "newpassword",
-    "authenticationcode1",
-    "authenticationcode2",
-    "tokencode",
-    "secretaccesskey",
-    "sessiontoken",
-    "base32stringseed",
-    "qrcodepng",
-    "samlassertion",
-    "webidentitytoken",
+/// Secrets that botocore's models do not mark sensitive, hidden all the same:
+/// `AuthenticationCode1` and `AuthenticationCode2` (`EnableMFADevice`, `ResyncMFADevice`) and
+/// `TokenCode` (`AssumeRole`, `GetSessionToken`) are TOTP codes, still good for a while after they
+/// are written (`authenticationCodeType` and `tokenCodeType` carry no `sensitive`); `SessionToken`
+/// is part of a session's credentials (`Credentials.SessionToken`, `tokenType`; no request has it,
+/// and no response element shows it).
+const SECRET_EXTRAS: &[&str] = &[
+    "AuthenticationCode1",
+    "AuthenticationCode2",
+    "SessionToken",
+    "TokenCode",
 ];
 
 /// Query parameters that describe the protocol, not the request.
@@ -663,12 +661,22 @@ fn is_protocol_parameter(name: &str) -> bool {
     name == "Action" || name == "Version" || name.starts_with("X-Amz-")
 }
 
-/// A secret parameter name?
+/// A secret parameter name? One whose segment (`Password`, `X.member.1.Password`,
+/// `Credentials.SecretAccessKey`) is a sensitive member of botocore's IAM or STS model
+/// ([`SENSITIVE_MEMBERS`]) or one of [`SECRET_EXTRAS`], compared without regard to case: a secret
+/// structure, list or map is hidden with everything it holds. A member botocore marks sensitive
+/// later is hidden once `scripts/sensitive-members --write` has regenerated the list, which a test
+/// requires.
 pub fn is_secret_parameter(name: &str) -> bool {
-    let last = name.rsplit('.').next().unwrap_or(name);
-    SECRET_PARAMETERS
+    name.split('.').any(is_secret_member)
+}
+
+/// A member name of a secret value (see [`is_secret_parameter`]).
+pub fn is_secret_member(segment: &str) -> bool {
+    SENSITIVE_MEMBERS
         .iter()
-        .any(|s| last.eq_ignore_ascii_case(s))
+        .chain(SECRET_EXTRAS)
+        .any(|s| segment.eq_ignore_ascii_case(s))
 }
 
 fn camel(segment: &str) -> String {
@@ -911,6 +919,116 @@ mod tests {
             p,
             Some(json!({"replacementValues": [{"key": "k", "value": {"values": ["v"]}}]}))
         );
+    }
+
+    /// A value no record may show.
+    const MARKER: &str = "s3cr3t-MARKER-9f2c";
+
+    /// The record of a request with these parameters, as written.
+    fn record_of(action: &str, params: &[(String, String)]) -> String {
+        let mut e = AuditEvent::api_call(
+            "e".into(),
+            time::macros::datetime!(2026-11-25 10:00:00 UTC),
+            "iam",
+            action,
+            "r".into(),
+            "127.0.0.1".into(),
+            None,
+        );
+        let all = [("Action", action), ("UserName", "bob")]
+            .into_iter()
+            .chain(params.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+        e.request_parameters = request_parameters(all);
+        e.record_json()
+    }
+
+    #[test]
+    fn every_sensitive_input_of_the_model_is_hidden() {
+        use crate::sensitive::SENSITIVE_INPUTS;
+        // The TOTP codes botocore does not mark, with the operations that take them.
+        let extras = [
+            ("iam", "EnableMFADevice", "AuthenticationCode1"),
+            ("iam", "EnableMFADevice", "AuthenticationCode2"),
+            ("iam", "ResyncMFADevice", "AuthenticationCode1"),
+            ("iam", "ResyncMFADevice", "AuthenticationCode2"),
+            ("sts", "AssumeRole", "TokenCode"),
+            ("sts", "GetSessionToken", "TokenCode"),
+        ];
+        let all: Vec<_> = SENSITIVE_INPUTS.iter().chain(&extras).collect();
+        let mut actions: Vec<&str> = all.iter().map(|(_, action, _)| *action).collect();
+        actions.sort_unstable();
+        actions.dedup();
+        assert!(actions.len() >= 13, "{actions:?}");
+        for action in actions {
+            let names: Vec<&str> = all
+                .iter()
+                .filter(|(_, a, _)| *a == action)
+                .map(|(_, _, name)| *name)
+                .collect();
+            // As the SDKs send them, in other cases, and as a later item of a list.
+            for spell in [
+                |n: &str| n.to_owned(),
+                |n: &str| n.to_ascii_lowercase(),
+                |n: &str| {
+                    n.replace(".member.1", ".member.7")
+                        .replace(".entry.1", ".entry.3")
+                },
+            ] {
+                let params: Vec<(String, String)> = names
+                    .iter()
+                    .map(|n| (spell(n), MARKER.to_owned()))
+                    .collect();
+                let record = record_of(action, &params);
+                assert!(!record.contains(MARKER), "{action}: {record}");
+                assert_eq!(
+                    record.matches(HIDDEN).count(),
+                    names.len(),
+                    "{action}: {record}"
+                );
+                assert!(record.contains(r#""userName":"bob""#), "{record}");
+            }
+        }
+    }
+
+    #[test]
+    fn secrets_nested_anywhere_are_hidden_and_nothing_else_is() {
+        // The names hidden before the list came from botocore are hidden still.
+        for name in [
+            "Password",
+            "OldPassword",
+            "NewPassword",
+            "AuthenticationCode1",
+            "AuthenticationCode2",
+            "TokenCode",
+            "SecretAccessKey",
+            "SessionToken",
+            "Base32StringSeed",
+            "QRCodePNG",
+            "SAMLAssertion",
+            "WebIdentityToken",
+        ] {
+            assert!(is_secret_parameter(name), "{name}");
+        }
+        // A secret structure, list or map hides all it holds.
+        for name in [
+            "TrustedIdentityPropagationContext.OriginIdentity.Subject",
+            "X.member.3.PrivateKey",
+            "IdentityProvider.entry.1.value",
+            "Credentials.SecretAccessKey",
+        ] {
+            assert!(is_secret_parameter(name), "{name}");
+        }
+        for name in [
+            "UserName",
+            "PasswordResetRequired",
+            "Tags.member.1.Value",
+            "AccessKeyId",
+            "SerialNumber",
+            "PolicyDocument",
+            "VirtualMFADeviceName",
+        ] {
+            assert!(!is_secret_parameter(name), "{name}");
+        }
     }
 
     #[test]
