@@ -663,10 +663,10 @@ fn is_protocol_parameter(name: &str) -> bool {
 
 /// A secret parameter name? One whose segment (`Password`, `X.member.1.Password`,
 /// `Credentials.SecretAccessKey`) is a sensitive member of botocore's IAM or STS model
-/// ([`SENSITIVE_MEMBERS`]) or one of [`SECRET_EXTRAS`], compared without regard to case: a secret
-/// structure, list or map is hidden with everything it holds. A member botocore marks sensitive
-/// later is hidden once `scripts/sensitive-members --write` has regenerated the list, which a test
-/// requires.
+/// ([`SENSITIVE_MEMBERS`]) or a secret it does not mark (the TOTP codes, `SessionToken`),
+/// compared without regard to case: a secret structure, list or map is hidden with everything it
+/// holds. A member botocore marks sensitive later is hidden once `scripts/sensitive-members
+/// --write` has regenerated the list, which a test requires.
 pub fn is_secret_parameter(name: &str) -> bool {
     name.split('.').any(is_secret_member)
 }
@@ -694,7 +694,7 @@ fn camel(segment: &str) -> String {
 /// It runs before a request's signature is checked, so its work and memory are bounded by the
 /// parameters' size: a list index is a key (lists are sparse until rendered, in index order),
 /// an index above [`MAX_LIST_INDEX`] leaves its parameter out, and a name nested deeper than
-/// [`MAX_NESTING`] keeps the rest of its name as one key.
+/// 16 steps keeps the rest of its name as one key.
 pub fn request_parameters<'a>(
     params: impl IntoIterator<Item = (&'a str, &'a str)>,
 ) -> Option<Value> {
