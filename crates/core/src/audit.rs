@@ -6,16 +6,20 @@
 //! nothing may be group-committed (see `keyward_server::audit_writer`).
 //!
 //! **Architecture invariant: no secret in a record.** Request parameters pass through
-//! [`request_parameters`], which replaces secret values (passwords, TOTP codes, secret keys, session
-//! tokens, seeds) with [`HIDDEN`]; response elements are built per operation and never hold a
-//! secret field at all.
+//! [`request_parameters`], which replaces secret values with [`HIDDEN`]: every member botocore's IAM
+//! and STS models mark sensitive ([`crate::sensitive`], generated from them: passwords, private
+//! keys, SAML assertions, web identity tokens...) and the TOTP codes they do not; response elements
+//! are built per operation and never hold a secret field at all.
 
 use std::borrow::Cow;
+use std::collections::BTreeMap;
 
 use serde_json::{Map, Value, json};
 use time::OffsetDateTime;
 
 use crate::clock::iso8601;
+use crate::sensitive::SENSITIVE_MEMBERS;
+use crate::validate::MAX_LIST_INDEX;
 
 /// CloudTrail's record format version written here.
 pub const EVENT_VERSION: &str = "1.09";
@@ -639,21 +643,17 @@ pub fn event_source(service: &str) -> String {
     format!("{service}.amazonaws.com")
 }
 
-/// Parameters whose values are secrets: CloudTrail writes [`HIDDEN`] in their place. Compared
-/// without regard to case, on the last segment of a nested name.
-const SECRET_PARAMETERS: &[&str] = &[
-    "password",
-    "oldpassword",
-    "newpassword",
-    "authenticationcode1",
-    "authenticationcode2",
-    "tokencode",
-    "secretaccesskey",
-    "sessiontoken",
-    "base32stringseed",
-    "qrcodepng",
-    "samlassertion",
-    "webidentitytoken",
+/// Secrets that botocore's models do not mark sensitive, hidden all the same:
+/// `AuthenticationCode1` and `AuthenticationCode2` (`EnableMFADevice`, `ResyncMFADevice`) and
+/// `TokenCode` (`AssumeRole`, `GetSessionToken`) are TOTP codes, still good for a while after they
+/// are written (`authenticationCodeType` and `tokenCodeType` carry no `sensitive`); `SessionToken`
+/// is part of a session's credentials (`Credentials.SessionToken`, `tokenType`; no request has it,
+/// and no response element shows it).
+const SECRET_EXTRAS: &[&str] = &[
+    "AuthenticationCode1",
+    "AuthenticationCode2",
+    "SessionToken",
+    "TokenCode",
 ];
 
 /// Query parameters that describe the protocol, not the request.
@@ -661,12 +661,22 @@ fn is_protocol_parameter(name: &str) -> bool {
     name == "Action" || name == "Version" || name.starts_with("X-Amz-")
 }
 
-/// A secret parameter name?
+/// A secret parameter name? One whose segment (`Password`, `X.member.1.Password`,
+/// `Credentials.SecretAccessKey`) is a sensitive member of botocore's IAM or STS model
+/// ([`SENSITIVE_MEMBERS`]) or a secret it does not mark (the TOTP codes, `SessionToken`),
+/// compared without regard to case: a secret structure, list or map is hidden with everything it
+/// holds. A member botocore marks sensitive later is hidden once `scripts/sensitive-members
+/// --write` has regenerated the list, which a test requires.
 pub fn is_secret_parameter(name: &str) -> bool {
-    let last = name.rsplit('.').next().unwrap_or(name);
-    SECRET_PARAMETERS
+    name.split('.').any(is_secret_member)
+}
+
+/// A member name of a secret value (see [`is_secret_parameter`]).
+pub fn is_secret_member(segment: &str) -> bool {
+    SENSITIVE_MEMBERS
         .iter()
-        .any(|s| last.eq_ignore_ascii_case(s))
+        .chain(SECRET_EXTRAS)
+        .any(|s| segment.eq_ignore_ascii_case(s))
 }
 
 fn camel(segment: &str) -> String {
@@ -680,10 +690,15 @@ fn camel(segment: &str) -> String {
 /// CloudTrail's `requestParameters` from Query parameters: names in camelCase (`UserName` →
 /// `userName`), `X.member.N` lists as arrays, `X.member.N.Key` as arrays of objects, secrets
 /// replaced by [`HIDDEN`], protocol parameters left out. `None` when nothing is left.
+///
+/// It runs before a request's signature is checked, so its work and memory are bounded by the
+/// parameters' size: a list index is a key (lists are sparse until rendered, in index order),
+/// an index above [`MAX_LIST_INDEX`] leaves its parameter out, and a name nested deeper than
+/// 16 steps keeps the rest of its name as one key.
 pub fn request_parameters<'a>(
     params: impl IntoIterator<Item = (&'a str, &'a str)>,
 ) -> Option<Value> {
-    let mut root = Map::new();
+    let mut root = BTreeMap::new();
     for (name, value) in params {
         if is_protocol_parameter(name) {
             continue;
@@ -695,71 +710,120 @@ pub fn request_parameters<'a>(
         };
         insert_path(&mut root, name, value);
     }
-    let mut value = Value::Object(root);
-    compact_lists(&mut value);
-    (value.as_object().is_some_and(|m| !m.is_empty())).then_some(value)
+    (!root.is_empty()).then(|| Node::Object(root).into_value())
 }
 
-/// Inserts `a.member.2.b` as `{"a": [_, {"b": value}]}` (lists in index order; gaps closed).
-fn insert_path(root: &mut Map<String, Value>, name: &str, value: &str) {
-    let parts: Vec<&str> = name.split('.').collect();
-    let mut slot = root;
-    let mut i = 0;
-    while let Some(part) = parts.get(i) {
-        let key = camel(part);
-        let is_last = i + 1 == parts.len();
-        if is_last {
-            slot.insert(key, Value::String(value.to_owned()));
-            return;
+/// How many steps (a member, or a list's item) of a parameter's name nest in `requestParameters`;
+/// the rest of a deeper name is one key. IAM's and STS's deepest names take 4 steps
+/// (`ReplacementValues.entry.1.value.Values.member.1`).
+const MAX_NESTING: usize = 16;
+
+/// `requestParameters` while it is built: lists keyed by index, so a large index costs a key.
+enum Node<'a> {
+    Leaf(&'a str),
+    Object(BTreeMap<String, Node<'a>>),
+    List(BTreeMap<u64, Node<'a>>),
+}
+
+impl Node<'_> {
+    /// The JSON value; lists in index order, gaps closed. Recursion is bounded by
+    /// [`MAX_NESTING`].
+    fn into_value(self) -> Value {
+        match self {
+            Node::Leaf(v) => Value::String(v.to_owned()),
+            Node::Object(map) => {
+                Value::Object(map.into_iter().map(|(k, v)| (k, v.into_value())).collect())
+            }
+            Node::List(items) => Value::Array(items.into_values().map(Node::into_value).collect()),
         }
-        // `member.N` (or `entry.N`) makes a list.
-        if matches!(parts.get(i + 1), Some(&"member") | Some(&"entry"))
-            && let Some(index) = parts.get(i + 2).and_then(|n| n.parse::<usize>().ok())
-        {
-            let list = slot.entry(key).or_insert_with(|| Value::Array(Vec::new()));
-            if !list.is_array() {
-                *list = Value::Array(Vec::new());
-            }
-            let Value::Array(items) = list else { return };
-            // Items arrive in name order ("10" before "2"): keep an index-ordered vector.
-            let pos = index.saturating_sub(1);
-            while items.len() <= pos {
-                items.push(Value::Null);
-            }
-            let Some(item) = items.get_mut(pos) else {
-                return;
-            };
-            if i + 3 == parts.len() {
-                *item = Value::String(value.to_owned());
-                return;
-            }
-            if !item.is_object() {
-                *item = Value::Object(Map::new());
-            }
-            let Value::Object(next) = item else { return };
-            slot = next;
-            i += 3;
-            continue;
-        }
-        let entry = slot.entry(key).or_insert_with(|| Value::Object(Map::new()));
-        if !entry.is_object() {
-            *entry = Value::Object(Map::new());
-        }
-        let Value::Object(next) = entry else { return };
-        slot = next;
-        i += 1;
     }
 }
 
-/// Drops the `null` holes a sparse `member.N` list leaves.
-pub fn compact_lists(value: &mut Value) {
-    match value {
-        Value::Array(items) => {
-            items.retain(|v| !v.is_null());
-            items.iter_mut().for_each(compact_lists);
+/// What the segment after `member`/`entry` says: a list index in range, one out of range (all
+/// digits, but above [`MAX_LIST_INDEX`]), or no index at all.
+enum Index {
+    In(u64),
+    OutOfRange,
+    None,
+}
+
+fn list_index(segment: &str) -> Index {
+    if segment.is_empty() || !segment.bytes().all(|b| b.is_ascii_digit()) {
+        return Index::None;
+    }
+    match segment.parse::<u64>() {
+        Ok(n) if n <= MAX_LIST_INDEX => Index::In(n),
+        _ => Index::OutOfRange,
+    }
+}
+
+/// The object at `slot`, replacing whatever else is there (a later parameter wins a conflict).
+fn object_at<'n, 'a>(slot: &'n mut Node<'a>) -> Option<&'n mut BTreeMap<String, Node<'a>>> {
+    if !matches!(slot, Node::Object(_)) {
+        *slot = Node::Object(BTreeMap::new());
+    }
+    match slot {
+        Node::Object(map) => Some(map),
+        _ => None,
+    }
+}
+
+/// Inserts `a.member.2.b` as `{"a": {2: {"b": value}}}`: lists stay sparse until rendered.
+fn insert_path<'a>(root: &mut BTreeMap<String, Node<'a>>, name: &str, value: &'a str) {
+    let mut slot = root;
+    let mut rest = name;
+    let mut depth = 0;
+    loop {
+        let (key, tail) = match rest.split_once('.') {
+            Some((part, tail)) if depth < MAX_NESTING => (camel(part), Some(tail)),
+            // What is left of a name nested too deep stays one key, as sent.
+            Some(_) => (rest.to_owned(), None),
+            None => (camel(rest), None),
+        };
+        let Some(tail) = tail else {
+            slot.insert(key, Node::Leaf(value));
+            return;
+        };
+        depth += 1;
+        // `member.N` (or `entry.N`) makes a list.
+        if let Some((marker, after)) = tail.split_once('.')
+            && matches!(marker, "member" | "entry")
+        {
+            let (index, after) = match after.split_once('.') {
+                Some((index, after)) => (index, Some(after)),
+                None => (after, None),
+            };
+            match list_index(index) {
+                Index::OutOfRange => return,
+                Index::None => {}
+                Index::In(index) => {
+                    let list = slot
+                        .entry(key)
+                        .or_insert_with(|| Node::List(BTreeMap::new()));
+                    if !matches!(list, Node::List(_)) {
+                        *list = Node::List(BTreeMap::new());
+                    }
+                    let Node::List(items) = list else { return };
+                    let Some(after) = after else {
+                        items.insert(index, Node::Leaf(value));
+                        return;
+                    };
+                    let item = items
+                        .entry(index)
+                        .or_insert_with(|| Node::Object(BTreeMap::new()));
+                    let Some(next) = object_at(item) else { return };
+                    slot = next;
+                    rest = after;
+                    continue;
+                }
+            }
         }
-        Value::Object(map) => map.values_mut().for_each(compact_lists),
-        _ => {}
+        let entry = slot
+            .entry(key)
+            .or_insert_with(|| Node::Object(BTreeMap::new()));
+        let Some(next) = object_at(entry) else { return };
+        slot = next;
+        rest = tail;
     }
 }
 
@@ -793,6 +857,178 @@ mod tests {
             }))
         );
         assert_eq!(request_parameters([("Action", "GetCallerIdentity")]), None);
+    }
+
+    #[test]
+    fn list_indices_are_keys_and_out_of_range_ones_are_left_out() {
+        let p = request_parameters([
+            ("Action", "TagUser"),
+            ("Tags.member.1000.Key", "last"),
+            ("Tags.member.2.Key", "b"),
+            ("Tags.member.2.Value", "2"),
+            ("Tags.member.10.Key", "c"),
+            ("TagKeys.member.5000000", "far"),
+            ("TagKeys.member.1000000000", "farther"),
+            ("TagKeys.member.99999999999999999999999", "overflowing"),
+            ("TagKeys.member.0", "zero"),
+            ("Names.member.x", "not an index"),
+        ]);
+        assert_eq!(
+            p,
+            Some(json!({
+                "tags": [{"key": "b", "value": "2"}, {"key": "c"}, {"key": "last"}],
+                "tagKeys": ["zero"],
+                "names": {"member": {"x": "not an index"}},
+            }))
+        );
+        // The request of the defect: one far index asks for nothing.
+        let started = std::time::Instant::now();
+        let p = request_parameters([
+            ("Action", "GetCallerIdentity"),
+            ("Version", "2011-06-15"),
+            ("A.member.1000000000", "x"),
+        ]);
+        assert_eq!(p, None);
+        assert!(started.elapsed() < std::time::Duration::from_secs(1));
+    }
+
+    #[test]
+    fn deep_names_nest_a_bounded_depth() {
+        // 200,000 segments: nested as far as MAX_NESTING, the rest one key (no deep recursion
+        // to render, drop or read back the record).
+        let name = "a.".repeat(200_000) + "b";
+        let p = request_parameters([(name.as_str(), "x")]).unwrap();
+        let mut depth = 0;
+        let mut at = &p;
+        while let Some((_, next)) = at.as_object().and_then(|m| m.iter().next()) {
+            depth += 1;
+            at = next;
+        }
+        assert_eq!(depth, MAX_NESTING + 1);
+        assert_eq!(at, "x");
+        let text = serde_json::to_string(&p).unwrap();
+        assert!(text.len() < name.len() + 100);
+        let back: Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(back, p);
+        // IAM's deepest names are rendered in full.
+        let p = request_parameters([
+            ("ReplacementValues.entry.1.key", "k"),
+            ("ReplacementValues.entry.1.value.Values.member.1", "v"),
+        ]);
+        assert_eq!(
+            p,
+            Some(json!({"replacementValues": [{"key": "k", "value": {"values": ["v"]}}]}))
+        );
+    }
+
+    /// A value no record may show.
+    const MARKER: &str = "s3cr3t-MARKER-9f2c";
+
+    /// The record of a request with these parameters, as written.
+    fn record_of(action: &str, params: &[(String, String)]) -> String {
+        let mut e = AuditEvent::api_call(
+            "e".into(),
+            time::macros::datetime!(2026-11-25 10:00:00 UTC),
+            "iam",
+            action,
+            "r".into(),
+            "127.0.0.1".into(),
+            None,
+        );
+        let all = [("Action", action), ("UserName", "bob")]
+            .into_iter()
+            .chain(params.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+        e.request_parameters = request_parameters(all);
+        e.record_json()
+    }
+
+    #[test]
+    fn every_sensitive_input_of_the_model_is_hidden() {
+        use crate::sensitive::SENSITIVE_INPUTS;
+        // The TOTP codes botocore does not mark, with the operations that take them.
+        let extras = [
+            ("iam", "EnableMFADevice", "AuthenticationCode1"),
+            ("iam", "EnableMFADevice", "AuthenticationCode2"),
+            ("iam", "ResyncMFADevice", "AuthenticationCode1"),
+            ("iam", "ResyncMFADevice", "AuthenticationCode2"),
+            ("sts", "AssumeRole", "TokenCode"),
+            ("sts", "GetSessionToken", "TokenCode"),
+        ];
+        let all: Vec<_> = SENSITIVE_INPUTS.iter().chain(&extras).collect();
+        let mut actions: Vec<&str> = all.iter().map(|(_, action, _)| *action).collect();
+        actions.sort_unstable();
+        actions.dedup();
+        assert!(actions.len() >= 13, "{actions:?}");
+        for action in actions {
+            let names: Vec<&str> = all
+                .iter()
+                .filter(|(_, a, _)| *a == action)
+                .map(|(_, _, name)| *name)
+                .collect();
+            // As the SDKs send them, in other cases, and as a later item of a list.
+            for spell in [
+                |n: &str| n.to_owned(),
+                |n: &str| n.to_ascii_lowercase(),
+                |n: &str| {
+                    n.replace(".member.1", ".member.7")
+                        .replace(".entry.1", ".entry.3")
+                },
+            ] {
+                let params: Vec<(String, String)> = names
+                    .iter()
+                    .map(|n| (spell(n), MARKER.to_owned()))
+                    .collect();
+                let record = record_of(action, &params);
+                assert!(!record.contains(MARKER), "{action}: {record}");
+                assert_eq!(
+                    record.matches(HIDDEN).count(),
+                    names.len(),
+                    "{action}: {record}"
+                );
+                assert!(record.contains(r#""userName":"bob""#), "{record}");
+            }
+        }
+    }
+
+    #[test]
+    fn secrets_nested_anywhere_are_hidden_and_nothing_else_is() {
+        // The names hidden before the list came from botocore are hidden still.
+        for name in [
+            "Password",
+            "OldPassword",
+            "NewPassword",
+            "AuthenticationCode1",
+            "AuthenticationCode2",
+            "TokenCode",
+            "SecretAccessKey",
+            "SessionToken",
+            "Base32StringSeed",
+            "QRCodePNG",
+            "SAMLAssertion",
+            "WebIdentityToken",
+        ] {
+            assert!(is_secret_parameter(name), "{name}");
+        }
+        // A secret structure, list or map hides all it holds.
+        for name in [
+            "TrustedIdentityPropagationContext.OriginIdentity.Subject",
+            "X.member.3.PrivateKey",
+            "IdentityProvider.entry.1.value",
+            "Credentials.SecretAccessKey",
+        ] {
+            assert!(is_secret_parameter(name), "{name}");
+        }
+        for name in [
+            "UserName",
+            "PasswordResetRequired",
+            "Tags.member.1.Value",
+            "AccessKeyId",
+            "SerialNumber",
+            "PolicyDocument",
+            "VirtualMFADeviceName",
+        ] {
+            assert!(!is_secret_parameter(name), "{name}");
+        }
     }
 
     #[test]

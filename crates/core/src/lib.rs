@@ -17,6 +17,7 @@ pub mod ops;
 pub mod password;
 pub mod pipeline;
 pub mod principal;
+pub mod sensitive;
 pub mod session;
 pub mod signin;
 pub mod store;

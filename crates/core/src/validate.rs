@@ -5,6 +5,13 @@
 
 use crate::error::ApiError;
 
+/// The largest list index (`Names.member.N`, `Tags.member.N.Key`, `Map.entry.N`) a request may use.
+/// botocore's IAM and STS models cap their longest lists at 256 items (`PolicyExclusionsListType`;
+/// a few, such as `ActionNames`, have no cap) and the SDKs number items from 1 without gaps. An
+/// index is only ever a key, never a length: this bounds what a parameter's name can ask for,
+/// which matters most before a request's signature is checked.
+pub const MAX_LIST_INDEX: u64 = 1000;
+
 /// Collects every violated constraint of a request, then renders them as one `ValidationError`.
 #[derive(Debug, Default)]
 pub struct Validator {

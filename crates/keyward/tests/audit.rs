@@ -957,3 +957,124 @@ async fn session_requests_record_their_session_context() {
     let long_term = &by_key(&key)["userIdentity"];
     assert!(long_term.get("sessionContext").is_none(), "{long_term}");
 }
+
+/// The server's peak resident memory (`VmHWM`), in kB; `None` where `/proc` does not say.
+fn peak_rss_kb(server: &Server) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{}/status", server.pid()?)).ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// Unsigned requests whose parameter names ask for much (a list index of five million or a
+/// billion, a name of 100,000 segments) are refused as any unsigned request is: their audit
+/// record is built before authentication, and takes memory and stack after what was sent.
+#[tokio::test]
+async fn unsigned_requests_with_far_list_indices_or_deep_names_are_refused_cheaply() {
+    let mut server = Server::start();
+    let host = server.addr.clone();
+    let get = |query: &str| {
+        let started = std::time::Instant::now();
+        let (status, body) = server.raw(&format!(
+            "GET /?{query} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"
+        ));
+        (status, body, started.elapsed())
+    };
+    // Warm up (the first request's allocations are not the defect's).
+    let (status, body, _) = get("Action=GetCallerIdentity&Version=2011-06-15&A.member.1=x");
+    assert_eq!(status, 403, "{body}");
+    assert!(body.contains("MissingAuthenticationToken"), "{body}");
+    let before = peak_rss_kb(&server);
+
+    for index in ["5000000", "1000000000", "18446744073709551616"] {
+        let query = format!("Action=GetCallerIdentity&Version=2011-06-15&A.member.{index}=x");
+        let (status, body, took) = get(&query);
+        assert_eq!(status, 403, "{body}");
+        assert!(body.contains("MissingAuthenticationToken"), "{body}");
+        assert!(
+            took < std::time::Duration::from_secs(2),
+            "{index}: {took:?}"
+        );
+    }
+    let deep = "a.".repeat(100_000) + "b=x";
+    let body = format!("Action=GetCallerIdentity&Version=2011-06-15&{deep}");
+    let (status, reply) = server.raw(&format!(
+        "POST / HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/x-www-form-urlencoded\r\n\
+         Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    ));
+    assert_eq!(status, 403, "{reply}");
+    assert!(reply.contains("MissingAuthenticationToken"), "{reply}");
+
+    // Signed, a far index of a real list member is AWS's ValidationError.
+    let headers = [("host", host.as_str())];
+    let secret = keyward_sigv4::SecretKey::new(&server.root_secret);
+    for (query, field) in [
+        (
+            "Action=UntagUser&Version=2010-05-08&UserName=bob&TagKeys.member.1000000000=k",
+            "tagKeys",
+        ),
+        (
+            "Action=TagUser&Version=2010-05-08&UserName=bob&Tags.member.5000000.Key=k",
+            "tags",
+        ),
+    ] {
+        let signed = keyward_sigv4::presign_query(
+            &keyward_sigv4::RequestParts {
+                method: "GET",
+                path: "/",
+                query,
+                headers: &headers,
+                body: b"",
+            },
+            &keyward_sigv4::SigningParams {
+                access_key_id: &server.root_key_id,
+                secret: &secret,
+                security_token: None,
+                region: "us-east-1",
+                service: "iam",
+                time: time::OffsetDateTime::now_utc(),
+            },
+            300,
+        );
+        let (status, body, _) = get(&signed);
+        assert_eq!(status, 400, "{body}");
+        assert!(body.contains("<Code>ValidationError</Code>"), "{body}");
+        assert!(body.contains(&format!("at '{field}'")), "{body}");
+    }
+
+    // Still up, and no larger than a few requests make it (the first far index took 156 MB).
+    let (status, _, _) = get("Action=GetCallerIdentity&Version=2011-06-15");
+    assert_eq!(status, 403);
+    if let (Some(before), Some(after)) = (before, peak_rss_kb(&server)) {
+        assert!(
+            after < before + 20 * 1024,
+            "peak RSS {before} kB -> {after} kB"
+        );
+    }
+    assert!(server.stop().success());
+
+    // Each was recorded: a far index leaves its parameter out, a deep name nests 16 steps and
+    // keeps the rest as one key; every record reads back.
+    let records = trail(&server.dir).await;
+    let refused: Vec<&Value> = records
+        .iter()
+        .filter(|r| r["errorCode"] == "MissingAuthenticationToken")
+        .collect();
+    assert_eq!(refused.len(), 6);
+    assert_eq!(
+        refused[0]["requestParameters"],
+        serde_json::json!({"a": ["x"]})
+    );
+    for r in &refused[1..4] {
+        assert_eq!(r["requestParameters"], Value::Null, "{r}");
+    }
+    let mut at = &refused[4]["requestParameters"];
+    for _ in 0..16 {
+        at = &at["a"];
+    }
+    let rest = at.as_object().unwrap();
+    assert_eq!(rest.len(), 1);
+    let (key, value) = rest.iter().next().unwrap();
+    assert_eq!(key.len(), deep.len() - 2 * 16 - 2);
+    assert_eq!(value, "x");
+}

@@ -38,16 +38,16 @@ impl Members for Params {
         Params::get(self, name)
     }
 
-    fn list(&self, name: &str) -> Vec<String> {
+    fn list(&self, name: &str) -> Result<Vec<String>, ApiError> {
         Params::list(self, name)
     }
 
-    fn tags(&self, name: &str) -> Vec<Tag> {
+    fn tags(&self, name: &str) -> Result<Vec<Tag>, ApiError> {
         Params::tags(self, name)
     }
 
-    fn structure_list(&self, name: &str, field: &str) -> Vec<String> {
-        Params::structure_list(self, name, field)
+    fn structure_list(&self, name: &str, field: &str) -> Result<Vec<String>, ApiError> {
+        Params::list_of(self, name, field)
     }
 }
 
@@ -101,6 +101,6 @@ mod tests {
             b"PolicyArns.member.2.arn=b&PolicyArns.member.1.arn=a&PolicyArns.member.10.arn=c",
         )
         .unwrap();
-        assert_eq!(p.structure_list("PolicyArns", "arn"), vec!["a", "b", "c"]);
+        assert_eq!(p.list_of("PolicyArns", "arn").unwrap(), vec!["a", "b", "c"]);
     }
 }

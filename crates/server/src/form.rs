@@ -3,7 +3,9 @@
 
 use std::collections::BTreeMap;
 
+use keyward_core::ApiError;
 use keyward_core::model::Tag;
+use keyward_core::validate::MAX_LIST_INDEX;
 use percent_encoding::percent_decode;
 
 /// Decoded parameters. The first occurrence of a name wins.
@@ -75,43 +77,54 @@ impl Params {
     }
 
     /// Members `PREFIX.member.1`, `PREFIX.member.2`, ... in index order.
-    pub fn list(&self, prefix: &str) -> Vec<String> {
-        let head = format!("{prefix}.member.");
-        let mut items: Vec<(u64, String)> = self
-            .map
-            .range(head.clone()..)
-            .take_while(|(k, _)| k.starts_with(&head))
-            .filter_map(|(k, v)| {
-                let idx = k.get(head.len()..)?;
-                Some((idx.parse().ok()?, v.clone()))
-            })
-            .collect();
-        items.sort_by_key(|(i, _)| *i);
-        items.into_iter().map(|(_, v)| v).collect()
+    pub fn list(&self, prefix: &str) -> Result<Vec<String>, ApiError> {
+        Ok(self
+            .members(prefix)?
+            .into_iter()
+            .filter(|(_, field, _)| field.is_none())
+            .map(|(_, _, v)| v.to_owned())
+            .collect())
     }
 
-    /// One field of each structure of a list, `PREFIX.member.N.FIELD`, in index order.
-    pub fn structure_list(&self, prefix: &str, field: &str) -> Vec<String> {
-        let head = format!("{prefix}.member.");
-        let tail = format!(".{field}");
-        let mut items: Vec<(u64, String)> = self
-            .map
-            .range(head.clone()..)
-            .take_while(|(k, _)| k.starts_with(&head))
-            .filter_map(|(k, v)| {
-                let idx = k.get(head.len()..)?.strip_suffix(&tail)?;
-                Some((idx.parse().ok()?, v.clone()))
-            })
-            .collect();
-        items.sort_by_key(|(i, _)| *i);
-        items.into_iter().map(|(_, v)| v).collect()
+    /// One field of a list of structures, `PREFIX.member.N.FIELD`, in index order.
+    pub fn list_of(&self, prefix: &str, field: &str) -> Result<Vec<String>, ApiError> {
+        Ok(self
+            .members(prefix)?
+            .into_iter()
+            .filter(|(_, f, _)| *f == Some(field))
+            .map(|(_, _, v)| v.to_owned())
+            .collect())
     }
 
     /// Tags `PREFIX.member.N.Key` / `.Value`, in index order. A member without `Value` gets an
     /// empty value, as the SDKs never send one without the other.
-    pub fn tags(&self, prefix: &str) -> Vec<Tag> {
+    pub fn tags(&self, prefix: &str) -> Result<Vec<Tag>, ApiError> {
+        let mut by_index: BTreeMap<u64, (Option<&str>, Option<&str>)> = BTreeMap::new();
+        for (idx, field, v) in self.members(prefix)? {
+            let entry = by_index.entry(idx).or_default();
+            match field {
+                Some("Key") => entry.0 = Some(v),
+                Some("Value") => entry.1 = Some(v),
+                _ => {}
+            }
+        }
+        Ok(by_index
+            .into_values()
+            .filter_map(|(k, v)| {
+                Some(Tag {
+                    key: k?.to_owned(),
+                    value: v.unwrap_or_default().to_owned(),
+                })
+            })
+            .collect())
+    }
+
+    /// Every `PREFIX.member.N[.FIELD]` as (N, FIELD, value), in index order (gaps closed). An
+    /// index is a key, never a length; one above [`MAX_LIST_INDEX`] is AWS's `ValidationError`.
+    /// A name whose N is not a number is not a member.
+    fn members(&self, prefix: &str) -> Result<Vec<Member<'_>>, ApiError> {
         let head = format!("{prefix}.member.");
-        let mut by_index: BTreeMap<u64, (Option<String>, Option<String>)> = BTreeMap::new();
+        let mut items = Vec::new();
         for (k, v) in self
             .map
             .range(head.clone()..)
@@ -120,29 +133,39 @@ impl Params {
             let Some(rest) = k.get(head.len()..) else {
                 continue;
             };
-            let Some((idx, field)) = rest.split_once('.') else {
-                continue;
+            let (idx, field) = match rest.split_once('.') {
+                Some((idx, field)) => (idx, Some(field)),
+                None => (rest, None),
             };
-            let Ok(idx) = idx.parse::<u64>() else {
-                continue;
+            let idx = match idx.parse::<u64>() {
+                Ok(i) if i <= MAX_LIST_INDEX => i,
+                Err(_) if idx.is_empty() || !idx.bytes().all(|b| b.is_ascii_digit()) => continue,
+                _ => return Err(index_too_large(prefix, idx)),
             };
-            let entry = by_index.entry(idx).or_default();
-            match field {
-                "Key" => entry.0 = Some(v.clone()),
-                "Value" => entry.1 = Some(v.clone()),
-                _ => {}
-            }
+            items.push((idx, field, v.as_str()));
         }
-        by_index
-            .into_values()
-            .filter_map(|(k, v)| {
-                Some(Tag {
-                    key: k?,
-                    value: v.unwrap_or_default(),
-                })
-            })
-            .collect()
+        items.sort_by_key(|(i, _, _)| *i);
+        Ok(items)
     }
+}
+
+/// A list member: its index, the field after the index (`Key` of `Tags.member.1.Key`) and value.
+type Member<'a> = (u64, Option<&'a str>, &'a str);
+
+/// AWS's `ValidationError` for a list index above [`MAX_LIST_INDEX`], in the generated
+/// validators' wording; the member named as their messages do (`tagKeys`).
+fn index_too_large(prefix: &str, idx: &str) -> ApiError {
+    let mut chars = prefix.chars();
+    let field: String = match chars.next() {
+        Some(first) => first.to_lowercase().chain(chars).collect(),
+        None => String::new(),
+    };
+    // Digits only; a long one is cut.
+    let shown = idx.get(..idx.len().min(24)).unwrap_or_default();
+    ApiError::validation(format!(
+        "1 validation error detected: Value '{shown}' at '{field}' failed to satisfy constraint: \
+         Member index must be less than or equal to {MAX_LIST_INDEX}"
+    ))
 }
 
 #[cfg(test)]
@@ -158,7 +181,7 @@ mod tests {
         .unwrap();
         assert_eq!(p.get("UserName"), Some("bob+x"));
         assert_eq!(
-            p.tags("Tags"),
+            p.tags("Tags").unwrap(),
             vec![
                 Tag {
                     key: "a".into(),
@@ -170,9 +193,43 @@ mod tests {
                 }
             ]
         );
-        assert_eq!(p.list("TagKeys"), vec!["k2", "k10"]);
+        assert_eq!(p.list("TagKeys").unwrap(), vec!["k2", "k10"]);
         assert!(Params::parse(b"A=%ff").is_err());
         assert_eq!(Params::parse(b"&&A&=B").unwrap().get("A"), Some(""));
+    }
+
+    #[test]
+    fn list_indices_above_the_bound_are_validation_errors() {
+        let p = Params::parse(
+            b"TagKeys.member.1000=last&TagKeys.member.3=a&Tags.member.1000.Key=k&\
+              PolicyArns.member.7.arn=x&PolicyArns.member.2.arn=y",
+        )
+        .unwrap();
+        assert_eq!(p.list("TagKeys").unwrap(), vec!["a", "last"]);
+        assert_eq!(p.tags("Tags").unwrap().len(), 1);
+        assert_eq!(p.list_of("PolicyArns", "arn").unwrap(), vec!["y", "x"]);
+        for raw in [
+            &b"TagKeys.member.1001=x"[..],
+            b"TagKeys.member.5000000=x",
+            b"TagKeys.member.99999999999999999999999999999999=x",
+        ] {
+            let e = Params::parse(raw).unwrap().list("TagKeys").unwrap_err();
+            assert_eq!(e.code, "ValidationError");
+            assert!(e.message.contains("at 'tagKeys'"), "{}", e.message);
+            assert!(e.message.len() < 200, "{}", e.message);
+        }
+        let e = Params::parse(b"Tags.member.1000000000.Key=k")
+            .unwrap()
+            .tags("Tags")
+            .unwrap_err();
+        assert_eq!(
+            e.message,
+            "1 validation error detected: Value '1000000000' at 'tags' failed to satisfy \
+             constraint: Member index must be less than or equal to 1000"
+        );
+        // Not a number: not a member, as before.
+        let p = Params::parse(b"TagKeys.member.x=1&TagKeys.member.=2").unwrap();
+        assert_eq!(p.list("TagKeys").unwrap(), Vec::<String>::new());
     }
 
     proptest! {

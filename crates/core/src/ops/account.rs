@@ -356,7 +356,7 @@ pub struct GetAccountAuthorizationDetails {
 impl Handler for GetAccountAuthorizationDetails {
     fn decode(m: &dyn Members) -> Result<Self, ApiError> {
         Ok(GetAccountAuthorizationDetails {
-            filter: m.list("Filter"),
+            filter: m.list("Filter")?,
             marker: m.string("Marker"),
             max_items: m.integer("MaxItems")?,
         })

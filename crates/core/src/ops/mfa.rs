@@ -624,7 +624,7 @@ impl Handler for CreateVirtualMfaDevice {
         Ok(CreateVirtualMfaDevice {
             name: m.string("VirtualMFADeviceName"),
             path: m.string("Path"),
-            tags: m.tags("Tags"),
+            tags: m.tags("Tags")?,
         })
     }
 
@@ -909,7 +909,7 @@ impl Handler for TagMfaDevice {
     fn decode(m: &dyn Members) -> Result<Self, ApiError> {
         Ok(TagMfaDevice {
             serial_number: m.string("SerialNumber"),
-            tags: m.tags("Tags"),
+            tags: m.tags("Tags")?,
         })
     }
 
@@ -952,7 +952,7 @@ impl Handler for UntagMfaDevice {
     fn decode(m: &dyn Members) -> Result<Self, ApiError> {
         Ok(UntagMfaDevice {
             serial_number: m.string("SerialNumber"),
-            tag_keys: m.list("TagKeys"),
+            tag_keys: m.list("TagKeys")?,
         })
     }
 

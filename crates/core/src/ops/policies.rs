@@ -413,7 +413,7 @@ impl Handler for CreatePolicy {
             path: m.string("Path"),
             policy_document: m.string("PolicyDocument"),
             description: m.string("Description"),
-            tags: m.tags("Tags"),
+            tags: m.tags("Tags")?,
         })
     }
 
@@ -845,7 +845,7 @@ impl Handler for TagPolicy {
     fn decode(m: &dyn Members) -> Result<Self, ApiError> {
         Ok(TagPolicy {
             policy_arn: m.string("PolicyArn"),
-            tags: m.tags("Tags"),
+            tags: m.tags("Tags")?,
         })
     }
 
@@ -885,7 +885,7 @@ impl Handler for UntagPolicy {
     fn decode(m: &dyn Members) -> Result<Self, ApiError> {
         Ok(UntagPolicy {
             policy_arn: m.string("PolicyArn"),
-            tag_keys: m.list("TagKeys"),
+            tag_keys: m.list("TagKeys")?,
         })
     }
 

@@ -106,7 +106,7 @@ impl Handler for CreateRole {
             description: m.string("Description"),
             max_session_duration: m.integer("MaxSessionDuration")?,
             permissions_boundary: m.string("PermissionsBoundary"),
-            tags: m.tags("Tags"),
+            tags: m.tags("Tags")?,
         })
     }
 
@@ -478,7 +478,7 @@ impl Handler for TagRole {
     fn decode(m: &dyn Members) -> Result<Self, ApiError> {
         Ok(TagRole {
             role_name: m.string("RoleName"),
-            tags: m.tags("Tags"),
+            tags: m.tags("Tags")?,
         })
     }
 
@@ -519,7 +519,7 @@ impl Handler for UntagRole {
     fn decode(m: &dyn Members) -> Result<Self, ApiError> {
         Ok(UntagRole {
             role_name: m.string("RoleName"),
-            tag_keys: m.list("TagKeys"),
+            tag_keys: m.list("TagKeys")?,
         })
     }
 

@@ -835,11 +835,11 @@ impl Handler for AssumeRole {
         Ok(AssumeRole {
             role_arn: m.string("RoleArn"),
             role_session_name: m.string("RoleSessionName"),
-            policy_arns: m.structure_list("PolicyArns", "arn"),
+            policy_arns: m.structure_list("PolicyArns", "arn")?,
             policy: m.string("Policy"),
             duration_seconds: m.integer("DurationSeconds")?,
-            tags: m.tags("Tags"),
-            transitive_tag_keys: m.list("TransitiveTagKeys"),
+            tags: m.tags("Tags")?,
+            transitive_tag_keys: m.list("TransitiveTagKeys")?,
             external_id: m.string("ExternalId"),
             serial_number: m.string("SerialNumber"),
             token_code: m.code("TokenCode"),
@@ -938,9 +938,9 @@ impl Handler for GetFederationToken {
         Ok(GetFederationToken {
             name: m.string("Name"),
             policy: m.string("Policy"),
-            policy_arns: m.structure_list("PolicyArns", "arn"),
+            policy_arns: m.structure_list("PolicyArns", "arn")?,
             duration_seconds: m.integer("DurationSeconds")?,
-            tags: m.tags("Tags"),
+            tags: m.tags("Tags")?,
         })
     }
 

@@ -56,12 +56,12 @@ impl Service {
 pub trait Members {
     /// A scalar member's text.
     fn get(&self, name: &str) -> Option<&str>;
-    /// A list of strings, in member order.
-    fn list(&self, name: &str) -> Vec<String>;
+    /// A list of strings, in member order; an index beyond AWS's bound is its validation error.
+    fn list(&self, name: &str) -> Result<Vec<String>, ApiError>;
     /// A list of `Tag` structures.
-    fn tags(&self, name: &str) -> Vec<Tag>;
+    fn tags(&self, name: &str) -> Result<Vec<Tag>, ApiError>;
     /// One string field of each structure of a list (`PolicyArns` → `arn`), in member order.
-    fn structure_list(&self, name: &str, field: &str) -> Vec<String>;
+    fn structure_list(&self, name: &str, field: &str) -> Result<Vec<String>, ApiError>;
 
     fn string(&self, name: &str) -> Option<String> {
         self.get(name).map(str::to_owned)

@@ -293,7 +293,7 @@ impl Handler for CreateUser {
             user_name: m.string("UserName"),
             path: m.string("Path"),
             permissions_boundary: m.string("PermissionsBoundary"),
-            tags: m.tags("Tags"),
+            tags: m.tags("Tags")?,
         })
     }
 
@@ -467,7 +467,7 @@ impl Handler for TagUser {
     fn decode(m: &dyn Members) -> Result<Self, ApiError> {
         Ok(TagUser {
             user_name: m.string("UserName"),
-            tags: m.tags("Tags"),
+            tags: m.tags("Tags")?,
         })
     }
 
@@ -505,7 +505,7 @@ impl Handler for UntagUser {
     fn decode(m: &dyn Members) -> Result<Self, ApiError> {
         Ok(UntagUser {
             user_name: m.string("UserName"),
-            tag_keys: m.list("TagKeys"),
+            tag_keys: m.list("TagKeys")?,
         })
     }
 
