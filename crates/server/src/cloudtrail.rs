@@ -16,7 +16,7 @@ use keyward_sigv4::RequestParts;
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 
-use crate::app::{AppState, RequestMeta};
+use crate::state::{AppState, RequestMeta, observe_refusal};
 
 /// The `X-Amz-Target` prefix of CloudTrail's operations.
 pub const TARGET_PREFIX: &str = "com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101.";
@@ -49,7 +49,7 @@ pub(crate) async fn handle<S: Store>(
         let api = e.to_api();
         event.error_code = Some(api.code.to_owned());
         event.error_message = Some(api.message.clone());
-        crate::app::observe_refusal(state, &api, &event, key_hint.as_deref());
+        observe_refusal(state, &api, &event, key_hint.as_deref());
     }
     state.metrics.request(
         "cloudtrail",

@@ -11,10 +11,12 @@ pub mod encode;
 pub mod form;
 pub mod metrics;
 pub mod sink;
+mod state;
 mod xml;
 
 pub use alarms::{AlarmConfig, Alarms};
-pub use app::{AppState, MAX_BODY_BYTES, router};
+pub use app::{MAX_BODY_BYTES, router};
 pub use audit_writer::AuditWriter;
 pub use metrics::Metrics;
 pub use sink::AuditSink;
+pub use state::AppState;
