@@ -12,19 +12,19 @@
 //! [`OpError::Denied`] carrying it, and its `AccessDenied` text, the audit record's error, the
 //! metrics and the simulator all read that one value.
 
-use std::collections::HashMap;
-use std::hash::{DefaultHasher, Hash, Hasher};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use keyward_policy::{
     self as policy, Context, DecisionKind, Effect, Policy, PolicyKind, PolicySet, Request,
 };
 
 use crate::clock::iso8601;
-use crate::error::{ApiError, OpError};
+use crate::context::Ctx;
+pub use crate::context::RequestInfo;
+pub use crate::decision::{Decision, MatchedStatement, Refusal, TypeResult};
+use crate::error::OpError;
 use crate::model::{PolicySource, Role, User};
-use crate::ops::Ctx;
+pub use crate::policy_cache::{PolicyCache, PrincipalPolicies};
 use crate::principal::Principal;
 use crate::session::Session;
 use crate::store::Tx;
@@ -36,121 +36,6 @@ pub struct Permission {
     pub action: String,
     pub resource: String,
     pub context: Vec<(String, Vec<String>)>,
-}
-
-/// Facts about the HTTP request that become global condition keys.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RequestInfo {
-    pub source_ip: String,
-    pub user_agent: Option<String>,
-    pub secure_transport: bool,
-    /// The credential scope's region (`aws:RequestedRegion`).
-    pub region: String,
-}
-
-/// Compiled policies by (id, document). A document is immutable once written (a new managed
-/// version or a new inline document is a new key), so the cache never serves a stale policy and
-/// needs no invalidation: the next request after a write gathers the new document and compiles it.
-#[derive(Debug, Default)]
-pub struct PolicyCache {
-    entries: Mutex<HashMap<u64, Vec<CacheEntry>>>,
-    /// Bumped after every committed write; a principal's gathered set is valid only for the
-    /// epoch it was gathered in.
-    epoch: AtomicU64,
-    principals: Mutex<HashMap<String, (u64, Arc<PrincipalPolicies>)>>,
-}
-
-/// The compiled identity policies and boundary that apply to one principal.
-#[derive(Debug)]
-pub struct PrincipalPolicies {
-    pub identity: Vec<Arc<Policy>>,
-    pub boundary: Option<Arc<Policy>>,
-}
-
-#[derive(Debug)]
-struct CacheEntry {
-    kind: PolicyKind,
-    id: String,
-    document: String,
-    policy: Arc<Policy>,
-}
-
-/// Entries kept before the cache starts over; far above any realistic working set.
-const POLICY_CACHE_CAPACITY: usize = 20_000;
-
-impl PolicyCache {
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    /// Marks every gathered principal policy set stale. The server calls this after each committed
-    /// write, so the next request gathers again (read-your-writes); a request that gathered before
-    /// the write committed tagged its set with the older epoch, which no later request accepts.
-    pub fn invalidate(&self) {
-        self.epoch.fetch_add(1, Ordering::AcqRel);
-    }
-
-    /// The set gathered for `principal_id` if nothing was written since.
-    pub fn gathered(&self, principal_id: &str) -> Option<Arc<PrincipalPolicies>> {
-        self.cached(principal_id, self.epoch.load(Ordering::Acquire))
-    }
-
-    /// Keeps a gathered set for the current epoch (the benches and tools prime the cache with it).
-    pub fn keep(&self, principal_id: &str, set: PrincipalPolicies) -> Arc<PrincipalPolicies> {
-        let set = Arc::new(set);
-        self.remember(principal_id, self.epoch.load(Ordering::Acquire), &set);
-        set
-    }
-
-    fn cached(&self, principal_id: &str, epoch: u64) -> Option<Arc<PrincipalPolicies>> {
-        let map = self.principals.lock().ok()?;
-        map.get(principal_id)
-            .filter(|(e, _)| *e == epoch)
-            .map(|(_, p)| Arc::clone(p))
-    }
-
-    fn remember(&self, principal_id: &str, epoch: u64, set: &Arc<PrincipalPolicies>) {
-        if let Ok(mut map) = self.principals.lock() {
-            if map.len() >= POLICY_CACHE_CAPACITY {
-                map.clear();
-            }
-            map.insert(principal_id.to_owned(), (epoch, Arc::clone(set)));
-        }
-    }
-
-    /// The compiled form of `document`, parsing it only the first time it is seen.
-    pub fn compile(
-        &self,
-        kind: PolicyKind,
-        id: &str,
-        document: &str,
-    ) -> Result<Arc<Policy>, policy::PolicyError> {
-        let mut h = DefaultHasher::new();
-        (kind, id, document).hash(&mut h);
-        let key = h.finish();
-        if let Ok(entries) = self.entries.lock()
-            && let Some(hit) = entries.get(&key).and_then(|bucket| {
-                bucket
-                    .iter()
-                    .find(|e| e.kind == kind && e.id == id && e.document == document)
-            })
-        {
-            return Ok(Arc::clone(&hit.policy));
-        }
-        let policy = Arc::new(Policy::parse(document, kind, id)?);
-        if let Ok(mut entries) = self.entries.lock() {
-            if entries.len() >= POLICY_CACHE_CAPACITY {
-                entries.clear();
-            }
-            entries.entry(key).or_default().push(CacheEntry {
-                kind,
-                id: id.to_owned(),
-                document: document.to_owned(),
-                policy: Arc::clone(&policy),
-            });
-        }
-        Ok(policy)
-    }
 }
 
 /// The global condition keys of a request by `user` (IAM User Guide, "AWS global condition
@@ -282,7 +167,7 @@ async fn principal_policies<T: Tx>(
         Sources::Role(id) => format!("role:{id}"),
         Sources::AllowAll => "root".to_owned(),
     };
-    let epoch = cache.epoch.load(Ordering::Acquire);
+    let epoch = cache.epoch();
     if let Some(set) = cache.cached(&key, epoch) {
         return Ok(set);
     }
@@ -324,98 +209,6 @@ fn compile(cache: &PolicyCache, kind: PolicyKind, id: &str, doc: &str) -> Option
 /// The cache key of a user's gathered policies (for [`PolicyCache::keep`] and `gathered`).
 pub fn user_cache_key(user: &User) -> String {
     format!("user:{}", user.user_id)
-}
-
-/// When a decision refuses the request, and how the refusal reads.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Refusal {
-    /// Refused unless allowed; the message names the policy type that decided.
-    Explained,
-    /// Refused only by an explicit deny (actions AWS lets through unless a policy denies them,
-    /// such as `sts:GetSessionToken`).
-    ExplicitDenyOnly,
-    /// Refused unless allowed; an implicit deny reads without its reason, as STS words a refused
-    /// `AssumeRole` whichever policy failed to allow it (and whether or not the role exists).
-    UnexplainedImplicitDeny,
-}
-
-/// A statement that applied to the request (the engine's `MatchedStatement`, owned).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct MatchedStatement {
-    pub policy_kind: PolicyKind,
-    pub policy_id: String,
-    /// Zero-based position in the policy's `Statement` list.
-    pub index: usize,
-    pub sid: Option<String>,
-    pub effect: Effect,
-}
-
-/// What one policy type said about the request.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TypeResult {
-    /// A statement of this type explicitly denies.
-    Deny,
-    /// A statement of this type allows (and none denies).
-    Allow,
-    /// Policies of this type apply to the principal, but no statement matched.
-    NoMatch,
-}
-
-/// The authorisation decision of one request: the engine's decision, owned (it outlives the
-/// compiled policies), with the request it was made for and how a refusal reads.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Decision {
-    pub principal_arn: String,
-    pub action: String,
-    pub resource: String,
-    /// The engine's outcome (before `refusal` says what an implicit deny means here).
-    pub kind: DecisionKind,
-    /// The policy type that decided (for an implicit deny: the type that failed to allow).
-    pub policy_kind: Option<PolicyKind>,
-    /// The deciding policy, where one policy decided.
-    pub policy_id: Option<String>,
-    /// Every statement that applied, in evaluation order.
-    pub matched: Vec<MatchedStatement>,
-    /// Context keys the applicable statements referenced but the request lacked.
-    pub missing_context_keys: Vec<String>,
-    /// Each policy type the principal has, and what it said.
-    pub per_type: Vec<(PolicyKind, TypeResult)>,
-    pub refusal: Refusal,
-    /// AWS's `AccessDenied` message when the request is refused; `None` when allowed.
-    pub denial: Option<String>,
-}
-
-impl Decision {
-    pub fn is_allowed(&self) -> bool {
-        self.denial.is_none()
-    }
-
-    /// The error a refused request answers with.
-    pub fn error(&self) -> Option<ApiError> {
-        self.denial.clone().map(ApiError::access_denied)
-    }
-
-    /// The policy type that decided, as a metric label (`none` when no single type did).
-    pub fn policy_type(&self) -> &'static str {
-        match self.policy_kind {
-            None => "none",
-            Some(PolicyKind::Identity) => "identity",
-            Some(PolicyKind::Resource) => "resource",
-            Some(PolicyKind::Trust) => "trust",
-            Some(PolicyKind::ServiceControl) => "service_control",
-            Some(PolicyKind::Boundary) => "boundary",
-            Some(PolicyKind::Session) => "session",
-        }
-    }
-
-    /// `Allow`, `ExplicitDeny` or `ImplicitDeny`: the outcome as the request saw it.
-    pub fn effect(&self) -> &'static str {
-        match (self.kind, self.is_allowed()) {
-            (DecisionKind::ExplicitDeny, _) => "ExplicitDeny",
-            (_, true) => "Allow",
-            (_, false) => "ImplicitDeny",
-        }
-    }
 }
 
 /// Allows, or refuses with AWS's exact `AccessDenied` text naming the deciding policy type

@@ -259,7 +259,7 @@ pub enum OpError {
     },
     /// Refused by authorisation: the decision says why, and its `AccessDenied` text is the
     /// client's answer.
-    Denied(Box<crate::authz::Decision>),
+    Denied(Box<crate::decision::Decision>),
 }
 
 impl From<ApiError> for OpError {
@@ -300,9 +300,9 @@ impl OpError {
             OpError::Api(e) => e.clone(),
             OpError::Store(e) => ApiError::from(e),
             OpError::MfaRejected { error, .. } => error.clone(),
-            OpError::Denied(decision) => decision
-                .error()
-                .unwrap_or_else(|| ApiError::access_denied(String::new())),
+            OpError::Denied(decision) => {
+                ApiError::access_denied(decision.denial.clone().unwrap_or_default())
+            }
         }
     }
 }

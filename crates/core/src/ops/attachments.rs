@@ -4,17 +4,18 @@
 use keyward_policy::{ParseOptions, PolicyKind};
 
 use crate::error::{ApiError, OpError};
-use crate::model::{AWS_OWNER, EntityKind};
+use crate::model::EntityKind;
 use crate::store::Tx;
 use crate::validate::{self as v, Validator};
 
 use super::groups::require_group;
 use super::policies::check_document;
+use super::policy_refs::{require_attachable, require_boundary};
 use super::roles::require_role;
 use super::users::require_user;
 #[allow(unused_imports)]
 use super::*;
-use super::{Ctx, Output, account_id, marker_offset, page_params, slice_page};
+use super::{Ctx, Output, marker_offset, page_params, slice_page};
 use std::marker::PhantomData;
 
 /// Most managed policies attached to one user, group or role.
@@ -111,70 +112,11 @@ fn check_policy_name(v: &mut Validator, policy_name: Option<&str>) -> String {
         .to_owned()
 }
 
-fn not_attachable(arn: &str) -> ApiError {
-    ApiError::no_such_entity(format!("Policy {arn} does not exist or is not attachable."))
-}
-
 fn no_such_inline(kind: EntityKind, policy_name: &str) -> ApiError {
     ApiError::no_such_entity(format!(
         "The {} policy with name {policy_name} cannot be found.",
         kind.as_str()
     ))
-}
-
-/// Whether `arn` is a managed policy of this account or an AWS managed one: what may be attached
-/// or set as a permissions boundary.
-async fn attachable<T: Tx>(tx: &mut T, ctx: &Ctx<'_>, arn: &str) -> Result<bool, OpError> {
-    Ok(tx
-        .get_managed_policy(arn)
-        .await?
-        .is_some_and(|p| p.account_id == account_id(ctx) || p.account_id == AWS_OWNER))
-}
-
-async fn require_attachable<T: Tx>(tx: &mut T, ctx: &Ctx<'_>, arn: &str) -> Result<(), OpError> {
-    if attachable(tx, ctx, arn).await? {
-        Ok(())
-    } else {
-        Err(not_attachable(arn).into())
-    }
-}
-
-/// A policy to set as a permissions boundary; IAM calls it the scope when it is missing
-/// ("Scope ARN: ARN does not exist or is not attachable.", where attaching says "Policy ARN ...").
-pub(crate) async fn require_boundary<T: Tx>(
-    tx: &mut T,
-    ctx: &Ctx<'_>,
-    arn: &str,
-) -> Result<(), OpError> {
-    if attachable(tx, ctx, arn).await? {
-        Ok(())
-    } else {
-        Err(ApiError::no_such_entity(format!(
-            "Scope ARN: {arn} does not exist or is not attachable."
-        ))
-        .into())
-    }
-}
-
-/// `DeleteConflict` while an entity still has inline or attached policies, with IAM's messages
-/// (inline policies are reported first, as IAM does).
-pub(crate) async fn refuse_delete_with_policies<T: Tx>(
-    tx: &mut T,
-    kind: EntityKind,
-    entity_id: &str,
-) -> Result<(), OpError> {
-    if !tx.list_inline_policies(kind, entity_id).await?.is_empty() {
-        return Err(
-            ApiError::delete_conflict("Cannot delete entity, must delete policies first.").into(),
-        );
-    }
-    if !tx.list_attached_policies(kind, entity_id).await?.is_empty() {
-        return Err(ApiError::delete_conflict(
-            "Cannot delete entity, must detach all policies first.",
-        )
-        .into());
-    }
-    Ok(())
 }
 
 /// Which entity an attachment or inline-policy operation is for (`AttachUserPolicy`,

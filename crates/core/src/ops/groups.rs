@@ -265,7 +265,7 @@ impl Handler for DeleteGroup {
             )
             .into());
         }
-        super::attachments::refuse_delete_with_policies(tx, EntityKind::Group, &group.group_id)
+        super::policy_refs::refuse_delete_with_policies(tx, EntityKind::Group, &group.group_id)
             .await?;
         tx.delete_group(&group.group_id).await?;
         Ok(Output::Empty)

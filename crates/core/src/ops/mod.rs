@@ -11,6 +11,7 @@ pub mod groups;
 pub mod mfa;
 pub mod passwords;
 pub mod policies;
+mod policy_refs;
 pub mod roles;
 pub mod sts;
 mod table;
@@ -26,19 +27,15 @@ pub use table::{Members, OpName, Operation, Service, lower_camel};
 
 use time::OffsetDateTime;
 
-use crate::authz::{
-    Decision, Permission, PolicyCache, Refusal, RequestInfo, ResourcePolicy, authorize,
-    authorize_with,
-};
-use crate::crypto::MasterKey;
+use crate::authz::{Decision, Permission, Refusal, ResourcePolicy, authorize, authorize_with};
+pub use crate::context::Ctx;
 use crate::error::{ApiError, OpError};
 use crate::model::{
     AccessKey, AttachedPolicy, EntityKind, Group, KeyLastUsed, LoginProfile, ManagedPolicy,
     MfaDevice, PolicyVersion, Role, Tag, User, role_arn, user_arn,
 };
 use crate::password::PasswordPolicy;
-use crate::principal::Caller;
-use crate::session::{SessionKeyRing, SessionKind};
+use crate::session::SessionKind;
 use crate::store::Tx;
 use crate::validate::{self as v, Validator};
 use keyward_sigv4::SecretKey;
@@ -217,21 +214,6 @@ pub enum Output {
 pub struct Page {
     pub is_truncated: bool,
     pub marker: Option<String>,
-}
-
-/// What every operation needs besides its input and the transaction.
-#[derive(Debug, Clone, Copy)]
-pub struct Ctx<'a> {
-    pub partition: &'a str,
-    pub now: OffsetDateTime,
-    pub master_key: &'a MasterKey,
-    pub caller: &'a Caller,
-    pub info: &'a RequestInfo,
-    pub policies: &'a PolicyCache,
-    /// TOTP window and per-device throttle (configurable per server).
-    pub totp: &'a crate::totp::TotpConfig,
-    /// Seals the session tokens STS issues.
-    pub session_keys: &'a SessionKeyRing,
 }
 
 /// What an operation acts on, for authorisation.

@@ -177,7 +177,7 @@ impl Handler for CreateRole {
             .into());
         }
         if let Some(arn) = &permissions_boundary {
-            super::attachments::require_boundary(tx, ctx, arn).await?;
+            super::policy_refs::require_boundary(tx, ctx, arn).await?;
         }
         let role = Role {
             account_id: acct.to_owned(),
@@ -397,7 +397,7 @@ impl Handler for DeleteRole {
         let name = required_name(&mut v, role_name.as_deref());
         v.finish()?;
         let role = require_role(tx, ctx, name).await?;
-        super::attachments::refuse_delete_with_policies(tx, EntityKind::Role, &role.role_id)
+        super::policy_refs::refuse_delete_with_policies(tx, EntityKind::Role, &role.role_id)
             .await?;
         tx.delete_role(&role.role_id).await?;
         Ok(Output::Empty)
@@ -642,7 +642,7 @@ impl Handler for PutRolePermissionsBoundary {
             .to_owned();
         v.finish()?;
         let mut role = require_role(tx, ctx, name).await?;
-        super::attachments::require_boundary(tx, ctx, &arn).await?;
+        super::policy_refs::require_boundary(tx, ctx, &arn).await?;
         role.permissions_boundary = Some(arn);
         tx.update_role(&role).await?;
         Ok(Output::Empty)

@@ -59,7 +59,7 @@ pub(super) async fn create_user<T: Tx>(
         .into());
     }
     if let Some(arn) = &permissions_boundary {
-        super::attachments::require_boundary(tx, ctx, arn).await?;
+        super::policy_refs::require_boundary(tx, ctx, arn).await?;
     }
     let user = User {
         account_id: acct.to_owned(),
@@ -204,7 +204,7 @@ pub(super) async fn delete_user<T: Tx>(
         )
         .into());
     }
-    super::attachments::refuse_delete_with_policies(tx, EntityKind::User, &user.user_id).await?;
+    super::policy_refs::refuse_delete_with_policies(tx, EntityKind::User, &user.user_id).await?;
     if !tx.list_groups_for_user(&user.user_id).await?.is_empty() {
         return Err(ApiError::delete_conflict(
             "Cannot delete entity, must remove users from group first.",
