@@ -116,6 +116,14 @@ impl Server {
         self.child.as_ref().map(Child::id)
     }
 
+    /// Kills the server with SIGKILL: no graceful shutdown, no flush of queued records.
+    pub fn kill9(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
     pub fn endpoint(&self) -> String {
         format!("http://{}", self.addr)
     }
