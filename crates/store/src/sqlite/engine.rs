@@ -153,6 +153,8 @@ pub(super) enum Handle {
 pub(super) struct WriterTx {
     pub(super) ticket: Ticket,
     pub(super) state: tokio::sync::OwnedMutexGuard<WriterState>,
+    /// The connection's count of changed rows when the request's savepoint began.
+    pub(super) changes_at_start: u64,
 }
 
 /// How a writer's request ended.
@@ -171,11 +173,14 @@ impl WriterTx {
     /// commits the group when no other writer holds or waits for the gate, or when it is full.
     /// Opens the gate.
     pub(super) fn end(mut self, keep: bool) -> Ended {
+        let changes_at_start = self.changes_at_start;
         let state = &mut *self.state;
         let conn = &state.conn;
         let mut result = Ok(());
         let kept = keep
-            && match control(conn, "RELEASE request") {
+            && match note_change(conn, changes_at_start)
+                .and_then(|()| control(conn, "RELEASE request"))
+            {
                 Ok(()) => true,
                 Err(e) => {
                     result = Err(e);
@@ -211,6 +216,23 @@ impl WriterTx {
             Ended::Done(result)
         }
     }
+}
+
+/// Raises the change feed's version (in the request's savepoint, so that it commits or rolls back
+/// with the request's changes) if the request changed any row since its savepoint began, when
+/// the connection had changed `changes_at_start` rows.
+fn note_change(conn: &Connection, changes_at_start: u64) -> StoreResult<()> {
+    if conn.total_changes() == changes_at_start {
+        return Ok(());
+    }
+    exec(
+        conn,
+        "raise the change feed's version",
+        "INSERT INTO change_feed (id, version) VALUES (0, 1) \
+         ON CONFLICT (id) DO UPDATE SET version = version + 1",
+        [],
+    )
+    .map(drop)
 }
 
 impl SqliteTx {

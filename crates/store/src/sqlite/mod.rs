@@ -27,6 +27,11 @@
 //! rewrites the trail's last page there, and a larger page made that dearer). Readers attach the
 //! file as `reads`, so one query merges both trails by position.
 //!
+//! The change feed ([`Tx::change_version`](keyward_core::store::Tx::change_version)) is one row
+//! of `keyward.db`, raised in a writing request's savepoint when the request changed any row (so
+//! it commits or rolls back with the change). Being in the file, it is seen by every process that
+//! opens it: a reader's next transaction reads the version another process committed.
+//!
 //! Here: [`SqliteStore`] and [`Store`]. [`engine`]: connections, the writer gate and group commit,
 //! the reader pool, a transaction's life. [`schema`]: migrations. [`tx`]: the contract's
 //! operations ([`keyward_core::store::Tx`]). [`rows`]: running statements, row codecs.
@@ -191,8 +196,13 @@ impl Store for SqliteStore {
             }
             return Err(e);
         }
+        let changes_at_start = state.conn.total_changes();
         Ok(SqliteTx {
-            conn: Handle::Writer(Some(WriterTx { ticket, state })),
+            conn: Handle::Writer(Some(WriterTx {
+                ticket,
+                state,
+                changes_at_start,
+            })),
             open: true,
             store: self.clone(),
         })

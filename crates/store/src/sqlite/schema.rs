@@ -28,6 +28,10 @@ pub(super) const MIGRATIONS: &[(i64, &str)] = &[
         7,
         include_str!("../../migrations/sqlite/0007_audit_time_keys.sql"),
     ),
+    (
+        8,
+        include_str!("../../migrations/sqlite/0008_change_feed.sql"),
+    ),
 ];
 
 pub(super) fn migrate(conn: &Connection) -> StoreResult<()> {

@@ -1280,4 +1280,16 @@ impl Tx for SqliteTx {
             },
         )
     }
+
+    async fn change_version(&mut self) -> StoreResult<u64> {
+        let version: i64 = one(
+            self.conn()?,
+            "read the change feed",
+            "SELECT COALESCE((SELECT version FROM change_feed WHERE id = 0), 0)",
+            [],
+            |r| r.get(0).map_err(db_err("read the change feed")),
+        )?;
+        u64::try_from(version)
+            .map_err(|_| StoreError::corrupt("read the change feed: a negative version"))
+    }
 }

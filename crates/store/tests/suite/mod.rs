@@ -19,6 +19,7 @@ pub mod access_keys;
 pub mod accounts;
 pub mod attachments;
 pub mod audit;
+pub mod change_feed;
 pub mod groups;
 pub mod mfa;
 pub mod passwords;
@@ -100,6 +101,11 @@ macro_rules! store_suite {
             }
             roles {
                 roles_round_trip_list_update_and_delete,
+            }
+            change_feed {
+                the_version_rises_with_each_committed_write,
+                a_write_through_another_handle_is_seen,
+                rolled_back_and_read_transactions_leave_the_version,
             }
         );
     };
