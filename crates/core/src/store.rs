@@ -433,6 +433,16 @@ pub trait Tx: Send {
         &mut self,
         account_id: &str,
     ) -> impl Future<Output = StoreResult<AccountCounts>> + Send;
+
+    /// The change feed: a version of the whole store's data as this transaction sees it, for
+    /// caches shared by processes (or nodes) that use one store. Every committed write
+    /// transaction that changed anything raises it, whichever handle or process wrote; a
+    /// transaction that rolls back leaves it. Read in a read transaction, it names exactly the
+    /// committed state the transaction's other reads see, so what a cache derives from them can
+    /// carry it: the entry is current while a later transaction reads the same version. (In a
+    /// writing transaction it counts the uncommitted changes the transaction sees too.) It is one
+    /// indexed read; it says that something changed, not what.
+    fn change_version(&mut self) -> impl Future<Output = StoreResult<u64>> + Send;
 }
 
 /// Convenience so tag lists can be compared without regard to case of keys.
