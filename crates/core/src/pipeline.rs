@@ -205,14 +205,17 @@ impl<S: Store> Pipeline<S> {
         )
     }
 
-    /// The context an operation (or an adapter's own authorisation) runs with.
+    /// The context an operation (or an adapter's own authorisation) runs with; `version` is the
+    /// store's change version read in the request's transaction ([`Pipeline::change_version`]).
     pub fn ctx<'a>(
         &'a self,
         caller: &'a Caller,
         info: &'a RequestInfo,
         now: OffsetDateTime,
+        version: u64,
     ) -> Ctx<'a> {
         Ctx {
+            version,
             partition: &self.partition,
             now,
             master_key: &self.master_key,
@@ -224,17 +227,25 @@ impl<S: Store> Pipeline<S> {
         }
     }
 
-    /// Authenticates a signed request in `tx` (cached credentials, sessions opened without a
-    /// database read).
+    /// The store's change version in `tx`: what the caches' entries are tagged with, so that a
+    /// write committed by any process on the same database is seen by the next request.
+    pub async fn change_version(&self, tx: &mut S::Tx) -> Result<u64, OpError> {
+        Ok(tx.change_version().await?)
+    }
+
+    /// Authenticates a signed request in `tx` (cached credentials at the transaction's change
+    /// `version`, sessions opened without a database read).
     pub async fn authenticate(
         &self,
         tx: &mut S::Tx,
+        version: u64,
         req: &RequestParts<'_>,
         parsed: &keyward_sigv4::ParsedAuth,
         now: OffsetDateTime,
     ) -> Result<Caller, auth::AuthFailure> {
         auth::authenticate_cached(
             tx,
+            version,
             &self.credentials,
             &self.master_key,
             &self.session_keys,
@@ -407,10 +418,11 @@ impl<S: Store> Pipeline<S> {
         } else {
             self.store.begin().await?
         };
+        let version = self.change_version(&mut tx).await?;
         let caller = match (credentials, &signed) {
             (Credentials::Trusted(caller), _) => *caller,
             (Credentials::Signed(_), Some((req, parsed))) => self
-                .authenticate(&mut tx, req, parsed, now)
+                .authenticate(&mut tx, version, req, parsed, now)
                 .await
                 .map_err(|f| {
                     facts.key_hint = f.key_hint;
@@ -425,7 +437,7 @@ impl<S: Store> Pipeline<S> {
             Some(op) => op?,
             None => return Err(ApiError::new("MissingAction", 400, "Missing Action").into()),
         };
-        let ctx = self.ctx(&caller, &info, now);
+        let ctx = self.ctx(&caller, &info, now, version);
         let read_only = op.name().read_only();
         let executed = ops::execute(&mut tx, &ctx, op).await;
         facts.decision = executed.decision;
@@ -442,16 +454,17 @@ impl<S: Store> Pipeline<S> {
             tx.insert_audit_event(event).await?;
         }
         self.timed_commit(tx, recorder).await?;
-        // After the commit and before the response: the next request resolves its key and
-        // gathers its policies afresh (read-your-writes).
-        self.invalidate();
+        // The commit raised the store's change version, so the next request resolves its key and
+        // gathers its policies afresh (read-your-writes) — as it does after a write committed by
+        // another process on the same database.
         if let Some((_, parsed)) = &signed {
             self.record_key_use(&caller, &parsed.scope, now).await;
         }
         Ok((output, Recorded::Yes))
     }
 
-    /// Marks every cached credential and gathered policy set stale.
+    /// Forgets every cached credential and gathered policy set (after a failed commit, whose
+    /// transaction may have resolved entries from changes that never happened).
     pub fn invalidate(&self) {
         self.credentials.invalidate();
         self.policies.invalidate();
@@ -461,6 +474,9 @@ impl<S: Store> Pipeline<S> {
         let started = Instant::now();
         let result = tx.commit().await;
         recorder.commit_took(started.elapsed());
+        if result.is_err() {
+            self.invalidate();
+        }
         Ok(result?)
     }
 

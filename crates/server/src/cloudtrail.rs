@@ -118,8 +118,9 @@ async fn lookup<S: Store>(
         .map_err(|e| ApiError::new(e.code(), e.http_status(), e.message()))?;
     let pipeline = &state.pipeline;
     let mut tx = pipeline.store.begin_read().await?;
+    let version = pipeline.change_version(&mut tx).await?;
     let caller = pipeline
-        .authenticate(&mut tx, req, &parsed, now)
+        .authenticate(&mut tx, version, req, &parsed, now)
         .await
         .map_err(|f| {
             *key_hint = f.key_hint;
@@ -149,7 +150,7 @@ async fn lookup<S: Store>(
         secure_transport: false,
         region: parsed.scope.region.clone(),
     };
-    let ctx = pipeline.ctx(&caller, &info, now);
+    let ctx = pipeline.ctx(&caller, &info, now, version);
     authorize(
         &mut tx,
         &ctx,
