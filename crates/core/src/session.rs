@@ -128,6 +128,29 @@ pub struct SessionKeyRing {
 /// Opened tokens kept before the cache starts over.
 const OPENED_TOKENS_CAPACITY: usize = 10_000;
 
+/// A session token as issued: a secret (it carries the sealed secret access key). It has no
+/// `Display` and no `Serialize`, its `Debug` is redacted, and it is zeroised on drop; the one
+/// response that returns it (`Credentials` in STS's answer) reads it with [`SessionToken::expose`].
+#[derive(Clone, PartialEq, Eq, zeroize::Zeroize, zeroize::ZeroizeOnDrop)]
+pub struct SessionToken(String);
+
+impl SessionToken {
+    pub fn new(token: String) -> Self {
+        SessionToken(token)
+    }
+
+    /// The token's text, for the response that returns it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for SessionToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("SessionToken(**redacted**)")
+    }
+}
+
 impl fmt::Debug for SessionKeyRing {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let ids: Vec<u32> = self.keys.iter().map(|k| k.id).collect();
@@ -278,8 +301,16 @@ fn aad(label: &[u8], key_id: u32, access_key_id: &str) -> Vec<u8> {
 
 #[cfg(test)]
 mod tests {
+
     #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
     use super::*;
+
+    #[test]
+    fn session_token_debug_is_redacted() {
+        let t = super::SessionToken::new("FwoGZXIvYXdzEXAMPLETOKEN".to_owned());
+        assert_eq!(format!("{t:?}"), "SessionToken(**redacted**)");
+        assert_eq!(t.expose(), "FwoGZXIvYXdzEXAMPLETOKEN");
+    }
     use proptest::prelude::*;
 
     fn claims() -> SealedClaims {

@@ -155,7 +155,7 @@ mod tests {
                 credentials: Credentials {
                     access_key_id: "ASIAEXAMPLE".into(),
                     secret_access_key: SecretKey::new(SECRET),
-                    session_token: format!("{SECRET}-token"),
+                    session_token: crate::session::SessionToken::new(format!("{SECRET}-token")),
                     expiration: t,
                 },
                 assumed_role_user: Some(("AROAEXAMPLE:s".into(), "arn:aws:sts::1:x".into())),

@@ -606,7 +606,7 @@ fn result_body(x: &mut Xml, output: &Output) {
             x.open("Credentials")
                 .elem("AccessKeyId", &credentials.access_key_id)
                 .elem("SecretAccessKey", credentials.secret_access_key.expose())
-                .elem("SessionToken", &credentials.session_token)
+                .elem("SessionToken", credentials.session_token.expose())
                 .elem("Expiration", &iso8601(credentials.expiration))
                 .close("Credentials");
             if let Some((id, arn)) = assumed_role_user {

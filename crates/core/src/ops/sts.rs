@@ -28,7 +28,7 @@ use super::{Ctx, Output, account_id, reject_duplicate_tag_keys, validate_tags};
 pub struct Credentials {
     pub access_key_id: String,
     pub secret_access_key: SecretKey,
-    pub session_token: String,
+    pub session_token: crate::session::SessionToken,
     pub expiration: OffsetDateTime,
 }
 
@@ -164,7 +164,7 @@ fn issue(ctx: &Ctx<'_>, session: Session) -> Result<Credentials, OpError> {
     Ok(Credentials {
         access_key_id,
         secret_access_key: SecretKey::new(secret),
-        session_token,
+        session_token: crate::session::SessionToken::new(session_token),
         expiration,
     })
 }
