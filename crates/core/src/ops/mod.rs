@@ -11,7 +11,10 @@ pub mod groups;
 pub mod mfa;
 pub mod passwords;
 pub mod policies;
+pub mod query;
 pub mod roles;
+#[rustfmt::skip]
+pub mod shapes;
 pub mod sts;
 mod table;
 pub mod users;
@@ -20,9 +23,10 @@ pub use access_keys::new_access_key;
 pub use account::{GroupDetail, PolicyDetail, RoleDetail, UserDetail};
 pub use mfa::{MFA_DEVICES_PER_USER, MfaVerdict, VirtualMfaSecret, verify_mfa};
 pub use passwords::Password;
+pub use query::MemberMap;
 pub use sts::{Credentials, MFA_FAILED, account_of_temporary_key, invalid_authorization_message};
 use table::Handler;
-pub use table::{Members, OpName, Operation, Service, lower_camel};
+pub use table::{ListItem, Members, OpName, Operation, Service, lower_camel};
 
 use time::OffsetDateTime;
 

@@ -62,6 +62,9 @@ pub trait Members {
     fn tags(&self, name: &str) -> Result<Vec<Tag>, ApiError>;
     /// One string field of each structure of a list (`PolicyArns` → `arn`), in member order.
     fn structure_list(&self, name: &str, field: &str) -> Result<Vec<String>, ApiError>;
+    /// Every item of a list, in member order: a string (`TagKeys.member.1`) or a structure's
+    /// fields (`Tags.member.1.Key`); what the input's shape checks (`validate::check_members`).
+    fn items(&self, name: &str) -> Result<Vec<ListItem>, ApiError>;
 
     fn string(&self, name: &str) -> Option<String> {
         self.get(name).map(str::to_owned)
@@ -101,6 +104,28 @@ pub trait Members {
     /// A password member (redacted `Debug`).
     fn password(&self, name: &str) -> Option<Password> {
         self.get(name).map(Password::new)
+    }
+}
+
+/// One item of a list member as the protocol carries it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ListItem {
+    /// The item of a list of strings (`TagKeys.member.1`).
+    pub text: Option<String>,
+    /// The fields of an item of a list of structures (`Tags.member.1.Key`), by name.
+    pub fields: Vec<(String, String)>,
+}
+
+impl ListItem {
+    pub fn text(&self) -> Option<&str> {
+        self.text.as_deref()
+    }
+
+    pub fn field(&self, name: &str) -> Option<&str> {
+        self.fields
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
     }
 }
 
