@@ -238,8 +238,13 @@ macro_rules! operations {
         }
 
         impl Operation {
-            /// Decodes the input of `op` from a request's members, with AWS's validation errors.
+            /// Decodes the input of `op` from a request's members, with AWS's validation errors:
+            /// first every constraint of botocore's model on the input's members
+            /// ([`super::shapes`]), then the handler's own decoding. The pipeline reports these
+            /// errors after authentication and before authorisation: AWS validates a request
+            /// against its model before it authorises it.
             pub fn decode(op: OpName, m: &dyn Members) -> Result<Operation, ApiError> {
+                crate::validate::check_members(super::shapes::input(op), m)?;
                 Ok(match op {
                     $(OpName::$name => Operation::$name(<$input as Handler>::decode(m)?),)*
                 })
