@@ -6,8 +6,10 @@
 //! against them once, when it is decoded. The [`StringShape`]s below are what handlers still
 //! check by hand: AWS's rules that the models do not carry.
 
+use std::fmt;
+
 use crate::error::ApiError;
-use crate::ops::{Members, lower_camel};
+use crate::ops::{ListItem, Members};
 
 /// The largest list index (`Names.member.N`, `Tags.member.N.Key`, `Map.entry.N`) a request may use.
 /// botocore's IAM and STS models cap their longest lists at 256 items (`PolicyExclusionsListType`;
@@ -250,7 +252,7 @@ const HIDDEN_VALUE: &str = "'*******'";
 pub fn check_members(members: &[Member], m: &dyn Members) -> Result<(), ApiError> {
     let mut v = Validator::new();
     for member in members {
-        let field = lower_camel(member.name);
+        let at = At::Member(member.name);
         match member.shape {
             Shape::List {
                 min,
@@ -260,60 +262,112 @@ pub fn check_members(members: &[Member], m: &dyn Members) -> Result<(), ApiError
                 let items = m.items(member.name)?;
                 if items.is_empty() {
                     if member.required {
-                        v.required(&field, None);
+                        v.push("null", at, "Member must not be null");
                     }
                     continue;
                 }
-                let mut rendered = Vec::with_capacity(items.len());
                 for (i, it) in items.iter().enumerate() {
-                    let at = format!("{field}.{}.member", i + 1);
                     match item {
-                        Shape::Structure { name, members } => {
-                            let mut shown = Vec::with_capacity(members.len());
+                        Shape::Structure { members, .. } => {
                             for f in *members {
-                                let value = it.field(f.name);
-                                v.value(
-                                    &format!("{at}.{}", lower_camel(f.name)),
-                                    value,
-                                    f.required,
-                                    f.shape,
-                                );
-                                shown.push(format!("{}={}", f.name, value.unwrap_or("null")));
+                                let at = At::ItemField(member.name, i + 1, f.name);
+                                v.value(at, it.field(f.name), f.required, f.shape);
                             }
-                            rendered.push(format!("{name}({})", shown.join(", ")));
                         }
-                        shape => {
-                            let value = it.text();
-                            v.value(&at, value, true, shape);
-                            rendered.push(value.unwrap_or("null").to_owned());
-                        }
+                        shape => v.value(At::Item(member.name, i + 1), it.text(), true, shape),
                     }
                 }
-                let rendered = format!("[{}]", rendered.join(", "));
+                let n = items.len();
                 if let Some(min) = min
-                    && items.len() < *min
+                    && n < *min
                 {
+                    let rendered = render_list(&items, item);
                     v.push(
                         &rendered,
-                        &field,
+                        at,
                         &format!("Member must have length greater than or equal to {min}"),
                     );
                 }
-                if let Some(max) = max {
-                    v.list_len(&field, &rendered, items.len(), *max);
+                if let Some(max) = max
+                    && n > *max
+                {
+                    v.list_len(at, &render_list(&items, item), n, *max);
                 }
             }
             Shape::Structure { members, .. } => {
                 for f in *members {
                     let name = format!("{}.{}", member.name, f.name);
-                    let at = format!("{field}.{}", lower_camel(f.name));
-                    v.value(&at, m.get(&name), member.required && f.required, f.shape);
+                    let at = At::Field(member.name, f.name);
+                    v.value(at, m.get(&name), member.required && f.required, f.shape);
                 }
             }
-            shape => v.value(&field, m.get(member.name), member.required, shape),
+            shape => v.value(at, m.get(member.name), member.required, shape),
         }
     }
     v.finish()
+}
+
+/// A list as AWS renders it in a message about its length: `[a, b]`, or for structures
+/// `[Tag(Key=k, Value=v)]`.
+fn render_list(items: &[ListItem], item: &Shape) -> String {
+    let rendered: Vec<String> = items
+        .iter()
+        .map(|it| match item {
+            Shape::Structure { name, members } => {
+                let fields: Vec<String> = members
+                    .iter()
+                    .map(|f| format!("{}={}", f.name, it.field(f.name).unwrap_or("null")))
+                    .collect();
+                format!("{name}({})", fields.join(", "))
+            }
+            _ => it.text().unwrap_or("null").to_owned(),
+        })
+        .collect();
+    format!("[{}]", rendered.join(", "))
+}
+
+/// Where a value is, as AWS's messages name it (`userName`, `tags.1.member.key`,
+/// `tagKeys.1.member`), from botocore's member names; written only into a message.
+#[derive(Debug, Clone, Copy)]
+enum At<'a> {
+    Member(&'a str),
+    /// A structure member's field.
+    Field(&'a str, &'a str),
+    /// A list's item (from 1).
+    Item(&'a str, usize),
+    /// A field of a list's item.
+    ItemField(&'a str, usize, &'a str),
+}
+
+/// Writes `MaxItems` as `maxItems`.
+fn write_lower_camel(f: &mut fmt::Formatter<'_>, name: &str) -> fmt::Result {
+    let mut chars = name.chars();
+    if let Some(first) = chars.next() {
+        write!(f, "{}{}", first.to_ascii_lowercase(), chars.as_str())?;
+    }
+    Ok(())
+}
+
+impl fmt::Display for At<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            At::Member(m) => write_lower_camel(f, m),
+            At::Field(m, field) => {
+                write_lower_camel(f, m)?;
+                f.write_str(".")?;
+                write_lower_camel(f, field)
+            }
+            At::Item(m, i) => {
+                write_lower_camel(f, m)?;
+                write!(f, ".{i}.member")
+            }
+            At::ItemField(m, i, field) => {
+                write_lower_camel(f, m)?;
+                write!(f, ".{i}.member.")?;
+                write_lower_camel(f, field)
+            }
+        }
+    }
 }
 
 /// Renders a value the way AWS quotes it in validation messages.
@@ -326,14 +380,18 @@ impl Validator {
         Self::default()
     }
 
-    fn push(&mut self, value: &str, field: &str, constraint: &str) {
+    fn push(&mut self, value: &str, field: impl fmt::Display, constraint: &str) {
         self.errors.push(format!(
             "Value {value} at '{field}' failed to satisfy constraint: {constraint}"
         ));
     }
 
     /// A required member that is absent.
-    pub fn required<'a>(&mut self, field: &str, value: Option<&'a str>) -> Option<&'a str> {
+    pub fn required<'a>(
+        &mut self,
+        field: impl fmt::Display,
+        value: Option<&'a str>,
+    ) -> Option<&'a str> {
         if value.is_none() {
             self.push("null", field, "Member must not be null");
         }
@@ -375,7 +433,7 @@ impl Validator {
     /// value that is too short once, by its length).
     fn length_and_pattern(
         &mut self,
-        field: &str,
+        field: impl fmt::Display + Copy,
         value: &str,
         min: usize,
         max: usize,
@@ -409,46 +467,45 @@ impl Validator {
     }
 
     /// A scalar member (or list item) against its shape: null when required and absent.
-    fn value(&mut self, field: &str, value: Option<&str>, required: bool, shape: &Shape) {
+    fn value(&mut self, at: At<'_>, value: Option<&str>, required: bool, shape: &Shape) {
         let Some(value) = value else {
             if required {
-                self.required(field, None);
+                self.push("null", at, "Member must not be null");
             }
             return;
         };
         match shape {
             Shape::String { min, max, pattern } => self.length_and_pattern(
-                field,
+                at,
                 value,
                 *min,
                 max.unwrap_or(usize::MAX),
                 pattern.map(|p| (p.text, |s: &str| p.matches(s))),
             ),
-            Shape::Enum { values } => self.one_of(field, value, values),
+            Shape::Enum { values } => self.one_of(at, value, values),
             Shape::Integer { min, max } => match value.trim().parse::<i64>() {
-                Ok(n) => self.range(field, n, min.unwrap_or(i64::MIN), max.unwrap_or(i64::MAX)),
-                Err(_) => self.push(&quoted(value), field, "Member must be a number"),
+                Ok(n) => self.range(at, n, min.unwrap_or(i64::MIN), max.unwrap_or(i64::MAX)),
+                Err(_) => self.push(&quoted(value), at, "Member must be a number"),
             },
-            Shape::Sensitive(inner) => {
-                let ok = match inner {
-                    Shape::String { min, max, pattern } => {
-                        let len = value.chars().count();
-                        len >= *min
-                            && max.is_none_or(|max| len <= max)
-                            && pattern.is_none_or(|p| p.matches(value))
+            // The generator wraps only strings. AWS names the pattern whichever constraint failed.
+            Shape::Sensitive(Shape::String { min, max, pattern }) => {
+                let len = value.chars().count();
+                let max = max.unwrap_or(usize::MAX);
+                let constraint = match pattern {
+                    Some(p) if len < *min || len > max || !p.matches(value) => {
+                        format!("Member must satisfy regular expression pattern: {}", p.text)
                     }
-                    _ => true,
+                    _ if len < *min => {
+                        format!("Member must have length greater than or equal to {min}")
+                    }
+                    _ if len > max => {
+                        format!("Member must have length less than or equal to {max}")
+                    }
+                    _ => return,
                 };
-                if !ok {
-                    let pattern = match inner {
-                        Shape::String {
-                            pattern: Some(p), ..
-                        } => format!("Member must satisfy regular expression pattern: {}", p.text),
-                        _ => "Member must satisfy its constraints".to_owned(),
-                    };
-                    self.push(HIDDEN_VALUE, field, &pattern);
-                }
+                self.push(HIDDEN_VALUE, at, &constraint);
             }
+            Shape::Sensitive(inner) => self.value(at, Some(value), required, inner),
             Shape::Boolean | Shape::Timestamp | Shape::List { .. } | Shape::Structure { .. } => {}
         }
     }
@@ -460,7 +517,7 @@ impl Validator {
     }
 
     /// An integer member with an inclusive range.
-    pub fn range(&mut self, field: &str, value: i64, min: i64, max: i64) {
+    pub fn range(&mut self, field: impl fmt::Display + Copy, value: i64, min: i64, max: i64) {
         if value < min {
             self.push(
                 &value.to_string(),
@@ -478,7 +535,7 @@ impl Validator {
     }
 
     /// A list member with a maximum number of entries.
-    pub fn list_len(&mut self, field: &str, rendered: &str, len: usize, max: usize) {
+    pub fn list_len(&mut self, field: impl fmt::Display, rendered: &str, len: usize, max: usize) {
         if len > max {
             self.push(
                 rendered,
@@ -489,7 +546,7 @@ impl Validator {
     }
 
     /// An enumerated member, e.g. `statusType`.
-    pub fn one_of(&mut self, field: &str, value: &str, allowed: &[&str]) {
+    pub fn one_of(&mut self, field: impl fmt::Display, value: &str, allowed: &[&str]) {
         if !allowed.contains(&value) {
             self.push(
                 &quoted(value),
@@ -819,6 +876,31 @@ mod tests {
         .unwrap_err();
         assert!(!err.contains("secret"), "{err}");
         assert!(err.contains("at 'oldPassword'"), "{err}");
+    }
+
+    #[test]
+    fn a_sensitive_string_without_pattern_names_its_length() {
+        const SECRET: Shape = Shape::Sensitive(&Shape::String {
+            min: 2,
+            max: Some(3),
+            pattern: None,
+        });
+        let mut v = Validator::new();
+        v.value(At::Member("Secret"), Some("abcd"), true, &SECRET);
+        v.value(At::Member("Secret"), Some("ab"), true, &SECRET);
+        v.value(
+            At::ItemField("Secrets", 2, "Value"),
+            Some("a"),
+            true,
+            &SECRET,
+        );
+        assert_eq!(
+            v.finish().unwrap_err().message,
+            "2 validation errors detected: Value '*******' at 'secret' failed to satisfy \
+             constraint: Member must have length less than or equal to 3; Value '*******' at \
+             'secrets.2.member.value' failed to satisfy constraint: Member must have length \
+             greater than or equal to 2"
+        );
     }
 
     fn pattern_of(op: OpName, member: &str) -> &'static Pattern {
