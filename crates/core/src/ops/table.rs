@@ -8,8 +8,14 @@
 //! There is no other list of operations: a row without a handler, or a handler without a row,
 //! does not compile, and README's table is checked against [`OpName::ALL`] by a test.
 //!
+//! Every request's members are checked against its input's shapes, generated from botocore's
+//! models into [`super::shapes`], when it is decoded ([`Operation::decode`]): a handler's `decode`
+//! and `run` see only members that satisfy the model, and check by hand only what the model does
+//! not say (quotas, cross-field rules, policy documents).
+//!
 //! **Adding an operation** = one row here, its input type with its `Handler` impl in the module
-//! of its family, and its tests (ARCHITECTURE.md, "Adding an operation").
+//! of its family, `scripts/iam-shapes --write` (its input's constraints: `shapes::input` does not
+//! compile without them), and its tests (ARCHITECTURE.md, "Adding an operation").
 
 use std::future::Future;
 
