@@ -101,7 +101,9 @@ pub enum Input<'a> {
         action: &'a str,
         members: Result<&'a (dyn Members + Sync), ApiError>,
     },
-    /// An operation the adapter built itself.
+    /// An operation the adapter built itself. It skips the check of botocore's input shapes
+    /// that [`Operation::decode`] makes: an adapter with members to send (the admin CLI) sends
+    /// them as `Wire`, with an [`crate::ops::MemberMap`].
     Decoded(Operation),
 }
 

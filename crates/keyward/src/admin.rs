@@ -75,7 +75,7 @@ pub async fn run(command: AdminCommand) -> Result<()> {
 /// created after the user; if it is refused, the user is deleted again (both recorded), so the
 /// command leaves nothing half-done.
 async fn create_user(args: CreateUserArgs, clock: Arc<dyn Clock>) -> Result<()> {
-    use keyward_core::ops::{self, Operation, Password};
+    use keyward_core::ops::{self, MemberMap};
     use keyward_core::password::Rules;
     use keyward_core::pipeline::{Call, Credentials, Input, Pipeline, WriteAlone};
     use keyward_core::principal::{Caller, Principal};
@@ -124,57 +124,57 @@ async fn create_user(args: CreateUserArgs, clock: Arc<dyn Clock>) -> Result<()> 
         key_last_used: None,
         session: None,
     };
-    let run = |op: Operation| {
-        let now = pipeline.clock.now();
-        let request_id = keyward_core::ids::new_request_id();
-        let event = pipeline.begin_event(
-            now,
-            "iam",
-            op.name().name(),
-            request_id.clone(),
-            "127.0.0.1".to_owned(),
-            Some("keyward-admin".to_owned()),
-        );
-        let call = Call {
-            request_id,
-            now,
-            source_ip: "127.0.0.1".to_owned(),
-            user_agent: Some("keyward-admin".to_owned()),
-            service: ops::Service::Iam,
-            credentials: Credentials::Trusted(Box::new(root.clone())),
-            input: Input::Decoded(op),
-            event,
-        };
-        pipeline.call(call, &WriteAlone)
+    // Each request goes in as its members, so it is decoded and validated as the API's are.
+    let run = |action: &'static str, members: MemberMap| {
+        let pipeline = &pipeline;
+        let root = &root;
+        async move {
+            let now = pipeline.clock.now();
+            let request_id = keyward_core::ids::new_request_id();
+            let event = pipeline.begin_event(
+                now,
+                "iam",
+                action,
+                request_id.clone(),
+                "127.0.0.1".to_owned(),
+                Some("keyward-admin".to_owned()),
+            );
+            let call = Call {
+                request_id,
+                now,
+                source_ip: "127.0.0.1".to_owned(),
+                user_agent: Some("keyward-admin".to_owned()),
+                service: ops::Service::Iam,
+                credentials: Credentials::Trusted(Box::new(root.clone())),
+                input: Input::Wire {
+                    action,
+                    members: Ok(&members),
+                },
+                event,
+            };
+            pipeline.call(call, &WriteAlone).await
+        }
     };
     let failed = |name: &str, e: &keyward_core::OpError| {
         let api = e.to_api();
         anyhow::anyhow!("{name}: {}: {}", api.code, api.message)
     };
-    let created = run(Operation::CreateUser(ops::users::CreateUser {
-        user_name: Some(args.user_name.clone()),
-        path: Some(args.path.clone()),
-        permissions_boundary: None,
-        tags: Vec::new(),
-    }))
-    .await;
+    let user = || MemberMap::new().with("UserName", args.user_name.clone());
+    let created = run("CreateUser", user().with("Path", args.path.clone())).await;
     if let Err(e) = &created.result {
         return Err(failed("CreateUser", e));
     }
     if let Some(p) = &password {
-        let profile = run(Operation::CreateLoginProfile(
-            ops::passwords::CreateLoginProfile {
-                user_name: Some(args.user_name.clone()),
-                password: Some(Password::new(p.clone())),
-                password_reset_required: args.password_reset_required,
-            },
-        ))
+        let profile = run(
+            "CreateLoginProfile",
+            user().with("Password", p.clone()).with(
+                "PasswordResetRequired",
+                args.password_reset_required.to_string(),
+            ),
+        )
         .await;
         if let Err(e) = &profile.result {
-            let undo = run(Operation::DeleteUser(ops::users::DeleteUser {
-                user_name: Some(args.user_name.clone()),
-            }))
-            .await;
+            let undo = run("DeleteUser", user()).await;
             if let Err(u) = &undo.result {
                 tracing::error!(error = %u, "the user created before the refused password was not deleted");
             }

@@ -478,7 +478,6 @@ async fn assume_role_external_id() {
 /// `[\w+=,.@:\/-]`) is a `ValidationError`, whatever the trust policy says: AWS validates a
 /// request against its model before it authorises it.
 #[tokio::test]
-#[ignore = "keyward bug: ops::execute authorises before the handler validates, so an invalid ExternalId that fails the trust policy's condition is AccessDenied, not ValidationError"]
 async fn assume_role_external_id_validated_before_authorisation() {
     let server = Server::start();
     let acct = server.account_id.clone();

@@ -719,6 +719,44 @@ fn admin_create_user_with_a_generated_password() {
     });
 }
 
+/// `admin create-user` sends its requests through the same decoding as the API's: a name or a
+/// path outside botocore's shapes is refused in AWS's words, and nothing is created.
+#[test]
+fn admin_create_user_validates_like_the_api() {
+    let server = Server::start();
+    let admin = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_keyward"))
+            .args(["admin", "create-user"])
+            .args(args)
+            .arg("--data-dir")
+            .arg(&server.dir)
+            .output()
+            .unwrap()
+    };
+    let out = admin(&["--user-name", "bad name!"]);
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(
+            r"CreateUser: ValidationError: 1 validation error detected: Value 'bad name!' at 'userName' failed to satisfy constraint: Member must satisfy regular expression pattern: [\w+=,.@-]+"
+        ),
+        "{stderr}"
+    );
+    let out = admin(&["--user-name", "ok", "--path", "/no-slash"]);
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("Value '/no-slash' at 'path' failed to satisfy constraint"),
+        "{stderr}"
+    );
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let users = rt
+        .block_on(server.root_iam().list_users().send())
+        .unwrap()
+        .users;
+    assert!(users.is_empty(), "{users:?}");
+}
+
 /// `admin` takes the partition and the clock as `serve` does (flag or environment), not `aws` and
 /// the bare system clock: its user's creation date and its audit record follow them.
 #[tokio::test]

@@ -739,7 +739,7 @@ async fn s15_federation_token_and_access_key_info() {
     let err = fed_sts
         .assume_role()
         .role_arn(&any_role)
-        .role_session_name("x")
+        .role_session_name("fed")
         .send()
         .await
         .unwrap_err();

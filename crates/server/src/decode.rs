@@ -5,7 +5,7 @@
 use keyward_core::ApiError;
 use keyward_core::model::Tag;
 pub use keyward_core::ops::Service;
-use keyward_core::ops::{Members, OpName, Operation};
+use keyward_core::ops::{ListItem, Members, OpName, Operation};
 
 use crate::form::Params;
 
@@ -48,6 +48,10 @@ impl Members for Params {
 
     fn structure_list(&self, name: &str, field: &str) -> Result<Vec<String>, ApiError> {
         Params::list_of(self, name, field)
+    }
+
+    fn items(&self, name: &str) -> Result<Vec<ListItem>, ApiError> {
+        Params::items(self, name)
     }
 }
 

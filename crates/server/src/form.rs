@@ -5,6 +5,9 @@ use std::collections::BTreeMap;
 
 use keyward_core::ApiError;
 use keyward_core::model::Tag;
+use keyward_core::ops::ListItem;
+use keyward_core::ops::query::{self, ListMember};
+#[cfg(doc)]
 use keyward_core::validate::MAX_LIST_INDEX;
 use percent_encoding::percent_decode;
 
@@ -119,53 +122,17 @@ impl Params {
             .collect())
     }
 
-    /// Every `PREFIX.member.N[.FIELD]` as (N, FIELD, value), in index order (gaps closed). An
-    /// index is a key, never a length; one above [`MAX_LIST_INDEX`] is AWS's `ValidationError`.
-    /// A name whose N is not a number is not a member.
-    fn members(&self, prefix: &str) -> Result<Vec<Member<'_>>, ApiError> {
-        let head = format!("{prefix}.member.");
-        let mut items = Vec::new();
-        for (k, v) in self
-            .map
-            .range(head.clone()..)
-            .take_while(|(k, _)| k.starts_with(&head))
-        {
-            let Some(rest) = k.get(head.len()..) else {
-                continue;
-            };
-            let (idx, field) = match rest.split_once('.') {
-                Some((idx, field)) => (idx, Some(field)),
-                None => (rest, None),
-            };
-            let idx = match idx.parse::<u64>() {
-                Ok(i) if i <= MAX_LIST_INDEX => i,
-                Err(_) if idx.is_empty() || !idx.bytes().all(|b| b.is_ascii_digit()) => continue,
-                _ => return Err(index_too_large(prefix, idx)),
-            };
-            items.push((idx, field, v.as_str()));
-        }
-        items.sort_by_key(|(i, _, _)| *i);
-        Ok(items)
+    /// Every item `PREFIX.member.N` (a string) or `PREFIX.member.N.FIELD` (a structure's
+    /// fields), in index order.
+    pub fn items(&self, prefix: &str) -> Result<Vec<ListItem>, ApiError> {
+        Ok(query::list_items(self.members(prefix)?))
     }
-}
 
-/// A list member: its index, the field after the index (`Key` of `Tags.member.1.Key`) and value.
-type Member<'a> = (u64, Option<&'a str>, &'a str);
-
-/// AWS's `ValidationError` for a list index above [`MAX_LIST_INDEX`], in the generated
-/// validators' wording; the member named as their messages do (`tagKeys`).
-fn index_too_large(prefix: &str, idx: &str) -> ApiError {
-    let mut chars = prefix.chars();
-    let field: String = match chars.next() {
-        Some(first) => first.to_lowercase().chain(chars).collect(),
-        None => String::new(),
-    };
-    // Digits only; a long one is cut.
-    let shown = idx.get(..idx.len().min(24)).unwrap_or_default();
-    ApiError::validation(format!(
-        "1 validation error detected: Value '{shown}' at '{field}' failed to satisfy constraint: \
-         Member index must be less than or equal to {MAX_LIST_INDEX}"
-    ))
+    /// Every `PREFIX.member.N[.FIELD]` as (N, FIELD, value), in index order (gaps closed); an
+    /// index above [`MAX_LIST_INDEX`] is AWS's `ValidationError`.
+    fn members(&self, prefix: &str) -> Result<Vec<ListMember<'_>>, ApiError> {
+        query::list_members(&self.map, prefix)
+    }
 }
 
 #[cfg(test)]

@@ -6,7 +6,6 @@ use keyward_policy::{ParseOptions, PolicyKind};
 use crate::error::{ApiError, OpError};
 use crate::model::EntityKind;
 use crate::store::Tx;
-use crate::validate::{self as v, Validator};
 
 use super::groups::require_group;
 use super::policies::check_document;
@@ -15,7 +14,7 @@ use super::roles::require_role;
 use super::users::require_user;
 #[allow(unused_imports)]
 use super::*;
-use super::{Ctx, Output, marker_offset, page_params, slice_page};
+use super::{Ctx, Output, marker_offset, opt, page_size, slice_page};
 use std::marker::PhantomData;
 
 /// Most managed policies attached to one user, group or role.
@@ -26,14 +25,6 @@ struct Entity {
     kind: EntityKind,
     id: String,
     name: String,
-}
-
-fn name_field(kind: EntityKind) -> &'static str {
-    match kind {
-        EntityKind::User => "userName",
-        EntityKind::Group => "groupName",
-        EntityKind::Role => "roleName",
-    }
 }
 
 /// IAM's quotas for the aggregate size of an entity's inline policies (characters, white space
@@ -58,25 +49,17 @@ fn non_whitespace_len(s: &str) -> usize {
     s.chars().filter(|c| !c.is_whitespace()).count()
 }
 
-/// Validates the entity name member into `v`, finishes validation, and finds the entity.
+/// Finds the entity a request names.
 async fn require_entity<T: Tx>(
     tx: &mut T,
     ctx: &Ctx<'_>,
-    mut v: Validator,
     kind: EntityKind,
     name: Option<&str>,
 ) -> Result<Entity, OpError> {
-    let field = name_field(kind);
-    let shape = match kind {
-        EntityKind::Group => &v::GROUP_NAME,
-        EntityKind::Role => &super::roles::ROLE_NAME,
-        EntityKind::User => &v::EXISTING_USER_NAME,
-    };
-    let n = v.required_string(field, name, shape).to_owned();
-    v.finish()?;
+    let n = name.unwrap_or_default();
     match kind {
         EntityKind::Group => {
-            let g = require_group(tx, ctx, &n).await?;
+            let g = require_group(tx, ctx, n).await?;
             Ok(Entity {
                 kind,
                 id: g.group_id,
@@ -84,7 +67,7 @@ async fn require_entity<T: Tx>(
             })
         }
         EntityKind::Role => {
-            let r = require_role(tx, ctx, &n).await?;
+            let r = require_role(tx, ctx, n).await?;
             Ok(Entity {
                 kind,
                 id: r.role_id,
@@ -92,7 +75,7 @@ async fn require_entity<T: Tx>(
             })
         }
         EntityKind::User => {
-            let u = require_user(tx, ctx, &n).await?;
+            let u = require_user(tx, ctx, n).await?;
             Ok(Entity {
                 kind,
                 id: u.user_id,
@@ -100,16 +83,6 @@ async fn require_entity<T: Tx>(
             })
         }
     }
-}
-
-fn check_policy_arn(v: &mut Validator, policy_arn: Option<&str>) -> String {
-    v.required_string("policyArn", policy_arn, &v::ARN)
-        .to_owned()
-}
-
-fn check_policy_name(v: &mut Validator, policy_name: Option<&str>) -> String {
-    v.required_string("policyName", policy_name, &v::POLICY_NAME)
-        .to_owned()
 }
 
 fn no_such_inline(kind: EntityKind, policy_name: &str) -> ApiError {
@@ -199,9 +172,8 @@ impl<E: EntityType> Handler for AttachPolicy<E> {
             ..
         } = self;
         let entity = E::KIND;
-        let mut v = Validator::new();
-        let arn = check_policy_arn(&mut v, policy_arn.as_deref());
-        let e = require_entity(tx, ctx, v, entity, entity_name.as_deref()).await?;
+        let arn = opt(&policy_arn);
+        let e = require_entity(tx, ctx, entity, entity_name.as_deref()).await?;
         require_attachable(tx, ctx, &arn).await?;
         let attached = tx.list_attached_policies(e.kind, &e.id).await?;
         if !attached.iter().any(|a| a.arn == arn) {
@@ -263,9 +235,8 @@ impl<E: EntityType> Handler for DetachPolicy<E> {
             ..
         } = self;
         let entity = E::KIND;
-        let mut v = Validator::new();
-        let arn = check_policy_arn(&mut v, policy_arn.as_deref());
-        let e = require_entity(tx, ctx, v, entity, entity_name.as_deref()).await?;
+        let arn = opt(&policy_arn);
+        let e = require_entity(tx, ctx, entity, entity_name.as_deref()).await?;
         if !tx.detach_policy(e.kind, &e.id, &arn).await? {
             return Err(ApiError::no_such_entity(format!("Policy {arn} was not found.")).into());
         }
@@ -323,10 +294,8 @@ impl<E: EntityType> Handler for ListAttachedPolicies<E> {
             ..
         } = self;
         let entity = E::KIND;
-        let mut v = Validator::new();
-        v.opt_string("pathPrefix", path_prefix.as_deref(), &v::POLICY_PATH);
-        let max = page_params(&mut v, marker.as_deref(), max_items);
-        let e = require_entity(tx, ctx, v, entity, entity_name.as_deref()).await?;
+        let max = page_size(max_items);
+        let e = require_entity(tx, ctx, entity, entity_name.as_deref()).await?;
         let mut attached = tx.list_attached_policies(e.kind, &e.id).await?;
         if let Some(prefix) = path_prefix.as_deref().filter(|p| *p != "/") {
             let mut kept = Vec::with_capacity(attached.len());
@@ -393,16 +362,9 @@ impl<E: EntityType> Handler for PutInlinePolicy<E> {
             ..
         } = self;
         let entity = E::KIND;
-        let mut v = Validator::new();
-        let name = check_policy_name(&mut v, policy_name.as_deref());
-        let document = v
-            .required_string(
-                "policyDocument",
-                policy_document.as_deref(),
-                &v::POLICY_DOCUMENT,
-            )
-            .to_owned();
-        let e = require_entity(tx, ctx, v, entity, entity_name.as_deref()).await?;
+        let name = opt(&policy_name);
+        let document = opt(&policy_document);
+        let e = require_entity(tx, ctx, entity, entity_name.as_deref()).await?;
         let id = format!("{}/{}/inline/{name}", e.kind.as_str(), e.name);
         check_document(
             &document,
@@ -477,9 +439,8 @@ impl<E: EntityType> Handler for GetInlinePolicy<E> {
             ..
         } = self;
         let entity = E::KIND;
-        let mut v = Validator::new();
-        let name = check_policy_name(&mut v, policy_name.as_deref());
-        let e = require_entity(tx, ctx, v, entity, entity_name.as_deref()).await?;
+        let name = opt(&policy_name);
+        let e = require_entity(tx, ctx, entity, entity_name.as_deref()).await?;
         let document = tx
             .get_inline_policy(e.kind, &e.id, &name)
             .await?
@@ -537,9 +498,8 @@ impl<E: EntityType> Handler for DeleteInlinePolicy<E> {
             ..
         } = self;
         let entity = E::KIND;
-        let mut v = Validator::new();
-        let name = check_policy_name(&mut v, policy_name.as_deref());
-        let e = require_entity(tx, ctx, v, entity, entity_name.as_deref()).await?;
+        let name = opt(&policy_name);
+        let e = require_entity(tx, ctx, entity, entity_name.as_deref()).await?;
         if !tx.delete_inline_policy(e.kind, &e.id, &name).await? {
             return Err(no_such_inline(e.kind, &name).into());
         }
@@ -594,9 +554,8 @@ impl<E: EntityType> Handler for ListInlinePolicies<E> {
             ..
         } = self;
         let entity = E::KIND;
-        let mut v = Validator::new();
-        let max = page_params(&mut v, marker.as_deref(), max_items);
-        let e = require_entity(tx, ctx, v, entity, entity_name.as_deref()).await?;
+        let max = page_size(max_items);
+        let e = require_entity(tx, ctx, entity, entity_name.as_deref()).await?;
         let names = tx.list_inline_policies(e.kind, &e.id).await?;
         let (names, page) = slice_page(&names, marker_offset(marker.as_deref())?, max);
         Ok(Output::PolicyNames { names, page })
@@ -639,15 +598,8 @@ impl Handler for PutUserPermissionsBoundary {
             user_name,
             permissions_boundary,
         } = self;
-        let mut v = Validator::new();
-        let arn = v
-            .required_string(
-                "permissionsBoundary",
-                permissions_boundary.as_deref(),
-                &v::ARN,
-            )
-            .to_owned();
-        let e = require_entity(tx, ctx, v, EntityKind::User, user_name.as_deref()).await?;
+        let arn = opt(&permissions_boundary);
+        let e = require_entity(tx, ctx, EntityKind::User, user_name.as_deref()).await?;
         require_boundary(tx, ctx, &arn).await?;
         let mut user = require_user(tx, ctx, &e.name).await?;
         user.permissions_boundary = Some(arn);
@@ -680,14 +632,7 @@ impl Handler for DeleteUserPermissionsBoundary {
 
     async fn run<T: Tx>(self, tx: &mut T, ctx: &Ctx<'_>) -> Result<Output, OpError> {
         let DeleteUserPermissionsBoundary { user_name } = self;
-        let e = require_entity(
-            tx,
-            ctx,
-            Validator::new(),
-            EntityKind::User,
-            user_name.as_deref(),
-        )
-        .await?;
+        let e = require_entity(tx, ctx, EntityKind::User, user_name.as_deref()).await?;
         let mut user = require_user(tx, ctx, &e.name).await?;
         user.permissions_boundary = None;
         tx.update_user(&user).await?;

@@ -4,13 +4,12 @@ use crate::error::{ApiError, OpError};
 use crate::ids::{self, IdKind};
 use crate::model::{EntityKind, Group};
 use crate::store::Tx;
-use crate::validate::{self as v, Validator};
 
 use super::users::require_user;
 #[allow(unused_imports)]
 use super::*;
 use super::{
-    Ctx, Output, Page, account_id, decode_marker, encode_marker, marker_offset, page_params,
+    Ctx, Output, Page, account_id, decode_marker, encode_marker, marker_offset, page_size,
     slice_page,
 };
 
@@ -29,15 +28,6 @@ pub(crate) async fn require_group<T: Tx>(
     tx.get_group(account_id(ctx), name)
         .await?
         .ok_or_else(|| no_such_group(name).into())
-}
-
-fn check_group_name(v: &mut Validator, field: &str, name: Option<&str>) -> String {
-    v.required_string(field, name, &v::GROUP_NAME).to_owned()
-}
-
-fn check_user_name(v: &mut Validator, name: Option<&str>) -> String {
-    v.required_string("userName", name, &v::EXISTING_USER_NAME)
-        .to_owned()
 }
 
 fn with_arns(ctx: &Ctx<'_>, groups: Vec<Group>) -> Vec<(Group, String)> {
@@ -78,10 +68,7 @@ impl Handler for CreateGroup {
 
     async fn run<T: Tx>(self, tx: &mut T, ctx: &Ctx<'_>) -> Result<Output, OpError> {
         let CreateGroup { group_name, path } = self;
-        let mut v = Validator::new();
-        let name = check_group_name(&mut v, "groupName", group_name.as_deref());
-        v.opt_string("path", path.as_deref(), &v::PATH);
-        v.finish()?;
+        let name = opt(&group_name);
         if let Some(existing) = tx.get_group(account_id(ctx), &name).await? {
             return Err(ApiError::entity_already_exists(format!(
                 "Group with name {} already exists.",
@@ -134,10 +121,8 @@ impl Handler for GetGroup {
             marker,
             max_items,
         } = self;
-        let mut v = Validator::new();
-        let name = check_group_name(&mut v, "groupName", group_name.as_deref());
-        let max = page_params(&mut v, marker.as_deref(), max_items);
-        v.finish()?;
+        let name = opt(&group_name);
+        let max = page_size(max_items);
         let group = require_group(tx, ctx, &name).await?;
         let after = marker.as_deref().map(decode_marker).transpose()?;
         let mut users = tx
@@ -202,11 +187,7 @@ impl Handler for UpdateGroup {
             new_group_name,
             new_path,
         } = self;
-        let mut v = Validator::new();
-        let name = check_group_name(&mut v, "groupName", group_name.as_deref());
-        v.opt_string("newGroupName", new_group_name.as_deref(), &v::GROUP_NAME);
-        v.opt_string("newPath", new_path.as_deref(), &v::PATH);
-        v.finish()?;
+        let name = opt(&group_name);
         let mut group = require_group(tx, ctx, &name).await?;
         if let Some(new_name) = new_group_name {
             if let Some(other) = tx.get_group(account_id(ctx), &new_name).await?
@@ -251,9 +232,7 @@ impl Handler for DeleteGroup {
 
     async fn run<T: Tx>(self, tx: &mut T, ctx: &Ctx<'_>) -> Result<Output, OpError> {
         let DeleteGroup { group_name } = self;
-        let mut v = Validator::new();
-        let name = check_group_name(&mut v, "groupName", group_name.as_deref());
-        v.finish()?;
+        let name = opt(&group_name);
         let group = require_group(tx, ctx, &name).await?;
         if !tx
             .list_group_members(&group.group_id, None, 1)
@@ -303,10 +282,7 @@ impl Handler for ListGroups {
             marker,
             max_items,
         } = self;
-        let mut v = Validator::new();
-        v.opt_string("pathPrefix", path_prefix.as_deref(), &v::PATH_PREFIX);
-        let max = page_params(&mut v, marker.as_deref(), max_items);
-        v.finish()?;
+        let max = page_size(max_items);
         let after = marker.as_deref().map(decode_marker).transpose()?;
         let prefix = path_prefix.as_deref().unwrap_or("/");
         let mut groups = tx
@@ -358,10 +334,8 @@ impl Handler for AddUserToGroup {
             group_name,
             user_name,
         } = self;
-        let mut v = Validator::new();
-        let gname = check_group_name(&mut v, "groupName", group_name.as_deref());
-        let uname = check_user_name(&mut v, user_name.as_deref());
-        v.finish()?;
+        let gname = opt(&group_name);
+        let uname = opt(&user_name);
         let group = require_group(tx, ctx, &gname).await?;
         let user = require_user(tx, ctx, &uname).await?;
         let current = tx.list_groups_for_user(&user.user_id).await?;
@@ -407,10 +381,8 @@ impl Handler for RemoveUserFromGroup {
             group_name,
             user_name,
         } = self;
-        let mut v = Validator::new();
-        let gname = check_group_name(&mut v, "groupName", group_name.as_deref());
-        let uname = check_user_name(&mut v, user_name.as_deref());
-        v.finish()?;
+        let gname = opt(&group_name);
+        let uname = opt(&user_name);
         let group = require_group(tx, ctx, &gname).await?;
         let user = require_user(tx, ctx, &uname).await?;
         if !tx
@@ -459,10 +431,8 @@ impl Handler for ListGroupsForUser {
             marker,
             max_items,
         } = self;
-        let mut v = Validator::new();
-        let uname = check_user_name(&mut v, user_name.as_deref());
-        let max = page_params(&mut v, marker.as_deref(), max_items);
-        v.finish()?;
+        let uname = opt(&user_name);
+        let max = page_size(max_items);
         let user = require_user(tx, ctx, &uname).await?;
         let groups = with_arns(ctx, tx.list_groups_for_user(&user.user_id).await?);
         let (groups, page) = slice_page(&groups, marker_offset(marker.as_deref())?, max);

@@ -21,8 +21,8 @@ use super::users::require_user;
 #[allow(unused_imports)]
 use super::*;
 use super::{
-    Ctx, Output, account_id, marker_offset, merge_tags, page_params, reject_duplicate_tag_keys,
-    remove_tags, slice_page, validate_tag_keys, validate_tags,
+    Ctx, Output, account_id, marker_offset, merge_tags, opt, page_size, reject_duplicate_tag_keys,
+    remove_tags, slice_page,
 };
 
 /// Most MFA devices assigned to one user.
@@ -211,28 +211,6 @@ fn reject(f: MfaFailure) -> OpError {
     }
 }
 
-fn validate_codes(v: &mut Validator, code1: Option<&CodeInput>, code2: Option<&CodeInput>) {
-    for (field, code) in [
-        ("authenticationCode1", code1),
-        ("authenticationCode2", code2),
-    ] {
-        match code {
-            None => {
-                v.required(field, None);
-            }
-            Some(c) => v.string(field, c.expose(), &v::AUTHENTICATION_CODE),
-        }
-    }
-}
-
-fn required_serial<'a>(v: &mut Validator, serial: Option<&'a str>) -> &'a str {
-    v.required_string("serialNumber", serial, &v::SERIAL_NUMBER)
-}
-
-fn required_user<'a>(v: &mut Validator, user_name: Option<&'a str>) -> &'a str {
-    v.required_string("userName", user_name, &v::EXISTING_USER_NAME)
-}
-
 /// The two codes of Enable and Resync as parsed codes (validation has checked their shape).
 fn parse_pair(code1: &CodeInput, code2: &CodeInput) -> Result<(Code, Code), OpError> {
     match (Code::parse(code1.expose()), Code::parse(code2.expose())) {
@@ -248,16 +226,14 @@ pub(super) async fn create_virtual_mfa_device<T: Tx>(
     path: Option<String>,
     tags: Vec<Tag>,
 ) -> Result<Output, OpError> {
+    // botocore's `virtualMFADeviceName` has no maximum; the API reference's is 226.
+    let device_name = opt(&name);
     let mut v = Validator::new();
-    let device_name = v
-        .required_string(
-            "virtualMFADeviceName",
-            name.as_deref(),
-            &v::VIRTUAL_MFA_DEVICE_NAME,
-        )
-        .to_owned();
-    v.opt_string("path", path.as_deref(), &v::PATH);
-    validate_tags(&mut v, &tags);
+    v.string(
+        "virtualMFADeviceName",
+        &device_name,
+        &v::VIRTUAL_MFA_DEVICE_NAME,
+    );
     v.finish()?;
     reject_duplicate_tag_keys(&tags)?;
     let acct = account_id(ctx);
@@ -300,11 +276,8 @@ pub(super) async fn enable_mfa_device<T: Tx>(
     code1: Option<CodeInput>,
     code2: Option<CodeInput>,
 ) -> Result<Output, OpError> {
-    let mut v = Validator::new();
-    let name = required_user(&mut v, user_name.as_deref());
-    let serial = required_serial(&mut v, serial.as_deref());
-    validate_codes(&mut v, code1.as_ref(), code2.as_ref());
-    v.finish()?;
+    let name = user_name.as_deref().unwrap_or_default();
+    let serial = serial.as_deref().unwrap_or_default();
     let (Some(code1), Some(code2)) = (code1, code2) else {
         return Err(ApiError::invalid_authentication_code().into());
     };
@@ -368,11 +341,8 @@ pub(super) async fn resync_mfa_device<T: Tx>(
     code1: Option<CodeInput>,
     code2: Option<CodeInput>,
 ) -> Result<Output, OpError> {
-    let mut v = Validator::new();
-    let name = required_user(&mut v, user_name.as_deref());
-    let serial = required_serial(&mut v, serial.as_deref());
-    validate_codes(&mut v, code1.as_ref(), code2.as_ref());
-    v.finish()?;
+    let name = user_name.as_deref().unwrap_or_default();
+    let serial = serial.as_deref().unwrap_or_default();
     let (Some(code1), Some(code2)) = (code1, code2) else {
         return Err(ApiError::invalid_authentication_code().into());
     };
@@ -435,10 +405,7 @@ pub(super) async fn deactivate_mfa_device<T: Tx>(
     user_name: Option<String>,
     serial: Option<String>,
 ) -> Result<Output, OpError> {
-    let mut v = Validator::new();
-    v.opt_string("userName", user_name.as_deref(), &v::EXISTING_USER_NAME);
-    let serial = required_serial(&mut v, serial.as_deref());
-    v.finish()?;
+    let serial = serial.as_deref().unwrap_or_default();
     let owner = device_owner(tx, ctx, user_name.as_deref()).await?;
     let mut device = require_device(tx, ctx, serial).await?;
     match (&owner, device.user_id.as_deref()) {
@@ -458,10 +425,7 @@ pub(super) async fn delete_virtual_mfa_device<T: Tx>(
     ctx: &Ctx<'_>,
     serial: Option<String>,
 ) -> Result<Output, OpError> {
-    let mut v = Validator::new();
-    let serial = required_serial(&mut v, serial.as_deref());
-    v.finish()?;
-    let device = require_device(tx, ctx, serial).await?;
+    let device = require_device(tx, ctx, &opt(&serial)).await?;
     if device.user_id.is_some() {
         return Err(
             ApiError::delete_conflict("MFA VirtualDevice in use. Must deactivate first.").into(),
@@ -478,10 +442,7 @@ pub(super) async fn list_mfa_devices<T: Tx>(
     marker: Option<String>,
     max_items: Option<i64>,
 ) -> Result<Output, OpError> {
-    let mut v = Validator::new();
-    v.opt_string("userName", user_name.as_deref(), &v::EXISTING_USER_NAME);
-    let max = page_params(&mut v, marker.as_deref(), max_items);
-    v.finish()?;
+    let max = page_size(max_items);
     let owner = device_owner(tx, ctx, user_name.as_deref()).await?;
     let devices: Vec<(String, MfaDevice)> = match owner {
         // keyward does not assign MFA devices to the root user (yet): root has none.
@@ -504,12 +465,7 @@ pub(super) async fn list_virtual_mfa_devices<T: Tx>(
     marker: Option<String>,
     max_items: Option<i64>,
 ) -> Result<Output, OpError> {
-    let mut v = Validator::new();
-    if let Some(s) = &assignment_status {
-        v.one_of("assignmentStatus", s, &["Assigned", "Unassigned", "Any"]);
-    }
-    let max = page_params(&mut v, marker.as_deref(), max_items);
-    v.finish()?;
+    let max = page_size(max_items);
     let wanted = |d: &MfaDevice| match assignment_status.as_deref() {
         Some("Assigned") => d.user_id.is_some(),
         Some("Unassigned") => d.user_id.is_none(),
@@ -537,11 +493,7 @@ pub(super) async fn get_mfa_device<T: Tx>(
     serial: Option<String>,
     user_name: Option<String>,
 ) -> Result<Output, OpError> {
-    let mut v = Validator::new();
-    let serial = required_serial(&mut v, serial.as_deref());
-    v.opt_string("userName", user_name.as_deref(), &v::USER_NAME);
-    v.finish()?;
-    let device = require_device(tx, ctx, serial).await?;
+    let device = require_device(tx, ctx, &opt(&serial)).await?;
     let assigned = match &device.user_id {
         Some(id) => tx.get_user_by_id(id).await?,
         None => None,
@@ -564,15 +516,8 @@ pub(super) async fn tag_mfa_device<T: Tx>(
     serial: Option<String>,
     tags: Vec<Tag>,
 ) -> Result<Output, OpError> {
-    let mut v = Validator::new();
-    let serial = required_serial(&mut v, serial.as_deref());
-    if tags.is_empty() {
-        v.required("tags", None);
-    }
-    validate_tags(&mut v, &tags);
-    v.finish()?;
     reject_duplicate_tag_keys(&tags)?;
-    let mut device = require_device(tx, ctx, serial).await?;
+    let mut device = require_device(tx, ctx, &opt(&serial)).await?;
     merge_tags(&mut device.tags, tags, "TagsPerMFADevice")?;
     tx.update_mfa_device(&device).await?;
     Ok(Output::Empty)
@@ -584,11 +529,7 @@ pub(super) async fn untag_mfa_device<T: Tx>(
     serial: Option<String>,
     tag_keys: Vec<String>,
 ) -> Result<Output, OpError> {
-    let mut v = Validator::new();
-    let serial = required_serial(&mut v, serial.as_deref());
-    validate_tag_keys(&mut v, &tag_keys);
-    v.finish()?;
-    let mut device = require_device(tx, ctx, serial).await?;
+    let mut device = require_device(tx, ctx, &opt(&serial)).await?;
     remove_tags(&mut device.tags, &tag_keys);
     tx.update_mfa_device(&device).await?;
     Ok(Output::Empty)
@@ -601,11 +542,8 @@ pub(super) async fn list_mfa_device_tags<T: Tx>(
     marker: Option<String>,
     max_items: Option<i64>,
 ) -> Result<Output, OpError> {
-    let mut v = Validator::new();
-    let serial = required_serial(&mut v, serial.as_deref());
-    let max = page_params(&mut v, marker.as_deref(), max_items);
-    v.finish()?;
-    let device = require_device(tx, ctx, serial).await?;
+    let max = page_size(max_items);
+    let device = require_device(tx, ctx, &opt(&serial)).await?;
     let (tags, page) = slice_page(&device.tags, marker_offset(marker.as_deref())?, max);
     Ok(Output::Tags { tags, page })
 }

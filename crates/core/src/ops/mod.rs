@@ -12,7 +12,10 @@ pub mod mfa;
 pub mod passwords;
 pub mod policies;
 mod policy_refs;
+pub mod query;
 pub mod roles;
+#[rustfmt::skip]
+pub mod shapes;
 pub mod sts;
 mod table;
 pub mod users;
@@ -21,9 +24,10 @@ pub use access_keys::new_access_key;
 pub use account::{GroupDetail, PolicyDetail, RoleDetail, UserDetail};
 pub use mfa::{MFA_DEVICES_PER_USER, MfaVerdict, VirtualMfaSecret, verify_mfa};
 pub use passwords::Password;
+pub use query::MemberMap;
 pub use sts::{Credentials, MFA_FAILED, account_of_temporary_key, invalid_authorization_message};
 use table::Handler;
-pub use table::{Members, OpName, Operation, Service, lower_camel};
+pub use table::{ListItem, Members, OpName, Operation, Service, lower_camel};
 
 use time::OffsetDateTime;
 
@@ -37,7 +41,6 @@ use crate::model::{
 use crate::password::PasswordPolicy;
 use crate::session::SessionKind;
 use crate::store::Tx;
-use crate::validate::{self as v, Validator};
 use keyward_sigv4::SecretKey;
 
 /// Most access keys a user (or the root user) may have.
@@ -503,39 +506,6 @@ pub(crate) fn non_user_credentials() -> ApiError {
     ApiError::validation("Must specify userName when calling with non-User credentials")
 }
 
-pub(crate) fn validate_tags(v: &mut Validator, tags: &[Tag]) {
-    for (i, tag) in tags.iter().enumerate() {
-        let n = i + 1;
-        v.string(&format!("tags.{n}.member.key"), &tag.key, &v::TAG_KEY);
-        v.string(&format!("tags.{n}.member.value"), &tag.value, &v::TAG_VALUE);
-    }
-    v.list_len("tags", &render_tags(tags), tags.len(), TAGS_PER_ENTITY);
-}
-
-/// The `tagKeys` member of an Untag request: required, each a tag key, at most 50.
-pub(crate) fn validate_tag_keys(v: &mut Validator, tag_keys: &[String]) {
-    if tag_keys.is_empty() {
-        v.required("tagKeys", None);
-    }
-    for (i, k) in tag_keys.iter().enumerate() {
-        v.string(&format!("tagKeys.{}.member", i + 1), k, &v::TAG_KEY);
-    }
-    v.list_len(
-        "tagKeys",
-        &format!("[{}]", tag_keys.join(", ")),
-        tag_keys.len(),
-        TAGS_PER_ENTITY,
-    );
-}
-
-pub(crate) fn render_tags(tags: &[Tag]) -> String {
-    let inner: Vec<String> = tags
-        .iter()
-        .map(|t| format!("Tag(Key={}, Value={})", t.key, t.value))
-        .collect();
-    format!("[{}]", inner.join(", "))
-}
-
 /// Adds or overwrites `tags` (keys compared without regard to case), refusing with
 /// `LimitExceeded` ("Cannot exceed quota for QUOTA: 50") when the entity would hold too many.
 pub(crate) fn merge_tags(
@@ -581,14 +551,9 @@ pub(crate) fn reject_duplicate_tag_keys(tags: &[Tag]) -> Result<(), ApiError> {
     Ok(())
 }
 
-pub(crate) fn page_params(
-    v: &mut Validator,
-    marker: Option<&str>,
-    max_items: Option<i64>,
-) -> usize {
-    v.opt_string("marker", marker, &v::MARKER);
+/// A page's size: `MaxItems` (which the input's shape bounds to 1–1,000), 100 by default.
+pub(crate) fn page_size(max_items: Option<i64>) -> usize {
     let max = max_items.unwrap_or(DEFAULT_MAX_ITEMS);
-    v.range("maxItems", max, 1, 1000);
     usize::try_from(max.clamp(1, 1000)).unwrap_or(100)
 }
 

@@ -6,12 +6,12 @@ use crate::model::LoginProfile;
 use crate::password::{self, PasswordPolicy, Rules};
 use crate::principal::Principal;
 use crate::store::Tx;
-use crate::validate::{self as v, StringShape, Validator};
+use crate::validate::Validator;
 
 use super::users::require_user;
 #[allow(unused_imports)]
 use super::*;
-use super::{Ctx, Output, account_id, marker_offset, page_params, slice_page};
+use super::{Ctx, Output, account_id, marker_offset, opt, page_size, slice_page};
 
 /// A password as received: `Debug` never shows it.
 #[derive(Clone, PartialEq, Eq, zeroize::Zeroize, zeroize::ZeroizeOnDrop)]
@@ -30,48 +30,6 @@ impl Password {
 impl std::fmt::Debug for Password {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("Password(**redacted**)")
-    }
-}
-
-const PASSWORD: StringShape = StringShape {
-    min: 1,
-    max: 128,
-    pattern: Some(r"[\u0009\u000A\u000D\u0020-\u00FF]+"),
-    matches: |s| {
-        s.chars()
-            .all(|c| matches!(c, '\u{9}' | '\u{A}' | '\u{D}' | '\u{20}'..='\u{FF}'))
-    },
-};
-
-const ACCOUNT_ALIAS: StringShape = StringShape {
-    min: 3,
-    max: 63,
-    pattern: Some(r"^[a-z0-9]([a-z0-9]|-(?!-)){1,61}[a-z0-9]$"),
-    matches: |s| {
-        let ok_char = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit();
-        s.starts_with(ok_char)
-            && s.ends_with(ok_char)
-            && s.chars().all(|c| ok_char(c) || c == '-')
-            && !s.contains("--")
-    },
-};
-
-/// The password field's validation message shows the value as AWS does for sensitive members.
-fn check_password(v: &mut Validator, field: &str, password: Option<&Password>) {
-    match password {
-        None => {
-            v.required(field, None);
-        }
-        Some(p) => {
-            let n = p.expose().chars().count();
-            if !(PASSWORD.min..=PASSWORD.max).contains(&n) || !(PASSWORD.matches)(p.expose()) {
-                v.custom(
-                    "'*******'",
-                    field,
-                    "Member must satisfy regular expression pattern: [\\u0009\\u000A\\u000D\\u0020-\\u00FF]+",
-                );
-            }
-        }
     }
 }
 
@@ -144,8 +102,8 @@ async fn require_profile<T: Tx>(
     ctx: &Ctx<'_>,
     user_name: Option<String>,
 ) -> Result<(String, LoginProfile), OpError> {
+    // Optional in botocore's model, but only a user's own profile goes without it.
     let mut v = Validator::new();
-    v.opt_string("userName", user_name.as_deref(), &v::EXISTING_USER_NAME);
     let name = match (&user_name, &ctx.caller.principal) {
         (Some(n), _) => n.clone(),
         (None, Principal::User(me)) => me.name.clone(),
@@ -198,11 +156,13 @@ impl Handler for CreateLoginProfile {
             password,
             password_reset_required,
         } = self;
+        // Both optional in botocore's model; keyward has no passwordless login profile.
         let mut v = Validator::new();
         let name = v
-            .required_string("userName", user_name.as_deref(), &v::EXISTING_USER_NAME)
+            .required("userName", user_name.as_deref())
+            .unwrap_or_default()
             .to_owned();
-        check_password(&mut v, "password", password.as_ref());
+        v.required("password", password.as_ref().map(Password::expose));
         v.finish()?;
         let user = require_user(tx, ctx, &name).await?;
         if tx.get_login_profile(&user.user_id).await?.is_some() {
@@ -294,11 +254,6 @@ impl Handler for UpdateLoginProfile {
             password,
             password_reset_required,
         } = self;
-        let mut v = Validator::new();
-        if password.is_some() {
-            check_password(&mut v, "password", password.as_ref());
-        }
-        v.finish()?;
         let (_, mut profile) = require_profile(tx, ctx, user_name).await?;
         if let Some(p) = &password {
             check_against_policy(tx, &acct, &profile.user_id, p.expose()).await?;
@@ -381,10 +336,6 @@ impl Handler for ChangePassword {
             old_password,
             new_password,
         } = self;
-        let mut v = Validator::new();
-        check_password(&mut v, "oldPassword", old_password.as_ref());
-        check_password(&mut v, "newPassword", new_password.as_ref());
-        v.finish()?;
         let me = match &ctx.caller.principal {
             Principal::User(u) => u.clone(),
             // Only IAM users have console passwords (AWS: root credentials give InvalidUserType).
@@ -470,17 +421,6 @@ impl Handler for UpdateAccountPasswordPolicy {
             password_reuse_prevention,
             hard_expiry,
         } = self;
-        let mut v = Validator::new();
-        if let Some(n) = minimum_password_length {
-            v.range("minimumPasswordLength", n, 6, 128);
-        }
-        if let Some(n) = max_password_age {
-            v.range("maxPasswordAge", n, 1, 1095);
-        }
-        if let Some(n) = password_reuse_prevention {
-            v.range("passwordReusePrevention", n, 1, 24);
-        }
-        v.finish()?;
         // Not a partial update: every omitted parameter takes its default (API reference).
         let d = PasswordPolicy::default();
         let policy = PasswordPolicy {
@@ -591,11 +531,7 @@ impl Handler for CreateAccountAlias {
     async fn run<T: Tx>(self, tx: &mut T, ctx: &Ctx<'_>) -> Result<Output, OpError> {
         let acct = account_id(ctx).to_owned();
         let CreateAccountAlias { account_alias } = self;
-        let mut v = Validator::new();
-        let alias = v
-            .required_string("accountAlias", account_alias.as_deref(), &ACCOUNT_ALIAS)
-            .to_owned();
-        v.finish()?;
+        let alias = opt(&account_alias);
         match tx.account_by_alias(&alias).await? {
             Some(owner) if owner == acct => {}
             Some(_) => {
@@ -639,11 +575,7 @@ impl Handler for DeleteAccountAlias {
     async fn run<T: Tx>(self, tx: &mut T, ctx: &Ctx<'_>) -> Result<Output, OpError> {
         let acct = account_id(ctx).to_owned();
         let DeleteAccountAlias { account_alias } = self;
-        let mut v = Validator::new();
-        let alias = v
-            .required_string("accountAlias", account_alias.as_deref(), &ACCOUNT_ALIAS)
-            .to_owned();
-        v.finish()?;
+        let alias = opt(&account_alias);
         if tx.get_account_alias(&acct).await?.as_deref() != Some(alias.as_str()) {
             return Err(ApiError::no_such_entity(format!(
                 "The account alias {alias} cannot be found."
@@ -685,9 +617,7 @@ impl Handler for ListAccountAliases {
     async fn run<T: Tx>(self, tx: &mut T, ctx: &Ctx<'_>) -> Result<Output, OpError> {
         let acct = account_id(ctx).to_owned();
         let ListAccountAliases { marker, max_items } = self;
-        let mut v = Validator::new();
-        let max = page_params(&mut v, marker.as_deref(), max_items);
-        v.finish()?;
+        let max = page_size(max_items);
         let aliases: Vec<String> = tx.get_account_alias(&acct).await?.into_iter().collect();
         let (aliases, page) = slice_page(&aliases, marker_offset(marker.as_deref())?, max);
         Ok(Output::AccountAliases { aliases, page })
@@ -733,11 +663,7 @@ impl Handler for GetAccessKeyLastUsed {
     async fn run<T: Tx>(self, tx: &mut T, ctx: &Ctx<'_>) -> Result<Output, OpError> {
         let acct = account_id(ctx).to_owned();
         let GetAccessKeyLastUsed { access_key_id } = self;
-        let mut v = Validator::new();
-        let id = v
-            .required_string("accessKeyId", access_key_id.as_deref(), &v::ACCESS_KEY_ID)
-            .to_owned();
-        v.finish()?;
+        let id = opt(&access_key_id);
         let key = match tx.get_access_key(&id).await? {
             Some(k) if k.account_id == acct => k,
             _ => {

@@ -6,14 +6,12 @@ use crate::error::{ApiError, OpError};
 use crate::ids::{self, IdKind};
 use crate::model::{AWS_OWNER, EntityKind, ManagedPolicy, PolicyVersion, Tag};
 use crate::store::{PolicyUsage, Tx};
-use crate::validate::{self as v, Validator};
 
 #[allow(unused_imports)]
 use super::*;
 use super::{
-    Ctx, Output, Page, account_id, decode_marker, encode_marker, marker_offset, merge_tags,
-    page_params, reject_duplicate_tag_keys, remove_tags, slice_page, validate_tag_keys,
-    validate_tags,
+    Ctx, Output, Page, account_id, decode_marker, encode_marker, marker_offset, merge_tags, opt,
+    page_size, reject_duplicate_tag_keys, remove_tags, slice_page,
 };
 
 /// Most versions a managed policy keeps.
@@ -58,20 +56,16 @@ fn version_not_found(arn: &str, version_id: &str) -> ApiError {
     ))
 }
 
-/// Validates `policyArn` and finds the policy, visible to the caller's account.
+/// Finds the policy `policyArn` names, visible to the caller's account.
 pub(crate) async fn require_policy<T: Tx>(
     tx: &mut T,
     ctx: &Ctx<'_>,
-    v: &mut Validator,
     policy_arn: Option<&str>,
 ) -> Result<ManagedPolicy, OpError> {
-    let arn = v
-        .required_string("policyArn", policy_arn, &v::ARN)
-        .to_owned();
-    std::mem::take(v).finish()?;
-    match tx.get_managed_policy(&arn).await? {
+    let arn = policy_arn.unwrap_or_default();
+    match tx.get_managed_policy(arn).await? {
         Some(p) if p.account_id == account_id(ctx) || p.account_id == AWS_OWNER => Ok(p),
-        _ => Err(not_found(&arn).into()),
+        _ => Err(not_found(arn).into()),
     }
 }
 
@@ -95,25 +89,8 @@ async fn create_policy<T: Tx>(
     description: Option<String>,
     tags: Vec<Tag>,
 ) -> Result<Output, OpError> {
-    let mut v = Validator::new();
-    let name = v
-        .required_string("policyName", policy_name.as_deref(), &v::POLICY_NAME)
-        .to_owned();
-    v.opt_string("path", path.as_deref(), &v::POLICY_PATH);
-    let document = v
-        .required_string(
-            "policyDocument",
-            policy_document.as_deref(),
-            &v::POLICY_DOCUMENT,
-        )
-        .to_owned();
-    v.opt_string(
-        "description",
-        description.as_deref(),
-        &v::POLICY_DESCRIPTION,
-    );
-    validate_tags(&mut v, &tags);
-    v.finish()?;
+    let name = opt(&policy_name);
+    let document = opt(&policy_document);
     reject_duplicate_tag_keys(&tags)?;
     let acct = account_id(ctx);
     let path = path.unwrap_or_else(|| "/".to_owned());
@@ -161,7 +138,7 @@ async fn delete_policy<T: Tx>(
     ctx: &Ctx<'_>,
     policy_arn: Option<String>,
 ) -> Result<Output, OpError> {
-    let policy = require_policy(tx, ctx, &mut Validator::new(), policy_arn.as_deref()).await?;
+    let policy = require_policy(tx, ctx, policy_arn.as_deref()).await?;
     refuse_aws_managed(&policy)?;
     if policy.attachment_count > 0 {
         return Err(
@@ -195,20 +172,7 @@ async fn list_policies<T: Tx>(
     marker: Option<String>,
     max_items: Option<i64>,
 ) -> Result<Output, OpError> {
-    let mut v = Validator::new();
-    if let Some(s) = &scope {
-        v.one_of("scope", s, &["All", "AWS", "Local"]);
-    }
-    v.opt_string("pathPrefix", path_prefix.as_deref(), &v::POLICY_PATH);
-    if let Some(f) = &policy_usage_filter {
-        v.one_of(
-            "policyUsageFilter",
-            f,
-            &["PermissionsPolicy", "PermissionsBoundary"],
-        );
-    }
-    let max = page_params(&mut v, marker.as_deref(), max_items);
-    v.finish()?;
+    let max = page_size(max_items);
     let usage = match (only_attached, policy_usage_filter.as_deref()) {
         (_, Some("PermissionsPolicy")) => PolicyUsage::AsPermissions,
         (_, Some("PermissionsBoundary")) => PolicyUsage::AsBoundary,
@@ -252,15 +216,8 @@ async fn create_policy_version<T: Tx>(
     policy_document: Option<String>,
     set_as_default: bool,
 ) -> Result<Output, OpError> {
-    let mut v = Validator::new();
-    let document = v
-        .required_string(
-            "policyDocument",
-            policy_document.as_deref(),
-            &v::POLICY_DOCUMENT,
-        )
-        .to_owned();
-    let mut policy = require_policy(tx, ctx, &mut v, policy_arn.as_deref()).await?;
+    let document = opt(&policy_document);
+    let mut policy = require_policy(tx, ctx, policy_arn.as_deref()).await?;
     refuse_aws_managed(&policy)?;
     check_document(
         &document,
@@ -300,11 +257,8 @@ async fn require_version<T: Tx>(
     policy_arn: Option<String>,
     version_id: Option<String>,
 ) -> Result<(ManagedPolicy, PolicyVersion), OpError> {
-    let mut v = Validator::new();
-    let id = v
-        .required_string("versionId", version_id.as_deref(), &v::POLICY_VERSION_ID)
-        .to_owned();
-    let policy = require_policy(tx, ctx, &mut v, policy_arn.as_deref()).await?;
+    let id = opt(&version_id);
+    let policy = require_policy(tx, ctx, policy_arn.as_deref()).await?;
     let version = tx
         .list_policy_versions(&policy.policy_id)
         .await?
@@ -324,23 +278,8 @@ async fn list_entities<T: Tx>(
     marker: Option<String>,
     max_items: Option<i64>,
 ) -> Result<Output, OpError> {
-    let mut v = Validator::new();
-    if let Some(f) = &entity_filter {
-        v.one_of(
-            "entityFilter",
-            f,
-            &[
-                "User",
-                "Role",
-                "Group",
-                "LocalManagedPolicy",
-                "AWSManagedPolicy",
-            ],
-        );
-    }
-    v.opt_string("pathPrefix", path_prefix.as_deref(), &v::PATH);
-    let max = page_params(&mut v, marker.as_deref(), max_items);
-    let policy = require_policy(tx, ctx, &mut v, policy_arn.as_deref()).await?;
+    let max = page_size(max_items);
+    let policy = require_policy(tx, ctx, policy_arn.as_deref()).await?;
     let prefix = path_prefix.unwrap_or_else(|| "/".to_owned());
     let mut entries: Vec<(EntityKind, String, String)> = Vec::new();
     for (kind, id) in tx.list_policy_attachments(&policy.arn).await? {
@@ -488,7 +427,7 @@ impl Handler for GetPolicy {
 
     async fn run<T: Tx>(self, tx: &mut T, ctx: &Ctx<'_>) -> Result<Output, OpError> {
         let GetPolicy { policy_arn } = self;
-        let policy = require_policy(tx, ctx, &mut Validator::new(), policy_arn.as_deref()).await?;
+        let policy = require_policy(tx, ctx, policy_arn.as_deref()).await?;
         Ok(Output::Policy {
             policy,
             with_description: true,
@@ -685,9 +624,8 @@ impl Handler for ListPolicyVersions {
             marker,
             max_items,
         } = self;
-        let mut v = Validator::new();
-        let max = page_params(&mut v, marker.as_deref(), max_items);
-        let policy = require_policy(tx, ctx, &mut v, policy_arn.as_deref()).await?;
+        let max = page_size(max_items);
+        let policy = require_policy(tx, ctx, policy_arn.as_deref()).await?;
         let versions: Vec<(PolicyVersion, bool)> = tx
             .list_policy_versions(&policy.policy_id)
             .await?
@@ -861,12 +799,7 @@ impl Handler for TagPolicy {
 
     async fn run<T: Tx>(self, tx: &mut T, ctx: &Ctx<'_>) -> Result<Output, OpError> {
         let TagPolicy { policy_arn, tags } = self;
-        let mut v = Validator::new();
-        if tags.is_empty() {
-            v.required("tags", None);
-        }
-        validate_tags(&mut v, &tags);
-        let mut policy = require_policy(tx, ctx, &mut v, policy_arn.as_deref()).await?;
+        let mut policy = require_policy(tx, ctx, policy_arn.as_deref()).await?;
         refuse_aws_managed(&policy)?;
         reject_duplicate_tag_keys(&tags)?;
         merge_tags(&mut policy.tags, tags, "TagsPerPolicy")?;
@@ -908,9 +841,7 @@ impl Handler for UntagPolicy {
             policy_arn,
             tag_keys,
         } = self;
-        let mut v = Validator::new();
-        validate_tag_keys(&mut v, &tag_keys);
-        let mut policy = require_policy(tx, ctx, &mut v, policy_arn.as_deref()).await?;
+        let mut policy = require_policy(tx, ctx, policy_arn.as_deref()).await?;
         refuse_aws_managed(&policy)?;
         remove_tags(&mut policy.tags, &tag_keys);
         tx.update_managed_policy(&policy).await?;
@@ -950,9 +881,8 @@ impl Handler for ListPolicyTags {
             marker,
             max_items,
         } = self;
-        let mut v = Validator::new();
-        let max = page_params(&mut v, marker.as_deref(), max_items);
-        let policy = require_policy(tx, ctx, &mut v, policy_arn.as_deref()).await?;
+        let max = page_size(max_items);
+        let policy = require_policy(tx, ctx, policy_arn.as_deref()).await?;
         let (tags, page) = slice_page(&policy.tags, marker_offset(marker.as_deref())?, max);
         Ok(Output::Tags { tags, page })
     }

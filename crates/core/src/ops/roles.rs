@@ -6,40 +6,18 @@ use crate::error::{ApiError, OpError};
 use crate::ids::{self, IdKind};
 use crate::model::{EntityKind, Role};
 use crate::store::Tx;
-use crate::validate::{self as v, StringShape, Validator};
 
 use super::policies::check_document;
 #[allow(unused_imports)]
 use super::*;
 use super::{
-    Ctx, Output, Page, account_id, decode_marker, encode_marker, marker_offset, merge_tags,
-    page_params, reject_duplicate_tag_keys, remove_tags, slice_page, validate_tag_keys,
-    validate_tags,
+    Ctx, Output, Page, account_id, decode_marker, encode_marker, marker_offset, merge_tags, opt,
+    page_size, reject_duplicate_tag_keys, remove_tags, slice_page,
 };
 
-/// `roleNameType`.
-pub(crate) const ROLE_NAME: StringShape = StringShape {
-    min: 1,
-    max: 64,
-    pattern: Some(r"[\w+=,.@-]+"),
-    matches: v::name_chars,
-};
-
-/// `roleDescriptionType`.
-const ROLE_DESCRIPTION: StringShape = StringShape {
-    min: 0,
-    max: 1000,
-    pattern: Some(r"[\u0009\u000A\u000D\u0020-\u007E\u00A1-\u00FF]*"),
-    matches: |s| {
-        s.chars().all(|c| {
-            matches!(c, '\u{9}' | '\u{A}' | '\u{D}' | '\u{20}'..='\u{7E}' | '\u{A1}'..='\u{FF}')
-        })
-    },
-};
-
-/// `roleMaxSessionDurationType`: one to twelve hours; one hour when not given.
+/// A role's `MaxSessionDuration` when not given: one hour, the least of botocore's
+/// `roleMaxSessionDurationType` (one to twelve hours).
 pub const MIN_ROLE_SESSION: i64 = 3600;
-pub const MAX_ROLE_SESSION: i64 = 43_200;
 
 /// IAM's default quota for a trust policy (`ACLSizePerRole`), white space not counted.
 const TRUST_POLICY_QUOTA: usize = 2048;
@@ -56,10 +34,6 @@ pub(crate) async fn require_role<T: Tx>(
     tx.get_role(account_id(ctx), name)
         .await?
         .ok_or_else(|| no_such_role(name).into())
-}
-
-fn required_name<'a>(v: &mut Validator, role_name: Option<&'a str>) -> &'a str {
-    v.required_string("roleName", role_name, &ROLE_NAME)
 }
 
 /// A trust policy must parse as one (IAM's `MalformedPolicyDocument` wording) and fit the quota.
@@ -142,30 +116,8 @@ impl Handler for CreateRole {
             permissions_boundary,
             tags,
         } = self;
-        let mut v = Validator::new();
-        let name = required_name(&mut v, role_name.as_deref()).to_owned();
-        v.opt_string("path", path.as_deref(), &v::PATH);
-        let document = v
-            .required(
-                "assumeRolePolicyDocument",
-                assume_role_policy_document.as_deref(),
-            )
-            .unwrap_or_default()
-            .to_owned();
-        if assume_role_policy_document.is_some() {
-            v.string("assumeRolePolicyDocument", &document, &v::POLICY_DOCUMENT);
-        }
-        v.opt_string("description", description.as_deref(), &ROLE_DESCRIPTION);
-        if let Some(d) = max_session_duration {
-            v.range("maxSessionDuration", d, MIN_ROLE_SESSION, MAX_ROLE_SESSION);
-        }
-        v.opt_string(
-            "permissionsBoundary",
-            permissions_boundary.as_deref(),
-            &v::ARN,
-        );
-        validate_tags(&mut v, &tags);
-        v.finish()?;
+        let name = opt(&role_name);
+        let document = opt(&assume_role_policy_document);
         reject_duplicate_tag_keys(&tags)?;
         check_trust_policy(&document, &name)?;
         let acct = account_id(ctx);
@@ -221,9 +173,7 @@ impl Handler for GetRole {
 
     async fn run<T: Tx>(self, tx: &mut T, ctx: &Ctx<'_>) -> Result<Output, OpError> {
         let GetRole { role_name } = self;
-        let mut v = Validator::new();
-        let name = required_name(&mut v, role_name.as_deref());
-        v.finish()?;
+        let name = role_name.as_deref().unwrap_or_default();
         let role = require_role(tx, ctx, name).await?;
         Ok(role_output(ctx, role))
     }
@@ -261,13 +211,7 @@ impl Handler for UpdateRole {
             description,
             max_session_duration,
         } = self;
-        let mut v = Validator::new();
-        let name = required_name(&mut v, role_name.as_deref());
-        v.opt_string("description", description.as_deref(), &ROLE_DESCRIPTION);
-        if let Some(d) = max_session_duration {
-            v.range("maxSessionDuration", d, MIN_ROLE_SESSION, MAX_ROLE_SESSION);
-        }
-        v.finish()?;
+        let name = role_name.as_deref().unwrap_or_default();
         let mut role = require_role(tx, ctx, name).await?;
         if let Some(d) = description {
             role.description = Some(d);
@@ -309,12 +253,8 @@ impl Handler for UpdateRoleDescription {
             role_name,
             description,
         } = self;
-        let mut v = Validator::new();
-        let name = required_name(&mut v, role_name.as_deref());
-        let d = v
-            .required_string("description", description.as_deref(), &ROLE_DESCRIPTION)
-            .to_owned();
-        v.finish()?;
+        let name = role_name.as_deref().unwrap_or_default();
+        let d = opt(&description);
         let mut role = require_role(tx, ctx, name).await?;
         role.description = Some(d);
         tx.update_role(&role).await?;
@@ -351,16 +291,8 @@ impl Handler for UpdateAssumeRolePolicy {
             role_name,
             policy_document,
         } = self;
-        let mut v = Validator::new();
-        let name = required_name(&mut v, role_name.as_deref());
-        let document = v
-            .required_string(
-                "policyDocument",
-                policy_document.as_deref(),
-                &v::POLICY_DOCUMENT,
-            )
-            .to_owned();
-        v.finish()?;
+        let name = role_name.as_deref().unwrap_or_default();
+        let document = opt(&policy_document);
         let mut role = require_role(tx, ctx, name).await?;
         check_trust_policy(&document, &role.name)?;
         role.assume_role_policy = document;
@@ -393,9 +325,7 @@ impl Handler for DeleteRole {
 
     async fn run<T: Tx>(self, tx: &mut T, ctx: &Ctx<'_>) -> Result<Output, OpError> {
         let DeleteRole { role_name } = self;
-        let mut v = Validator::new();
-        let name = required_name(&mut v, role_name.as_deref());
-        v.finish()?;
+        let name = role_name.as_deref().unwrap_or_default();
         let role = require_role(tx, ctx, name).await?;
         super::policy_refs::refuse_delete_with_policies(tx, EntityKind::Role, &role.role_id)
             .await?;
@@ -435,10 +365,7 @@ impl Handler for ListRoles {
             marker,
             max_items,
         } = self;
-        let mut v = Validator::new();
-        v.opt_string("pathPrefix", path_prefix.as_deref(), &v::PATH_PREFIX);
-        let max = page_params(&mut v, marker.as_deref(), max_items);
-        v.finish()?;
+        let max = page_size(max_items);
         let after = marker.as_deref().map(decode_marker).transpose()?;
         let prefix = path_prefix.as_deref().unwrap_or("/");
         let mut roles = tx
@@ -494,13 +421,7 @@ impl Handler for TagRole {
 
     async fn run<T: Tx>(self, tx: &mut T, ctx: &Ctx<'_>) -> Result<Output, OpError> {
         let TagRole { role_name, tags } = self;
-        let mut v = Validator::new();
-        let name = required_name(&mut v, role_name.as_deref());
-        if tags.is_empty() {
-            v.required("tags", None);
-        }
-        validate_tags(&mut v, &tags);
-        v.finish()?;
+        let name = role_name.as_deref().unwrap_or_default();
         reject_duplicate_tag_keys(&tags)?;
         let mut role = require_role(tx, ctx, name).await?;
         merge_tags(&mut role.tags, tags, "TagsPerRole")?;
@@ -542,10 +463,7 @@ impl Handler for UntagRole {
             role_name,
             tag_keys,
         } = self;
-        let mut v = Validator::new();
-        let name = required_name(&mut v, role_name.as_deref());
-        validate_tag_keys(&mut v, &tag_keys);
-        v.finish()?;
+        let name = role_name.as_deref().unwrap_or_default();
         let mut role = require_role(tx, ctx, name).await?;
         remove_tags(&mut role.tags, &tag_keys);
         tx.update_role(&role).await?;
@@ -585,10 +503,8 @@ impl Handler for ListRoleTags {
             marker,
             max_items,
         } = self;
-        let mut v = Validator::new();
-        let name = required_name(&mut v, role_name.as_deref());
-        let max = page_params(&mut v, marker.as_deref(), max_items);
-        v.finish()?;
+        let name = role_name.as_deref().unwrap_or_default();
+        let max = page_size(max_items);
         let role = require_role(tx, ctx, name).await?;
         let (tags, page) = slice_page(&role.tags, marker_offset(marker.as_deref())?, max);
         Ok(Output::Tags { tags, page })
@@ -631,16 +547,8 @@ impl Handler for PutRolePermissionsBoundary {
             role_name,
             permissions_boundary,
         } = self;
-        let mut v = Validator::new();
-        let name = required_name(&mut v, role_name.as_deref());
-        let arn = v
-            .required_string(
-                "permissionsBoundary",
-                permissions_boundary.as_deref(),
-                &v::ARN,
-            )
-            .to_owned();
-        v.finish()?;
+        let name = role_name.as_deref().unwrap_or_default();
+        let arn = opt(&permissions_boundary);
         let mut role = require_role(tx, ctx, name).await?;
         super::policy_refs::require_boundary(tx, ctx, &arn).await?;
         role.permissions_boundary = Some(arn);
@@ -673,9 +581,7 @@ impl Handler for DeleteRolePermissionsBoundary {
 
     async fn run<T: Tx>(self, tx: &mut T, ctx: &Ctx<'_>) -> Result<Output, OpError> {
         let DeleteRolePermissionsBoundary { role_name } = self;
-        let mut v = Validator::new();
-        let name = required_name(&mut v, role_name.as_deref());
-        v.finish()?;
+        let name = role_name.as_deref().unwrap_or_default();
         let mut role = require_role(tx, ctx, name).await?;
         role.permissions_boundary = None;
         tx.update_role(&role).await?;

@@ -22,7 +22,7 @@ use crate::validate::{self as v, StringShape, Validator};
 use super::policies::check_document;
 #[allow(unused_imports)]
 use super::*;
-use super::{Ctx, Output, account_id, reject_duplicate_tag_keys, validate_tags};
+use super::{Ctx, Output, account_id, opt, reject_duplicate_tag_keys};
 
 /// Temporary credentials as every STS response carries them. `Debug` hides the secret and token.
 pub struct Credentials {
@@ -54,62 +54,13 @@ const CHAINED_SESSION: i64 = 3600;
 /// Root sessions last at most one hour.
 const ROOT_SESSION: i64 = 3600;
 
-const SESSION_NAME: StringShape = StringShape {
-    min: 2,
-    max: 64,
-    pattern: Some(r"[\w+=,.@-]*"),
-    matches: v::name_chars,
-};
-const FEDERATED_NAME: StringShape = StringShape {
-    min: 2,
-    max: 32,
-    pattern: Some(r"[\w+=,.@-]*"),
-    matches: v::name_chars,
-};
-/// botocore's `sourceIdentityType`; the IAM User Guide: "between 2 and 64 characters long".
+/// botocore's `sourceIdentityType` allows 256 characters; the IAM User Guide: "between 2 and 64
+/// characters long".
 const SOURCE_IDENTITY: StringShape = StringShape {
     min: 2,
     max: 64,
     pattern: Some(r"[\w+=,.@-]*"),
     matches: v::name_chars,
-};
-const EXTERNAL_ID: StringShape = StringShape {
-    min: 2,
-    max: 1224,
-    pattern: Some(r"[\w+=,.@:\/-]*"),
-    matches: |s| {
-        s.chars()
-            .all(|c| c.is_alphanumeric() || "_+=,.@:/-".contains(c))
-    },
-};
-const MFA_SERIAL: StringShape = StringShape {
-    min: 9,
-    max: 256,
-    pattern: Some(r"[\w+=/:,.@-]*"),
-    matches: |s| {
-        s.chars()
-            .all(|c| c.is_alphanumeric() || "_+=/:,.@-".contains(c))
-    },
-};
-const TOKEN_CODE: StringShape = StringShape {
-    min: 6,
-    max: 6,
-    pattern: Some(r"[\d]*"),
-    matches: |s| s.chars().all(|c| c.is_ascii_digit()),
-};
-const ROLE_ARN: StringShape = StringShape {
-    min: 20,
-    max: 2048,
-    pattern: None,
-    matches: |_| true,
-};
-
-/// `encodedMessageType` of botocore's STS model.
-const ENCODED_MESSAGE: StringShape = StringShape {
-    min: 1,
-    max: 10_240,
-    pattern: None,
-    matches: |_| true,
 };
 
 const ID_ALPHABET: &[u8; 32] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
@@ -215,13 +166,6 @@ async fn check_mfa<T: Tx>(
     Ok(ctx.now.unix_timestamp())
 }
 
-fn validate_mfa_params(v: &mut Validator, serial: Option<&str>, code: Option<&CodeInput>) {
-    v.opt_string("serialNumber", serial, &MFA_SERIAL);
-    if let Some(c) = code {
-        v.string("tokenCode", c.expose(), &TOKEN_CODE);
-    }
-}
-
 /// Validates session policies: the inline one parses as a session policy, managed ones exist;
 /// returns the packed size as a percentage of the allotted space.
 async fn check_session_policies<T: Tx>(
@@ -277,35 +221,15 @@ fn packed_percent(policy_chars: usize, tags: &[Tag]) -> i64 {
     i64::try_from(used.saturating_mul(100).div_ceil(SESSION_POLICY_PLAINTEXT)).unwrap_or(i64::MAX)
 }
 
-fn validate_session_policy_params(
-    v: &mut Validator,
-    policy: Option<&str>,
-    policy_arns: &[String],
-    max_policy: Option<usize>,
-) {
-    if let Some(doc) = policy {
-        let shape = StringShape {
-            max: max_policy.unwrap_or(usize::MAX),
-            ..v::POLICY_DOCUMENT
-        };
-        v.string("policy", doc, &shape);
-    }
-    for (i, arn) in policy_arns.iter().enumerate() {
-        v.string(&format!("policyArns.{}.member.arn", i + 1), arn, &ROLE_ARN);
-    }
+/// "You can provide up to 10 managed policy ARNs" (STS API reference): botocore's model puts no
+/// bound on `PolicyArns`.
+fn validate_policy_arns(v: &mut Validator, policy_arns: &[String]) {
     v.list_len(
         "policyArns",
         &format!("[{}]", policy_arns.join(", ")),
         policy_arns.len(),
         SESSION_POLICY_ARNS,
     );
-}
-
-fn duration_or(v: &mut Validator, duration: Option<i64>, max: i64, default: i64) -> i64 {
-    if let Some(d) = duration {
-        v.range("durationSeconds", d, 900, max);
-    }
-    duration.unwrap_or(default)
 }
 
 pub(super) async fn get_session_token<T: Tx>(
@@ -315,10 +239,7 @@ pub(super) async fn get_session_token<T: Tx>(
     serial_number: Option<String>,
     token_code: Option<CodeInput>,
 ) -> Result<Output, OpError> {
-    let mut v = Validator::new();
-    let mut duration = duration_or(&mut v, duration_seconds, 129_600, 43_200);
-    validate_mfa_params(&mut v, serial_number.as_deref(), token_code.as_ref());
-    v.finish()?;
+    let mut duration = duration_seconds.unwrap_or(43_200);
     if ctx.caller.session.is_some() {
         return Err(session_credentials_refused("GetSessionToken"));
     }
@@ -445,28 +366,11 @@ pub(super) async fn assume_role<T: Tx>(
     token_code: Option<CodeInput>,
     source_identity: Option<String>,
 ) -> Result<Output, OpError> {
+    let arn = opt(&role_arn);
+    let session_name = opt(&role_session_name);
+    let duration = duration_seconds.unwrap_or(3600);
     let mut v = Validator::new();
-    let arn = v
-        .required_string("roleArn", role_arn.as_deref(), &ROLE_ARN)
-        .to_owned();
-    let session_name = v
-        .required_string(
-            "roleSessionName",
-            role_session_name.as_deref(),
-            &SESSION_NAME,
-        )
-        .to_owned();
-    validate_session_policy_params(&mut v, policy.as_deref(), &policy_arns, None);
-    let duration = duration_or(&mut v, duration_seconds, 43_200, 3600);
-    validate_tags(&mut v, &tags);
-    v.list_len(
-        "transitiveTagKeys",
-        &format!("[{}]", transitive_tag_keys.join(", ")),
-        transitive_tag_keys.len(),
-        50,
-    );
-    v.opt_string("externalId", external_id.as_deref(), &EXTERNAL_ID);
-    validate_mfa_params(&mut v, serial_number.as_deref(), token_code.as_ref());
+    validate_policy_arns(&mut v, &policy_arns);
     v.opt_string(
         "sourceIdentity",
         source_identity.as_deref(),
@@ -625,19 +529,11 @@ pub(super) async fn get_federation_token<T: Tx>(
     duration_seconds: Option<i64>,
     tags: Vec<Tag>,
 ) -> Result<Output, OpError> {
+    let fed_name = opt(&name);
     let mut v = Validator::new();
-    let fed_name = v
-        .required_string("name", name.as_deref(), &FEDERATED_NAME)
-        .to_owned();
-    validate_session_policy_params(
-        &mut v,
-        policy.as_deref(),
-        &policy_arns,
-        Some(SESSION_POLICY_PLAINTEXT),
-    );
-    let mut duration = duration_or(&mut v, duration_seconds, 129_600, 43_200);
-    validate_tags(&mut v, &tags);
+    validate_policy_arns(&mut v, &policy_arns);
     v.finish()?;
+    let mut duration = duration_seconds.unwrap_or(43_200);
     reject_duplicate_tag_keys(&tags)?;
     if ctx.caller.session.is_some() {
         return Err(session_credentials_refused("GetFederationToken"));
@@ -679,11 +575,7 @@ pub(super) async fn get_access_key_info<T: Tx>(
     _ctx: &Ctx<'_>,
     access_key_id: Option<String>,
 ) -> Result<Output, OpError> {
-    let mut v = Validator::new();
-    let key = v
-        .required_string("accessKeyId", access_key_id.as_deref(), &v::ACCESS_KEY_ID)
-        .to_owned();
-    v.finish()?;
+    let key = opt(&access_key_id);
     let account = match account_of_temporary_key(&key) {
         Some(a) => Some(a),
         None => tx.get_access_key(&key).await?.map(|k| k.account_id),
@@ -711,17 +603,8 @@ pub fn invalid_authorization_message() -> ApiError {
 
 /// keyward never encodes an authorization message: its `AccessDenied` messages are clear text, as
 /// IAM's and STS's are. So no message given here can be one of ours, and each is answered as AWS
-/// answers a message it cannot decode.
-pub(super) fn decode_authorization_message(
-    encoded_message: Option<String>,
-) -> Result<Output, OpError> {
-    let mut v = Validator::new();
-    v.required_string(
-        "encodedMessage",
-        encoded_message.as_deref(),
-        &ENCODED_MESSAGE,
-    );
-    v.finish()?;
+/// answers a message it cannot decode (`EncodedMessage`'s shape was checked when decoded).
+pub(super) fn decode_authorization_message() -> Result<Output, OpError> {
     Err(invalid_authorization_message().into())
 }
 
@@ -1026,8 +909,8 @@ impl Handler for DecodeAuthorizationMessage {
     }
 
     async fn run<T: Tx>(self, _tx: &mut T, _ctx: &Ctx<'_>) -> Result<Output, OpError> {
-        let DecodeAuthorizationMessage { encoded_message } = self;
-        decode_authorization_message(encoded_message)
+        let DecodeAuthorizationMessage { .. } = self;
+        decode_authorization_message()
     }
 }
 

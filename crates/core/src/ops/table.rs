@@ -8,8 +8,14 @@
 //! There is no other list of operations: a row without a handler, or a handler without a row,
 //! does not compile, and README's table is checked against [`OpName::ALL`] by a test.
 //!
+//! Every request's members are checked against its input's shapes, generated from botocore's
+//! models into [`super::shapes`], when it is decoded ([`Operation::decode`]): a handler's `decode`
+//! and `run` see only members that satisfy the model, and check by hand only what the model does
+//! not say (quotas, cross-field rules, policy documents).
+//!
 //! **Adding an operation** = one row here, its input type with its `Handler` impl in the module
-//! of its family, and its tests (ARCHITECTURE.md, "Adding an operation").
+//! of its family, `scripts/iam-shapes --write` (its input's constraints: `shapes::input` does not
+//! compile without them), and its tests (ARCHITECTURE.md, "Adding an operation").
 
 use std::future::Future;
 
@@ -62,6 +68,9 @@ pub trait Members {
     fn tags(&self, name: &str) -> Result<Vec<Tag>, ApiError>;
     /// One string field of each structure of a list (`PolicyArns` → `arn`), in member order.
     fn structure_list(&self, name: &str, field: &str) -> Result<Vec<String>, ApiError>;
+    /// Every item of a list, in member order: a string (`TagKeys.member.1`) or a structure's
+    /// fields (`Tags.member.1.Key`); what the input's shape checks (`validate::check_members`).
+    fn items(&self, name: &str) -> Result<Vec<ListItem>, ApiError>;
 
     fn string(&self, name: &str) -> Option<String> {
         self.get(name).map(str::to_owned)
@@ -101,6 +110,28 @@ pub trait Members {
     /// A password member (redacted `Debug`).
     fn password(&self, name: &str) -> Option<Password> {
         self.get(name).map(Password::new)
+    }
+}
+
+/// One item of a list member as the protocol carries it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ListItem {
+    /// The item of a list of strings (`TagKeys.member.1`).
+    pub text: Option<String>,
+    /// The fields of an item of a list of structures (`Tags.member.1.Key`), by name.
+    pub fields: Vec<(String, String)>,
+}
+
+impl ListItem {
+    pub fn text(&self) -> Option<&str> {
+        self.text.as_deref()
+    }
+
+    pub fn field(&self, name: &str) -> Option<&str> {
+        self.fields
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
     }
 }
 
@@ -213,8 +244,13 @@ macro_rules! operations {
         }
 
         impl Operation {
-            /// Decodes the input of `op` from a request's members, with AWS's validation errors.
+            /// Decodes the input of `op` from a request's members, with AWS's validation errors:
+            /// first every constraint of botocore's model on the input's members
+            /// ([`super::shapes`]), then the handler's own decoding. The pipeline reports these
+            /// errors after authentication and before authorisation: AWS validates a request
+            /// against its model before it authorises it.
             pub fn decode(op: OpName, m: &dyn Members) -> Result<Operation, ApiError> {
+                crate::validate::check_members(super::shapes::input(op), m)?;
                 Ok(match op {
                     $(OpName::$name => Operation::$name(<$input as Handler>::decode(m)?),)*
                 })

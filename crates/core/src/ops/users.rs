@@ -5,14 +5,12 @@ use crate::ids::{self, IdKind};
 use crate::model::{EntityKind, Tag, User};
 use crate::principal::Principal;
 use crate::store::Tx;
-use crate::validate::{self as v, Validator};
 
 #[allow(unused_imports)]
 use super::*;
 use super::{
-    Ctx, Output, Page, account_id, decode_marker, encode_marker, marker_offset, merge_tags,
-    page_params, reject_duplicate_tag_keys, remove_tags, slice_page, validate_tag_keys,
-    validate_tags,
+    Ctx, Output, Page, account_id, decode_marker, encode_marker, marker_offset, merge_tags, opt,
+    page_size, reject_duplicate_tag_keys, remove_tags, slice_page,
 };
 
 pub(crate) fn no_such_user(name: &str) -> ApiError {
@@ -37,18 +35,7 @@ pub(super) async fn create_user<T: Tx>(
     permissions_boundary: Option<String>,
     tags: Vec<Tag>,
 ) -> Result<Output, OpError> {
-    let mut v = Validator::new();
-    let name = v
-        .required_string("userName", user_name.as_deref(), &v::USER_NAME)
-        .to_owned();
-    v.opt_string("path", path.as_deref(), &v::PATH);
-    v.opt_string(
-        "permissionsBoundary",
-        permissions_boundary.as_deref(),
-        &v::ARN,
-    );
-    validate_tags(&mut v, &tags);
-    v.finish()?;
+    let name = opt(&user_name);
     reject_duplicate_tag_keys(&tags)?;
     let acct = account_id(ctx);
     if let Some(existing) = tx.get_user(acct, &name).await? {
@@ -81,9 +68,6 @@ pub(super) async fn get_user<T: Tx>(
     ctx: &Ctx<'_>,
     user_name: Option<String>,
 ) -> Result<Output, OpError> {
-    let mut v = Validator::new();
-    v.opt_string("userName", user_name.as_deref(), &v::EXISTING_USER_NAME);
-    v.finish()?;
     let user = match (user_name, &ctx.caller.principal) {
         (Some(name), _) => require_user(tx, ctx, &name).await?,
         (None, Principal::User(me)) => require_user(tx, ctx, &me.name).await?,
@@ -116,10 +100,7 @@ pub(super) async fn list_users<T: Tx>(
     marker: Option<String>,
     max_items: Option<i64>,
 ) -> Result<Output, OpError> {
-    let mut v = Validator::new();
-    v.opt_string("pathPrefix", path_prefix.as_deref(), &v::PATH_PREFIX);
-    let max = page_params(&mut v, marker.as_deref(), max_items);
-    v.finish()?;
+    let max = page_size(max_items);
     let after = marker.as_deref().map(decode_marker).transpose()?;
     let prefix = path_prefix.as_deref().unwrap_or("/");
     let mut users = tx
@@ -155,12 +136,7 @@ pub(super) async fn update_user<T: Tx>(
     new_user_name: Option<String>,
     new_path: Option<String>,
 ) -> Result<Output, OpError> {
-    let mut v = Validator::new();
-    let name = v.required_string("userName", user_name.as_deref(), &v::EXISTING_USER_NAME);
-    v.opt_string("newUserName", new_user_name.as_deref(), &v::USER_NAME);
-    v.opt_string("newPath", new_path.as_deref(), &v::PATH);
-    v.finish()?;
-    let mut user = require_user(tx, ctx, name).await?;
+    let mut user = require_user(tx, ctx, &opt(&user_name)).await?;
     if let Some(new_name) = new_user_name {
         if let Some(other) = tx.get_user(account_id(ctx), &new_name).await?
             && other.user_id != user.user_id
@@ -184,10 +160,7 @@ pub(super) async fn delete_user<T: Tx>(
     ctx: &Ctx<'_>,
     user_name: Option<String>,
 ) -> Result<Output, OpError> {
-    let mut v = Validator::new();
-    let name = v.required_string("userName", user_name.as_deref(), &v::EXISTING_USER_NAME);
-    v.finish()?;
-    let user = require_user(tx, ctx, name).await?;
+    let user = require_user(tx, ctx, &opt(&user_name)).await?;
     if !tx
         .list_access_keys(account_id(ctx), Some(&user.user_id))
         .await?
@@ -231,15 +204,8 @@ pub(super) async fn tag_user<T: Tx>(
     user_name: Option<String>,
     tags: Vec<Tag>,
 ) -> Result<Output, OpError> {
-    let mut v = Validator::new();
-    let name = v.required_string("userName", user_name.as_deref(), &v::EXISTING_USER_NAME);
-    if tags.is_empty() {
-        v.required("tags", None);
-    }
-    validate_tags(&mut v, &tags);
-    v.finish()?;
     reject_duplicate_tag_keys(&tags)?;
-    let mut user = require_user(tx, ctx, name).await?;
+    let mut user = require_user(tx, ctx, &opt(&user_name)).await?;
     merge_tags(&mut user.tags, tags, "TagsPerUser")?;
     tx.update_user(&user).await?;
     Ok(Output::Empty)
@@ -251,11 +217,7 @@ pub(super) async fn untag_user<T: Tx>(
     user_name: Option<String>,
     tag_keys: Vec<String>,
 ) -> Result<Output, OpError> {
-    let mut v = Validator::new();
-    let name = v.required_string("userName", user_name.as_deref(), &v::EXISTING_USER_NAME);
-    validate_tag_keys(&mut v, &tag_keys);
-    v.finish()?;
-    let mut user = require_user(tx, ctx, name).await?;
+    let mut user = require_user(tx, ctx, &opt(&user_name)).await?;
     remove_tags(&mut user.tags, &tag_keys);
     tx.update_user(&user).await?;
     Ok(Output::Empty)
@@ -268,11 +230,8 @@ pub(super) async fn list_user_tags<T: Tx>(
     marker: Option<String>,
     max_items: Option<i64>,
 ) -> Result<Output, OpError> {
-    let mut v = Validator::new();
-    let name = v.required_string("userName", user_name.as_deref(), &v::EXISTING_USER_NAME);
-    let max = page_params(&mut v, marker.as_deref(), max_items);
-    v.finish()?;
-    let user = require_user(tx, ctx, name).await?;
+    let max = page_size(max_items);
+    let user = require_user(tx, ctx, &opt(&user_name)).await?;
     let (tags, page) = slice_page(&user.tags, marker_offset(marker.as_deref())?, max);
     Ok(Output::Tags { tags, page })
 }
