@@ -150,61 +150,39 @@ pub(super) async fn delete_access_key<T: Tx>(
 
 // ── Operation inputs (rows of `table.rs`) ──────────────────────────────────────────────────────
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CreateAccessKey {
-    pub user_name: Option<String>,
+input! {
+    pub struct CreateAccessKey {
+        user_name: Option<String> = string("UserName"),
+    }
 }
 
 impl Handler for CreateAccessKey {
-    fn decode(m: &dyn Members) -> Result<Self, ApiError> {
-        Ok(CreateAccessKey {
-            user_name: m.string("UserName"),
-        })
-    }
-
-    async fn target<T: Tx>(
-        &self,
-        op: OpName,
-        tx: &mut T,
-        ctx: &Ctx<'_>,
-    ) -> Result<Target, OpError> {
+    async fn target<T: Tx>(&self, op: OpName, tx: &mut T, ctx: &Ctx<'_>) -> Targeted {
         let CreateAccessKey { user_name } = self;
         user_permission(tx, ctx, op, user_name.as_deref(), None, Vec::new()).await
     }
 
-    async fn run<T: Tx>(self, tx: &mut T, ctx: &Ctx<'_>) -> Result<Output, OpError> {
+    async fn run<T: Tx>(self, tx: &mut T, ctx: &Ctx<'_>) -> Ran {
         let CreateAccessKey { user_name } = self;
         create_access_key(tx, ctx, user_name).await
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ListAccessKeys {
-    pub user_name: Option<String>,
-    pub marker: Option<String>,
-    pub max_items: Option<i64>,
+input! {
+    pub struct ListAccessKeys {
+        user_name: Option<String> = string("UserName"),
+        marker: Option<String> = string("Marker"),
+        max_items: Option<i64> = integer("MaxItems"),
+    }
 }
 
 impl Handler for ListAccessKeys {
-    fn decode(m: &dyn Members) -> Result<Self, ApiError> {
-        Ok(ListAccessKeys {
-            user_name: m.string("UserName"),
-            marker: m.string("Marker"),
-            max_items: m.integer("MaxItems")?,
-        })
-    }
-
-    async fn target<T: Tx>(
-        &self,
-        op: OpName,
-        tx: &mut T,
-        ctx: &Ctx<'_>,
-    ) -> Result<Target, OpError> {
+    async fn target<T: Tx>(&self, op: OpName, tx: &mut T, ctx: &Ctx<'_>) -> Targeted {
         let ListAccessKeys { user_name, .. } = self;
         user_permission(tx, ctx, op, user_name.as_deref(), None, Vec::new()).await
     }
 
-    async fn run<T: Tx>(self, tx: &mut T, ctx: &Ctx<'_>) -> Result<Output, OpError> {
+    async fn run<T: Tx>(self, tx: &mut T, ctx: &Ctx<'_>) -> Ran {
         let ListAccessKeys {
             user_name,
             marker,
@@ -214,33 +192,21 @@ impl Handler for ListAccessKeys {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct UpdateAccessKey {
-    pub user_name: Option<String>,
-    pub access_key_id: Option<String>,
-    pub status: Option<String>,
+input! {
+    pub struct UpdateAccessKey {
+        user_name: Option<String> = string("UserName"),
+        access_key_id: Option<String> = string("AccessKeyId"),
+        status: Option<String> = string("Status"),
+    }
 }
 
 impl Handler for UpdateAccessKey {
-    fn decode(m: &dyn Members) -> Result<Self, ApiError> {
-        Ok(UpdateAccessKey {
-            user_name: m.string("UserName"),
-            access_key_id: m.string("AccessKeyId"),
-            status: m.string("Status"),
-        })
-    }
-
-    async fn target<T: Tx>(
-        &self,
-        op: OpName,
-        tx: &mut T,
-        ctx: &Ctx<'_>,
-    ) -> Result<Target, OpError> {
+    async fn target<T: Tx>(&self, op: OpName, tx: &mut T, ctx: &Ctx<'_>) -> Targeted {
         let UpdateAccessKey { user_name, .. } = self;
         user_permission(tx, ctx, op, user_name.as_deref(), None, Vec::new()).await
     }
 
-    async fn run<T: Tx>(self, tx: &mut T, ctx: &Ctx<'_>) -> Result<Output, OpError> {
+    async fn run<T: Tx>(self, tx: &mut T, ctx: &Ctx<'_>) -> Ran {
         let UpdateAccessKey {
             user_name,
             access_key_id,
@@ -250,31 +216,20 @@ impl Handler for UpdateAccessKey {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DeleteAccessKey {
-    pub user_name: Option<String>,
-    pub access_key_id: Option<String>,
+input! {
+    pub struct DeleteAccessKey {
+        user_name: Option<String> = string("UserName"),
+        access_key_id: Option<String> = string("AccessKeyId"),
+    }
 }
 
 impl Handler for DeleteAccessKey {
-    fn decode(m: &dyn Members) -> Result<Self, ApiError> {
-        Ok(DeleteAccessKey {
-            user_name: m.string("UserName"),
-            access_key_id: m.string("AccessKeyId"),
-        })
-    }
-
-    async fn target<T: Tx>(
-        &self,
-        op: OpName,
-        tx: &mut T,
-        ctx: &Ctx<'_>,
-    ) -> Result<Target, OpError> {
+    async fn target<T: Tx>(&self, op: OpName, tx: &mut T, ctx: &Ctx<'_>) -> Targeted {
         let DeleteAccessKey { user_name, .. } = self;
         user_permission(tx, ctx, op, user_name.as_deref(), None, Vec::new()).await
     }
 
-    async fn run<T: Tx>(self, tx: &mut T, ctx: &Ctx<'_>) -> Result<Output, OpError> {
+    async fn run<T: Tx>(self, tx: &mut T, ctx: &Ctx<'_>) -> Ran {
         let DeleteAccessKey {
             user_name,
             access_key_id,

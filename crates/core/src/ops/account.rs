@@ -304,20 +304,12 @@ pub(super) async fn authorization_details<T: Tx>(
 
 // ── Operation inputs (rows of `table.rs`) ──────────────────────────────────────────────────────
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct GetAccountSummary {}
+input! {
+    pub struct GetAccountSummary {}
+}
 
 impl Handler for GetAccountSummary {
-    fn decode(_m: &dyn Members) -> Result<Self, ApiError> {
-        Ok(GetAccountSummary {})
-    }
-
-    async fn target<T: Tx>(
-        &self,
-        op: OpName,
-        _tx: &mut T,
-        _ctx: &Ctx<'_>,
-    ) -> Result<Target, OpError> {
+    async fn target<T: Tx>(&self, op: OpName, _tx: &mut T, _ctx: &Ctx<'_>) -> Targeted {
         Ok(Target::Resource(Permission {
             action: iam_action(op),
             resource: "*".to_owned(),
@@ -325,33 +317,21 @@ impl Handler for GetAccountSummary {
         }))
     }
 
-    async fn run<T: Tx>(self, tx: &mut T, ctx: &Ctx<'_>) -> Result<Output, OpError> {
+    async fn run<T: Tx>(self, tx: &mut T, ctx: &Ctx<'_>) -> Ran {
         summary(tx, ctx).await
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct GetAccountAuthorizationDetails {
-    pub filter: Vec<String>,
-    pub marker: Option<String>,
-    pub max_items: Option<i64>,
+input! {
+    pub struct GetAccountAuthorizationDetails {
+        filter: Vec<String> = list("Filter"),
+        marker: Option<String> = string("Marker"),
+        max_items: Option<i64> = integer("MaxItems"),
+    }
 }
 
 impl Handler for GetAccountAuthorizationDetails {
-    fn decode(m: &dyn Members) -> Result<Self, ApiError> {
-        Ok(GetAccountAuthorizationDetails {
-            filter: m.list("Filter")?,
-            marker: m.string("Marker"),
-            max_items: m.integer("MaxItems")?,
-        })
-    }
-
-    async fn target<T: Tx>(
-        &self,
-        op: OpName,
-        _tx: &mut T,
-        _ctx: &Ctx<'_>,
-    ) -> Result<Target, OpError> {
+    async fn target<T: Tx>(&self, op: OpName, _tx: &mut T, _ctx: &Ctx<'_>) -> Targeted {
         Ok(Target::Resource(Permission {
             action: iam_action(op),
             resource: "*".to_owned(),
@@ -359,7 +339,7 @@ impl Handler for GetAccountAuthorizationDetails {
         }))
     }
 
-    async fn run<T: Tx>(self, tx: &mut T, ctx: &Ctx<'_>) -> Result<Output, OpError> {
+    async fn run<T: Tx>(self, tx: &mut T, ctx: &Ctx<'_>) -> Ran {
         let GetAccountAuthorizationDetails {
             filter,
             marker,

@@ -134,7 +134,7 @@ pub struct AttachPolicy<E: EntityType> {
     pub entity: PhantomData<E>,
 }
 
-impl<E: EntityType> Handler for AttachPolicy<E> {
+impl<E: EntityType> Decode for AttachPolicy<E> {
     fn decode(m: &dyn Members) -> Result<Self, ApiError> {
         Ok(AttachPolicy {
             entity_name: m.string(E::NAME_MEMBER),
@@ -142,13 +142,10 @@ impl<E: EntityType> Handler for AttachPolicy<E> {
             entity: PhantomData,
         })
     }
+}
 
-    async fn target<T: Tx>(
-        &self,
-        op: OpName,
-        tx: &mut T,
-        ctx: &Ctx<'_>,
-    ) -> Result<Target, OpError> {
+impl<E: EntityType> Handler for AttachPolicy<E> {
+    async fn target<T: Tx>(&self, op: OpName, tx: &mut T, ctx: &Ctx<'_>) -> Targeted {
         let AttachPolicy {
             entity_name,
             policy_arn,
@@ -165,7 +162,7 @@ impl<E: EntityType> Handler for AttachPolicy<E> {
         }
     }
 
-    async fn run<T: Tx>(self, tx: &mut T, ctx: &Ctx<'_>) -> Result<Output, OpError> {
+    async fn run<T: Tx>(self, tx: &mut T, ctx: &Ctx<'_>) -> Ran {
         let AttachPolicy {
             entity_name,
             policy_arn,
@@ -197,7 +194,7 @@ pub struct DetachPolicy<E: EntityType> {
     pub entity: PhantomData<E>,
 }
 
-impl<E: EntityType> Handler for DetachPolicy<E> {
+impl<E: EntityType> Decode for DetachPolicy<E> {
     fn decode(m: &dyn Members) -> Result<Self, ApiError> {
         Ok(DetachPolicy {
             entity_name: m.string(E::NAME_MEMBER),
@@ -205,13 +202,10 @@ impl<E: EntityType> Handler for DetachPolicy<E> {
             entity: PhantomData,
         })
     }
+}
 
-    async fn target<T: Tx>(
-        &self,
-        op: OpName,
-        tx: &mut T,
-        ctx: &Ctx<'_>,
-    ) -> Result<Target, OpError> {
+impl<E: EntityType> Handler for DetachPolicy<E> {
+    async fn target<T: Tx>(&self, op: OpName, tx: &mut T, ctx: &Ctx<'_>) -> Targeted {
         let DetachPolicy {
             entity_name,
             policy_arn,
@@ -228,7 +222,7 @@ impl<E: EntityType> Handler for DetachPolicy<E> {
         }
     }
 
-    async fn run<T: Tx>(self, tx: &mut T, ctx: &Ctx<'_>) -> Result<Output, OpError> {
+    async fn run<T: Tx>(self, tx: &mut T, ctx: &Ctx<'_>) -> Ran {
         let DetachPolicy {
             entity_name,
             policy_arn,
@@ -253,7 +247,7 @@ pub struct ListAttachedPolicies<E: EntityType> {
     pub entity: PhantomData<E>,
 }
 
-impl<E: EntityType> Handler for ListAttachedPolicies<E> {
+impl<E: EntityType> Decode for ListAttachedPolicies<E> {
     fn decode(m: &dyn Members) -> Result<Self, ApiError> {
         Ok(ListAttachedPolicies {
             entity_name: m.string(E::NAME_MEMBER),
@@ -263,13 +257,10 @@ impl<E: EntityType> Handler for ListAttachedPolicies<E> {
             entity: PhantomData,
         })
     }
+}
 
-    async fn target<T: Tx>(
-        &self,
-        op: OpName,
-        tx: &mut T,
-        ctx: &Ctx<'_>,
-    ) -> Result<Target, OpError> {
+impl<E: EntityType> Handler for ListAttachedPolicies<E> {
+    async fn target<T: Tx>(&self, op: OpName, tx: &mut T, ctx: &Ctx<'_>) -> Targeted {
         let ListAttachedPolicies { entity_name, .. } = self;
         let entity = &E::KIND;
         match entity {
@@ -285,7 +276,7 @@ impl<E: EntityType> Handler for ListAttachedPolicies<E> {
         }
     }
 
-    async fn run<T: Tx>(self, tx: &mut T, ctx: &Ctx<'_>) -> Result<Output, OpError> {
+    async fn run<T: Tx>(self, tx: &mut T, ctx: &Ctx<'_>) -> Ran {
         let ListAttachedPolicies {
             entity_name,
             path_prefix,
@@ -323,7 +314,7 @@ pub struct PutInlinePolicy<E: EntityType> {
     pub entity: PhantomData<E>,
 }
 
-impl<E: EntityType> Handler for PutInlinePolicy<E> {
+impl<E: EntityType> Decode for PutInlinePolicy<E> {
     fn decode(m: &dyn Members) -> Result<Self, ApiError> {
         Ok(PutInlinePolicy {
             entity_name: m.string(E::NAME_MEMBER),
@@ -332,13 +323,10 @@ impl<E: EntityType> Handler for PutInlinePolicy<E> {
             entity: PhantomData,
         })
     }
+}
 
-    async fn target<T: Tx>(
-        &self,
-        op: OpName,
-        tx: &mut T,
-        ctx: &Ctx<'_>,
-    ) -> Result<Target, OpError> {
+impl<E: EntityType> Handler for PutInlinePolicy<E> {
+    async fn target<T: Tx>(&self, op: OpName, tx: &mut T, ctx: &Ctx<'_>) -> Targeted {
         let PutInlinePolicy { entity_name, .. } = self;
         let entity = &E::KIND;
         match entity {
@@ -354,7 +342,7 @@ impl<E: EntityType> Handler for PutInlinePolicy<E> {
         }
     }
 
-    async fn run<T: Tx>(self, tx: &mut T, ctx: &Ctx<'_>) -> Result<Output, OpError> {
+    async fn run<T: Tx>(self, tx: &mut T, ctx: &Ctx<'_>) -> Ran {
         let PutInlinePolicy {
             entity_name,
             policy_name,
@@ -402,7 +390,7 @@ pub struct GetInlinePolicy<E: EntityType> {
     pub entity: PhantomData<E>,
 }
 
-impl<E: EntityType> Handler for GetInlinePolicy<E> {
+impl<E: EntityType> Decode for GetInlinePolicy<E> {
     fn decode(m: &dyn Members) -> Result<Self, ApiError> {
         Ok(GetInlinePolicy {
             entity_name: m.string(E::NAME_MEMBER),
@@ -410,13 +398,10 @@ impl<E: EntityType> Handler for GetInlinePolicy<E> {
             entity: PhantomData,
         })
     }
+}
 
-    async fn target<T: Tx>(
-        &self,
-        op: OpName,
-        tx: &mut T,
-        ctx: &Ctx<'_>,
-    ) -> Result<Target, OpError> {
+impl<E: EntityType> Handler for GetInlinePolicy<E> {
+    async fn target<T: Tx>(&self, op: OpName, tx: &mut T, ctx: &Ctx<'_>) -> Targeted {
         let GetInlinePolicy { entity_name, .. } = self;
         let entity = &E::KIND;
         match entity {
@@ -432,7 +417,7 @@ impl<E: EntityType> Handler for GetInlinePolicy<E> {
         }
     }
 
-    async fn run<T: Tx>(self, tx: &mut T, ctx: &Ctx<'_>) -> Result<Output, OpError> {
+    async fn run<T: Tx>(self, tx: &mut T, ctx: &Ctx<'_>) -> Ran {
         let GetInlinePolicy {
             entity_name,
             policy_name,
@@ -461,7 +446,7 @@ pub struct DeleteInlinePolicy<E: EntityType> {
     pub entity: PhantomData<E>,
 }
 
-impl<E: EntityType> Handler for DeleteInlinePolicy<E> {
+impl<E: EntityType> Decode for DeleteInlinePolicy<E> {
     fn decode(m: &dyn Members) -> Result<Self, ApiError> {
         Ok(DeleteInlinePolicy {
             entity_name: m.string(E::NAME_MEMBER),
@@ -469,13 +454,10 @@ impl<E: EntityType> Handler for DeleteInlinePolicy<E> {
             entity: PhantomData,
         })
     }
+}
 
-    async fn target<T: Tx>(
-        &self,
-        op: OpName,
-        tx: &mut T,
-        ctx: &Ctx<'_>,
-    ) -> Result<Target, OpError> {
+impl<E: EntityType> Handler for DeleteInlinePolicy<E> {
+    async fn target<T: Tx>(&self, op: OpName, tx: &mut T, ctx: &Ctx<'_>) -> Targeted {
         let DeleteInlinePolicy { entity_name, .. } = self;
         let entity = &E::KIND;
         match entity {
@@ -491,7 +473,7 @@ impl<E: EntityType> Handler for DeleteInlinePolicy<E> {
         }
     }
 
-    async fn run<T: Tx>(self, tx: &mut T, ctx: &Ctx<'_>) -> Result<Output, OpError> {
+    async fn run<T: Tx>(self, tx: &mut T, ctx: &Ctx<'_>) -> Ran {
         let DeleteInlinePolicy {
             entity_name,
             policy_name,
@@ -515,7 +497,7 @@ pub struct ListInlinePolicies<E: EntityType> {
     pub entity: PhantomData<E>,
 }
 
-impl<E: EntityType> Handler for ListInlinePolicies<E> {
+impl<E: EntityType> Decode for ListInlinePolicies<E> {
     fn decode(m: &dyn Members) -> Result<Self, ApiError> {
         Ok(ListInlinePolicies {
             entity_name: m.string(E::NAME_MEMBER),
@@ -524,13 +506,10 @@ impl<E: EntityType> Handler for ListInlinePolicies<E> {
             entity: PhantomData,
         })
     }
+}
 
-    async fn target<T: Tx>(
-        &self,
-        op: OpName,
-        tx: &mut T,
-        ctx: &Ctx<'_>,
-    ) -> Result<Target, OpError> {
+impl<E: EntityType> Handler for ListInlinePolicies<E> {
+    async fn target<T: Tx>(&self, op: OpName, tx: &mut T, ctx: &Ctx<'_>) -> Targeted {
         let ListInlinePolicies { entity_name, .. } = self;
         let entity = &E::KIND;
         match entity {
@@ -546,7 +525,7 @@ impl<E: EntityType> Handler for ListInlinePolicies<E> {
         }
     }
 
-    async fn run<T: Tx>(self, tx: &mut T, ctx: &Ctx<'_>) -> Result<Output, OpError> {
+    async fn run<T: Tx>(self, tx: &mut T, ctx: &Ctx<'_>) -> Ran {
         let ListInlinePolicies {
             entity_name,
             marker,
@@ -562,26 +541,15 @@ impl<E: EntityType> Handler for ListInlinePolicies<E> {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PutUserPermissionsBoundary {
-    pub user_name: Option<String>,
-    pub permissions_boundary: Option<String>,
+input! {
+    pub struct PutUserPermissionsBoundary {
+        user_name: Option<String> = string("UserName"),
+        permissions_boundary: Option<String> = string("PermissionsBoundary"),
+    }
 }
 
 impl Handler for PutUserPermissionsBoundary {
-    fn decode(m: &dyn Members) -> Result<Self, ApiError> {
-        Ok(PutUserPermissionsBoundary {
-            user_name: m.string("UserName"),
-            permissions_boundary: m.string("PermissionsBoundary"),
-        })
-    }
-
-    async fn target<T: Tx>(
-        &self,
-        op: OpName,
-        tx: &mut T,
-        ctx: &Ctx<'_>,
-    ) -> Result<Target, OpError> {
+    async fn target<T: Tx>(&self, op: OpName, tx: &mut T, ctx: &Ctx<'_>) -> Targeted {
         let PutUserPermissionsBoundary {
             user_name,
             permissions_boundary,
@@ -593,7 +561,7 @@ impl Handler for PutUserPermissionsBoundary {
         user_permission(tx, ctx, op, Some(&opt(user_name)), None, keys).await
     }
 
-    async fn run<T: Tx>(self, tx: &mut T, ctx: &Ctx<'_>) -> Result<Output, OpError> {
+    async fn run<T: Tx>(self, tx: &mut T, ctx: &Ctx<'_>) -> Ran {
         let PutUserPermissionsBoundary {
             user_name,
             permissions_boundary,
@@ -608,29 +576,19 @@ impl Handler for PutUserPermissionsBoundary {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DeleteUserPermissionsBoundary {
-    pub user_name: Option<String>,
+input! {
+    pub struct DeleteUserPermissionsBoundary {
+        user_name: Option<String> = string("UserName"),
+    }
 }
 
 impl Handler for DeleteUserPermissionsBoundary {
-    fn decode(m: &dyn Members) -> Result<Self, ApiError> {
-        Ok(DeleteUserPermissionsBoundary {
-            user_name: m.string("UserName"),
-        })
-    }
-
-    async fn target<T: Tx>(
-        &self,
-        op: OpName,
-        tx: &mut T,
-        ctx: &Ctx<'_>,
-    ) -> Result<Target, OpError> {
+    async fn target<T: Tx>(&self, op: OpName, tx: &mut T, ctx: &Ctx<'_>) -> Targeted {
         let DeleteUserPermissionsBoundary { user_name } = self;
         user_permission(tx, ctx, op, Some(&opt(user_name)), None, Vec::new()).await
     }
 
-    async fn run<T: Tx>(self, tx: &mut T, ctx: &Ctx<'_>) -> Result<Output, OpError> {
+    async fn run<T: Tx>(self, tx: &mut T, ctx: &Ctx<'_>) -> Ran {
         let DeleteUserPermissionsBoundary { user_name } = self;
         let e = require_entity(tx, ctx, EntityKind::User, user_name.as_deref()).await?;
         let mut user = require_user(tx, ctx, &e.name).await?;

@@ -42,31 +42,20 @@ fn with_arns(ctx: &Ctx<'_>, groups: Vec<Group>) -> Vec<(Group, String)> {
 
 // ── Operation inputs (rows of `table.rs`) ──────────────────────────────────────────────────────
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CreateGroup {
-    pub group_name: Option<String>,
-    pub path: Option<String>,
+input! {
+    pub struct CreateGroup {
+        group_name: Option<String> = string("GroupName"),
+        path: Option<String> = string("Path"),
+    }
 }
 
 impl Handler for CreateGroup {
-    fn decode(m: &dyn Members) -> Result<Self, ApiError> {
-        Ok(CreateGroup {
-            group_name: m.string("GroupName"),
-            path: m.string("Path"),
-        })
-    }
-
-    async fn target<T: Tx>(
-        &self,
-        op: OpName,
-        tx: &mut T,
-        ctx: &Ctx<'_>,
-    ) -> Result<Target, OpError> {
+    async fn target<T: Tx>(&self, op: OpName, tx: &mut T, ctx: &Ctx<'_>) -> Targeted {
         let CreateGroup { group_name, path } = self;
         group_permission(tx, ctx, op, &opt(group_name), path.as_deref(), Vec::new()).await
     }
 
-    async fn run<T: Tx>(self, tx: &mut T, ctx: &Ctx<'_>) -> Result<Output, OpError> {
+    async fn run<T: Tx>(self, tx: &mut T, ctx: &Ctx<'_>) -> Ran {
         let CreateGroup { group_name, path } = self;
         let name = opt(&group_name);
         if let Some(existing) = tx.get_group(account_id(ctx), &name).await? {
@@ -89,33 +78,21 @@ impl Handler for CreateGroup {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct GetGroup {
-    pub group_name: Option<String>,
-    pub marker: Option<String>,
-    pub max_items: Option<i64>,
+input! {
+    pub struct GetGroup {
+        group_name: Option<String> = string("GroupName"),
+        marker: Option<String> = string("Marker"),
+        max_items: Option<i64> = integer("MaxItems"),
+    }
 }
 
 impl Handler for GetGroup {
-    fn decode(m: &dyn Members) -> Result<Self, ApiError> {
-        Ok(GetGroup {
-            group_name: m.string("GroupName"),
-            marker: m.string("Marker"),
-            max_items: m.integer("MaxItems")?,
-        })
-    }
-
-    async fn target<T: Tx>(
-        &self,
-        op: OpName,
-        tx: &mut T,
-        ctx: &Ctx<'_>,
-    ) -> Result<Target, OpError> {
+    async fn target<T: Tx>(&self, op: OpName, tx: &mut T, ctx: &Ctx<'_>) -> Targeted {
         let GetGroup { group_name, .. } = self;
         group_permission(tx, ctx, op, &opt(group_name), None, Vec::new()).await
     }
 
-    async fn run<T: Tx>(self, tx: &mut T, ctx: &Ctx<'_>) -> Result<Output, OpError> {
+    async fn run<T: Tx>(self, tx: &mut T, ctx: &Ctx<'_>) -> Ran {
         let GetGroup {
             group_name,
             marker,
@@ -155,33 +132,21 @@ impl Handler for GetGroup {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct UpdateGroup {
-    pub group_name: Option<String>,
-    pub new_group_name: Option<String>,
-    pub new_path: Option<String>,
+input! {
+    pub struct UpdateGroup {
+        group_name: Option<String> = string("GroupName"),
+        new_group_name: Option<String> = string("NewGroupName"),
+        new_path: Option<String> = string("NewPath"),
+    }
 }
 
 impl Handler for UpdateGroup {
-    fn decode(m: &dyn Members) -> Result<Self, ApiError> {
-        Ok(UpdateGroup {
-            group_name: m.string("GroupName"),
-            new_group_name: m.string("NewGroupName"),
-            new_path: m.string("NewPath"),
-        })
-    }
-
-    async fn target<T: Tx>(
-        &self,
-        op: OpName,
-        tx: &mut T,
-        ctx: &Ctx<'_>,
-    ) -> Result<Target, OpError> {
+    async fn target<T: Tx>(&self, op: OpName, tx: &mut T, ctx: &Ctx<'_>) -> Targeted {
         let UpdateGroup { group_name, .. } = self;
         group_permission(tx, ctx, op, &opt(group_name), None, Vec::new()).await
     }
 
-    async fn run<T: Tx>(self, tx: &mut T, ctx: &Ctx<'_>) -> Result<Output, OpError> {
+    async fn run<T: Tx>(self, tx: &mut T, ctx: &Ctx<'_>) -> Ran {
         let UpdateGroup {
             group_name,
             new_group_name,
@@ -208,29 +173,19 @@ impl Handler for UpdateGroup {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DeleteGroup {
-    pub group_name: Option<String>,
+input! {
+    pub struct DeleteGroup {
+        group_name: Option<String> = string("GroupName"),
+    }
 }
 
 impl Handler for DeleteGroup {
-    fn decode(m: &dyn Members) -> Result<Self, ApiError> {
-        Ok(DeleteGroup {
-            group_name: m.string("GroupName"),
-        })
-    }
-
-    async fn target<T: Tx>(
-        &self,
-        op: OpName,
-        tx: &mut T,
-        ctx: &Ctx<'_>,
-    ) -> Result<Target, OpError> {
+    async fn target<T: Tx>(&self, op: OpName, tx: &mut T, ctx: &Ctx<'_>) -> Targeted {
         let DeleteGroup { group_name } = self;
         group_permission(tx, ctx, op, &opt(group_name), None, Vec::new()).await
     }
 
-    async fn run<T: Tx>(self, tx: &mut T, ctx: &Ctx<'_>) -> Result<Output, OpError> {
+    async fn run<T: Tx>(self, tx: &mut T, ctx: &Ctx<'_>) -> Ran {
         let DeleteGroup { group_name } = self;
         let name = opt(&group_name);
         let group = require_group(tx, ctx, &name).await?;
@@ -251,32 +206,20 @@ impl Handler for DeleteGroup {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ListGroups {
-    pub path_prefix: Option<String>,
-    pub marker: Option<String>,
-    pub max_items: Option<i64>,
+input! {
+    pub struct ListGroups {
+        path_prefix: Option<String> = string("PathPrefix"),
+        marker: Option<String> = string("Marker"),
+        max_items: Option<i64> = integer("MaxItems"),
+    }
 }
 
 impl Handler for ListGroups {
-    fn decode(m: &dyn Members) -> Result<Self, ApiError> {
-        Ok(ListGroups {
-            path_prefix: m.string("PathPrefix"),
-            marker: m.string("Marker"),
-            max_items: m.integer("MaxItems")?,
-        })
-    }
-
-    async fn target<T: Tx>(
-        &self,
-        op: OpName,
-        _tx: &mut T,
-        ctx: &Ctx<'_>,
-    ) -> Result<Target, OpError> {
+    async fn target<T: Tx>(&self, op: OpName, _tx: &mut T, ctx: &Ctx<'_>) -> Targeted {
         Ok(list_target(ctx, op, "group"))
     }
 
-    async fn run<T: Tx>(self, tx: &mut T, ctx: &Ctx<'_>) -> Result<Output, OpError> {
+    async fn run<T: Tx>(self, tx: &mut T, ctx: &Ctx<'_>) -> Ran {
         let ListGroups {
             path_prefix,
             marker,
@@ -305,31 +248,20 @@ impl Handler for ListGroups {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AddUserToGroup {
-    pub group_name: Option<String>,
-    pub user_name: Option<String>,
+input! {
+    pub struct AddUserToGroup {
+        group_name: Option<String> = string("GroupName"),
+        user_name: Option<String> = string("UserName"),
+    }
 }
 
 impl Handler for AddUserToGroup {
-    fn decode(m: &dyn Members) -> Result<Self, ApiError> {
-        Ok(AddUserToGroup {
-            group_name: m.string("GroupName"),
-            user_name: m.string("UserName"),
-        })
-    }
-
-    async fn target<T: Tx>(
-        &self,
-        op: OpName,
-        tx: &mut T,
-        ctx: &Ctx<'_>,
-    ) -> Result<Target, OpError> {
+    async fn target<T: Tx>(&self, op: OpName, tx: &mut T, ctx: &Ctx<'_>) -> Targeted {
         let AddUserToGroup { group_name, .. } = self;
         group_permission(tx, ctx, op, &opt(group_name), None, Vec::new()).await
     }
 
-    async fn run<T: Tx>(self, tx: &mut T, ctx: &Ctx<'_>) -> Result<Output, OpError> {
+    async fn run<T: Tx>(self, tx: &mut T, ctx: &Ctx<'_>) -> Ran {
         let AddUserToGroup {
             group_name,
             user_name,
@@ -352,31 +284,20 @@ impl Handler for AddUserToGroup {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RemoveUserFromGroup {
-    pub group_name: Option<String>,
-    pub user_name: Option<String>,
+input! {
+    pub struct RemoveUserFromGroup {
+        group_name: Option<String> = string("GroupName"),
+        user_name: Option<String> = string("UserName"),
+    }
 }
 
 impl Handler for RemoveUserFromGroup {
-    fn decode(m: &dyn Members) -> Result<Self, ApiError> {
-        Ok(RemoveUserFromGroup {
-            group_name: m.string("GroupName"),
-            user_name: m.string("UserName"),
-        })
-    }
-
-    async fn target<T: Tx>(
-        &self,
-        op: OpName,
-        tx: &mut T,
-        ctx: &Ctx<'_>,
-    ) -> Result<Target, OpError> {
+    async fn target<T: Tx>(&self, op: OpName, tx: &mut T, ctx: &Ctx<'_>) -> Targeted {
         let RemoveUserFromGroup { group_name, .. } = self;
         group_permission(tx, ctx, op, &opt(group_name), None, Vec::new()).await
     }
 
-    async fn run<T: Tx>(self, tx: &mut T, ctx: &Ctx<'_>) -> Result<Output, OpError> {
+    async fn run<T: Tx>(self, tx: &mut T, ctx: &Ctx<'_>) -> Ran {
         let RemoveUserFromGroup {
             group_name,
             user_name,
@@ -399,33 +320,21 @@ impl Handler for RemoveUserFromGroup {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ListGroupsForUser {
-    pub user_name: Option<String>,
-    pub marker: Option<String>,
-    pub max_items: Option<i64>,
+input! {
+    pub struct ListGroupsForUser {
+        user_name: Option<String> = string("UserName"),
+        marker: Option<String> = string("Marker"),
+        max_items: Option<i64> = integer("MaxItems"),
+    }
 }
 
 impl Handler for ListGroupsForUser {
-    fn decode(m: &dyn Members) -> Result<Self, ApiError> {
-        Ok(ListGroupsForUser {
-            user_name: m.string("UserName"),
-            marker: m.string("Marker"),
-            max_items: m.integer("MaxItems")?,
-        })
-    }
-
-    async fn target<T: Tx>(
-        &self,
-        op: OpName,
-        tx: &mut T,
-        ctx: &Ctx<'_>,
-    ) -> Result<Target, OpError> {
+    async fn target<T: Tx>(&self, op: OpName, tx: &mut T, ctx: &Ctx<'_>) -> Targeted {
         let ListGroupsForUser { user_name, .. } = self;
         user_permission(tx, ctx, op, Some(&opt(user_name)), None, Vec::new()).await
     }
 
-    async fn run<T: Tx>(self, tx: &mut T, ctx: &Ctx<'_>) -> Result<Output, OpError> {
+    async fn run<T: Tx>(self, tx: &mut T, ctx: &Ctx<'_>) -> Ran {
         let ListGroupsForUser {
             user_name,
             marker,

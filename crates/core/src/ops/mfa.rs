@@ -550,28 +550,16 @@ pub(super) async fn list_mfa_device_tags<T: Tx>(
 
 // ── Operation inputs (rows of `table.rs`) ──────────────────────────────────────────────────────
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CreateVirtualMfaDevice {
-    pub name: Option<String>,
-    pub path: Option<String>,
-    pub tags: Vec<Tag>,
+input! {
+    pub struct CreateVirtualMfaDevice {
+        name: Option<String> = string("VirtualMFADeviceName"),
+        path: Option<String> = string("Path"),
+        tags: Vec<Tag> = tags("Tags"),
+    }
 }
 
 impl Handler for CreateVirtualMfaDevice {
-    fn decode(m: &dyn Members) -> Result<Self, ApiError> {
-        Ok(CreateVirtualMfaDevice {
-            name: m.string("VirtualMFADeviceName"),
-            path: m.string("Path"),
-            tags: m.tags("Tags")?,
-        })
-    }
-
-    async fn target<T: Tx>(
-        &self,
-        op: OpName,
-        _tx: &mut T,
-        ctx: &Ctx<'_>,
-    ) -> Result<Target, OpError> {
+    async fn target<T: Tx>(&self, op: OpName, _tx: &mut T, ctx: &Ctx<'_>) -> Targeted {
         let CreateVirtualMfaDevice { name, path, tags } = self;
         // The Service Authorization Reference: Create/Delete/Tag/Untag/ListTags act on the
         // device (`mfa`), Enable/Resync/Deactivate/List/Get on the user.
@@ -588,41 +576,28 @@ impl Handler for CreateVirtualMfaDevice {
         }))
     }
 
-    async fn run<T: Tx>(self, tx: &mut T, ctx: &Ctx<'_>) -> Result<Output, OpError> {
+    async fn run<T: Tx>(self, tx: &mut T, ctx: &Ctx<'_>) -> Ran {
         let CreateVirtualMfaDevice { name, path, tags } = self;
         create_virtual_mfa_device(tx, ctx, name, path, tags).await
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct EnableMfaDevice {
-    pub user_name: Option<String>,
-    pub serial_number: Option<String>,
-    pub code1: Option<CodeInput>,
-    pub code2: Option<CodeInput>,
+input! {
+    pub struct EnableMfaDevice {
+        user_name: Option<String> = string("UserName"),
+        serial_number: Option<String> = string("SerialNumber"),
+        code1: Option<CodeInput> = code("AuthenticationCode1"),
+        code2: Option<CodeInput> = code("AuthenticationCode2"),
+    }
 }
 
 impl Handler for EnableMfaDevice {
-    fn decode(m: &dyn Members) -> Result<Self, ApiError> {
-        Ok(EnableMfaDevice {
-            user_name: m.string("UserName"),
-            serial_number: m.string("SerialNumber"),
-            code1: m.code("AuthenticationCode1"),
-            code2: m.code("AuthenticationCode2"),
-        })
-    }
-
-    async fn target<T: Tx>(
-        &self,
-        op: OpName,
-        tx: &mut T,
-        ctx: &Ctx<'_>,
-    ) -> Result<Target, OpError> {
+    async fn target<T: Tx>(&self, op: OpName, tx: &mut T, ctx: &Ctx<'_>) -> Targeted {
         let EnableMfaDevice { user_name, .. } = self;
         user_permission(tx, ctx, op, Some(&opt(user_name)), None, Vec::new()).await
     }
 
-    async fn run<T: Tx>(self, tx: &mut T, ctx: &Ctx<'_>) -> Result<Output, OpError> {
+    async fn run<T: Tx>(self, tx: &mut T, ctx: &Ctx<'_>) -> Ran {
         let EnableMfaDevice {
             user_name,
             serial_number,
@@ -633,35 +608,22 @@ impl Handler for EnableMfaDevice {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ResyncMfaDevice {
-    pub user_name: Option<String>,
-    pub serial_number: Option<String>,
-    pub code1: Option<CodeInput>,
-    pub code2: Option<CodeInput>,
+input! {
+    pub struct ResyncMfaDevice {
+        user_name: Option<String> = string("UserName"),
+        serial_number: Option<String> = string("SerialNumber"),
+        code1: Option<CodeInput> = code("AuthenticationCode1"),
+        code2: Option<CodeInput> = code("AuthenticationCode2"),
+    }
 }
 
 impl Handler for ResyncMfaDevice {
-    fn decode(m: &dyn Members) -> Result<Self, ApiError> {
-        Ok(ResyncMfaDevice {
-            user_name: m.string("UserName"),
-            serial_number: m.string("SerialNumber"),
-            code1: m.code("AuthenticationCode1"),
-            code2: m.code("AuthenticationCode2"),
-        })
-    }
-
-    async fn target<T: Tx>(
-        &self,
-        op: OpName,
-        tx: &mut T,
-        ctx: &Ctx<'_>,
-    ) -> Result<Target, OpError> {
+    async fn target<T: Tx>(&self, op: OpName, tx: &mut T, ctx: &Ctx<'_>) -> Targeted {
         let ResyncMfaDevice { user_name, .. } = self;
         user_permission(tx, ctx, op, Some(&opt(user_name)), None, Vec::new()).await
     }
 
-    async fn run<T: Tx>(self, tx: &mut T, ctx: &Ctx<'_>) -> Result<Output, OpError> {
+    async fn run<T: Tx>(self, tx: &mut T, ctx: &Ctx<'_>) -> Ran {
         let ResyncMfaDevice {
             user_name,
             serial_number,
@@ -672,31 +634,20 @@ impl Handler for ResyncMfaDevice {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DeactivateMfaDevice {
-    pub user_name: Option<String>,
-    pub serial_number: Option<String>,
+input! {
+    pub struct DeactivateMfaDevice {
+        user_name: Option<String> = string("UserName"),
+        serial_number: Option<String> = string("SerialNumber"),
+    }
 }
 
 impl Handler for DeactivateMfaDevice {
-    fn decode(m: &dyn Members) -> Result<Self, ApiError> {
-        Ok(DeactivateMfaDevice {
-            user_name: m.string("UserName"),
-            serial_number: m.string("SerialNumber"),
-        })
-    }
-
-    async fn target<T: Tx>(
-        &self,
-        op: OpName,
-        tx: &mut T,
-        ctx: &Ctx<'_>,
-    ) -> Result<Target, OpError> {
+    async fn target<T: Tx>(&self, op: OpName, tx: &mut T, ctx: &Ctx<'_>) -> Targeted {
         let DeactivateMfaDevice { user_name, .. } = self;
         user_permission(tx, ctx, op, user_name.as_deref(), None, Vec::new()).await
     }
 
-    async fn run<T: Tx>(self, tx: &mut T, ctx: &Ctx<'_>) -> Result<Output, OpError> {
+    async fn run<T: Tx>(self, tx: &mut T, ctx: &Ctx<'_>) -> Ran {
         let DeactivateMfaDevice {
             user_name,
             serial_number,
@@ -705,61 +656,39 @@ impl Handler for DeactivateMfaDevice {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DeleteVirtualMfaDevice {
-    pub serial_number: Option<String>,
+input! {
+    pub struct DeleteVirtualMfaDevice {
+        serial_number: Option<String> = string("SerialNumber"),
+    }
 }
 
 impl Handler for DeleteVirtualMfaDevice {
-    fn decode(m: &dyn Members) -> Result<Self, ApiError> {
-        Ok(DeleteVirtualMfaDevice {
-            serial_number: m.string("SerialNumber"),
-        })
-    }
-
-    async fn target<T: Tx>(
-        &self,
-        op: OpName,
-        tx: &mut T,
-        ctx: &Ctx<'_>,
-    ) -> Result<Target, OpError> {
+    async fn target<T: Tx>(&self, op: OpName, tx: &mut T, ctx: &Ctx<'_>) -> Targeted {
         let DeleteVirtualMfaDevice { serial_number } = self;
         mfa_permission(tx, ctx, op, serial_number.as_deref(), Vec::new()).await
     }
 
-    async fn run<T: Tx>(self, tx: &mut T, ctx: &Ctx<'_>) -> Result<Output, OpError> {
+    async fn run<T: Tx>(self, tx: &mut T, ctx: &Ctx<'_>) -> Ran {
         let DeleteVirtualMfaDevice { serial_number } = self;
         delete_virtual_mfa_device(tx, ctx, serial_number).await
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ListMfaDevices {
-    pub user_name: Option<String>,
-    pub marker: Option<String>,
-    pub max_items: Option<i64>,
+input! {
+    pub struct ListMfaDevices {
+        user_name: Option<String> = string("UserName"),
+        marker: Option<String> = string("Marker"),
+        max_items: Option<i64> = integer("MaxItems"),
+    }
 }
 
 impl Handler for ListMfaDevices {
-    fn decode(m: &dyn Members) -> Result<Self, ApiError> {
-        Ok(ListMfaDevices {
-            user_name: m.string("UserName"),
-            marker: m.string("Marker"),
-            max_items: m.integer("MaxItems")?,
-        })
-    }
-
-    async fn target<T: Tx>(
-        &self,
-        op: OpName,
-        tx: &mut T,
-        ctx: &Ctx<'_>,
-    ) -> Result<Target, OpError> {
+    async fn target<T: Tx>(&self, op: OpName, tx: &mut T, ctx: &Ctx<'_>) -> Targeted {
         let ListMfaDevices { user_name, .. } = self;
         user_permission(tx, ctx, op, user_name.as_deref(), None, Vec::new()).await
     }
 
-    async fn run<T: Tx>(self, tx: &mut T, ctx: &Ctx<'_>) -> Result<Output, OpError> {
+    async fn run<T: Tx>(self, tx: &mut T, ctx: &Ctx<'_>) -> Ran {
         let ListMfaDevices {
             user_name,
             marker,
@@ -769,32 +698,20 @@ impl Handler for ListMfaDevices {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ListVirtualMfaDevices {
-    pub assignment_status: Option<String>,
-    pub marker: Option<String>,
-    pub max_items: Option<i64>,
+input! {
+    pub struct ListVirtualMfaDevices {
+        assignment_status: Option<String> = string("AssignmentStatus"),
+        marker: Option<String> = string("Marker"),
+        max_items: Option<i64> = integer("MaxItems"),
+    }
 }
 
 impl Handler for ListVirtualMfaDevices {
-    fn decode(m: &dyn Members) -> Result<Self, ApiError> {
-        Ok(ListVirtualMfaDevices {
-            assignment_status: m.string("AssignmentStatus"),
-            marker: m.string("Marker"),
-            max_items: m.integer("MaxItems")?,
-        })
-    }
-
-    async fn target<T: Tx>(
-        &self,
-        op: OpName,
-        _tx: &mut T,
-        ctx: &Ctx<'_>,
-    ) -> Result<Target, OpError> {
+    async fn target<T: Tx>(&self, op: OpName, _tx: &mut T, ctx: &Ctx<'_>) -> Targeted {
         Ok(list_target(ctx, op, "mfa"))
     }
 
-    async fn run<T: Tx>(self, tx: &mut T, ctx: &Ctx<'_>) -> Result<Output, OpError> {
+    async fn run<T: Tx>(self, tx: &mut T, ctx: &Ctx<'_>) -> Ran {
         let ListVirtualMfaDevices {
             assignment_status,
             marker,
@@ -804,31 +721,20 @@ impl Handler for ListVirtualMfaDevices {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct GetMfaDevice {
-    pub serial_number: Option<String>,
-    pub user_name: Option<String>,
+input! {
+    pub struct GetMfaDevice {
+        serial_number: Option<String> = string("SerialNumber"),
+        user_name: Option<String> = string("UserName"),
+    }
 }
 
 impl Handler for GetMfaDevice {
-    fn decode(m: &dyn Members) -> Result<Self, ApiError> {
-        Ok(GetMfaDevice {
-            serial_number: m.string("SerialNumber"),
-            user_name: m.string("UserName"),
-        })
-    }
-
-    async fn target<T: Tx>(
-        &self,
-        op: OpName,
-        tx: &mut T,
-        ctx: &Ctx<'_>,
-    ) -> Result<Target, OpError> {
+    async fn target<T: Tx>(&self, op: OpName, tx: &mut T, ctx: &Ctx<'_>) -> Targeted {
         let GetMfaDevice { user_name, .. } = self;
         user_permission(tx, ctx, op, user_name.as_deref(), None, Vec::new()).await
     }
 
-    async fn run<T: Tx>(self, tx: &mut T, ctx: &Ctx<'_>) -> Result<Output, OpError> {
+    async fn run<T: Tx>(self, tx: &mut T, ctx: &Ctx<'_>) -> Ran {
         let GetMfaDevice {
             serial_number,
             user_name,
@@ -837,26 +743,15 @@ impl Handler for GetMfaDevice {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TagMfaDevice {
-    pub serial_number: Option<String>,
-    pub tags: Vec<Tag>,
+input! {
+    pub struct TagMfaDevice {
+        serial_number: Option<String> = string("SerialNumber"),
+        tags: Vec<Tag> = tags("Tags"),
+    }
 }
 
 impl Handler for TagMfaDevice {
-    fn decode(m: &dyn Members) -> Result<Self, ApiError> {
-        Ok(TagMfaDevice {
-            serial_number: m.string("SerialNumber"),
-            tags: m.tags("Tags")?,
-        })
-    }
-
-    async fn target<T: Tx>(
-        &self,
-        op: OpName,
-        tx: &mut T,
-        ctx: &Ctx<'_>,
-    ) -> Result<Target, OpError> {
+    async fn target<T: Tx>(&self, op: OpName, tx: &mut T, ctx: &Ctx<'_>) -> Targeted {
         let TagMfaDevice {
             serial_number,
             tags,
@@ -871,7 +766,7 @@ impl Handler for TagMfaDevice {
         .await
     }
 
-    async fn run<T: Tx>(self, tx: &mut T, ctx: &Ctx<'_>) -> Result<Output, OpError> {
+    async fn run<T: Tx>(self, tx: &mut T, ctx: &Ctx<'_>) -> Ran {
         let TagMfaDevice {
             serial_number,
             tags,
@@ -880,26 +775,15 @@ impl Handler for TagMfaDevice {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct UntagMfaDevice {
-    pub serial_number: Option<String>,
-    pub tag_keys: Vec<String>,
+input! {
+    pub struct UntagMfaDevice {
+        serial_number: Option<String> = string("SerialNumber"),
+        tag_keys: Vec<String> = list("TagKeys"),
+    }
 }
 
 impl Handler for UntagMfaDevice {
-    fn decode(m: &dyn Members) -> Result<Self, ApiError> {
-        Ok(UntagMfaDevice {
-            serial_number: m.string("SerialNumber"),
-            tag_keys: m.list("TagKeys")?,
-        })
-    }
-
-    async fn target<T: Tx>(
-        &self,
-        op: OpName,
-        tx: &mut T,
-        ctx: &Ctx<'_>,
-    ) -> Result<Target, OpError> {
+    async fn target<T: Tx>(&self, op: OpName, tx: &mut T, ctx: &Ctx<'_>) -> Targeted {
         let UntagMfaDevice {
             serial_number,
             tag_keys,
@@ -908,7 +792,7 @@ impl Handler for UntagMfaDevice {
         mfa_permission(tx, ctx, op, serial_number.as_deref(), keys).await
     }
 
-    async fn run<T: Tx>(self, tx: &mut T, ctx: &Ctx<'_>) -> Result<Output, OpError> {
+    async fn run<T: Tx>(self, tx: &mut T, ctx: &Ctx<'_>) -> Ran {
         let UntagMfaDevice {
             serial_number,
             tag_keys,
@@ -917,33 +801,21 @@ impl Handler for UntagMfaDevice {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ListMfaDeviceTags {
-    pub serial_number: Option<String>,
-    pub marker: Option<String>,
-    pub max_items: Option<i64>,
+input! {
+    pub struct ListMfaDeviceTags {
+        serial_number: Option<String> = string("SerialNumber"),
+        marker: Option<String> = string("Marker"),
+        max_items: Option<i64> = integer("MaxItems"),
+    }
 }
 
 impl Handler for ListMfaDeviceTags {
-    fn decode(m: &dyn Members) -> Result<Self, ApiError> {
-        Ok(ListMfaDeviceTags {
-            serial_number: m.string("SerialNumber"),
-            marker: m.string("Marker"),
-            max_items: m.integer("MaxItems")?,
-        })
-    }
-
-    async fn target<T: Tx>(
-        &self,
-        op: OpName,
-        tx: &mut T,
-        ctx: &Ctx<'_>,
-    ) -> Result<Target, OpError> {
+    async fn target<T: Tx>(&self, op: OpName, tx: &mut T, ctx: &Ctx<'_>) -> Targeted {
         let ListMfaDeviceTags { serial_number, .. } = self;
         mfa_permission(tx, ctx, op, serial_number.as_deref(), Vec::new()).await
     }
 
-    async fn run<T: Tx>(self, tx: &mut T, ctx: &Ctx<'_>) -> Result<Output, OpError> {
+    async fn run<T: Tx>(self, tx: &mut T, ctx: &Ctx<'_>) -> Ran {
         let ListMfaDeviceTags {
             serial_number,
             marker,

@@ -4,6 +4,45 @@
 //! the action and resource the operation acts on, asks [`crate::authz::authorize`], and only then
 //! reaches the handler. Handlers are private to this module.
 
+/// Declares an operation's input: the struct (its members, public) and its [`table::Decode`] from
+/// the request's members, one line a member: `user_name: Option<String> = string("UserName")`,
+/// where the word after `=` is the [`Members`] method that reads it (`string`, `integer`,
+/// `boolean`, `opt_boolean`, `list`, `tags`, `structure_list`, `code`, `password`).
+macro_rules! input {
+    (
+        $(#[$meta:meta])*
+        pub struct $name:ident {
+            $($field:ident: $ty:ty = $how:ident($($arg:expr),+)),* $(,)?
+        }
+    ) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, PartialEq, Eq)]
+        pub struct $name {
+            $(pub $field: $ty,)*
+        }
+
+        impl super::table::Decode for $name {
+            #[allow(unused_variables)]
+            fn decode(
+                m: &dyn super::Members,
+            ) -> Result<Self, crate::error::ApiError> {
+                Ok($name {
+                    $($field: member!(m, $how, $($arg),+),)*
+                })
+            }
+        }
+    };
+}
+
+/// One member read by `input!`: the fallible readers propagate AWS's validation error.
+macro_rules! member {
+    ($m:ident, integer, $($arg:expr),+) => { $m.integer($($arg),+)? };
+    ($m:ident, list, $($arg:expr),+) => { $m.list($($arg),+)? };
+    ($m:ident, tags, $($arg:expr),+) => { $m.tags($($arg),+)? };
+    ($m:ident, structure_list, $($arg:expr),+) => { $m.structure_list($($arg),+)? };
+    ($m:ident, $how:ident, $($arg:expr),+) => { $m.$how($($arg),+) };
+}
+
 pub mod access_keys;
 pub mod account;
 pub mod attachments;
@@ -26,7 +65,7 @@ pub use mfa::{MFA_DEVICES_PER_USER, MfaVerdict, VirtualMfaSecret, verify_mfa};
 pub use passwords::Password;
 pub use query::MemberMap;
 pub use sts::{Credentials, MFA_FAILED, account_of_temporary_key, invalid_authorization_message};
-use table::Handler;
+use table::{Decode, Handler, Ran, Targeted};
 pub use table::{ListItem, Members, OpName, Operation, Service, lower_camel};
 
 use time::OffsetDateTime;

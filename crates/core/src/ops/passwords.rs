@@ -123,33 +123,21 @@ async fn require_profile<T: Tx>(
 
 // ── Operation inputs (rows of `table.rs`) ──────────────────────────────────────────────────────
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CreateLoginProfile {
-    pub user_name: Option<String>,
-    pub password: Option<Password>,
-    pub password_reset_required: bool,
+input! {
+    pub struct CreateLoginProfile {
+        user_name: Option<String> = string("UserName"),
+        password: Option<Password> = password("Password"),
+        password_reset_required: bool = boolean("PasswordResetRequired"),
+    }
 }
 
 impl Handler for CreateLoginProfile {
-    fn decode(m: &dyn Members) -> Result<Self, ApiError> {
-        Ok(CreateLoginProfile {
-            user_name: m.string("UserName"),
-            password: m.password("Password"),
-            password_reset_required: m.boolean("PasswordResetRequired"),
-        })
-    }
-
-    async fn target<T: Tx>(
-        &self,
-        op: OpName,
-        tx: &mut T,
-        ctx: &Ctx<'_>,
-    ) -> Result<Target, OpError> {
+    async fn target<T: Tx>(&self, op: OpName, tx: &mut T, ctx: &Ctx<'_>) -> Targeted {
         let CreateLoginProfile { user_name, .. } = self;
         user_permission(tx, ctx, op, user_name.as_deref(), None, Vec::new()).await
     }
 
-    async fn run<T: Tx>(self, tx: &mut T, ctx: &Ctx<'_>) -> Result<Output, OpError> {
+    async fn run<T: Tx>(self, tx: &mut T, ctx: &Ctx<'_>) -> Ran {
         let acct = account_id(ctx).to_owned();
         let CreateLoginProfile {
             user_name,
@@ -189,29 +177,19 @@ impl Handler for CreateLoginProfile {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct GetLoginProfile {
-    pub user_name: Option<String>,
+input! {
+    pub struct GetLoginProfile {
+        user_name: Option<String> = string("UserName"),
+    }
 }
 
 impl Handler for GetLoginProfile {
-    fn decode(m: &dyn Members) -> Result<Self, ApiError> {
-        Ok(GetLoginProfile {
-            user_name: m.string("UserName"),
-        })
-    }
-
-    async fn target<T: Tx>(
-        &self,
-        op: OpName,
-        tx: &mut T,
-        ctx: &Ctx<'_>,
-    ) -> Result<Target, OpError> {
+    async fn target<T: Tx>(&self, op: OpName, tx: &mut T, ctx: &Ctx<'_>) -> Targeted {
         let GetLoginProfile { user_name } = self;
         user_permission(tx, ctx, op, user_name.as_deref(), None, Vec::new()).await
     }
 
-    async fn run<T: Tx>(self, tx: &mut T, ctx: &Ctx<'_>) -> Result<Output, OpError> {
+    async fn run<T: Tx>(self, tx: &mut T, ctx: &Ctx<'_>) -> Ran {
         let GetLoginProfile { user_name } = self;
         let (user, profile) = require_profile(tx, ctx, user_name).await?;
         Ok(Output::LoginProfile {
@@ -221,33 +199,21 @@ impl Handler for GetLoginProfile {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct UpdateLoginProfile {
-    pub user_name: Option<String>,
-    pub password: Option<Password>,
-    pub password_reset_required: Option<bool>,
+input! {
+    pub struct UpdateLoginProfile {
+        user_name: Option<String> = string("UserName"),
+        password: Option<Password> = password("Password"),
+        password_reset_required: Option<bool> = opt_boolean("PasswordResetRequired"),
+    }
 }
 
 impl Handler for UpdateLoginProfile {
-    fn decode(m: &dyn Members) -> Result<Self, ApiError> {
-        Ok(UpdateLoginProfile {
-            user_name: m.string("UserName"),
-            password: m.password("Password"),
-            password_reset_required: m.opt_boolean("PasswordResetRequired"),
-        })
-    }
-
-    async fn target<T: Tx>(
-        &self,
-        op: OpName,
-        tx: &mut T,
-        ctx: &Ctx<'_>,
-    ) -> Result<Target, OpError> {
+    async fn target<T: Tx>(&self, op: OpName, tx: &mut T, ctx: &Ctx<'_>) -> Targeted {
         let UpdateLoginProfile { user_name, .. } = self;
         user_permission(tx, ctx, op, user_name.as_deref(), None, Vec::new()).await
     }
 
-    async fn run<T: Tx>(self, tx: &mut T, ctx: &Ctx<'_>) -> Result<Output, OpError> {
+    async fn run<T: Tx>(self, tx: &mut T, ctx: &Ctx<'_>) -> Ran {
         let acct = account_id(ctx).to_owned();
         let UpdateLoginProfile {
             user_name,
@@ -267,29 +233,19 @@ impl Handler for UpdateLoginProfile {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DeleteLoginProfile {
-    pub user_name: Option<String>,
+input! {
+    pub struct DeleteLoginProfile {
+        user_name: Option<String> = string("UserName"),
+    }
 }
 
 impl Handler for DeleteLoginProfile {
-    fn decode(m: &dyn Members) -> Result<Self, ApiError> {
-        Ok(DeleteLoginProfile {
-            user_name: m.string("UserName"),
-        })
-    }
-
-    async fn target<T: Tx>(
-        &self,
-        op: OpName,
-        tx: &mut T,
-        ctx: &Ctx<'_>,
-    ) -> Result<Target, OpError> {
+    async fn target<T: Tx>(&self, op: OpName, tx: &mut T, ctx: &Ctx<'_>) -> Targeted {
         let DeleteLoginProfile { user_name } = self;
         user_permission(tx, ctx, op, user_name.as_deref(), None, Vec::new()).await
     }
 
-    async fn run<T: Tx>(self, tx: &mut T, ctx: &Ctx<'_>) -> Result<Output, OpError> {
+    async fn run<T: Tx>(self, tx: &mut T, ctx: &Ctx<'_>) -> Ran {
         let DeleteLoginProfile { user_name } = self;
         let (_, profile) = require_profile(tx, ctx, user_name).await?;
         tx.delete_login_profile(&profile.user_id).await?;
@@ -297,26 +253,15 @@ impl Handler for DeleteLoginProfile {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ChangePassword {
-    pub old_password: Option<Password>,
-    pub new_password: Option<Password>,
+input! {
+    pub struct ChangePassword {
+        old_password: Option<Password> = password("OldPassword"),
+        new_password: Option<Password> = password("NewPassword"),
+    }
 }
 
 impl Handler for ChangePassword {
-    fn decode(m: &dyn Members) -> Result<Self, ApiError> {
-        Ok(ChangePassword {
-            old_password: m.password("OldPassword"),
-            new_password: m.password("NewPassword"),
-        })
-    }
-
-    async fn target<T: Tx>(
-        &self,
-        op: OpName,
-        tx: &mut T,
-        ctx: &Ctx<'_>,
-    ) -> Result<Target, OpError> {
+    async fn target<T: Tx>(&self, op: OpName, tx: &mut T, ctx: &Ctx<'_>) -> Targeted {
         // `AllowUsersToChangePassword` lets every IAM user change their own password without
         // an identity policy (IAM User Guide, "Setting an account password policy").
         let allowed = tx
@@ -330,7 +275,7 @@ impl Handler for ChangePassword {
         }
     }
 
-    async fn run<T: Tx>(self, tx: &mut T, ctx: &Ctx<'_>) -> Result<Output, OpError> {
+    async fn run<T: Tx>(self, tx: &mut T, ctx: &Ctx<'_>) -> Ran {
         let acct = account_id(ctx).to_owned();
         let ChangePassword {
             old_password,
@@ -367,40 +312,22 @@ impl Handler for ChangePassword {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct UpdateAccountPasswordPolicy {
-    pub minimum_password_length: Option<i64>,
-    pub require_symbols: bool,
-    pub require_numbers: bool,
-    pub require_uppercase_characters: bool,
-    pub require_lowercase_characters: bool,
-    pub allow_users_to_change_password: bool,
-    pub max_password_age: Option<i64>,
-    pub password_reuse_prevention: Option<i64>,
-    pub hard_expiry: bool,
+input! {
+    pub struct UpdateAccountPasswordPolicy {
+        minimum_password_length: Option<i64> = integer("MinimumPasswordLength"),
+        require_symbols: bool = boolean("RequireSymbols"),
+        require_numbers: bool = boolean("RequireNumbers"),
+        require_uppercase_characters: bool = boolean("RequireUppercaseCharacters"),
+        require_lowercase_characters: bool = boolean("RequireLowercaseCharacters"),
+        allow_users_to_change_password: bool = boolean("AllowUsersToChangePassword"),
+        max_password_age: Option<i64> = integer("MaxPasswordAge"),
+        password_reuse_prevention: Option<i64> = integer("PasswordReusePrevention"),
+        hard_expiry: bool = boolean("HardExpiry"),
+    }
 }
 
 impl Handler for UpdateAccountPasswordPolicy {
-    fn decode(m: &dyn Members) -> Result<Self, ApiError> {
-        Ok(UpdateAccountPasswordPolicy {
-            minimum_password_length: m.integer("MinimumPasswordLength")?,
-            require_symbols: m.boolean("RequireSymbols"),
-            require_numbers: m.boolean("RequireNumbers"),
-            require_uppercase_characters: m.boolean("RequireUppercaseCharacters"),
-            require_lowercase_characters: m.boolean("RequireLowercaseCharacters"),
-            allow_users_to_change_password: m.boolean("AllowUsersToChangePassword"),
-            max_password_age: m.integer("MaxPasswordAge")?,
-            password_reuse_prevention: m.integer("PasswordReusePrevention")?,
-            hard_expiry: m.boolean("HardExpiry"),
-        })
-    }
-
-    async fn target<T: Tx>(
-        &self,
-        op: OpName,
-        _tx: &mut T,
-        _ctx: &Ctx<'_>,
-    ) -> Result<Target, OpError> {
+    async fn target<T: Tx>(&self, op: OpName, _tx: &mut T, _ctx: &Ctx<'_>) -> Targeted {
         Ok(Target::Resource(Permission {
             action: iam_action(op),
             resource: "*".to_owned(),
@@ -408,7 +335,7 @@ impl Handler for UpdateAccountPasswordPolicy {
         }))
     }
 
-    async fn run<T: Tx>(self, tx: &mut T, ctx: &Ctx<'_>) -> Result<Output, OpError> {
+    async fn run<T: Tx>(self, tx: &mut T, ctx: &Ctx<'_>) -> Ran {
         let acct = account_id(ctx).to_owned();
         let UpdateAccountPasswordPolicy {
             minimum_password_length,
@@ -442,20 +369,12 @@ impl Handler for UpdateAccountPasswordPolicy {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct GetAccountPasswordPolicy {}
+input! {
+    pub struct GetAccountPasswordPolicy {}
+}
 
 impl Handler for GetAccountPasswordPolicy {
-    fn decode(_m: &dyn Members) -> Result<Self, ApiError> {
-        Ok(GetAccountPasswordPolicy {})
-    }
-
-    async fn target<T: Tx>(
-        &self,
-        op: OpName,
-        _tx: &mut T,
-        _ctx: &Ctx<'_>,
-    ) -> Result<Target, OpError> {
+    async fn target<T: Tx>(&self, op: OpName, _tx: &mut T, _ctx: &Ctx<'_>) -> Targeted {
         Ok(Target::Resource(Permission {
             action: iam_action(op),
             resource: "*".to_owned(),
@@ -463,7 +382,7 @@ impl Handler for GetAccountPasswordPolicy {
         }))
     }
 
-    async fn run<T: Tx>(self, tx: &mut T, ctx: &Ctx<'_>) -> Result<Output, OpError> {
+    async fn run<T: Tx>(self, tx: &mut T, ctx: &Ctx<'_>) -> Ran {
         let acct = account_id(ctx).to_owned();
         match tx.get_password_policy(&acct).await? {
             Some(policy) => Ok(Output::PasswordPolicy { policy }),
@@ -472,20 +391,12 @@ impl Handler for GetAccountPasswordPolicy {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DeleteAccountPasswordPolicy {}
+input! {
+    pub struct DeleteAccountPasswordPolicy {}
+}
 
 impl Handler for DeleteAccountPasswordPolicy {
-    fn decode(_m: &dyn Members) -> Result<Self, ApiError> {
-        Ok(DeleteAccountPasswordPolicy {})
-    }
-
-    async fn target<T: Tx>(
-        &self,
-        op: OpName,
-        _tx: &mut T,
-        _ctx: &Ctx<'_>,
-    ) -> Result<Target, OpError> {
+    async fn target<T: Tx>(&self, op: OpName, _tx: &mut T, _ctx: &Ctx<'_>) -> Targeted {
         Ok(Target::Resource(Permission {
             action: iam_action(op),
             resource: "*".to_owned(),
@@ -493,7 +404,7 @@ impl Handler for DeleteAccountPasswordPolicy {
         }))
     }
 
-    async fn run<T: Tx>(self, tx: &mut T, ctx: &Ctx<'_>) -> Result<Output, OpError> {
+    async fn run<T: Tx>(self, tx: &mut T, ctx: &Ctx<'_>) -> Ran {
         let acct = account_id(ctx).to_owned();
         if tx.get_password_policy(&acct).await?.is_none() {
             return Err(no_password_policy(&acct).into());
@@ -503,24 +414,14 @@ impl Handler for DeleteAccountPasswordPolicy {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CreateAccountAlias {
-    pub account_alias: Option<String>,
+input! {
+    pub struct CreateAccountAlias {
+        account_alias: Option<String> = string("AccountAlias"),
+    }
 }
 
 impl Handler for CreateAccountAlias {
-    fn decode(m: &dyn Members) -> Result<Self, ApiError> {
-        Ok(CreateAccountAlias {
-            account_alias: m.string("AccountAlias"),
-        })
-    }
-
-    async fn target<T: Tx>(
-        &self,
-        op: OpName,
-        _tx: &mut T,
-        _ctx: &Ctx<'_>,
-    ) -> Result<Target, OpError> {
+    async fn target<T: Tx>(&self, op: OpName, _tx: &mut T, _ctx: &Ctx<'_>) -> Targeted {
         Ok(Target::Resource(Permission {
             action: iam_action(op),
             resource: "*".to_owned(),
@@ -528,7 +429,7 @@ impl Handler for CreateAccountAlias {
         }))
     }
 
-    async fn run<T: Tx>(self, tx: &mut T, ctx: &Ctx<'_>) -> Result<Output, OpError> {
+    async fn run<T: Tx>(self, tx: &mut T, ctx: &Ctx<'_>) -> Ran {
         let acct = account_id(ctx).to_owned();
         let CreateAccountAlias { account_alias } = self;
         let alias = opt(&account_alias);
@@ -547,24 +448,14 @@ impl Handler for CreateAccountAlias {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DeleteAccountAlias {
-    pub account_alias: Option<String>,
+input! {
+    pub struct DeleteAccountAlias {
+        account_alias: Option<String> = string("AccountAlias"),
+    }
 }
 
 impl Handler for DeleteAccountAlias {
-    fn decode(m: &dyn Members) -> Result<Self, ApiError> {
-        Ok(DeleteAccountAlias {
-            account_alias: m.string("AccountAlias"),
-        })
-    }
-
-    async fn target<T: Tx>(
-        &self,
-        op: OpName,
-        _tx: &mut T,
-        _ctx: &Ctx<'_>,
-    ) -> Result<Target, OpError> {
+    async fn target<T: Tx>(&self, op: OpName, _tx: &mut T, _ctx: &Ctx<'_>) -> Targeted {
         Ok(Target::Resource(Permission {
             action: iam_action(op),
             resource: "*".to_owned(),
@@ -572,7 +463,7 @@ impl Handler for DeleteAccountAlias {
         }))
     }
 
-    async fn run<T: Tx>(self, tx: &mut T, ctx: &Ctx<'_>) -> Result<Output, OpError> {
+    async fn run<T: Tx>(self, tx: &mut T, ctx: &Ctx<'_>) -> Ran {
         let acct = account_id(ctx).to_owned();
         let DeleteAccountAlias { account_alias } = self;
         let alias = opt(&account_alias);
@@ -587,26 +478,15 @@ impl Handler for DeleteAccountAlias {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ListAccountAliases {
-    pub marker: Option<String>,
-    pub max_items: Option<i64>,
+input! {
+    pub struct ListAccountAliases {
+        marker: Option<String> = string("Marker"),
+        max_items: Option<i64> = integer("MaxItems"),
+    }
 }
 
 impl Handler for ListAccountAliases {
-    fn decode(m: &dyn Members) -> Result<Self, ApiError> {
-        Ok(ListAccountAliases {
-            marker: m.string("Marker"),
-            max_items: m.integer("MaxItems")?,
-        })
-    }
-
-    async fn target<T: Tx>(
-        &self,
-        op: OpName,
-        _tx: &mut T,
-        _ctx: &Ctx<'_>,
-    ) -> Result<Target, OpError> {
+    async fn target<T: Tx>(&self, op: OpName, _tx: &mut T, _ctx: &Ctx<'_>) -> Targeted {
         Ok(Target::Resource(Permission {
             action: iam_action(op),
             resource: "*".to_owned(),
@@ -614,7 +494,7 @@ impl Handler for ListAccountAliases {
         }))
     }
 
-    async fn run<T: Tx>(self, tx: &mut T, ctx: &Ctx<'_>) -> Result<Output, OpError> {
+    async fn run<T: Tx>(self, tx: &mut T, ctx: &Ctx<'_>) -> Ran {
         let acct = account_id(ctx).to_owned();
         let ListAccountAliases { marker, max_items } = self;
         let max = page_size(max_items);
@@ -624,24 +504,14 @@ impl Handler for ListAccountAliases {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct GetAccessKeyLastUsed {
-    pub access_key_id: Option<String>,
+input! {
+    pub struct GetAccessKeyLastUsed {
+        access_key_id: Option<String> = string("AccessKeyId"),
+    }
 }
 
 impl Handler for GetAccessKeyLastUsed {
-    fn decode(m: &dyn Members) -> Result<Self, ApiError> {
-        Ok(GetAccessKeyLastUsed {
-            access_key_id: m.string("AccessKeyId"),
-        })
-    }
-
-    async fn target<T: Tx>(
-        &self,
-        op: OpName,
-        tx: &mut T,
-        ctx: &Ctx<'_>,
-    ) -> Result<Target, OpError> {
+    async fn target<T: Tx>(&self, op: OpName, tx: &mut T, ctx: &Ctx<'_>) -> Targeted {
         let GetAccessKeyLastUsed { access_key_id } = self;
         let owner = match tx.get_access_key(&opt(access_key_id)).await? {
             Some(k) if k.account_id == account_id(ctx) => match &k.user_id {
@@ -660,7 +530,7 @@ impl Handler for GetAccessKeyLastUsed {
         }
     }
 
-    async fn run<T: Tx>(self, tx: &mut T, ctx: &Ctx<'_>) -> Result<Output, OpError> {
+    async fn run<T: Tx>(self, tx: &mut T, ctx: &Ctx<'_>) -> Ran {
         let acct = account_id(ctx).to_owned();
         let GetAccessKeyLastUsed { access_key_id } = self;
         let id = opt(&access_key_id);

@@ -336,32 +336,18 @@ async fn list_entities<T: Tx>(
 
 // ── Operation inputs (rows of `table.rs`) ──────────────────────────────────────────────────────
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CreatePolicy {
-    pub policy_name: Option<String>,
-    pub path: Option<String>,
-    pub policy_document: Option<String>,
-    pub description: Option<String>,
-    pub tags: Vec<Tag>,
+input! {
+    pub struct CreatePolicy {
+        policy_name: Option<String> = string("PolicyName"),
+        path: Option<String> = string("Path"),
+        policy_document: Option<String> = string("PolicyDocument"),
+        description: Option<String> = string("Description"),
+        tags: Vec<Tag> = tags("Tags"),
+    }
 }
 
 impl Handler for CreatePolicy {
-    fn decode(m: &dyn Members) -> Result<Self, ApiError> {
-        Ok(CreatePolicy {
-            policy_name: m.string("PolicyName"),
-            path: m.string("Path"),
-            policy_document: m.string("PolicyDocument"),
-            description: m.string("Description"),
-            tags: m.tags("Tags")?,
-        })
-    }
-
-    async fn target<T: Tx>(
-        &self,
-        op: OpName,
-        _tx: &mut T,
-        ctx: &Ctx<'_>,
-    ) -> Result<Target, OpError> {
+    async fn target<T: Tx>(&self, op: OpName, _tx: &mut T, ctx: &Ctx<'_>) -> Targeted {
         let CreatePolicy {
             policy_name,
             path,
@@ -382,7 +368,7 @@ impl Handler for CreatePolicy {
         }))
     }
 
-    async fn run<T: Tx>(self, tx: &mut T, ctx: &Ctx<'_>) -> Result<Output, OpError> {
+    async fn run<T: Tx>(self, tx: &mut T, ctx: &Ctx<'_>) -> Ran {
         let CreatePolicy {
             policy_name,
             path,
@@ -403,29 +389,19 @@ impl Handler for CreatePolicy {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct GetPolicy {
-    pub policy_arn: Option<String>,
+input! {
+    pub struct GetPolicy {
+        policy_arn: Option<String> = string("PolicyArn"),
+    }
 }
 
 impl Handler for GetPolicy {
-    fn decode(m: &dyn Members) -> Result<Self, ApiError> {
-        Ok(GetPolicy {
-            policy_arn: m.string("PolicyArn"),
-        })
-    }
-
-    async fn target<T: Tx>(
-        &self,
-        op: OpName,
-        tx: &mut T,
-        _ctx: &Ctx<'_>,
-    ) -> Result<Target, OpError> {
+    async fn target<T: Tx>(&self, op: OpName, tx: &mut T, _ctx: &Ctx<'_>) -> Targeted {
         let GetPolicy { policy_arn } = self;
         policy_permission(tx, op, &opt(policy_arn), Vec::new()).await
     }
 
-    async fn run<T: Tx>(self, tx: &mut T, ctx: &Ctx<'_>) -> Result<Output, OpError> {
+    async fn run<T: Tx>(self, tx: &mut T, ctx: &Ctx<'_>) -> Ran {
         let GetPolicy { policy_arn } = self;
         let policy = require_policy(tx, ctx, policy_arn.as_deref()).await?;
         Ok(Output::Policy {
@@ -435,66 +411,41 @@ impl Handler for GetPolicy {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DeletePolicy {
-    pub policy_arn: Option<String>,
+input! {
+    pub struct DeletePolicy {
+        policy_arn: Option<String> = string("PolicyArn"),
+    }
 }
 
 impl Handler for DeletePolicy {
-    fn decode(m: &dyn Members) -> Result<Self, ApiError> {
-        Ok(DeletePolicy {
-            policy_arn: m.string("PolicyArn"),
-        })
-    }
-
-    async fn target<T: Tx>(
-        &self,
-        op: OpName,
-        tx: &mut T,
-        _ctx: &Ctx<'_>,
-    ) -> Result<Target, OpError> {
+    async fn target<T: Tx>(&self, op: OpName, tx: &mut T, _ctx: &Ctx<'_>) -> Targeted {
         let DeletePolicy { policy_arn } = self;
         policy_permission(tx, op, &opt(policy_arn), Vec::new()).await
     }
 
-    async fn run<T: Tx>(self, tx: &mut T, ctx: &Ctx<'_>) -> Result<Output, OpError> {
+    async fn run<T: Tx>(self, tx: &mut T, ctx: &Ctx<'_>) -> Ran {
         let DeletePolicy { policy_arn } = self;
         delete_policy(tx, ctx, policy_arn).await
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ListPolicies {
-    pub scope: Option<String>,
-    pub only_attached: bool,
-    pub path_prefix: Option<String>,
-    pub policy_usage_filter: Option<String>,
-    pub marker: Option<String>,
-    pub max_items: Option<i64>,
+input! {
+    pub struct ListPolicies {
+        scope: Option<String> = string("Scope"),
+        only_attached: bool = boolean("OnlyAttached"),
+        path_prefix: Option<String> = string("PathPrefix"),
+        policy_usage_filter: Option<String> = string("PolicyUsageFilter"),
+        marker: Option<String> = string("Marker"),
+        max_items: Option<i64> = integer("MaxItems"),
+    }
 }
 
 impl Handler for ListPolicies {
-    fn decode(m: &dyn Members) -> Result<Self, ApiError> {
-        Ok(ListPolicies {
-            scope: m.string("Scope"),
-            only_attached: m.boolean("OnlyAttached"),
-            path_prefix: m.string("PathPrefix"),
-            policy_usage_filter: m.string("PolicyUsageFilter"),
-            marker: m.string("Marker"),
-            max_items: m.integer("MaxItems")?,
-        })
-    }
-
-    async fn target<T: Tx>(
-        &self,
-        op: OpName,
-        _tx: &mut T,
-        ctx: &Ctx<'_>,
-    ) -> Result<Target, OpError> {
+    async fn target<T: Tx>(&self, op: OpName, _tx: &mut T, ctx: &Ctx<'_>) -> Targeted {
         Ok(list_target(ctx, op, "policy"))
     }
 
-    async fn run<T: Tx>(self, tx: &mut T, ctx: &Ctx<'_>) -> Result<Output, OpError> {
+    async fn run<T: Tx>(self, tx: &mut T, ctx: &Ctx<'_>) -> Ran {
         let ListPolicies {
             scope,
             only_attached,
@@ -517,33 +468,21 @@ impl Handler for ListPolicies {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CreatePolicyVersion {
-    pub policy_arn: Option<String>,
-    pub policy_document: Option<String>,
-    pub set_as_default: bool,
+input! {
+    pub struct CreatePolicyVersion {
+        policy_arn: Option<String> = string("PolicyArn"),
+        policy_document: Option<String> = string("PolicyDocument"),
+        set_as_default: bool = boolean("SetAsDefault"),
+    }
 }
 
 impl Handler for CreatePolicyVersion {
-    fn decode(m: &dyn Members) -> Result<Self, ApiError> {
-        Ok(CreatePolicyVersion {
-            policy_arn: m.string("PolicyArn"),
-            policy_document: m.string("PolicyDocument"),
-            set_as_default: m.boolean("SetAsDefault"),
-        })
-    }
-
-    async fn target<T: Tx>(
-        &self,
-        op: OpName,
-        tx: &mut T,
-        _ctx: &Ctx<'_>,
-    ) -> Result<Target, OpError> {
+    async fn target<T: Tx>(&self, op: OpName, tx: &mut T, _ctx: &Ctx<'_>) -> Targeted {
         let CreatePolicyVersion { policy_arn, .. } = self;
         policy_permission(tx, op, &opt(policy_arn), Vec::new()).await
     }
 
-    async fn run<T: Tx>(self, tx: &mut T, ctx: &Ctx<'_>) -> Result<Output, OpError> {
+    async fn run<T: Tx>(self, tx: &mut T, ctx: &Ctx<'_>) -> Ran {
         let CreatePolicyVersion {
             policy_arn,
             policy_document,
@@ -553,31 +492,20 @@ impl Handler for CreatePolicyVersion {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct GetPolicyVersion {
-    pub policy_arn: Option<String>,
-    pub version_id: Option<String>,
+input! {
+    pub struct GetPolicyVersion {
+        policy_arn: Option<String> = string("PolicyArn"),
+        version_id: Option<String> = string("VersionId"),
+    }
 }
 
 impl Handler for GetPolicyVersion {
-    fn decode(m: &dyn Members) -> Result<Self, ApiError> {
-        Ok(GetPolicyVersion {
-            policy_arn: m.string("PolicyArn"),
-            version_id: m.string("VersionId"),
-        })
-    }
-
-    async fn target<T: Tx>(
-        &self,
-        op: OpName,
-        tx: &mut T,
-        _ctx: &Ctx<'_>,
-    ) -> Result<Target, OpError> {
+    async fn target<T: Tx>(&self, op: OpName, tx: &mut T, _ctx: &Ctx<'_>) -> Targeted {
         let GetPolicyVersion { policy_arn, .. } = self;
         policy_permission(tx, op, &opt(policy_arn), Vec::new()).await
     }
 
-    async fn run<T: Tx>(self, tx: &mut T, ctx: &Ctx<'_>) -> Result<Output, OpError> {
+    async fn run<T: Tx>(self, tx: &mut T, ctx: &Ctx<'_>) -> Ran {
         let GetPolicyVersion {
             policy_arn,
             version_id,
@@ -592,33 +520,21 @@ impl Handler for GetPolicyVersion {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ListPolicyVersions {
-    pub policy_arn: Option<String>,
-    pub marker: Option<String>,
-    pub max_items: Option<i64>,
+input! {
+    pub struct ListPolicyVersions {
+        policy_arn: Option<String> = string("PolicyArn"),
+        marker: Option<String> = string("Marker"),
+        max_items: Option<i64> = integer("MaxItems"),
+    }
 }
 
 impl Handler for ListPolicyVersions {
-    fn decode(m: &dyn Members) -> Result<Self, ApiError> {
-        Ok(ListPolicyVersions {
-            policy_arn: m.string("PolicyArn"),
-            marker: m.string("Marker"),
-            max_items: m.integer("MaxItems")?,
-        })
-    }
-
-    async fn target<T: Tx>(
-        &self,
-        op: OpName,
-        tx: &mut T,
-        _ctx: &Ctx<'_>,
-    ) -> Result<Target, OpError> {
+    async fn target<T: Tx>(&self, op: OpName, tx: &mut T, _ctx: &Ctx<'_>) -> Targeted {
         let ListPolicyVersions { policy_arn, .. } = self;
         policy_permission(tx, op, &opt(policy_arn), Vec::new()).await
     }
 
-    async fn run<T: Tx>(self, tx: &mut T, ctx: &Ctx<'_>) -> Result<Output, OpError> {
+    async fn run<T: Tx>(self, tx: &mut T, ctx: &Ctx<'_>) -> Ran {
         let ListPolicyVersions {
             policy_arn,
             marker,
@@ -641,31 +557,20 @@ impl Handler for ListPolicyVersions {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DeletePolicyVersion {
-    pub policy_arn: Option<String>,
-    pub version_id: Option<String>,
+input! {
+    pub struct DeletePolicyVersion {
+        policy_arn: Option<String> = string("PolicyArn"),
+        version_id: Option<String> = string("VersionId"),
+    }
 }
 
 impl Handler for DeletePolicyVersion {
-    fn decode(m: &dyn Members) -> Result<Self, ApiError> {
-        Ok(DeletePolicyVersion {
-            policy_arn: m.string("PolicyArn"),
-            version_id: m.string("VersionId"),
-        })
-    }
-
-    async fn target<T: Tx>(
-        &self,
-        op: OpName,
-        tx: &mut T,
-        _ctx: &Ctx<'_>,
-    ) -> Result<Target, OpError> {
+    async fn target<T: Tx>(&self, op: OpName, tx: &mut T, _ctx: &Ctx<'_>) -> Targeted {
         let DeletePolicyVersion { policy_arn, .. } = self;
         policy_permission(tx, op, &opt(policy_arn), Vec::new()).await
     }
 
-    async fn run<T: Tx>(self, tx: &mut T, ctx: &Ctx<'_>) -> Result<Output, OpError> {
+    async fn run<T: Tx>(self, tx: &mut T, ctx: &Ctx<'_>) -> Ran {
         let DeletePolicyVersion {
             policy_arn,
             version_id,
@@ -684,31 +589,20 @@ impl Handler for DeletePolicyVersion {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SetDefaultPolicyVersion {
-    pub policy_arn: Option<String>,
-    pub version_id: Option<String>,
+input! {
+    pub struct SetDefaultPolicyVersion {
+        policy_arn: Option<String> = string("PolicyArn"),
+        version_id: Option<String> = string("VersionId"),
+    }
 }
 
 impl Handler for SetDefaultPolicyVersion {
-    fn decode(m: &dyn Members) -> Result<Self, ApiError> {
-        Ok(SetDefaultPolicyVersion {
-            policy_arn: m.string("PolicyArn"),
-            version_id: m.string("VersionId"),
-        })
-    }
-
-    async fn target<T: Tx>(
-        &self,
-        op: OpName,
-        tx: &mut T,
-        _ctx: &Ctx<'_>,
-    ) -> Result<Target, OpError> {
+    async fn target<T: Tx>(&self, op: OpName, tx: &mut T, _ctx: &Ctx<'_>) -> Targeted {
         let SetDefaultPolicyVersion { policy_arn, .. } = self;
         policy_permission(tx, op, &opt(policy_arn), Vec::new()).await
     }
 
-    async fn run<T: Tx>(self, tx: &mut T, ctx: &Ctx<'_>) -> Result<Output, OpError> {
+    async fn run<T: Tx>(self, tx: &mut T, ctx: &Ctx<'_>) -> Ran {
         let SetDefaultPolicyVersion {
             policy_arn,
             version_id,
@@ -722,37 +616,23 @@ impl Handler for SetDefaultPolicyVersion {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ListEntitiesForPolicy {
-    pub policy_arn: Option<String>,
-    pub entity_filter: Option<String>,
-    pub path_prefix: Option<String>,
-    pub marker: Option<String>,
-    pub max_items: Option<i64>,
+input! {
+    pub struct ListEntitiesForPolicy {
+        policy_arn: Option<String> = string("PolicyArn"),
+        entity_filter: Option<String> = string("EntityFilter"),
+        path_prefix: Option<String> = string("PathPrefix"),
+        marker: Option<String> = string("Marker"),
+        max_items: Option<i64> = integer("MaxItems"),
+    }
 }
 
 impl Handler for ListEntitiesForPolicy {
-    fn decode(m: &dyn Members) -> Result<Self, ApiError> {
-        Ok(ListEntitiesForPolicy {
-            policy_arn: m.string("PolicyArn"),
-            entity_filter: m.string("EntityFilter"),
-            path_prefix: m.string("PathPrefix"),
-            marker: m.string("Marker"),
-            max_items: m.integer("MaxItems")?,
-        })
-    }
-
-    async fn target<T: Tx>(
-        &self,
-        op: OpName,
-        tx: &mut T,
-        _ctx: &Ctx<'_>,
-    ) -> Result<Target, OpError> {
+    async fn target<T: Tx>(&self, op: OpName, tx: &mut T, _ctx: &Ctx<'_>) -> Targeted {
         let ListEntitiesForPolicy { policy_arn, .. } = self;
         policy_permission(tx, op, &opt(policy_arn), Vec::new()).await
     }
 
-    async fn run<T: Tx>(self, tx: &mut T, ctx: &Ctx<'_>) -> Result<Output, OpError> {
+    async fn run<T: Tx>(self, tx: &mut T, ctx: &Ctx<'_>) -> Ran {
         let ListEntitiesForPolicy {
             policy_arn,
             entity_filter,
@@ -773,31 +653,20 @@ impl Handler for ListEntitiesForPolicy {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TagPolicy {
-    pub policy_arn: Option<String>,
-    pub tags: Vec<Tag>,
+input! {
+    pub struct TagPolicy {
+        policy_arn: Option<String> = string("PolicyArn"),
+        tags: Vec<Tag> = tags("Tags"),
+    }
 }
 
 impl Handler for TagPolicy {
-    fn decode(m: &dyn Members) -> Result<Self, ApiError> {
-        Ok(TagPolicy {
-            policy_arn: m.string("PolicyArn"),
-            tags: m.tags("Tags")?,
-        })
-    }
-
-    async fn target<T: Tx>(
-        &self,
-        op: OpName,
-        tx: &mut T,
-        _ctx: &Ctx<'_>,
-    ) -> Result<Target, OpError> {
+    async fn target<T: Tx>(&self, op: OpName, tx: &mut T, _ctx: &Ctx<'_>) -> Targeted {
         let TagPolicy { policy_arn, tags } = self;
         policy_permission(tx, op, &opt(policy_arn), request_tag_keys(tags)).await
     }
 
-    async fn run<T: Tx>(self, tx: &mut T, ctx: &Ctx<'_>) -> Result<Output, OpError> {
+    async fn run<T: Tx>(self, tx: &mut T, ctx: &Ctx<'_>) -> Ran {
         let TagPolicy { policy_arn, tags } = self;
         let mut policy = require_policy(tx, ctx, policy_arn.as_deref()).await?;
         refuse_aws_managed(&policy)?;
@@ -808,26 +677,15 @@ impl Handler for TagPolicy {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct UntagPolicy {
-    pub policy_arn: Option<String>,
-    pub tag_keys: Vec<String>,
+input! {
+    pub struct UntagPolicy {
+        policy_arn: Option<String> = string("PolicyArn"),
+        tag_keys: Vec<String> = list("TagKeys"),
+    }
 }
 
 impl Handler for UntagPolicy {
-    fn decode(m: &dyn Members) -> Result<Self, ApiError> {
-        Ok(UntagPolicy {
-            policy_arn: m.string("PolicyArn"),
-            tag_keys: m.list("TagKeys")?,
-        })
-    }
-
-    async fn target<T: Tx>(
-        &self,
-        op: OpName,
-        tx: &mut T,
-        _ctx: &Ctx<'_>,
-    ) -> Result<Target, OpError> {
+    async fn target<T: Tx>(&self, op: OpName, tx: &mut T, _ctx: &Ctx<'_>) -> Targeted {
         let UntagPolicy {
             policy_arn,
             tag_keys,
@@ -836,7 +694,7 @@ impl Handler for UntagPolicy {
         policy_permission(tx, op, &opt(policy_arn), keys).await
     }
 
-    async fn run<T: Tx>(self, tx: &mut T, ctx: &Ctx<'_>) -> Result<Output, OpError> {
+    async fn run<T: Tx>(self, tx: &mut T, ctx: &Ctx<'_>) -> Ran {
         let UntagPolicy {
             policy_arn,
             tag_keys,
@@ -849,33 +707,21 @@ impl Handler for UntagPolicy {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ListPolicyTags {
-    pub policy_arn: Option<String>,
-    pub marker: Option<String>,
-    pub max_items: Option<i64>,
+input! {
+    pub struct ListPolicyTags {
+        policy_arn: Option<String> = string("PolicyArn"),
+        marker: Option<String> = string("Marker"),
+        max_items: Option<i64> = integer("MaxItems"),
+    }
 }
 
 impl Handler for ListPolicyTags {
-    fn decode(m: &dyn Members) -> Result<Self, ApiError> {
-        Ok(ListPolicyTags {
-            policy_arn: m.string("PolicyArn"),
-            marker: m.string("Marker"),
-            max_items: m.integer("MaxItems")?,
-        })
-    }
-
-    async fn target<T: Tx>(
-        &self,
-        op: OpName,
-        tx: &mut T,
-        _ctx: &Ctx<'_>,
-    ) -> Result<Target, OpError> {
+    async fn target<T: Tx>(&self, op: OpName, tx: &mut T, _ctx: &Ctx<'_>) -> Targeted {
         let ListPolicyTags { policy_arn, .. } = self;
         policy_permission(tx, op, &opt(policy_arn), Vec::new()).await
     }
 
-    async fn run<T: Tx>(self, tx: &mut T, ctx: &Ctx<'_>) -> Result<Output, OpError> {
+    async fn run<T: Tx>(self, tx: &mut T, ctx: &Ctx<'_>) -> Ran {
         let ListPolicyTags {
             policy_arn,
             marker,

@@ -60,36 +60,20 @@ fn role_output(ctx: &Ctx<'_>, role: Role) -> Output {
 
 // ── Operation inputs (rows of `table.rs`) ──────────────────────────────────────────────────────
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CreateRole {
-    pub role_name: Option<String>,
-    pub path: Option<String>,
-    pub assume_role_policy_document: Option<String>,
-    pub description: Option<String>,
-    pub max_session_duration: Option<i64>,
-    pub permissions_boundary: Option<String>,
-    pub tags: Vec<Tag>,
+input! {
+    pub struct CreateRole {
+        role_name: Option<String> = string("RoleName"),
+        path: Option<String> = string("Path"),
+        assume_role_policy_document: Option<String> = string("AssumeRolePolicyDocument"),
+        description: Option<String> = string("Description"),
+        max_session_duration: Option<i64> = integer("MaxSessionDuration"),
+        permissions_boundary: Option<String> = string("PermissionsBoundary"),
+        tags: Vec<Tag> = tags("Tags"),
+    }
 }
 
 impl Handler for CreateRole {
-    fn decode(m: &dyn Members) -> Result<Self, ApiError> {
-        Ok(CreateRole {
-            role_name: m.string("RoleName"),
-            path: m.string("Path"),
-            assume_role_policy_document: m.string("AssumeRolePolicyDocument"),
-            description: m.string("Description"),
-            max_session_duration: m.integer("MaxSessionDuration")?,
-            permissions_boundary: m.string("PermissionsBoundary"),
-            tags: m.tags("Tags")?,
-        })
-    }
-
-    async fn target<T: Tx>(
-        &self,
-        op: OpName,
-        tx: &mut T,
-        ctx: &Ctx<'_>,
-    ) -> Result<Target, OpError> {
+    async fn target<T: Tx>(&self, op: OpName, tx: &mut T, ctx: &Ctx<'_>) -> Targeted {
         let CreateRole {
             role_name,
             path,
@@ -106,7 +90,7 @@ impl Handler for CreateRole {
         role_permission(tx, ctx, op, &opt(role_name), path.as_deref(), keys).await
     }
 
-    async fn run<T: Tx>(self, tx: &mut T, ctx: &Ctx<'_>) -> Result<Output, OpError> {
+    async fn run<T: Tx>(self, tx: &mut T, ctx: &Ctx<'_>) -> Ran {
         let CreateRole {
             role_name,
             path,
@@ -149,29 +133,19 @@ impl Handler for CreateRole {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct GetRole {
-    pub role_name: Option<String>,
+input! {
+    pub struct GetRole {
+        role_name: Option<String> = string("RoleName"),
+    }
 }
 
 impl Handler for GetRole {
-    fn decode(m: &dyn Members) -> Result<Self, ApiError> {
-        Ok(GetRole {
-            role_name: m.string("RoleName"),
-        })
-    }
-
-    async fn target<T: Tx>(
-        &self,
-        op: OpName,
-        tx: &mut T,
-        ctx: &Ctx<'_>,
-    ) -> Result<Target, OpError> {
+    async fn target<T: Tx>(&self, op: OpName, tx: &mut T, ctx: &Ctx<'_>) -> Targeted {
         let GetRole { role_name } = self;
         role_permission(tx, ctx, op, &opt(role_name), None, Vec::new()).await
     }
 
-    async fn run<T: Tx>(self, tx: &mut T, ctx: &Ctx<'_>) -> Result<Output, OpError> {
+    async fn run<T: Tx>(self, tx: &mut T, ctx: &Ctx<'_>) -> Ran {
         let GetRole { role_name } = self;
         let name = role_name.as_deref().unwrap_or_default();
         let role = require_role(tx, ctx, name).await?;
@@ -179,33 +153,21 @@ impl Handler for GetRole {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct UpdateRole {
-    pub role_name: Option<String>,
-    pub description: Option<String>,
-    pub max_session_duration: Option<i64>,
+input! {
+    pub struct UpdateRole {
+        role_name: Option<String> = string("RoleName"),
+        description: Option<String> = string("Description"),
+        max_session_duration: Option<i64> = integer("MaxSessionDuration"),
+    }
 }
 
 impl Handler for UpdateRole {
-    fn decode(m: &dyn Members) -> Result<Self, ApiError> {
-        Ok(UpdateRole {
-            role_name: m.string("RoleName"),
-            description: m.string("Description"),
-            max_session_duration: m.integer("MaxSessionDuration")?,
-        })
-    }
-
-    async fn target<T: Tx>(
-        &self,
-        op: OpName,
-        tx: &mut T,
-        ctx: &Ctx<'_>,
-    ) -> Result<Target, OpError> {
+    async fn target<T: Tx>(&self, op: OpName, tx: &mut T, ctx: &Ctx<'_>) -> Targeted {
         let UpdateRole { role_name, .. } = self;
         role_permission(tx, ctx, op, &opt(role_name), None, Vec::new()).await
     }
 
-    async fn run<T: Tx>(self, tx: &mut T, ctx: &Ctx<'_>) -> Result<Output, OpError> {
+    async fn run<T: Tx>(self, tx: &mut T, ctx: &Ctx<'_>) -> Ran {
         let UpdateRole {
             role_name,
             description,
@@ -224,31 +186,20 @@ impl Handler for UpdateRole {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct UpdateRoleDescription {
-    pub role_name: Option<String>,
-    pub description: Option<String>,
+input! {
+    pub struct UpdateRoleDescription {
+        role_name: Option<String> = string("RoleName"),
+        description: Option<String> = string("Description"),
+    }
 }
 
 impl Handler for UpdateRoleDescription {
-    fn decode(m: &dyn Members) -> Result<Self, ApiError> {
-        Ok(UpdateRoleDescription {
-            role_name: m.string("RoleName"),
-            description: m.string("Description"),
-        })
-    }
-
-    async fn target<T: Tx>(
-        &self,
-        op: OpName,
-        tx: &mut T,
-        ctx: &Ctx<'_>,
-    ) -> Result<Target, OpError> {
+    async fn target<T: Tx>(&self, op: OpName, tx: &mut T, ctx: &Ctx<'_>) -> Targeted {
         let UpdateRoleDescription { role_name, .. } = self;
         role_permission(tx, ctx, op, &opt(role_name), None, Vec::new()).await
     }
 
-    async fn run<T: Tx>(self, tx: &mut T, ctx: &Ctx<'_>) -> Result<Output, OpError> {
+    async fn run<T: Tx>(self, tx: &mut T, ctx: &Ctx<'_>) -> Ran {
         let UpdateRoleDescription {
             role_name,
             description,
@@ -262,31 +213,20 @@ impl Handler for UpdateRoleDescription {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct UpdateAssumeRolePolicy {
-    pub role_name: Option<String>,
-    pub policy_document: Option<String>,
+input! {
+    pub struct UpdateAssumeRolePolicy {
+        role_name: Option<String> = string("RoleName"),
+        policy_document: Option<String> = string("PolicyDocument"),
+    }
 }
 
 impl Handler for UpdateAssumeRolePolicy {
-    fn decode(m: &dyn Members) -> Result<Self, ApiError> {
-        Ok(UpdateAssumeRolePolicy {
-            role_name: m.string("RoleName"),
-            policy_document: m.string("PolicyDocument"),
-        })
-    }
-
-    async fn target<T: Tx>(
-        &self,
-        op: OpName,
-        tx: &mut T,
-        ctx: &Ctx<'_>,
-    ) -> Result<Target, OpError> {
+    async fn target<T: Tx>(&self, op: OpName, tx: &mut T, ctx: &Ctx<'_>) -> Targeted {
         let UpdateAssumeRolePolicy { role_name, .. } = self;
         role_permission(tx, ctx, op, &opt(role_name), None, Vec::new()).await
     }
 
-    async fn run<T: Tx>(self, tx: &mut T, ctx: &Ctx<'_>) -> Result<Output, OpError> {
+    async fn run<T: Tx>(self, tx: &mut T, ctx: &Ctx<'_>) -> Ran {
         let UpdateAssumeRolePolicy {
             role_name,
             policy_document,
@@ -301,29 +241,19 @@ impl Handler for UpdateAssumeRolePolicy {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DeleteRole {
-    pub role_name: Option<String>,
+input! {
+    pub struct DeleteRole {
+        role_name: Option<String> = string("RoleName"),
+    }
 }
 
 impl Handler for DeleteRole {
-    fn decode(m: &dyn Members) -> Result<Self, ApiError> {
-        Ok(DeleteRole {
-            role_name: m.string("RoleName"),
-        })
-    }
-
-    async fn target<T: Tx>(
-        &self,
-        op: OpName,
-        tx: &mut T,
-        ctx: &Ctx<'_>,
-    ) -> Result<Target, OpError> {
+    async fn target<T: Tx>(&self, op: OpName, tx: &mut T, ctx: &Ctx<'_>) -> Targeted {
         let DeleteRole { role_name } = self;
         role_permission(tx, ctx, op, &opt(role_name), None, Vec::new()).await
     }
 
-    async fn run<T: Tx>(self, tx: &mut T, ctx: &Ctx<'_>) -> Result<Output, OpError> {
+    async fn run<T: Tx>(self, tx: &mut T, ctx: &Ctx<'_>) -> Ran {
         let DeleteRole { role_name } = self;
         let name = role_name.as_deref().unwrap_or_default();
         let role = require_role(tx, ctx, name).await?;
@@ -334,32 +264,20 @@ impl Handler for DeleteRole {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ListRoles {
-    pub path_prefix: Option<String>,
-    pub marker: Option<String>,
-    pub max_items: Option<i64>,
+input! {
+    pub struct ListRoles {
+        path_prefix: Option<String> = string("PathPrefix"),
+        marker: Option<String> = string("Marker"),
+        max_items: Option<i64> = integer("MaxItems"),
+    }
 }
 
 impl Handler for ListRoles {
-    fn decode(m: &dyn Members) -> Result<Self, ApiError> {
-        Ok(ListRoles {
-            path_prefix: m.string("PathPrefix"),
-            marker: m.string("Marker"),
-            max_items: m.integer("MaxItems")?,
-        })
-    }
-
-    async fn target<T: Tx>(
-        &self,
-        op: OpName,
-        _tx: &mut T,
-        ctx: &Ctx<'_>,
-    ) -> Result<Target, OpError> {
+    async fn target<T: Tx>(&self, op: OpName, _tx: &mut T, ctx: &Ctx<'_>) -> Targeted {
         Ok(list_target(ctx, op, "role"))
     }
 
-    async fn run<T: Tx>(self, tx: &mut T, ctx: &Ctx<'_>) -> Result<Output, OpError> {
+    async fn run<T: Tx>(self, tx: &mut T, ctx: &Ctx<'_>) -> Ran {
         let ListRoles {
             path_prefix,
             marker,
@@ -395,31 +313,20 @@ impl Handler for ListRoles {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TagRole {
-    pub role_name: Option<String>,
-    pub tags: Vec<Tag>,
+input! {
+    pub struct TagRole {
+        role_name: Option<String> = string("RoleName"),
+        tags: Vec<Tag> = tags("Tags"),
+    }
 }
 
 impl Handler for TagRole {
-    fn decode(m: &dyn Members) -> Result<Self, ApiError> {
-        Ok(TagRole {
-            role_name: m.string("RoleName"),
-            tags: m.tags("Tags")?,
-        })
-    }
-
-    async fn target<T: Tx>(
-        &self,
-        op: OpName,
-        tx: &mut T,
-        ctx: &Ctx<'_>,
-    ) -> Result<Target, OpError> {
+    async fn target<T: Tx>(&self, op: OpName, tx: &mut T, ctx: &Ctx<'_>) -> Targeted {
         let TagRole { role_name, tags } = self;
         role_permission(tx, ctx, op, &opt(role_name), None, request_tag_keys(tags)).await
     }
 
-    async fn run<T: Tx>(self, tx: &mut T, ctx: &Ctx<'_>) -> Result<Output, OpError> {
+    async fn run<T: Tx>(self, tx: &mut T, ctx: &Ctx<'_>) -> Ran {
         let TagRole { role_name, tags } = self;
         let name = role_name.as_deref().unwrap_or_default();
         reject_duplicate_tag_keys(&tags)?;
@@ -430,26 +337,15 @@ impl Handler for TagRole {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct UntagRole {
-    pub role_name: Option<String>,
-    pub tag_keys: Vec<String>,
+input! {
+    pub struct UntagRole {
+        role_name: Option<String> = string("RoleName"),
+        tag_keys: Vec<String> = list("TagKeys"),
+    }
 }
 
 impl Handler for UntagRole {
-    fn decode(m: &dyn Members) -> Result<Self, ApiError> {
-        Ok(UntagRole {
-            role_name: m.string("RoleName"),
-            tag_keys: m.list("TagKeys")?,
-        })
-    }
-
-    async fn target<T: Tx>(
-        &self,
-        op: OpName,
-        tx: &mut T,
-        ctx: &Ctx<'_>,
-    ) -> Result<Target, OpError> {
+    async fn target<T: Tx>(&self, op: OpName, tx: &mut T, ctx: &Ctx<'_>) -> Targeted {
         let UntagRole {
             role_name,
             tag_keys,
@@ -458,7 +354,7 @@ impl Handler for UntagRole {
         role_permission(tx, ctx, op, &opt(role_name), None, keys).await
     }
 
-    async fn run<T: Tx>(self, tx: &mut T, ctx: &Ctx<'_>) -> Result<Output, OpError> {
+    async fn run<T: Tx>(self, tx: &mut T, ctx: &Ctx<'_>) -> Ran {
         let UntagRole {
             role_name,
             tag_keys,
@@ -471,33 +367,21 @@ impl Handler for UntagRole {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ListRoleTags {
-    pub role_name: Option<String>,
-    pub marker: Option<String>,
-    pub max_items: Option<i64>,
+input! {
+    pub struct ListRoleTags {
+        role_name: Option<String> = string("RoleName"),
+        marker: Option<String> = string("Marker"),
+        max_items: Option<i64> = integer("MaxItems"),
+    }
 }
 
 impl Handler for ListRoleTags {
-    fn decode(m: &dyn Members) -> Result<Self, ApiError> {
-        Ok(ListRoleTags {
-            role_name: m.string("RoleName"),
-            marker: m.string("Marker"),
-            max_items: m.integer("MaxItems")?,
-        })
-    }
-
-    async fn target<T: Tx>(
-        &self,
-        op: OpName,
-        tx: &mut T,
-        ctx: &Ctx<'_>,
-    ) -> Result<Target, OpError> {
+    async fn target<T: Tx>(&self, op: OpName, tx: &mut T, ctx: &Ctx<'_>) -> Targeted {
         let ListRoleTags { role_name, .. } = self;
         role_permission(tx, ctx, op, &opt(role_name), None, Vec::new()).await
     }
 
-    async fn run<T: Tx>(self, tx: &mut T, ctx: &Ctx<'_>) -> Result<Output, OpError> {
+    async fn run<T: Tx>(self, tx: &mut T, ctx: &Ctx<'_>) -> Ran {
         let ListRoleTags {
             role_name,
             marker,
@@ -511,26 +395,15 @@ impl Handler for ListRoleTags {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PutRolePermissionsBoundary {
-    pub role_name: Option<String>,
-    pub permissions_boundary: Option<String>,
+input! {
+    pub struct PutRolePermissionsBoundary {
+        role_name: Option<String> = string("RoleName"),
+        permissions_boundary: Option<String> = string("PermissionsBoundary"),
+    }
 }
 
 impl Handler for PutRolePermissionsBoundary {
-    fn decode(m: &dyn Members) -> Result<Self, ApiError> {
-        Ok(PutRolePermissionsBoundary {
-            role_name: m.string("RoleName"),
-            permissions_boundary: m.string("PermissionsBoundary"),
-        })
-    }
-
-    async fn target<T: Tx>(
-        &self,
-        op: OpName,
-        tx: &mut T,
-        ctx: &Ctx<'_>,
-    ) -> Result<Target, OpError> {
+    async fn target<T: Tx>(&self, op: OpName, tx: &mut T, ctx: &Ctx<'_>) -> Targeted {
         let PutRolePermissionsBoundary {
             role_name,
             permissions_boundary,
@@ -542,7 +415,7 @@ impl Handler for PutRolePermissionsBoundary {
         role_permission(tx, ctx, op, &opt(role_name), None, keys).await
     }
 
-    async fn run<T: Tx>(self, tx: &mut T, ctx: &Ctx<'_>) -> Result<Output, OpError> {
+    async fn run<T: Tx>(self, tx: &mut T, ctx: &Ctx<'_>) -> Ran {
         let PutRolePermissionsBoundary {
             role_name,
             permissions_boundary,
@@ -557,29 +430,19 @@ impl Handler for PutRolePermissionsBoundary {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DeleteRolePermissionsBoundary {
-    pub role_name: Option<String>,
+input! {
+    pub struct DeleteRolePermissionsBoundary {
+        role_name: Option<String> = string("RoleName"),
+    }
 }
 
 impl Handler for DeleteRolePermissionsBoundary {
-    fn decode(m: &dyn Members) -> Result<Self, ApiError> {
-        Ok(DeleteRolePermissionsBoundary {
-            role_name: m.string("RoleName"),
-        })
-    }
-
-    async fn target<T: Tx>(
-        &self,
-        op: OpName,
-        tx: &mut T,
-        ctx: &Ctx<'_>,
-    ) -> Result<Target, OpError> {
+    async fn target<T: Tx>(&self, op: OpName, tx: &mut T, ctx: &Ctx<'_>) -> Targeted {
         let DeleteRolePermissionsBoundary { role_name } = self;
         role_permission(tx, ctx, op, &opt(role_name), None, Vec::new()).await
     }
 
-    async fn run<T: Tx>(self, tx: &mut T, ctx: &Ctx<'_>) -> Result<Output, OpError> {
+    async fn run<T: Tx>(self, tx: &mut T, ctx: &Ctx<'_>) -> Ran {
         let DeleteRolePermissionsBoundary { role_name } = self;
         let name = role_name.as_deref().unwrap_or_default();
         let mut role = require_role(tx, ctx, name).await?;

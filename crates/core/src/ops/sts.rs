@@ -629,24 +629,16 @@ fn sts_read_target(op: OpName, ctx: &Ctx<'_>) -> Result<Target, OpError> {
 
 // ── Operation inputs (rows of `table.rs`) ──────────────────────────────────────────────────────
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct GetCallerIdentity {}
+input! {
+    pub struct GetCallerIdentity {}
+}
 
 impl Handler for GetCallerIdentity {
-    fn decode(_m: &dyn Members) -> Result<Self, ApiError> {
-        Ok(GetCallerIdentity {})
-    }
-
-    async fn target<T: Tx>(
-        &self,
-        _op: OpName,
-        _tx: &mut T,
-        _ctx: &Ctx<'_>,
-    ) -> Result<Target, OpError> {
+    async fn target<T: Tx>(&self, _op: OpName, _tx: &mut T, _ctx: &Ctx<'_>) -> Targeted {
         Ok(Target::Unrestricted)
     }
 
-    async fn run<T: Tx>(self, _tx: &mut T, ctx: &Ctx<'_>) -> Result<Output, OpError> {
+    async fn run<T: Tx>(self, _tx: &mut T, ctx: &Ctx<'_>) -> Ran {
         let p = &ctx.caller.principal;
         Ok(Output::CallerIdentity {
             user_id: p.user_id().into_owned(),
@@ -656,28 +648,16 @@ impl Handler for GetCallerIdentity {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct GetSessionToken {
-    pub duration_seconds: Option<i64>,
-    pub serial_number: Option<String>,
-    pub token_code: Option<CodeInput>,
+input! {
+    pub struct GetSessionToken {
+        duration_seconds: Option<i64> = integer("DurationSeconds"),
+        serial_number: Option<String> = string("SerialNumber"),
+        token_code: Option<CodeInput> = code("TokenCode"),
+    }
 }
 
 impl Handler for GetSessionToken {
-    fn decode(m: &dyn Members) -> Result<Self, ApiError> {
-        Ok(GetSessionToken {
-            duration_seconds: m.integer("DurationSeconds")?,
-            serial_number: m.string("SerialNumber"),
-            token_code: m.code("TokenCode"),
-        })
-    }
-
-    async fn target<T: Tx>(
-        &self,
-        op: OpName,
-        _tx: &mut T,
-        ctx: &Ctx<'_>,
-    ) -> Result<Target, OpError> {
+    async fn target<T: Tx>(&self, op: OpName, _tx: &mut T, ctx: &Ctx<'_>) -> Targeted {
         if ctx.caller.session.is_some() {
             return Err(session_credentials_refused(op.name()));
         }
@@ -688,7 +668,7 @@ impl Handler for GetSessionToken {
         }))
     }
 
-    async fn run<T: Tx>(self, tx: &mut T, ctx: &Ctx<'_>) -> Result<Output, OpError> {
+    async fn run<T: Tx>(self, tx: &mut T, ctx: &Ctx<'_>) -> Ran {
         let GetSessionToken {
             duration_seconds,
             serial_number,
@@ -698,44 +678,24 @@ impl Handler for GetSessionToken {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AssumeRole {
-    pub role_arn: Option<String>,
-    pub role_session_name: Option<String>,
-    pub policy_arns: Vec<String>,
-    pub policy: Option<String>,
-    pub duration_seconds: Option<i64>,
-    pub tags: Vec<Tag>,
-    pub transitive_tag_keys: Vec<String>,
-    pub external_id: Option<String>,
-    pub serial_number: Option<String>,
-    pub token_code: Option<CodeInput>,
-    pub source_identity: Option<String>,
+input! {
+    pub struct AssumeRole {
+        role_arn: Option<String> = string("RoleArn"),
+        role_session_name: Option<String> = string("RoleSessionName"),
+        policy_arns: Vec<String> = structure_list("PolicyArns", "arn"),
+        policy: Option<String> = string("Policy"),
+        duration_seconds: Option<i64> = integer("DurationSeconds"),
+        tags: Vec<Tag> = tags("Tags"),
+        transitive_tag_keys: Vec<String> = list("TransitiveTagKeys"),
+        external_id: Option<String> = string("ExternalId"),
+        serial_number: Option<String> = string("SerialNumber"),
+        token_code: Option<CodeInput> = code("TokenCode"),
+        source_identity: Option<String> = string("SourceIdentity"),
+    }
 }
 
 impl Handler for AssumeRole {
-    fn decode(m: &dyn Members) -> Result<Self, ApiError> {
-        Ok(AssumeRole {
-            role_arn: m.string("RoleArn"),
-            role_session_name: m.string("RoleSessionName"),
-            policy_arns: m.structure_list("PolicyArns", "arn")?,
-            policy: m.string("Policy"),
-            duration_seconds: m.integer("DurationSeconds")?,
-            tags: m.tags("Tags")?,
-            transitive_tag_keys: m.list("TransitiveTagKeys")?,
-            external_id: m.string("ExternalId"),
-            serial_number: m.string("SerialNumber"),
-            token_code: m.code("TokenCode"),
-            source_identity: m.string("SourceIdentity"),
-        })
-    }
-
-    async fn target<T: Tx>(
-        &self,
-        _op: OpName,
-        tx: &mut T,
-        ctx: &Ctx<'_>,
-    ) -> Result<Target, OpError> {
+    async fn target<T: Tx>(&self, _op: OpName, tx: &mut T, ctx: &Ctx<'_>) -> Targeted {
         let AssumeRole {
             role_arn,
             role_session_name,
@@ -774,7 +734,7 @@ impl Handler for AssumeRole {
         Ok(Target::AssumeRole(permission, trust))
     }
 
-    async fn run<T: Tx>(self, tx: &mut T, ctx: &Ctx<'_>) -> Result<Output, OpError> {
+    async fn run<T: Tx>(self, tx: &mut T, ctx: &Ctx<'_>) -> Ran {
         let AssumeRole {
             role_arn,
             role_session_name,
@@ -807,32 +767,18 @@ impl Handler for AssumeRole {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct GetFederationToken {
-    pub name: Option<String>,
-    pub policy: Option<String>,
-    pub policy_arns: Vec<String>,
-    pub duration_seconds: Option<i64>,
-    pub tags: Vec<Tag>,
+input! {
+    pub struct GetFederationToken {
+        name: Option<String> = string("Name"),
+        policy: Option<String> = string("Policy"),
+        policy_arns: Vec<String> = structure_list("PolicyArns", "arn"),
+        duration_seconds: Option<i64> = integer("DurationSeconds"),
+        tags: Vec<Tag> = tags("Tags"),
+    }
 }
 
 impl Handler for GetFederationToken {
-    fn decode(m: &dyn Members) -> Result<Self, ApiError> {
-        Ok(GetFederationToken {
-            name: m.string("Name"),
-            policy: m.string("Policy"),
-            policy_arns: m.structure_list("PolicyArns", "arn")?,
-            duration_seconds: m.integer("DurationSeconds")?,
-            tags: m.tags("Tags")?,
-        })
-    }
-
-    async fn target<T: Tx>(
-        &self,
-        op: OpName,
-        _tx: &mut T,
-        ctx: &Ctx<'_>,
-    ) -> Result<Target, OpError> {
+    async fn target<T: Tx>(&self, op: OpName, _tx: &mut T, ctx: &Ctx<'_>) -> Targeted {
         if ctx.caller.session.is_some() {
             return Err(session_credentials_refused(op.name()));
         }
@@ -848,7 +794,7 @@ impl Handler for GetFederationToken {
         }))
     }
 
-    async fn run<T: Tx>(self, tx: &mut T, ctx: &Ctx<'_>) -> Result<Output, OpError> {
+    async fn run<T: Tx>(self, tx: &mut T, ctx: &Ctx<'_>) -> Ran {
         let GetFederationToken {
             name,
             policy,
@@ -860,55 +806,35 @@ impl Handler for GetFederationToken {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct GetAccessKeyInfo {
-    pub access_key_id: Option<String>,
+input! {
+    pub struct GetAccessKeyInfo {
+        access_key_id: Option<String> = string("AccessKeyId"),
+    }
 }
 
 impl Handler for GetAccessKeyInfo {
-    fn decode(m: &dyn Members) -> Result<Self, ApiError> {
-        Ok(GetAccessKeyInfo {
-            access_key_id: m.string("AccessKeyId"),
-        })
-    }
-
-    async fn target<T: Tx>(
-        &self,
-        op: OpName,
-        _tx: &mut T,
-        ctx: &Ctx<'_>,
-    ) -> Result<Target, OpError> {
+    async fn target<T: Tx>(&self, op: OpName, _tx: &mut T, ctx: &Ctx<'_>) -> Targeted {
         sts_read_target(op, ctx)
     }
 
-    async fn run<T: Tx>(self, tx: &mut T, ctx: &Ctx<'_>) -> Result<Output, OpError> {
+    async fn run<T: Tx>(self, tx: &mut T, ctx: &Ctx<'_>) -> Ran {
         let GetAccessKeyInfo { access_key_id } = self;
         get_access_key_info(tx, ctx, access_key_id).await
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DecodeAuthorizationMessage {
-    pub encoded_message: Option<String>,
+input! {
+    pub struct DecodeAuthorizationMessage {
+        encoded_message: Option<String> = string("EncodedMessage"),
+    }
 }
 
 impl Handler for DecodeAuthorizationMessage {
-    fn decode(m: &dyn Members) -> Result<Self, ApiError> {
-        Ok(DecodeAuthorizationMessage {
-            encoded_message: m.string("EncodedMessage"),
-        })
-    }
-
-    async fn target<T: Tx>(
-        &self,
-        op: OpName,
-        _tx: &mut T,
-        ctx: &Ctx<'_>,
-    ) -> Result<Target, OpError> {
+    async fn target<T: Tx>(&self, op: OpName, _tx: &mut T, ctx: &Ctx<'_>) -> Targeted {
         sts_read_target(op, ctx)
     }
 
-    async fn run<T: Tx>(self, _tx: &mut T, _ctx: &Ctx<'_>) -> Result<Output, OpError> {
+    async fn run<T: Tx>(self, _tx: &mut T, _ctx: &Ctx<'_>) -> Ran {
         let DecodeAuthorizationMessage { .. } = self;
         decode_authorization_message()
     }

@@ -146,9 +146,7 @@ pub fn lower_camel(name: &str) -> String {
 
 /// What one operation's typed input knows: how to decode it, what it needs to be allowed, and
 /// what it does. Implemented next to each family's handlers (`ops::users`, `ops::roles`, ...).
-pub(crate) trait Handler: Sized {
-    fn decode(m: &dyn Members) -> Result<Self, ApiError>;
-
+pub(crate) trait Handler: Decode {
     /// The permission the request needs (action, resource ARN, condition keys), or why it is
     /// refused before any policy is read. `op` is the row the input was decoded for.
     fn target<T: Tx>(
@@ -156,15 +154,22 @@ pub(crate) trait Handler: Sized {
         op: OpName,
         tx: &mut T,
         ctx: &Ctx<'_>,
-    ) -> impl Future<Output = Result<Target, OpError>> + Send;
+    ) -> impl Future<Output = Targeted> + Send;
 
     /// Runs the operation, once authorised.
-    fn run<T: Tx>(
-        self,
-        tx: &mut T,
-        ctx: &Ctx<'_>,
-    ) -> impl Future<Output = Result<Output, OpError>> + Send;
+    fn run<T: Tx>(self, tx: &mut T, ctx: &Ctx<'_>) -> impl Future<Output = Ran> + Send;
 }
+
+/// An input decoded from a request's members (the request was already checked against the
+/// operation's botocore shapes). Written by the `input!` macro (`ops/mod.rs`) for most inputs.
+pub(crate) trait Decode: Sized {
+    fn decode(m: &dyn Members) -> Result<Self, ApiError>;
+}
+
+/// What [`Handler::target`] answers.
+pub(crate) type Targeted = Result<Target, OpError>;
+/// What [`Handler::run`] answers.
+pub(crate) type Ran = Result<Output, OpError>;
 
 macro_rules! service {
     (iam) => {
@@ -252,7 +257,7 @@ macro_rules! operations {
             pub fn decode(op: OpName, m: &dyn Members) -> Result<Operation, ApiError> {
                 crate::validate::check_members(super::shapes::input(op), m)?;
                 Ok(match op {
-                    $(OpName::$name => Operation::$name(<$input as Handler>::decode(m)?),)*
+                    $(OpName::$name => Operation::$name(<$input as Decode>::decode(m)?),)*
                 })
             }
 

@@ -238,30 +238,17 @@ pub(super) async fn list_user_tags<T: Tx>(
 
 // ── Operation inputs (rows of `table.rs`) ──────────────────────────────────────────────────────
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CreateUser {
-    pub user_name: Option<String>,
-    pub path: Option<String>,
-    pub permissions_boundary: Option<String>,
-    pub tags: Vec<Tag>,
+input! {
+    pub struct CreateUser {
+        user_name: Option<String> = string("UserName"),
+        path: Option<String> = string("Path"),
+        permissions_boundary: Option<String> = string("PermissionsBoundary"),
+        tags: Vec<Tag> = tags("Tags"),
+    }
 }
 
 impl Handler for CreateUser {
-    fn decode(m: &dyn Members) -> Result<Self, ApiError> {
-        Ok(CreateUser {
-            user_name: m.string("UserName"),
-            path: m.string("Path"),
-            permissions_boundary: m.string("PermissionsBoundary"),
-            tags: m.tags("Tags")?,
-        })
-    }
-
-    async fn target<T: Tx>(
-        &self,
-        op: OpName,
-        tx: &mut T,
-        ctx: &Ctx<'_>,
-    ) -> Result<Target, OpError> {
+    async fn target<T: Tx>(&self, op: OpName, tx: &mut T, ctx: &Ctx<'_>) -> Targeted {
         let CreateUser {
             user_name,
             path,
@@ -278,7 +265,7 @@ impl Handler for CreateUser {
         user_permission(tx, ctx, op, Some(&name), path.as_deref(), keys).await
     }
 
-    async fn run<T: Tx>(self, tx: &mut T, ctx: &Ctx<'_>) -> Result<Output, OpError> {
+    async fn run<T: Tx>(self, tx: &mut T, ctx: &Ctx<'_>) -> Ran {
         let CreateUser {
             user_name,
             path,
@@ -289,60 +276,38 @@ impl Handler for CreateUser {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct GetUser {
-    pub user_name: Option<String>,
+input! {
+    pub struct GetUser {
+        user_name: Option<String> = string("UserName"),
+    }
 }
 
 impl Handler for GetUser {
-    fn decode(m: &dyn Members) -> Result<Self, ApiError> {
-        Ok(GetUser {
-            user_name: m.string("UserName"),
-        })
-    }
-
-    async fn target<T: Tx>(
-        &self,
-        op: OpName,
-        tx: &mut T,
-        ctx: &Ctx<'_>,
-    ) -> Result<Target, OpError> {
+    async fn target<T: Tx>(&self, op: OpName, tx: &mut T, ctx: &Ctx<'_>) -> Targeted {
         let GetUser { user_name } = self;
         user_permission(tx, ctx, op, user_name.as_deref(), None, Vec::new()).await
     }
 
-    async fn run<T: Tx>(self, tx: &mut T, ctx: &Ctx<'_>) -> Result<Output, OpError> {
+    async fn run<T: Tx>(self, tx: &mut T, ctx: &Ctx<'_>) -> Ran {
         let GetUser { user_name } = self;
         get_user(tx, ctx, user_name).await
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ListUsers {
-    pub path_prefix: Option<String>,
-    pub marker: Option<String>,
-    pub max_items: Option<i64>,
+input! {
+    pub struct ListUsers {
+        path_prefix: Option<String> = string("PathPrefix"),
+        marker: Option<String> = string("Marker"),
+        max_items: Option<i64> = integer("MaxItems"),
+    }
 }
 
 impl Handler for ListUsers {
-    fn decode(m: &dyn Members) -> Result<Self, ApiError> {
-        Ok(ListUsers {
-            path_prefix: m.string("PathPrefix"),
-            marker: m.string("Marker"),
-            max_items: m.integer("MaxItems")?,
-        })
-    }
-
-    async fn target<T: Tx>(
-        &self,
-        op: OpName,
-        _tx: &mut T,
-        ctx: &Ctx<'_>,
-    ) -> Result<Target, OpError> {
+    async fn target<T: Tx>(&self, op: OpName, _tx: &mut T, ctx: &Ctx<'_>) -> Targeted {
         Ok(list_target(ctx, op, "user"))
     }
 
-    async fn run<T: Tx>(self, tx: &mut T, ctx: &Ctx<'_>) -> Result<Output, OpError> {
+    async fn run<T: Tx>(self, tx: &mut T, ctx: &Ctx<'_>) -> Ran {
         let ListUsers {
             path_prefix,
             marker,
@@ -352,33 +317,21 @@ impl Handler for ListUsers {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct UpdateUser {
-    pub user_name: Option<String>,
-    pub new_user_name: Option<String>,
-    pub new_path: Option<String>,
+input! {
+    pub struct UpdateUser {
+        user_name: Option<String> = string("UserName"),
+        new_user_name: Option<String> = string("NewUserName"),
+        new_path: Option<String> = string("NewPath"),
+    }
 }
 
 impl Handler for UpdateUser {
-    fn decode(m: &dyn Members) -> Result<Self, ApiError> {
-        Ok(UpdateUser {
-            user_name: m.string("UserName"),
-            new_user_name: m.string("NewUserName"),
-            new_path: m.string("NewPath"),
-        })
-    }
-
-    async fn target<T: Tx>(
-        &self,
-        op: OpName,
-        tx: &mut T,
-        ctx: &Ctx<'_>,
-    ) -> Result<Target, OpError> {
+    async fn target<T: Tx>(&self, op: OpName, tx: &mut T, ctx: &Ctx<'_>) -> Targeted {
         let UpdateUser { user_name, .. } = self;
         user_permission(tx, ctx, op, Some(&opt(user_name)), None, Vec::new()).await
     }
 
-    async fn run<T: Tx>(self, tx: &mut T, ctx: &Ctx<'_>) -> Result<Output, OpError> {
+    async fn run<T: Tx>(self, tx: &mut T, ctx: &Ctx<'_>) -> Ran {
         let UpdateUser {
             user_name,
             new_user_name,
@@ -388,54 +341,33 @@ impl Handler for UpdateUser {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DeleteUser {
-    pub user_name: Option<String>,
+input! {
+    pub struct DeleteUser {
+        user_name: Option<String> = string("UserName"),
+    }
 }
 
 impl Handler for DeleteUser {
-    fn decode(m: &dyn Members) -> Result<Self, ApiError> {
-        Ok(DeleteUser {
-            user_name: m.string("UserName"),
-        })
-    }
-
-    async fn target<T: Tx>(
-        &self,
-        op: OpName,
-        tx: &mut T,
-        ctx: &Ctx<'_>,
-    ) -> Result<Target, OpError> {
+    async fn target<T: Tx>(&self, op: OpName, tx: &mut T, ctx: &Ctx<'_>) -> Targeted {
         let DeleteUser { user_name } = self;
         user_permission(tx, ctx, op, Some(&opt(user_name)), None, Vec::new()).await
     }
 
-    async fn run<T: Tx>(self, tx: &mut T, ctx: &Ctx<'_>) -> Result<Output, OpError> {
+    async fn run<T: Tx>(self, tx: &mut T, ctx: &Ctx<'_>) -> Ran {
         let DeleteUser { user_name } = self;
         delete_user(tx, ctx, user_name).await
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TagUser {
-    pub user_name: Option<String>,
-    pub tags: Vec<Tag>,
+input! {
+    pub struct TagUser {
+        user_name: Option<String> = string("UserName"),
+        tags: Vec<Tag> = tags("Tags"),
+    }
 }
 
 impl Handler for TagUser {
-    fn decode(m: &dyn Members) -> Result<Self, ApiError> {
-        Ok(TagUser {
-            user_name: m.string("UserName"),
-            tags: m.tags("Tags")?,
-        })
-    }
-
-    async fn target<T: Tx>(
-        &self,
-        op: OpName,
-        tx: &mut T,
-        ctx: &Ctx<'_>,
-    ) -> Result<Target, OpError> {
+    async fn target<T: Tx>(&self, op: OpName, tx: &mut T, ctx: &Ctx<'_>) -> Targeted {
         let TagUser { user_name, tags } = self;
         user_permission(
             tx,
@@ -448,32 +380,21 @@ impl Handler for TagUser {
         .await
     }
 
-    async fn run<T: Tx>(self, tx: &mut T, ctx: &Ctx<'_>) -> Result<Output, OpError> {
+    async fn run<T: Tx>(self, tx: &mut T, ctx: &Ctx<'_>) -> Ran {
         let TagUser { user_name, tags } = self;
         tag_user(tx, ctx, user_name, tags).await
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct UntagUser {
-    pub user_name: Option<String>,
-    pub tag_keys: Vec<String>,
+input! {
+    pub struct UntagUser {
+        user_name: Option<String> = string("UserName"),
+        tag_keys: Vec<String> = list("TagKeys"),
+    }
 }
 
 impl Handler for UntagUser {
-    fn decode(m: &dyn Members) -> Result<Self, ApiError> {
-        Ok(UntagUser {
-            user_name: m.string("UserName"),
-            tag_keys: m.list("TagKeys")?,
-        })
-    }
-
-    async fn target<T: Tx>(
-        &self,
-        op: OpName,
-        tx: &mut T,
-        ctx: &Ctx<'_>,
-    ) -> Result<Target, OpError> {
+    async fn target<T: Tx>(&self, op: OpName, tx: &mut T, ctx: &Ctx<'_>) -> Targeted {
         let UntagUser {
             user_name,
             tag_keys,
@@ -482,7 +403,7 @@ impl Handler for UntagUser {
         user_permission(tx, ctx, op, Some(&opt(user_name)), None, keys).await
     }
 
-    async fn run<T: Tx>(self, tx: &mut T, ctx: &Ctx<'_>) -> Result<Output, OpError> {
+    async fn run<T: Tx>(self, tx: &mut T, ctx: &Ctx<'_>) -> Ran {
         let UntagUser {
             user_name,
             tag_keys,
@@ -491,33 +412,21 @@ impl Handler for UntagUser {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ListUserTags {
-    pub user_name: Option<String>,
-    pub marker: Option<String>,
-    pub max_items: Option<i64>,
+input! {
+    pub struct ListUserTags {
+        user_name: Option<String> = string("UserName"),
+        marker: Option<String> = string("Marker"),
+        max_items: Option<i64> = integer("MaxItems"),
+    }
 }
 
 impl Handler for ListUserTags {
-    fn decode(m: &dyn Members) -> Result<Self, ApiError> {
-        Ok(ListUserTags {
-            user_name: m.string("UserName"),
-            marker: m.string("Marker"),
-            max_items: m.integer("MaxItems")?,
-        })
-    }
-
-    async fn target<T: Tx>(
-        &self,
-        op: OpName,
-        tx: &mut T,
-        ctx: &Ctx<'_>,
-    ) -> Result<Target, OpError> {
+    async fn target<T: Tx>(&self, op: OpName, tx: &mut T, ctx: &Ctx<'_>) -> Targeted {
         let ListUserTags { user_name, .. } = self;
         user_permission(tx, ctx, op, Some(&opt(user_name)), None, Vec::new()).await
     }
 
-    async fn run<T: Tx>(self, tx: &mut T, ctx: &Ctx<'_>) -> Result<Output, OpError> {
+    async fn run<T: Tx>(self, tx: &mut T, ctx: &Ctx<'_>) -> Ran {
         let ListUserTags {
             user_name,
             marker,
