@@ -74,7 +74,6 @@ fn bench(c: &mut Criterion) {
     let totp = TotpConfig::default();
     let session_keys = keyward_core::session::SessionKeyRing::new(&master_key);
     let ctx = Ctx {
-        version: 0,
         partition: "aws",
         now: time::OffsetDateTime::now_utc(),
         master_key: &master_key,

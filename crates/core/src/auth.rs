@@ -350,21 +350,13 @@ impl CredentialCache {
         Self::default()
     }
 
-    /// Forgets every entry: called when a commit failed (entries resolved in its transaction may
-    /// describe changes that never happened).
+    /// Forgets every entry (lazily): called after each committed write.
     pub fn invalidate(&self) {
         self.generation.fetch_add(1, Ordering::SeqCst);
-        if let Ok(mut entries) = self.entries.lock() {
-            entries.clear();
-        }
     }
 
     fn get(&self, key_id: &str) -> Option<Arc<CachedKey>> {
-        self.get_at(key_id, self.generation.load(Ordering::SeqCst))
-    }
-
-    /// The entry of `key_id` if it was resolved at store version `current`.
-    fn get_at(&self, key_id: &str, current: u64) -> Option<Arc<CachedKey>> {
+        let current = self.generation.load(Ordering::SeqCst);
         let entries = self.entries.lock().ok()?;
         entries
             .get(key_id)
@@ -431,14 +423,10 @@ pub fn authenticate_from_cache(
     )
 }
 
-/// [`authenticate`] through the [`CredentialCache`], whose entries are tagged with the store's
-/// change version (`Tx::change_version`) of the transaction that resolved them: an entry is used
-/// only by a request whose transaction reads the same version, so a write by any process (this
-/// one or another on the same database) makes the next request resolve the key afresh.
+/// [`authenticate`] through the [`CredentialCache`].
 #[allow(clippy::too_many_arguments)]
 pub async fn authenticate_cached<T: Tx>(
     tx: &mut T,
-    version: u64,
     credentials: &CredentialCache,
     master_key: &MasterKey,
     session_keys: &SessionKeyRing,
@@ -451,12 +439,16 @@ pub async fn authenticate_cached<T: Tx>(
     if is_session_key(key_id) || parsed.security_token.is_some() {
         return authenticate(tx, master_key, session_keys, cache, req, parsed, now).await;
     }
-    let entry = match credentials.get_at(key_id, version) {
+    if let Some(done) = authenticate_from_cache(credentials, cache, req, parsed, now) {
+        return done;
+    }
+    let entry = match credentials.get(key_id) {
         Some(hit) => hit,
         None => {
+            let generation = credentials.generation.load(Ordering::SeqCst);
             let (principal, secret, last_used) = resolve_access_key(tx, master_key, key_id).await?;
             let entry = Arc::new(CachedKey {
-                generation: version,
+                generation,
                 principal,
                 secret,
                 last_used,

@@ -167,7 +167,7 @@ async fn principal_policies<T: Tx>(
         Sources::Role(id) => format!("role:{id}"),
         Sources::AllowAll => "root".to_owned(),
     };
-    let epoch = ctx.version;
+    let epoch = cache.epoch();
     if let Some(set) = cache.cached(&key, epoch) {
         return Ok(set);
     }

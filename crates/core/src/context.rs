@@ -22,9 +22,6 @@ pub struct RequestInfo {
 /// What every operation needs besides its input and the transaction.
 #[derive(Debug, Clone, Copy)]
 pub struct Ctx<'a> {
-    /// The store's change version read in the request's transaction: what cached entries
-    /// (gathered policies) must be tagged with to be used.
-    pub version: u64,
     pub partition: &'a str,
     pub now: OffsetDateTime,
     pub master_key: &'a MasterKey,

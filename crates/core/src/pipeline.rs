@@ -15,6 +15,7 @@
 
 use std::collections::HashMap;
 use std::future::Future;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -55,6 +56,8 @@ pub struct Pipeline<S: Store> {
     /// When this node last recorded each access key's use (rate limit of `GetAccessKeyLastUsed`'s
     /// data).
     key_use: Mutex<HashMap<String, OffsetDateTime>>,
+    /// The store's change token when a request last looked ([`Pipeline::observe_changes`]).
+    seen_token: AtomicU64,
 }
 
 /// Where the pipeline's records go besides the request's own transaction; the host implements it
@@ -129,8 +132,10 @@ pub struct Outcome {
     pub result: Result<Output, OpError>,
     /// The authorisation decision, where policies were evaluated.
     pub decision: Option<Decision>,
-    /// The request's record as written (or queued).
-    pub event: AuditEvent,
+    /// The access key ID the request was signed with, as its record names it.
+    pub access_key_id: Option<String>,
+    /// The user name its record names (the caller's, once authenticated).
+    pub user_name: Option<String>,
     /// What the store said about a refused long-term key.
     pub key_hint: Option<Box<KeyHint>>,
     /// A refused MFA code, recorded beside the audit record.
@@ -183,6 +188,7 @@ impl<S: Store> Pipeline<S> {
             totp,
             record_audit,
             key_use: Mutex::new(HashMap::new()),
+            seen_token: AtomicU64::new(u64::MAX),
         }
     }
 
@@ -207,17 +213,14 @@ impl<S: Store> Pipeline<S> {
         )
     }
 
-    /// The context an operation (or an adapter's own authorisation) runs with; `version` is the
-    /// store's change version read in the request's transaction ([`Pipeline::change_version`]).
+    /// The context an operation (or an adapter's own authorisation) runs with.
     pub fn ctx<'a>(
         &'a self,
         caller: &'a Caller,
         info: &'a RequestInfo,
         now: OffsetDateTime,
-        version: u64,
     ) -> Ctx<'a> {
         Ctx {
-            version,
             partition: &self.partition,
             now,
             master_key: &self.master_key,
@@ -229,25 +232,17 @@ impl<S: Store> Pipeline<S> {
         }
     }
 
-    /// The store's change version in `tx`: what the caches' entries are tagged with, so that a
-    /// write committed by any process on the same database is seen by the next request.
-    pub async fn change_version(&self, tx: &mut S::Tx) -> Result<u64, OpError> {
-        Ok(tx.change_version().await?)
-    }
-
-    /// Authenticates a signed request in `tx` (cached credentials at the transaction's change
-    /// `version`, sessions opened without a database read).
+    /// Authenticates a signed request in `tx` (cached credentials, sessions opened without a
+    /// database read).
     pub async fn authenticate(
         &self,
         tx: &mut S::Tx,
-        version: u64,
         req: &RequestParts<'_>,
         parsed: &keyward_sigv4::ParsedAuth,
         now: OffsetDateTime,
     ) -> Result<Caller, auth::AuthFailure> {
         auth::authenticate_cached(
             tx,
-            version,
             &self.credentials,
             &self.master_key,
             &self.session_keys,
@@ -294,16 +289,17 @@ impl<S: Store> Pipeline<S> {
             .await;
         let service = facts.service.unwrap_or(service);
         let mut mfa_failure = None;
-        let result = match result {
+        let (access_key_id, user_name, result) = match result {
             Ok((output, Recorded::Yes)) => {
                 if self.record_audit {
                     recorder.committed(&event);
                 }
-                Ok(output)
+                (event.access_key_id, event.user_name, Ok(output))
             }
             Ok((output, Recorded::No)) => {
-                self.record_unchanged(event.clone(), recorder).await;
-                Ok(output)
+                let (key, user) = (event.access_key_id.clone(), event.user_name.clone());
+                self.record_unchanged(event, recorder).await;
+                (key, user, Ok(output))
             }
             Err(e) => {
                 if let OpError::Store(cause) = &e {
@@ -337,17 +333,20 @@ impl<S: Store> Pipeline<S> {
                             tracing::error!(request_id = %request_id, error = %cause, "audit record of a failed request was not written");
                         }
                     }
+                    (event.access_key_id, event.user_name, Err(e))
                 } else {
-                    self.record_unchanged(event.clone(), recorder).await;
+                    let (key, user) = (event.access_key_id.clone(), event.user_name.clone());
+                    self.record_unchanged(event, recorder).await;
+                    (key, user, Err(e))
                 }
-                Err(e)
             }
         };
         Outcome {
             service,
             result,
             decision: facts.decision,
-            event,
+            access_key_id,
+            user_name,
             key_hint: facts.key_hint,
             mfa_failure,
         }
@@ -415,16 +414,16 @@ impl<S: Store> Pipeline<S> {
             _ => true,
         };
         event.read_only = matches!(&decoded, Some(Ok(op)) if op.name().read_only());
+        self.observe_changes().await?;
         let mut tx = if read_only {
             self.store.begin_read().await?
         } else {
             self.store.begin().await?
         };
-        let version = self.change_version(&mut tx).await?;
         let caller = match (credentials, &signed) {
             (Credentials::Trusted(caller), _) => *caller,
             (Credentials::Signed(_), Some((req, parsed))) => self
-                .authenticate(&mut tx, version, req, parsed, now)
+                .authenticate(&mut tx, req, parsed, now)
                 .await
                 .map_err(|f| {
                     facts.key_hint = f.key_hint;
@@ -439,7 +438,7 @@ impl<S: Store> Pipeline<S> {
             Some(op) => op?,
             None => return Err(ApiError::new("MissingAction", 400, "Missing Action").into()),
         };
-        let ctx = self.ctx(&caller, &info, now, version);
+        let ctx = self.ctx(&caller, &info, now);
         let read_only = op.name().read_only();
         let executed = ops::execute(&mut tx, &ctx, op).await;
         facts.decision = executed.decision;
@@ -456,17 +455,29 @@ impl<S: Store> Pipeline<S> {
             tx.insert_audit_event(event).await?;
         }
         self.timed_commit(tx, recorder).await?;
-        // The commit raised the store's change version, so the next request resolves its key and
-        // gathers its policies afresh (read-your-writes) — as it does after a write committed by
-        // another process on the same database.
+        // After the commit and before the response: the next request resolves its key and
+        // gathers its policies afresh (read-your-writes).
+        self.invalidate();
         if let Some((_, parsed)) = &signed {
             self.record_key_use(&caller, &parsed.scope, now).await;
         }
         Ok((output, Recorded::Yes))
     }
 
-    /// Forgets every cached credential and gathered policy set (after a failed commit, whose
-    /// transaction may have resolved entries from changes that never happened).
+    /// Drops the caches when the store's change token moved since a request last looked: a write
+    /// committed by another process on the same database (or by this one) is seen by the next
+    /// request. Called before the request's transaction begins, so whatever it then resolves
+    /// from the store is at least as new as the change that moved the token; an entry resolved
+    /// from older data was tagged with the generation this invalidation ends.
+    pub async fn observe_changes(&self) -> Result<(), OpError> {
+        let token = self.store.change_token().await?;
+        if self.seen_token.swap(token, Ordering::AcqRel) != token {
+            self.invalidate();
+        }
+        Ok(())
+    }
+
+    /// Marks every cached credential and gathered policy set stale.
     pub fn invalidate(&self) {
         self.credentials.invalidate();
         self.policies.invalidate();
@@ -476,9 +487,6 @@ impl<S: Store> Pipeline<S> {
         let started = Instant::now();
         let result = tx.commit().await;
         recorder.commit_took(started.elapsed());
-        if result.is_err() {
-            self.invalidate();
-        }
         Ok(result?)
     }
 

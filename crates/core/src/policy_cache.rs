@@ -43,15 +43,16 @@ impl PolicyCache {
         Self::default()
     }
 
-    /// Forgets every gathered principal policy set: called when a commit failed. (On the request
-    /// path a set is tagged with the store's change version of the transaction that gathered it,
-    /// `Ctx::version`, and used only at that version, so any committed write — by this process or
-    /// another — makes the next request gather again.)
+    /// The current epoch: a set gathered now is valid until the next [`PolicyCache::invalidate`].
+    pub(crate) fn epoch(&self) -> u64 {
+        self.epoch.load(Ordering::Acquire)
+    }
+
+    /// Marks every gathered principal policy set stale. The server calls this after each committed
+    /// write, so the next request gathers again (read-your-writes); a request that gathered before
+    /// the write committed tagged its set with the older epoch, which no later request accepts.
     pub fn invalidate(&self) {
         self.epoch.fetch_add(1, Ordering::AcqRel);
-        if let Ok(mut map) = self.principals.lock() {
-            map.clear();
-        }
     }
 
     /// The set gathered for `principal_id` if nothing was written since.

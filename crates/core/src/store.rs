@@ -30,6 +30,13 @@ pub trait Store: Clone + Send + Sync + 'static {
         self.begin()
     }
 
+    /// A number that changes whenever a write is committed to the store's data, by this process
+    /// or any other on the same database; cheap (no transaction, no table read). The request
+    /// pipeline compares it with the last one it saw and drops its caches when it moved, so a
+    /// write made elsewhere is seen by the next request. (`Tx::change_version` is the
+    /// transactional, ordered counterpart.)
+    fn change_token(&self) -> impl Future<Output = StoreResult<u64>> + Send;
+
     /// Appends, in one transaction of their own, the audit records of requests that changed
     /// nothing (group-committed by the server's audit writer). An engine may keep them apart from
     /// the records of changes; [`Tx::lookup_audit_events`] and [`Tx::list_audit_events`] see both.

@@ -282,11 +282,16 @@ fn observe<S: Store>(
         }
         Err(e) => {
             let api = e.to_api();
-            observe_refusal(state, &api, &outcome.event, outcome.key_hint.as_deref());
+            observe_refusal(
+                state,
+                &api,
+                outcome.access_key_id.as_deref(),
+                outcome.key_hint.as_deref(),
+            );
             if let Some(f) = &outcome.mfa_failure {
                 state.metrics.mfa_verification("failure", f.reason.as_str());
                 let user = target_user
-                    .or(outcome.event.user_name.as_deref())
+                    .or(outcome.user_name.as_deref())
                     .or(f.user_id.as_deref())
                     .unwrap_or("unknown");
                 state.alarms.mfa_failure(&f.account_id, user);

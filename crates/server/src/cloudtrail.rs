@@ -49,7 +49,12 @@ pub(crate) async fn handle<S: Store>(
         let api = e.to_api();
         event.error_code = Some(api.code.to_owned());
         event.error_message = Some(api.message.clone());
-        observe_refusal(state, &api, &event, key_hint.as_deref());
+        observe_refusal(
+            state,
+            &api,
+            event.access_key_id.as_deref(),
+            key_hint.as_deref(),
+        );
     }
     state.metrics.request(
         "cloudtrail",
@@ -117,10 +122,10 @@ async fn lookup<S: Store>(
     keyward_sigv4::check_scope(&parsed, is_region, "cloudtrail")
         .map_err(|e| ApiError::new(e.code(), e.http_status(), e.message()))?;
     let pipeline = &state.pipeline;
+    pipeline.observe_changes().await?;
     let mut tx = pipeline.store.begin_read().await?;
-    let version = pipeline.change_version(&mut tx).await?;
     let caller = pipeline
-        .authenticate(&mut tx, version, req, &parsed, now)
+        .authenticate(&mut tx, req, &parsed, now)
         .await
         .map_err(|f| {
             *key_hint = f.key_hint;
@@ -150,7 +155,7 @@ async fn lookup<S: Store>(
         secure_transport: false,
         region: parsed.scope.region.clone(),
     };
-    let ctx = pipeline.ctx(&caller, &info, now, version);
+    let ctx = pipeline.ctx(&caller, &info, now);
     authorize(
         &mut tx,
         &ctx,

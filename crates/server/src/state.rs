@@ -68,13 +68,13 @@ pub(crate) struct RequestMeta {
 pub(crate) fn observe_refusal<S: Store>(
     state: &AppState<S>,
     api: &ApiError,
-    event: &AuditEvent,
+    access_key_id: Option<&str>,
     hint: Option<&KeyHint>,
 ) {
     let inactive = matches!(hint, Some(KeyHint::Inactive { .. }));
     if let Some(reason) = AuthFailureReason::classify(api.code, &api.message, inactive) {
         state.metrics.auth_failure(reason);
-        if let (Some(hint), Some(key_id)) = (hint, event.access_key_id.as_deref())
+        if let (Some(hint), Some(key_id)) = (hint, access_key_id)
             && api.code == "InvalidClientTokenId"
         {
             state.alarms.refused_key(key_id, hint);

@@ -81,7 +81,6 @@ fn bench(c: &mut Criterion) {
         let run = |op: Operation| {
             rt.block_on(async {
                 let ctx = Ctx {
-                    version: 0,
                     partition: "aws",
                     now: time::OffsetDateTime::now_utc(),
                     master_key: &master_key,

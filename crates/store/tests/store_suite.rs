@@ -101,7 +101,7 @@ fn every_method_of_the_contract_is_exercised() {
     let mut methods = trait_methods(&contract, "Store");
     let store_count = methods.len();
     methods.extend(trait_methods(&contract, "Tx"));
-    assert_eq!(store_count, 3, "{methods:?}");
+    assert_eq!(store_count, 4, "{methods:?}");
     assert!(
         methods.len() > 70,
         "the parse found {} methods",

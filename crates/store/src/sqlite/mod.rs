@@ -85,6 +85,9 @@ struct Inner {
     reads_path: PathBuf,
     /// The one connection that writes `audit_reads.db`.
     reads_writer: Mutex<Connection>,
+    /// Reads `PRAGMA data_version` of `keyward.db`, which changes whenever another connection (the
+    /// writer, or another process's) commits: the store's change token.
+    watch: Mutex<Connection>,
 }
 
 impl Inner {
@@ -143,6 +146,7 @@ impl SqliteStore {
         let reads_writer = connect_reads(&reads_path)?;
         let writer = connect(&path)?;
         migrate(&writer)?;
+        let watch = connect(&path)?;
         Ok(SqliteStore {
             inner: Arc::new(Inner {
                 path,
@@ -155,6 +159,7 @@ impl SqliteStore {
                 audit_counter: AtomicU64::new(0),
                 readers: Mutex::new(Vec::new()),
                 reads_path,
+                watch: Mutex::new(watch),
                 reads_writer: Mutex::new(reads_writer),
             }),
         })
@@ -203,6 +208,21 @@ impl SqliteStore {
 
 impl Store for SqliteStore {
     type Tx = SqliteTx;
+
+    /// `PRAGMA data_version` on a connection of its own: it reads the WAL index header, so it
+    /// costs a statement step, no transaction and no page.
+    async fn change_token(&self) -> StoreResult<u64> {
+        let conn = self
+            .inner
+            .watch
+            .lock()
+            .map_err(|_| StoreError::new("the change watch connection is poisoned"))?;
+        let version: i64 = conn
+            .prepare_cached("PRAGMA data_version")
+            .and_then(|mut st| st.query_row([], |r| r.get(0)))
+            .map_err(crate::error::db_err("read the change token"))?;
+        Ok(version as u64)
+    }
 
     /// Joins the open group, or opens one, and starts the request's savepoint.
     async fn begin(&self) -> StoreResult<SqliteTx> {

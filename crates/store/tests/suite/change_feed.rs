@@ -163,3 +163,44 @@ pub async fn rolled_back_and_read_transactions_leave_the_version<E: Engine>() {
     read.commit().await.unwrap();
     assert_eq!(version(&store).await, v);
 }
+
+/// The change token: unmoved while nothing is committed (reads, rolled-back writes, audit records
+/// of unchanged requests), moved by a commit through this handle or another one (another process).
+pub async fn the_change_token_moves_with_every_commit_from_any_handle<E: Engine>() {
+    let (engine, first) = seeded::<E>().await;
+    let second = engine.open().await;
+    let token = first.change_token().await.unwrap();
+    assert_eq!(
+        first.change_token().await.unwrap(),
+        token,
+        "nothing committed"
+    );
+    let mut read = first.begin_read().await.unwrap();
+    assert!(read.get_user(ACCOUNT, "alice").await.unwrap().is_none());
+    read.commit().await.unwrap();
+    let mut tx = first.begin().await.unwrap();
+    tx.insert_user(&user("AIDA9", "rolled", "/")).await.unwrap();
+    drop(tx);
+    assert_eq!(
+        first.change_token().await.unwrap(),
+        token,
+        "a read and a rollback leave it"
+    );
+
+    let mut tx = first.begin().await.unwrap();
+    tx.insert_user(&user("AIDA1", "alice", "/")).await.unwrap();
+    tx.commit().await.unwrap();
+    let after_own = first.change_token().await.unwrap();
+    assert_ne!(after_own, token, "a commit through this handle moves it");
+
+    let seen_by_second = second.change_token().await.unwrap();
+    let mut tx = second.begin().await.unwrap();
+    tx.delete_user("AIDA1").await.unwrap();
+    tx.commit().await.unwrap();
+    assert_ne!(
+        first.change_token().await.unwrap(),
+        after_own,
+        "a commit through another handle moves this one's"
+    );
+    assert_ne!(second.change_token().await.unwrap(), seen_by_second);
+}

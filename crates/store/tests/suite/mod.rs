@@ -106,6 +106,7 @@ macro_rules! store_suite {
                 the_version_rises_with_each_committed_write,
                 a_write_through_another_handle_is_seen,
                 rolled_back_and_read_transactions_leave_the_version,
+                the_change_token_moves_with_every_commit_from_any_handle,
             }
         );
     };
