@@ -58,6 +58,11 @@ pub struct Pipeline<S: Store> {
     key_use: Mutex<HashMap<String, OffsetDateTime>>,
     /// The store's change token when a request last looked ([`Pipeline::observe_changes`]).
     seen_token: AtomicU64,
+    /// How often, at most, requests look at the change token (zero: every request).
+    change_check: Duration,
+    /// When a request last looked, in microseconds since `started`.
+    last_check_us: AtomicU64,
+    started: Instant,
 }
 
 /// Where the pipeline's records go besides the request's own transaction; the host implements it
@@ -189,7 +194,18 @@ impl<S: Store> Pipeline<S> {
             record_audit,
             key_use: Mutex::new(HashMap::new()),
             seen_token: AtomicU64::new(u64::MAX),
+            change_check: Duration::ZERO,
+            last_check_us: AtomicU64::new(0),
+            started: Instant::now(),
         }
+    }
+
+    /// Looks at the store's change token at most once per `every` (zero: at every request).
+    /// Changes made by other processes are then seen within `every`; this process's own writes
+    /// are seen by the next request whatever it is.
+    pub fn with_change_check(mut self, every: Duration) -> Self {
+        self.change_check = every;
+        self
     }
 
     /// A fresh record of an API call, stamped with the pipeline's clock.
@@ -465,11 +481,25 @@ impl<S: Store> Pipeline<S> {
     }
 
     /// Drops the caches when the store's change token moved since a request last looked: a write
-    /// committed by another process on the same database (or by this one) is seen by the next
-    /// request. Called before the request's transaction begins, so whatever it then resolves
+    /// committed by another process on the same database is seen within the change-check period
+    /// ([`Pipeline::with_change_check`]; at the next request when it is zero). Called before the request's transaction begins, so whatever it then resolves
     /// from the store is at least as new as the change that moved the token; an entry resolved
     /// from older data was tagged with the generation this invalidation ends.
     pub async fn observe_changes(&self) -> Result<(), OpError> {
+        if !self.change_check.is_zero() {
+            let now_us = u64::try_from(self.started.elapsed().as_micros()).unwrap_or(u64::MAX);
+            let every_us = u64::try_from(self.change_check.as_micros()).unwrap_or(u64::MAX);
+            let last = self.last_check_us.load(Ordering::Acquire);
+            // One request per period looks; the others go on with what it found.
+            if now_us.saturating_sub(last) < every_us
+                || self
+                    .last_check_us
+                    .compare_exchange(last, now_us, Ordering::AcqRel, Ordering::Acquire)
+                    .is_err()
+            {
+                return Ok(());
+            }
+        }
         let token = self.store.change_token().await?;
         if self.seen_token.swap(token, Ordering::AcqRel) != token {
             self.invalidate();

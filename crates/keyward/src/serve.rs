@@ -75,6 +75,11 @@ pub struct ServeArgs {
     /// event history keeps 90 days.
     #[arg(long, env = "KEYWARD_AUDIT_RETENTION_DAYS", default_value_t = 90)]
     audit_retention_days: u32,
+    /// How often, at most, a request checks whether another process changed the store (which
+    /// drops this server's caches of credentials and policies); 0 checks at every request. This
+    /// server's own writes are seen by the next request whatever the value.
+    #[arg(long, env = "KEYWARD_CHANGE_CHECK_MS", default_value_t = 5)]
+    change_check_ms: u64,
     /// Benchmark only, never in service: record no audit at all (no record in the store, none in
     /// `--audit-log`), to measure what auditing costs (`scripts/bench-audit`).
     #[arg(long, hide = true)]
@@ -234,7 +239,8 @@ pub async fn run(args: ServeArgs) -> Result<()> {
             ..keyward_core::totp::TotpConfig::default()
         },
         !args.bench_without_audit,
-    );
+    )
+    .with_change_check(Duration::from_millis(args.change_check_ms));
     let state = Arc::new(AppState {
         pipeline,
         sink: Arc::clone(&sink),
