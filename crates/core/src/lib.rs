@@ -14,6 +14,7 @@ pub mod crypto;
 pub mod decision;
 pub mod error;
 pub mod ids;
+pub mod members;
 pub mod model;
 pub mod ops;
 pub mod password;

@@ -172,6 +172,26 @@ pub fn decoy_hash() -> &'static str {
     "$argon2id$v=19$m=32768,t=3,p=1$c29tZXNhbHRzb21lc2FsdA$2M1W7Mhfk0aIDX3PmT3u9X5bS1T5wIuhxeXyGjJq1Vg"
 }
 
+/// A password as received: `Debug` never shows it.
+#[derive(Clone, PartialEq, Eq, zeroize::Zeroize, zeroize::ZeroizeOnDrop)]
+pub struct Password(String);
+
+impl Password {
+    pub fn new(s: impl Into<String>) -> Self {
+        Password(s.into())
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Password {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Password(**redacted**)")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

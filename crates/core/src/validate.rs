@@ -9,7 +9,7 @@
 use std::fmt;
 
 use crate::error::ApiError;
-use crate::ops::{ListItem, Members};
+use crate::members::{ListItem, Members};
 
 /// The largest list index (`Names.member.N`, `Tags.member.N.Key`, `Map.entry.N`) a request may use.
 /// botocore's IAM and STS models cap their longest lists at 256 items (`PolicyExclusionsListType`;

@@ -13,25 +13,7 @@ use super::users::require_user;
 use super::*;
 use super::{Ctx, Output, account_id, marker_offset, opt, page_size, slice_page};
 
-/// A password as received: `Debug` never shows it.
-#[derive(Clone, PartialEq, Eq, zeroize::Zeroize, zeroize::ZeroizeOnDrop)]
-pub struct Password(String);
-
-impl Password {
-    pub fn new(s: impl Into<String>) -> Self {
-        Password(s.into())
-    }
-
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl std::fmt::Debug for Password {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Password(**redacted**)")
-    }
-}
+pub use crate::password::Password;
 
 fn no_login_profile(user: &str) -> ApiError {
     ApiError::no_such_entity(format!("Login Profile for User {user} cannot be found."))
