@@ -1089,3 +1089,55 @@ async fn decode_authorization_message_needs_permission_and_decodes_nothing() {
         )
     );
 }
+
+/// A session policy of 100,000 characters (an allow-all document padded with spaces) is refused
+/// before anything is sealed into a session token, as GetFederationToken refuses it: the
+/// plaintext bound (2,048) counts what was sent, white space included.
+#[tokio::test]
+async fn assume_role_refuses_a_session_policy_padded_past_2048_characters() {
+    let server = Server::start();
+    let iam = server.root_iam();
+    iam.create_role()
+        .role_name("padded")
+        .assume_role_policy_document(format!(
+            r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Principal":{{"AWS":"arn:aws:iam::{}:root"}},"Action":"sts:AssumeRole"}}]}}"#,
+            server.account_id
+        ))
+        .send()
+        .await
+        .unwrap();
+    let (key, secret) = server.new_user_with_key("padder").await;
+    iam.put_user_policy()
+        .user_name("padder")
+        .policy_name("assume")
+        .policy_document(
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"sts:AssumeRole","Resource":"*"}]}"#,
+        )
+        .send()
+        .await
+        .unwrap();
+    let allow_all =
+        r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#;
+    let padded = format!("{allow_all}{}", " ".repeat(100_000 - allow_all.len()));
+    let err = server
+        .sts(&key, &secret)
+        .assume_role()
+        .role_arn(format!("arn:aws:iam::{}:role/padded", server.account_id))
+        .role_session_name("padded-session")
+        .policy(padded)
+        .send()
+        .await
+        .unwrap_err();
+    let (code, message, status) = common::aws_error(&err);
+    assert_eq!(
+        (code.as_str(), status),
+        ("ValidationError", 400),
+        "{message}"
+    );
+    assert!(
+        message.ends_with(
+            "at 'policy' failed to satisfy constraint: Member must have length less than or equal to 2048"
+        ),
+        "{message}"
+    );
+}

@@ -176,6 +176,22 @@ async fn check_session_policies<T: Tx>(
     tags: &[Tag],
 ) -> Result<i64, OpError> {
     if let Some(doc) = policy {
+        // AssumeRole's model leaves `Policy` unbounded (`unrestrictedSessionPolicyDocumentType`),
+        // but its API reference bounds the plaintext at 2,048 characters, counted as sent,
+        // before the white space that the packed size leaves out: a document padded with spaces
+        // must not ride into a session token. Worded as GetFederationToken's shape refuses it.
+        let mut v = crate::validate::Validator::new();
+        v.string(
+            "policy",
+            doc,
+            &crate::validate::StringShape {
+                min: 1,
+                max: SESSION_POLICY_PLAINTEXT,
+                pattern: None,
+                matches: |_| true,
+            },
+        );
+        v.finish()?;
         check_document(
             doc,
             PolicyKind::Session,
