@@ -23,6 +23,10 @@ pub struct ServeArgs {
     /// Address to listen on (port 0 picks a free port; the chosen address is printed).
     #[arg(long, env = "KEYWARD_LISTEN", default_value = "127.0.0.1:4600")]
     listen: SocketAddr,
+    /// Serve `/metrics` and `/alarms` on this address instead of the API's (they need no
+    /// authentication and `/alarms` names users: expose this one to monitoring only).
+    #[arg(long, env = "KEYWARD_METRICS_LISTEN")]
+    metrics_listen: Option<SocketAddr>,
     /// Account ID for the first start (12 digits); random when omitted. Ignored once the store
     /// holds an account.
     #[arg(long, env = "KEYWARD_ACCOUNT_ID")]
@@ -194,6 +198,21 @@ pub async fn run(args: ServeArgs) -> Result<()> {
         )?;
         out.flush()?;
     }
+    let monitoring = match args.metrics_listen {
+        Some(at) => {
+            let listener = tokio::net::TcpListener::bind(at)
+                .await
+                .with_context(|| format!("listen on {at} (--metrics-listen)"))?;
+            let maddr = listener
+                .local_addr()
+                .context("read the metrics listening address")?;
+            let mut out = std::io::stdout().lock();
+            writeln!(out, "keyward metrics on http://{maddr}/metrics")?;
+            out.flush()?;
+            Some(listener)
+        }
+        None => None,
+    };
     tracing::info!(%addr, account = %boot.account_id, startup_ms = started.elapsed().as_millis() as u64, "ready");
 
     let alarms = keyward_server::Alarms::spawn(
@@ -248,9 +267,26 @@ pub async fn run(args: ServeArgs) -> Result<()> {
         metrics: Arc::new(keyward_server::Metrics::new()),
         alarms,
     });
-    let app = keyward_server::router(Arc::clone(&state))
-        .into_make_service_with_connect_info::<SocketAddr>();
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let app = match monitoring {
+        Some(listener) => {
+            let router = keyward_server::monitoring_router(Arc::clone(&state));
+            let mut stop = stop_rx.clone();
+            tokio::spawn(async move {
+                let served = axum::serve(listener, router)
+                    .with_graceful_shutdown(async move {
+                        let _ = stop.wait_for(|stop| *stop).await;
+                    })
+                    .await;
+                if let Err(e) = served {
+                    tracing::error!(error = %e, "the metrics listener stopped");
+                }
+            });
+            keyward_server::api_router(Arc::clone(&state))
+        }
+        None => keyward_server::router(Arc::clone(&state)),
+    }
+    .into_make_service_with_connect_info::<SocketAddr>();
     let mut stop_wait = stop_rx.clone();
     let server = axum::serve(listener, app).with_graceful_shutdown(async move {
         let _ = stop_wait.wait_for(|stop| *stop).await;

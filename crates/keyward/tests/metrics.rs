@@ -416,3 +416,58 @@ fn a_bad_mfa_alarm_account_stops_the_start() {
         assert!(!data.exists(), "{args:?} created the data folder");
     }
 }
+
+/// `--metrics-listen` moves `/metrics` and `/alarms` off the API port (issue 24, #8): they answer
+/// on the monitoring address, and the API port treats those paths as AWS requests.
+#[tokio::test]
+async fn metrics_listen_serves_monitoring_apart_from_the_api() {
+    let free = TcpListener::bind("127.0.0.1:0").unwrap();
+    let monitoring = free.local_addr().unwrap();
+    drop(free);
+    let tmp = tempfile::tempdir().unwrap();
+    let server = Server::start_in(tmp.path(), &["--metrics-listen", &monitoring.to_string()]);
+    server
+        .root_sts()
+        .get_caller_identity()
+        .send()
+        .await
+        .unwrap();
+    let ask = |addr: &str, path: &str| {
+        let mut s = std::net::TcpStream::connect(addr).unwrap();
+        use std::io::{Read, Write};
+        s.write_all(
+            format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").as_bytes(),
+        )
+        .unwrap();
+        let mut text = String::new();
+        let _ = s.read_to_string(&mut text);
+        text
+    };
+    let mut metrics = String::new();
+    for _ in 0..50 {
+        metrics = ask(&monitoring.to_string(), "/metrics");
+        if metrics.starts_with("HTTP/1.1 200") {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    assert!(metrics.starts_with("HTTP/1.1 200"), "{metrics}");
+    assert!(
+        metrics.contains(
+            "keyward_requests_total{service=\"sts\",action=\"GetCallerIdentity\",result=\"OK\"} 1"
+        ),
+        "{metrics}"
+    );
+    assert!(ask(&monitoring.to_string(), "/alarms").starts_with("HTTP/1.1 200"));
+    let (status, body) = server.raw(&format!(
+        "GET /metrics HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
+        server.addr
+    ));
+    assert_ne!(status, 200, "{body}");
+    assert!(!body.contains("keyward_requests_total"), "{body}");
+    let (status, _) = server.raw(&format!(
+        "GET /alarms HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
+        server.addr
+    ));
+    assert_ne!(status, 200);
+}

@@ -39,6 +39,24 @@ pub fn router<S: Store>(state: Arc<AppState<S>>) -> Router {
         .with_state(state)
 }
 
+/// The AWS endpoint alone (and `/healthz`): what `--metrics-listen` leaves on the API port.
+pub fn api_router<S: Store>(state: Arc<AppState<S>>) -> Router {
+    Router::new()
+        .route("/healthz", get(|| async { "ok\n" }))
+        .fallback(handle::<S>)
+        .with_state(state)
+}
+
+/// `/metrics` and `/alarms` (no authentication, and `/alarms` names users): served on the
+/// `--metrics-listen` address when one is given, for the monitoring network only.
+pub fn monitoring_router<S: Store>(state: Arc<AppState<S>>) -> Router {
+    Router::new()
+        .route("/healthz", get(|| async { "ok\n" }))
+        .route("/metrics", get(metrics::<S>))
+        .route("/alarms", get(alarms::<S>))
+        .with_state(state)
+}
+
 async fn metrics<S: Store>(State(state): State<Arc<AppState<S>>>) -> Response {
     let text = state.metrics.render(&state.alarms.states());
     let mut response = text.into_response();

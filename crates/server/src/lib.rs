@@ -15,7 +15,7 @@ mod state;
 mod xml;
 
 pub use alarms::{AlarmConfig, Alarms};
-pub use app::{MAX_BODY_BYTES, router};
+pub use app::{MAX_BODY_BYTES, api_router, monitoring_router, router};
 pub use audit_writer::AuditWriter;
 pub use metrics::Metrics;
 pub use sink::AuditSink;
