@@ -1,6 +1,7 @@
-//! `src/ops/shapes.rs` is what `scripts/iam-shapes` generates from the pinned botocore's IAM and
-//! STS models: the constraints every request is validated against come from AWS's models, never
-//! from a hand-kept list.
+//! The files generated from the pinned botocore's IAM and STS models are what their scripts
+//! generate today: `src/ops/shapes.rs` (`scripts/iam-shapes`, the constraints every request is
+//! validated against) and `src/sensitive.rs` (`scripts/sensitive-members`, the members hidden in
+//! the audit trail). Neither comes from a hand-kept list.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::path::{Path, PathBuf};
@@ -19,8 +20,9 @@ fn venv_python() -> Option<PathBuf> {
     next_to_cli.or_else(|| workspace.exists().then_some(workspace))
 }
 
-#[test]
-fn the_committed_shapes_are_what_botocore_says() {
+/// Fails unless `scripts/<script> --print` writes exactly `committed` (the file `path`). Skips
+/// without the venv, except under CI.
+fn check_generated(script: &str, path: &str, committed: &str) {
     let Some(python) = venv_python() else {
         assert!(
             std::env::var("CI").is_err(),
@@ -31,22 +33,39 @@ fn the_committed_shapes_are_what_botocore_says() {
     };
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     let out = Command::new(&python)
-        .arg(root.join("scripts/iam-shapes"))
+        .arg(root.join("scripts").join(script))
         .arg("--print")
         .current_dir(&root)
         .output()
         .unwrap();
     assert!(
         out.status.success(),
-        "{} scripts/iam-shapes --print failed: {}",
+        "{} scripts/{script} --print failed: {}",
         python.display(),
         String::from_utf8_lossy(&out.stderr)
     );
     let generated = String::from_utf8(out.stdout).unwrap();
     assert!(
-        generated == include_str!("../src/ops/shapes.rs"),
-        "crates/core/src/ops/shapes.rs differs from botocore's models or the operation table: \
-         run scripts/iam-shapes --write"
+        generated == committed,
+        "{path} differs from botocore's models (or the operation table): run scripts/{script} --write"
+    );
+}
+
+#[test]
+fn the_committed_shapes_are_what_botocore_says() {
+    check_generated(
+        "iam-shapes",
+        "crates/core/src/ops/shapes.rs",
+        include_str!("../src/ops/shapes.rs"),
+    );
+}
+
+#[test]
+fn the_committed_list_is_what_botocore_says() {
+    check_generated(
+        "sensitive-members",
+        "crates/core/src/sensitive.rs",
+        include_str!("../src/sensitive.rs"),
     );
 }
 
@@ -102,4 +121,25 @@ fn the_shapes_hold_the_known_constraints() {
         .filter(|op| !shapes::input(**op).is_empty())
         .count();
     assert!(with_members > 90, "{with_members}");
+}
+
+#[test]
+fn the_list_is_sorted_and_holds_the_known_secrets() {
+    use keyward_core::sensitive::{SENSITIVE_INPUTS, SENSITIVE_MEMBERS};
+    assert!(SENSITIVE_MEMBERS.windows(2).all(|w| w[0] < w[1]));
+    assert!(SENSITIVE_INPUTS.windows(2).all(|w| w[0] < w[1]));
+    for name in [
+        "Password",
+        "NewPassword",
+        "OldPassword",
+        "PrivateKey",
+        "SecretAccessKey",
+        "Base32StringSeed",
+        "QRCodePNG",
+        "SAMLAssertion",
+        "WebIdentityToken",
+    ] {
+        assert!(SENSITIVE_MEMBERS.contains(&name), "{name}");
+    }
+    assert!(SENSITIVE_INPUTS.contains(&("iam", "CreateLoginProfile", "Password")));
 }
