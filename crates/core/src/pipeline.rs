@@ -135,7 +135,8 @@ pub struct Outcome {
     /// The service the request was finally for (its credential scope's).
     pub service: Service,
     pub result: Result<Output, OpError>,
-    /// The authorisation decision, where policies were evaluated.
+    /// The decision that allowed the request, where policies were evaluated; a refusal's is in
+    /// `result` ([`Outcome::decision`] reads either).
     pub decision: Option<Decision>,
     /// The access key ID the request was signed with, as its record names it.
     pub access_key_id: Option<String>,
@@ -148,9 +149,9 @@ pub struct Outcome {
 }
 
 impl Outcome {
-    /// The client's answer.
-    pub fn api_result(&self) -> Result<&Output, ApiError> {
-        self.result.as_ref().map_err(OpError::to_api)
+    /// The authorisation decision of the request, allowed or refused.
+    pub fn decision(&self) -> Option<&Decision> {
+        ops::decision_of(self.decision.as_ref(), &self.result)
     }
 }
 

@@ -128,6 +128,12 @@ async fn metrics_count_requests_and_auth_failures_by_reason() {
         "keyward_requests_total{service=\"iam\",action=\"ListUsers\",result=\"AccessDenied\"}",
     );
     assert_eq!(denied, 1.0, "{text}");
+    // The refusal's decision is counted as the engine made it: no identity policy allows bob.
+    let implicit = sample(
+        &text,
+        "keyward_authz_decisions_total{effect=\"ImplicitDeny\",policy_type=\"identity\"}",
+    );
+    assert_eq!(implicit, 1.0, "{text}");
     let mismatch = sample(
         &text,
         "keyward_requests_total{service=\"iam\",action=\"ListUsers\",result=\"SignatureDoesNotMatch\"}",

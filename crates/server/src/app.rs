@@ -289,7 +289,7 @@ fn observe<S: Store>(
     offers_mfa_code: bool,
     target_user: Option<&str>,
 ) {
-    if let Some(decision) = &outcome.decision {
+    if let Some(decision) = outcome.decision() {
         state.metrics.authz_decision(decision);
     }
     match &outcome.result {

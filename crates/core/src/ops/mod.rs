@@ -285,13 +285,25 @@ fn session_may_call(ctx: &Ctx<'_>, op: OpName) -> bool {
     }
 }
 
-/// What [`execute`] did: the authorisation decision (none for an operation that needs no
-/// permission, or one refused before any policy was read) and the operation's result. A refusal
-/// is `Err(OpError::Denied(decision))`, the same decision.
+/// What [`execute`] did: the decision that allowed the request (none for an operation that needs
+/// no permission, or one refused) and the operation's result. A refusal carries its decision in
+/// `Err(OpError::Denied(decision))`; [`decision_of`] finds it in either place.
 #[derive(Debug)]
 pub struct Executed {
     pub decision: Option<Decision>,
     pub result: Result<Output, OpError>,
+}
+
+/// The authorisation decision behind `result`: `allowed` when the request was allowed, the one
+/// inside the error when it was refused.
+pub fn decision_of<'a, T>(
+    allowed: Option<&'a Decision>,
+    result: &'a Result<T, OpError>,
+) -> Option<&'a Decision> {
+    match result {
+        Err(OpError::Denied(d)) => Some(d),
+        _ => allowed,
+    }
 }
 
 /// Resolves, authorises and runs `op` in `tx`.
@@ -299,12 +311,8 @@ pub async fn execute<T: Tx>(tx: &mut T, ctx: &Ctx<'_>, op: Operation) -> Execute
     let decision = match authorize_operation(tx, ctx, &op).await {
         Ok(decision) => decision,
         Err(e) => {
-            let decision = match &e {
-                OpError::Denied(d) => Some((**d).clone()),
-                _ => None,
-            };
             return Executed {
-                decision,
+                decision: None,
                 result: Err(e),
             };
         }
