@@ -26,6 +26,73 @@ pub const EVENT_VERSION: &str = "1.09";
 /// What CloudTrail writes in place of a secret value.
 pub const HIDDEN: &str = "HIDDEN_DUE_TO_SECURITY_REASONS";
 
+/// CloudTrail's largest `requestParameters`: a larger one is replaced by [`omitted`] (CloudTrail
+/// "truncates a field if the field's contents exceeds the maximum field size. If a field is
+/// truncated, omitted is present with a value of true"; its record contents give 100 KB for
+/// `requestParameters` and `responseElements`). Measured on the parameters as received (names
+/// and values), which the JSON exceeds by at most its escaping.
+pub const MAX_PARAMETERS_BYTES: usize = 100 * 1024;
+
+/// Longest text a record keeps of a name the client chose (`eventName`, `awsRegion`,
+/// `userIdentity.accessKeyId`): every real one is far shorter (IAM's longest action name is 39
+/// characters, an access key ID at most 128).
+pub const MAX_NAME_BYTES: usize = 128;
+
+/// Longest `userAgent` and `errorMessage` a record keeps; the rest is cut, ending in `...`.
+pub const MAX_TEXT_BYTES: usize = 1024;
+
+/// What stands in a field too large to keep: `{"omitted": true}`.
+pub fn omitted() -> Value {
+    json!({ "omitted": true })
+}
+
+/// Which records of read-only requests the trail keeps (`--audit-reads`), as CloudTrail's
+/// management-event selector chooses read events: every one, only those refused (an error of
+/// any kind), or none. Records of writes are always kept, and a refused MFA code is counted by
+/// the throttle whatever this says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ReadRecords {
+    #[default]
+    All,
+    Refused,
+    None,
+}
+
+impl ReadRecords {
+    /// `all`, `refused` or `none`.
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "all" => Some(ReadRecords::All),
+            "refused" => Some(ReadRecords::Refused),
+            "none" => Some(ReadRecords::None),
+            _ => None,
+        }
+    }
+
+    /// Whether the trail keeps `event`'s record.
+    pub fn keeps(self, event: &AuditEvent) -> bool {
+        !event.read_only
+            || match self {
+                ReadRecords::All => true,
+                ReadRecords::Refused => event.error_code.is_some(),
+                ReadRecords::None => false,
+            }
+    }
+}
+
+/// Cuts `text` to at most `max` bytes on a character boundary, marking a cut with `...`.
+fn cut(text: &mut String, max: usize) {
+    if text.len() <= max {
+        return;
+    }
+    let mut end = max.saturating_sub(3);
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    text.truncate(end);
+    text.push_str("...");
+}
+
 /// One request's record. It never holds a secret (see the module's invariant).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AuditEvent {
@@ -183,6 +250,32 @@ impl AuditEvent {
             source_identity: None,
         });
         e
+    }
+
+    /// Bounds the record before it is stored or copied, whatever the request held: the names a
+    /// client chose to [`MAX_NAME_BYTES`], `userAgent` and `errorMessage` to [`MAX_TEXT_BYTES`],
+    /// resources to ARN-sized names. A request refused before anyone was authenticated keeps a
+    /// small fixed summary (who sent it from where, what it asked for, why it was refused): its
+    /// parameters and resources are dropped, since anyone can send them.
+    pub fn bound(&mut self) {
+        cut(&mut self.event_name, MAX_NAME_BYTES);
+        cut(&mut self.aws_region, MAX_NAME_BYTES);
+        if let Some(key) = &mut self.access_key_id {
+            cut(key, MAX_NAME_BYTES);
+        }
+        if let Some(agent) = &mut self.user_agent {
+            cut(agent, MAX_TEXT_BYTES);
+        }
+        if let Some(message) = &mut self.error_message {
+            cut(message, MAX_TEXT_BYTES);
+        }
+        if self.identity_type.is_none() && self.error_code.is_some() {
+            self.request_parameters = None;
+            self.resources.clear();
+        }
+        // IAM's ARNs are at most 2,048 characters.
+        self.resources
+            .retain(|(kind, name)| kind.len() <= MAX_NAME_BYTES && name.len() <= 2048);
     }
 
     /// The record as CloudTrail's JSON (the `CloudTrailEvent` of `LookupEvents`, one line of the
@@ -689,7 +782,8 @@ fn camel(segment: &str) -> String {
 
 /// CloudTrail's `requestParameters` from Query parameters: names in camelCase (`UserName` →
 /// `userName`), `X.member.N` lists as arrays, `X.member.N.Key` as arrays of objects, secrets
-/// replaced by [`HIDDEN`], protocol parameters left out. `None` when nothing is left.
+/// replaced by [`HIDDEN`], protocol parameters left out. `None` when nothing is left;
+/// [`omitted`] when the parameters exceed [`MAX_PARAMETERS_BYTES`].
 ///
 /// It runs before a request's signature is checked, so its work and memory are bounded by the
 /// parameters' size: a list index is a key (lists are sparse until rendered, in index order),
@@ -699,9 +793,14 @@ pub fn request_parameters<'a>(
     params: impl IntoIterator<Item = (&'a str, &'a str)>,
 ) -> Option<Value> {
     let mut root = BTreeMap::new();
+    let mut size = 0usize;
     for (name, value) in params {
         if is_protocol_parameter(name) {
             continue;
+        }
+        size = size.saturating_add(name.len() + value.len());
+        if size > MAX_PARAMETERS_BYTES {
+            return Some(omitted());
         }
         let value = if is_secret_parameter(name) {
             HIDDEN
@@ -894,9 +993,9 @@ mod tests {
 
     #[test]
     fn deep_names_nest_a_bounded_depth() {
-        // 200,000 segments: nested as far as MAX_NESTING, the rest one key (no deep recursion
-        // to render, drop or read back the record).
-        let name = "a.".repeat(200_000) + "b";
+        // 40,000 segments (within the size kept): nested as far as MAX_NESTING, the rest one
+        // key (no deep recursion to render, drop or read back the record).
+        let name = "a.".repeat(40_000) + "b";
         let p = request_parameters([(name.as_str(), "x")]).unwrap();
         let mut depth = 0;
         let mut at = &p;
@@ -1234,5 +1333,94 @@ mod tests {
                 .record_json()
                 .starts_with(r#"{"eventVersion":"1.09","userIdentity":{"#)
         );
+    }
+
+    fn refused(identity: Option<&str>) -> AuditEvent {
+        let mut e = AuditEvent::api_call(
+            "id".into(),
+            OffsetDateTime::UNIX_EPOCH,
+            "sts",
+            &"N".repeat(1000),
+            "rid".into(),
+            "127.0.0.1".into(),
+            Some("é".repeat(2000)),
+        );
+        e.identity_type = identity.map(str::to_owned);
+        e.error_code = Some("SignatureDoesNotMatch".into());
+        e.error_message = Some("m".repeat(5000));
+        e.access_key_id = Some("K".repeat(500));
+        e.request_parameters = Some(json!({"userName": "bob"}));
+        e.resources = vec![
+            ("AWS::IAM::User".into(), "bob".into()),
+            ("AWS::IAM::User".into(), "b".repeat(3000)),
+        ];
+        e
+    }
+
+    #[test]
+    fn a_bounded_record_cuts_what_the_client_chose() {
+        let mut e = refused(None);
+        e.bound();
+        assert_eq!(e.event_name.len(), MAX_NAME_BYTES);
+        assert!(e.event_name.ends_with("..."));
+        assert!(e.access_key_id.as_ref().unwrap().len() <= MAX_NAME_BYTES);
+        // Cut on a character boundary (`é` is two bytes).
+        let agent = e.user_agent.as_deref().unwrap();
+        assert!(
+            agent.len() <= MAX_TEXT_BYTES && agent.ends_with("..."),
+            "{agent}"
+        );
+        assert!(e.error_message.as_ref().unwrap().len() <= MAX_TEXT_BYTES);
+        // Nobody was authenticated: no parameters, no resources.
+        assert_eq!(e.request_parameters, None);
+        assert!(e.resources.is_empty());
+        // At most its fixed fields, two cut texts and three cut names.
+        assert!(e.record_json().len() < 3 * 1024, "{}", e.record_json());
+
+        // An authenticated caller's parameters stay; an over-long resource name goes.
+        let mut e = refused(Some("IAMUser"));
+        e.bound();
+        assert_eq!(e.request_parameters, Some(json!({"userName": "bob"})));
+        assert_eq!(e.resources, vec![("AWS::IAM::User".into(), "bob".into())]);
+    }
+
+    #[test]
+    fn parameters_beyond_cloudtrails_field_size_are_omitted() {
+        let big = "v".repeat(MAX_PARAMETERS_BYTES);
+        assert_eq!(
+            request_parameters([("A", big.as_str())]),
+            Some(json!({ "omitted": true }))
+        );
+        let fits = "v".repeat(MAX_PARAMETERS_BYTES - 1);
+        assert_eq!(
+            request_parameters([("A", fits.as_str())]),
+            Some(json!({ "a": fits }))
+        );
+    }
+
+    #[test]
+    fn read_records_keep_writes_always() {
+        let mut read = refused(Some("IAMUser"));
+        read.read_only = true;
+        let mut ok_read = read.clone();
+        ok_read.error_code = None;
+        let write = refused(Some("IAMUser"));
+        for (reads, kept) in [
+            (ReadRecords::All, [true, true, true]),
+            (ReadRecords::Refused, [true, false, true]),
+            (ReadRecords::None, [false, false, true]),
+        ] {
+            assert_eq!(
+                [
+                    reads.keeps(&read),
+                    reads.keeps(&ok_read),
+                    reads.keeps(&write)
+                ],
+                kept,
+                "{reads:?}"
+            );
+        }
+        assert_eq!(ReadRecords::parse("refused"), Some(ReadRecords::Refused));
+        assert_eq!(ReadRecords::parse("some"), None);
     }
 }

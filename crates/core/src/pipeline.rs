@@ -22,7 +22,7 @@ use std::time::{Duration, Instant};
 use keyward_sigv4::{RequestParts, SigningKeyCache};
 use time::OffsetDateTime;
 
-use crate::audit::{AuditEvent, SessionAttributes, SessionIssuer, event_source};
+use crate::audit::{AuditEvent, ReadRecords, SessionAttributes, SessionIssuer, event_source};
 use crate::auth::{self, CredentialCache, KeyHint};
 use crate::authz::{Decision, PolicyCache, RequestInfo};
 use crate::clock::Clock;
@@ -53,6 +53,8 @@ pub struct Pipeline<S: Store> {
     /// overhead benchmark (`keyward serve --bench-without-audit`): no record is built, stored or
     /// copied. The MFA throttle's rows are written either way.
     pub record_audit: bool,
+    /// Which records of read-only requests are kept (`--audit-reads`).
+    pub read_records: ReadRecords,
     /// When this node last recorded each access key's use (rate limit of `GetAccessKeyLastUsed`'s
     /// data).
     key_use: Mutex<HashMap<String, OffsetDateTime>>,
@@ -193,6 +195,7 @@ impl<S: Store> Pipeline<S> {
             policies: PolicyCache::new(),
             totp,
             record_audit,
+            read_records: ReadRecords::All,
             key_use: Mutex::new(HashMap::new()),
             seen_token: AtomicU64::new(u64::MAX),
             change_check: Duration::ZERO,
@@ -206,6 +209,12 @@ impl<S: Store> Pipeline<S> {
     /// are seen by the next request whatever it is.
     pub fn with_change_check(mut self, every: Duration) -> Self {
         self.change_check = every;
+        self
+    }
+
+    /// Keeps only the records of read-only requests that `reads` selects.
+    pub fn with_read_records(mut self, reads: ReadRecords) -> Self {
+        self.read_records = reads;
         self
     }
 
@@ -342,9 +351,12 @@ impl<S: Store> Pipeline<S> {
                 // written at once with its record (the throttle counts it); any other refused
                 // request changed nothing, so its record joins the group commit.
                 if let Some(f) = &mfa_failure {
-                    let record = self.record_audit.then_some(&event);
+                    event.bound();
+                    let record =
+                        (self.record_audit && self.read_records.keeps(&event)).then_some(&event);
+                    let kept = record.is_some();
                     match self.record_alone(record, Some(f)).await {
-                        Ok(()) if self.record_audit => recorder.committed(&event),
+                        Ok(()) if kept => recorder.committed(&event),
                         Ok(()) => {}
                         Err(cause) => {
                             tracing::error!(request_id = %request_id, error = %cause, "audit record of a failed request was not written");
@@ -469,6 +481,7 @@ impl<S: Store> Pipeline<S> {
         }
         if self.record_audit {
             event.response_elements = crate::trail::response_elements(&output);
+            event.bound();
             tx.insert_audit_event(event).await?;
         }
         self.timed_commit(tx, recorder).await?;
@@ -562,11 +575,13 @@ impl<S: Store> Pipeline<S> {
         }
     }
 
-    /// Queues the record of a request that changed nothing; written at once if the queue is gone.
-    pub async fn record_unchanged<R: Recorder>(&self, event: AuditEvent, recorder: &R) {
-        if !self.record_audit {
+    /// Queues the record of a request that changed nothing, bounded ([`AuditEvent::bound`]),
+    /// if the trail keeps it (`--audit-reads`); written at once if the queue is gone.
+    pub async fn record_unchanged<R: Recorder>(&self, mut event: AuditEvent, recorder: &R) {
+        if !self.record_audit || !self.read_records.keeps(&event) {
             return;
         }
+        event.bound();
         if let Err(event) = recorder.queue(event).await {
             match self.record_alone(Some(&event), None).await {
                 Ok(()) => recorder.committed(&event),

@@ -170,15 +170,10 @@ pub async fn sign_in<T: Tx>(
         tx.insert_signin_failure(acct, attempt.user_name, now)
             .await?;
     }
-    tx.insert_audit_event(&console_login_event(
-        partition,
-        attempt,
-        account.as_deref(),
-        &result,
-        locked,
-        now,
-    ))
-    .await?;
+    let mut event =
+        console_login_event(partition, attempt, account.as_deref(), &result, locked, now);
+    event.bound();
+    tx.insert_audit_event(&event).await?;
     Ok(result)
 }
 

@@ -79,6 +79,11 @@ pub struct ServeArgs {
     /// event history keeps 90 days.
     #[arg(long, env = "KEYWARD_AUDIT_RETENTION_DAYS", default_value_t = 90)]
     audit_retention_days: u32,
+    /// Which records of read-only requests the trail keeps: `all`, `refused` (those that failed:
+    /// refused signatures, denials, errors) or `none`, as CloudTrail's read/write selector of
+    /// management events. Records of writes are always kept.
+    #[arg(long, env = "KEYWARD_AUDIT_READS", default_value = "all", value_parser = parse_read_records)]
+    audit_reads: keyward_core::audit::ReadRecords,
     /// How often, at most, a request checks whether another process changed the store (which
     /// drops this server's caches of credentials and policies); 0 checks at every request. This
     /// server's own writes are seen by the next request whatever the value.
@@ -96,6 +101,11 @@ pub struct ServeArgs {
         hide = true
     )]
     clock_offset_secs: i64,
+}
+
+fn parse_read_records(text: &str) -> Result<keyward_core::audit::ReadRecords, String> {
+    keyward_core::audit::ReadRecords::parse(text)
+        .ok_or_else(|| format!("`{text}` is not one of all, refused, none"))
 }
 
 /// `--mfa-alarm-account` rules, each account at most once.
@@ -259,7 +269,8 @@ pub async fn run(args: ServeArgs) -> Result<()> {
         },
         !args.bench_without_audit,
     )
-    .with_change_check(Duration::from_millis(args.change_check_ms));
+    .with_change_check(Duration::from_millis(args.change_check_ms))
+    .with_read_records(args.audit_reads);
     let state = Arc::new(AppState {
         pipeline,
         sink: Arc::clone(&sink),

@@ -1053,28 +1053,16 @@ async fn unsigned_requests_with_far_list_indices_or_deep_names_are_refused_cheap
     }
     assert!(server.stop().success());
 
-    // Each was recorded: a far index leaves its parameter out, a deep name nests 16 steps and
-    // keeps the rest as one key; every record reads back.
+    // Each was recorded as a refused request is: a summary without its parameters (how a
+    // far index or a deep name would be kept is the unit tests' of `request_parameters`).
     let records = trail(&server.dir).await;
     let refused: Vec<&Value> = records
         .iter()
         .filter(|r| r["errorCode"] == "MissingAuthenticationToken")
         .collect();
     assert_eq!(refused.len(), 6);
-    assert_eq!(
-        refused[0]["requestParameters"],
-        serde_json::json!({"a": ["x"]})
-    );
-    for r in &refused[1..4] {
+    for r in &refused {
         assert_eq!(r["requestParameters"], Value::Null, "{r}");
+        assert!(r.to_string().len() < 2048, "{r}");
     }
-    let mut at = &refused[4]["requestParameters"];
-    for _ in 0..16 {
-        at = &at["a"];
-    }
-    let rest = at.as_object().unwrap();
-    assert_eq!(rest.len(), 1);
-    let (key, value) = rest.iter().next().unwrap();
-    assert_eq!(key.len(), deep.len() - 2 * 16 - 2);
-    assert_eq!(value, "x");
 }

@@ -5,7 +5,9 @@
 use axum::body::Body;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use keyward_core::audit::{AuditEvent, AuditQuery, LookupKey, StoredRecord};
+use keyward_core::audit::{
+    AuditEvent, AuditQuery, LookupKey, MAX_PARAMETERS_BYTES, StoredRecord, omitted,
+};
 use keyward_core::auth;
 use keyward_core::authz::{Permission, RequestInfo, authorize};
 use keyward_core::ids::new_request_id;
@@ -21,6 +23,9 @@ use crate::state::{AppState, RequestMeta, observe_refusal};
 /// The `X-Amz-Target` prefix of CloudTrail's operations.
 pub const TARGET_PREFIX: &str = "com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101.";
 const MAX_RESULTS: usize = 50;
+/// Most bytes of records one `LookupEvents` page holds (beyond its first record): a page stays
+/// a few MB however large its records (older ones may exceed today's bounds).
+pub const MAX_PAGE_BYTES: usize = 1024 * 1024;
 
 pub(crate) async fn handle<S: Store>(
     state: &AppState<S>,
@@ -147,7 +152,7 @@ async fn lookup<S: Store>(
         serde_json::from_slice(req.body)
             .map_err(|_| invalid("SerializationException", "The request body is not JSON."))?
     };
-    event.request_parameters = lookup_parameters(&body);
+    event.request_parameters = lookup_parameters(&body, req.body.len());
 
     let info = RequestInfo {
         source_ip: event.source_ip.clone(),
@@ -175,10 +180,25 @@ async fn lookup<S: Store>(
     let mut tx = pipeline.store.begin_read().await?;
     let records = tx.lookup_audit_events(&query).await?;
     tx.commit().await?;
-    let next = (records.len() == query.limit)
-        .then(|| records.last().map(|r| format!("kw1-{}", r.seq)))
+    // A page ends at `MaxResults` records or once it holds `MAX_PAGE_BYTES` of them (at least
+    // one record): the next page begins after its last.
+    let mut bytes = 0usize;
+    let page = records
+        .iter()
+        .take_while(|r| {
+            let first = bytes == 0;
+            bytes = bytes.saturating_add(r.record.len());
+            first || bytes <= MAX_PAGE_BYTES
+        })
+        .count();
+    let next = (page < records.len() || records.len() == query.limit)
+        .then(|| {
+            records
+                .get(page.wrapping_sub(1))
+                .map(|r| format!("kw1-{}", r.seq))
+        })
         .flatten();
-    let events: Vec<Value> = records.iter().filter_map(lookup_event).collect();
+    let events: Vec<Value> = records.iter().take(page).filter_map(lookup_event).collect();
     let mut out = json!({ "Events": events });
     if let Some(token) = next {
         out["NextToken"] = json!(token);
@@ -186,7 +206,12 @@ async fn lookup<S: Store>(
     Ok(out)
 }
 
-fn lookup_parameters(body: &Value) -> Option<Value> {
+/// `requestParameters` of a `LookupEvents` call: its members in camelCase ([`omitted`] for a
+/// body larger than CloudTrail keeps).
+fn lookup_parameters(body: &Value, size: usize) -> Option<Value> {
+    if size > MAX_PARAMETERS_BYTES {
+        return Some(omitted());
+    }
     let mut p = serde_json::Map::new();
     for (k, v) in body.as_object()? {
         let mut chars = k.chars();
