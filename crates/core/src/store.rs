@@ -134,6 +134,13 @@ pub trait Tx: Send {
         &mut self,
         before: time::OffsetDateTime,
     ) -> impl Future<Output = StoreResult<u64>> + Send;
+    /// Deletes the oldest records until the trail's records take at most `max_bytes` (each
+    /// counted as its engine keeps it: its JSON, its lookup columns and a row's overhead);
+    /// returns how many. Files need not shrink: the room is reused.
+    fn trim_audit_events(
+        &mut self,
+        max_bytes: u64,
+    ) -> impl Future<Output = StoreResult<u64>> + Send;
     // Managed policies and their versions.
 
     /// Inserts or refreshes an AWS managed policy (its document is the single default version).

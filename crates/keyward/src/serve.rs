@@ -84,6 +84,14 @@ pub struct ServeArgs {
     /// management events. Records of writes are always kept.
     #[arg(long, env = "KEYWARD_AUDIT_READS", default_value = "all", value_parser = parse_read_records)]
     audit_reads: keyward_core::audit::ReadRecords,
+    /// Keep the audit trail's records within this many bytes, deleting the oldest first (checked
+    /// every minute; each deletion is counted in `keyward_audit_records_trimmed_total` and raises
+    /// the `AuditTrailCapReached` alert). 0: no cap, only `--audit-retention-days`.
+    #[arg(long, env = "KEYWARD_AUDIT_MAX_BYTES", default_value_t = 0)]
+    audit_max_bytes: u64,
+    /// Seconds between two checks of `--audit-max-bytes` (tests use less).
+    #[arg(long, default_value_t = 60, hide = true, value_parser = clap::value_parser!(u64).range(1..))]
+    audit_cap_check_secs: u64,
     /// How often, at most, a request checks whether another process changed the store (which
     /// drops this server's caches of credentials and policies); 0 checks at every request. This
     /// server's own writes are seen by the next request whatever the value.
@@ -271,11 +279,21 @@ pub async fn run(args: ServeArgs) -> Result<()> {
     )
     .with_change_check(Duration::from_millis(args.change_check_ms))
     .with_read_records(args.audit_reads);
+    let metrics = Arc::new(keyward_server::Metrics::new());
+    if args.audit_max_bytes > 0 {
+        tokio::spawn(cap_audit_trail(
+            store.clone(),
+            args.audit_max_bytes,
+            Duration::from_secs(args.audit_cap_check_secs),
+            Arc::clone(&metrics),
+            Arc::clone(&alarms),
+        ));
+    }
     let state = Arc::new(AppState {
         pipeline,
         sink: Arc::clone(&sink),
         audit,
-        metrics: Arc::new(keyward_server::Metrics::new()),
+        metrics,
         alarms,
     });
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
@@ -366,6 +384,42 @@ async fn retain_audit_records(store: SqliteStore, clock: Arc<dyn Clock>, days: u
             Ok(0) => {}
             Ok(n) => tracing::info!(deleted = n, days, "audit records past retention deleted"),
             Err(e) => tracing::warn!(error = %e, "audit retention run failed"),
+        }
+    }
+}
+
+/// Keeps the audit trail within `max_bytes`: at start, then every `every`, the oldest records
+/// beyond the cap are deleted, counted and alerted on.
+async fn cap_audit_trail(
+    store: SqliteStore,
+    max_bytes: u64,
+    every: Duration,
+    metrics: Arc<keyward_server::Metrics>,
+    alarms: Arc<keyward_server::Alarms>,
+) {
+    let mut tick = tokio::time::interval(every);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        let result = async {
+            let mut tx = store.begin().await?;
+            let n = tx.trim_audit_events(max_bytes).await?;
+            tx.commit().await?;
+            Ok::<u64, keyward_core::StoreError>(n)
+        }
+        .await;
+        match result {
+            Ok(0) => {}
+            Ok(n) => {
+                tracing::warn!(
+                    deleted = n,
+                    max_bytes,
+                    "audit records deleted to keep the trail within --audit-max-bytes"
+                );
+                metrics.audit_trimmed(n);
+                alarms.audit_trimmed(n, max_bytes);
+            }
+            Err(e) => tracing::warn!(error = %e, "audit size cap run failed"),
         }
     }
 }

@@ -293,3 +293,57 @@ async fn audit_reads_chooses_the_records_of_reads() {
         assert_eq!(names, want, "--audit-reads {reads}");
     }
 }
+
+/// `--audit-max-bytes` keeps the trail within the cap, oldest records deleted first, counted in
+/// `keyward_audit_records_trimmed_total` and alerted on as `AuditTrailCapReached`.
+#[tokio::test]
+async fn a_size_cap_deletes_the_oldest_records() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("data");
+    let mut server = Server::start_in(
+        &dir,
+        &["--audit-max-bytes", "20000", "--audit-cap-check-secs", "1"],
+    );
+    let sts = server.root_sts();
+    for _ in 0..200 {
+        sts.get_caller_identity().send().await.unwrap();
+    }
+    let host = server.addr.clone();
+    let get = |path: &str| {
+        server
+            .raw(&format!(
+                "GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"
+            ))
+            .1
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    let trimmed = loop {
+        let metrics = get("/metrics");
+        let n: u64 = metrics
+            .lines()
+            .find_map(|l| l.strip_prefix("keyward_audit_records_trimmed_total "))
+            .unwrap()
+            .parse()
+            .unwrap();
+        if n > 0 || std::time::Instant::now() > deadline {
+            break n;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    };
+    assert!(trimmed > 0);
+    let alarms: Value = serde_json::from_str(&get("/alarms")).unwrap();
+    let alert = alarms["History"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|n| n["AlarmName"] == "AuditTrailCapReached")
+        .unwrap_or_else(|| panic!("{alarms}"));
+    assert!(alert["Deleted"].as_u64().unwrap() > 0, "{alert}");
+    // The newest records are what is left.
+    let last = sts.get_caller_identity().send().await.unwrap();
+    assert!(last.account().is_some());
+    assert!(server.stop().success());
+    let records = trail(&dir).await;
+    assert!(records.len() < 150, "{} records left of 203", records.len());
+    assert_eq!(records.last().unwrap()["eventName"], "GetCallerIdentity");
+}

@@ -7,6 +7,8 @@
 //!   well-formed `AKIA...` key the store does not know (deleted); at most once per key per window.
 //! - `RepeatedSignInFailures`: a user's failed console sign-ins within the window reach the
 //!   threshold (the console reports attempts through [`Alarms::console_sign_in`]).
+//! - `AuditTrailCapReached`: records were deleted, oldest first, to keep the audit trail within
+//!   `--audit-max-bytes`; at most once per window.
 //!
 //! Every transition and alert joins a bounded history (`GET /alarms`) and, with a webhook, a
 //! bounded outbox that a background task POSTs as JSON with retries and exponential backoff.
@@ -27,6 +29,7 @@ use tokio::sync::Notify;
 pub const MFA_ALARM: &str = "IAMMFAFailure";
 pub const INACTIVE_KEY_ALERT: &str = "InactiveKeyUse";
 pub const SIGNIN_ALERT: &str = "RepeatedSignInFailures";
+pub const AUDIT_CAP_ALERT: &str = "AuditTrailCapReached";
 
 /// Transitions and alerts kept for `GET /alarms`.
 pub const HISTORY: usize = 256;
@@ -137,6 +140,8 @@ struct Inner {
     history: VecDeque<Value>,
     key_alerts: HashMap<String, OffsetDateTime>,
     sign_in_failures: HashMap<(String, String), VecDeque<OffsetDateTime>>,
+    /// When the last `AuditTrailCapReached` alert went out, and what was deleted since.
+    audit_cap: Option<(OffsetDateTime, u64)>,
 }
 
 #[derive(Debug, Default)]
@@ -402,6 +407,39 @@ impl Alarms {
             "AccountId": account,
             "AccessKeyId": key_id,
             "UserId": user,
+        });
+        self.emit(&mut inner, n);
+    }
+
+    /// `deleted` audit records were removed to keep the trail within `max_bytes`: alerts at
+    /// once, then at most once per window (with what was deleted meanwhile).
+    pub fn audit_trimmed(&self, deleted: u64, max_bytes: u64) {
+        if deleted == 0 {
+            return;
+        }
+        let now = self.clock.now();
+        let Ok(mut inner) = self.inner.lock() else {
+            return;
+        };
+        let (since, pending) = match inner.audit_cap {
+            Some((at, pending)) if now - at < self.cfg.window => {
+                inner.audit_cap = Some((at, pending + deleted));
+                return;
+            }
+            Some((at, pending)) => (Some(at), pending + deleted),
+            None => (None, deleted),
+        };
+        inner.audit_cap = Some((now, 0));
+        let n = json!({
+            "AlarmName": AUDIT_CAP_ALERT,
+            "NewStateValue": "ALARM",
+            "NewStateReason": format!(
+                "{pending} audit records were deleted, oldest first, to keep the trail within \
+                 {max_bytes} bytes (--audit-max-bytes)."
+            ),
+            "StateChangeTime": rfc3339(now),
+            "Deleted": pending,
+            "Since": since.map(rfc3339),
         });
         self.emit(&mut inner, n);
     }

@@ -135,6 +135,7 @@ pub struct Metrics {
     signins: Mutex<BTreeMap<&'static str, u64>>,
     request_duration: [Histogram; SERVICES.len()],
     store_duration: Histogram,
+    audit_trimmed: AtomicU64,
 }
 
 /// Whether a label value is safe to export as is (AWS action names are).
@@ -211,6 +212,11 @@ impl Metrics {
         self.store_duration.observe(d);
     }
 
+    /// Counts audit records deleted to keep the trail within `--audit-max-bytes`.
+    pub fn audit_trimmed(&self, deleted: u64) {
+        self.audit_trimmed.fetch_add(deleted, Ordering::Relaxed);
+    }
+
     /// The Prometheus text exposition (format 0.0.4); `alarm_states` are `(account, firing)`.
     pub fn render(&self, alarm_states: &[(String, bool)]) -> String {
         let mut out = String::with_capacity(8192);
@@ -271,6 +277,12 @@ impl Metrics {
         out.push_str("# HELP keyward_store_duration_seconds Time spent committing store transactions on the request path.\n# TYPE keyward_store_duration_seconds histogram\n");
         self.store_duration
             .render(&mut out, "keyward_store_duration_seconds", "");
+        out.push_str("# HELP keyward_audit_records_trimmed_total Audit records deleted, oldest first, to keep the trail within --audit-max-bytes.\n# TYPE keyward_audit_records_trimmed_total counter\n");
+        let _ = writeln!(
+            out,
+            "keyward_audit_records_trimmed_total {}",
+            self.audit_trimmed.load(Ordering::Relaxed)
+        );
         out.push_str("# HELP keyward_alarm_state Alarm state per account (1 = ALARM, 0 = OK).\n# TYPE keyward_alarm_state gauge\n");
         for (account, firing) in alarm_states {
             let _ = writeln!(

@@ -298,7 +298,57 @@ pub(super) fn delete_before(
     inner: &Inner,
     before: time::OffsetDateTime,
 ) -> StoreResult<u64> {
-    let cut = audit_position(to_millis(before), 0);
+    delete_below(conn, inner, audit_position(to_millis(before), 0))
+}
+
+/// The bytes one record counts for against a size cap: what it keeps of its own (its JSON, its
+/// lookup columns) and a row's overhead. `octet_length` reads a value's size, not the value.
+macro_rules! record_bytes {
+    () => {
+        "(coalesce(octet_length(record), 0) + coalesce(octet_length(compact), 0) \
+         + octet_length(resource_names) + coalesce(octet_length(user_name), 0) \
+         + coalesce(octet_length(access_key_id), 0) + octet_length(event_id) + 64)"
+    };
+}
+
+/// The position of the newest record that no longer fits in `max_bytes` when the trails' records
+/// are counted newest first (see [`record_bytes`]); `None` when they all fit.
+pub(super) fn overflow(conn: &Connection, max_bytes: u64) -> StoreResult<Option<i64>> {
+    let max = i64::try_from(max_bytes).unwrap_or(i64::MAX);
+    let total: i64 = conn
+        .query_row(
+            concat!(
+                "SELECT (SELECT coalesce(sum(",
+                record_bytes!(),
+                "), 0) FROM main.audit_records) + (SELECT coalesce(sum(",
+                record_bytes!(),
+                "), 0) FROM reads.audit_records)"
+            ),
+            [],
+            |r| r.get(0),
+        )
+        .map_err(db_err("measure the audit trail"))?;
+    if total <= max {
+        return Ok(None);
+    }
+    conn.query_row(
+        concat!(
+            "SELECT seq FROM (SELECT seq, sum(size) OVER (ORDER BY seq DESC ROWS UNBOUNDED \
+             PRECEDING) AS kept FROM (SELECT seq, ",
+            record_bytes!(),
+            " AS size FROM main.audit_records UNION ALL SELECT seq, ",
+            record_bytes!(),
+            " AS size FROM reads.audit_records)) WHERE kept > ?1 ORDER BY seq DESC LIMIT 1"
+        ),
+        params![max],
+        |r| r.get(0),
+    )
+    .map(Some)
+    .map_err(db_err("find the audit trail's cut"))
+}
+
+/// Deletes the records at positions below `cut` from both trails (see [`delete_before`]).
+pub(super) fn delete_below(conn: &Connection, inner: &Inner, cut: i64) -> StoreResult<u64> {
     let changes = exec(
         conn,
         "delete old audit records",

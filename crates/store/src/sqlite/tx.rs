@@ -264,6 +264,15 @@ impl Tx for SqliteTx {
         audit::delete_before(self.conn()?, &inner, before)
     }
 
+    async fn trim_audit_events(&mut self, max_bytes: u64) -> StoreResult<u64> {
+        let Some(newest_cut) = self.on_trail_reader(|conn| audit::overflow(conn, max_bytes))?
+        else {
+            return Ok(0);
+        };
+        let inner = Arc::clone(&self.store.inner);
+        audit::delete_below(self.conn()?, &inner, newest_cut.saturating_add(1))
+    }
+
     async fn upsert_aws_managed_policy(
         &mut self,
         p: &ManagedPolicy,

@@ -347,3 +347,72 @@ pub async fn lookups_select_by_each_attribute<E: Engine>() {
     );
     assert_eq!(tx.list_audit_events(10).await.unwrap().len(), 4);
 }
+
+/// A size cap removes the oldest records of both trails, newest kept first, until what is left
+/// fits; under the cap nothing is removed.
+pub async fn a_size_cap_removes_the_oldest_records_first<E: Engine>() {
+    let (_engine, store) = seeded::<E>().await;
+    let t0 = datetime!(2026-12-01 10:00:00 UTC);
+    let ms = time::Duration::milliseconds;
+    // Changes at even milliseconds, reads at odd ones: 20 records in all, each of a few hundred
+    // bytes.
+    let mut tx = store.begin().await.unwrap();
+    for i in 0..10 {
+        tx.insert_audit_event(&trail_event(&format!("w{i}"), t0 + ms(2 * i), "CreateUser"))
+            .await
+            .unwrap();
+    }
+    tx.commit().await.unwrap();
+    let reads: Vec<AuditEvent> = (0..10)
+        .map(|i| trail_event(&format!("r{i}"), t0 + ms(2 * i + 1), "GetUser"))
+        .collect();
+    store.append_unchanged_records(&reads).await.unwrap();
+
+    let mut tx = store.begin().await.unwrap();
+    assert_eq!(tx.trim_audit_events(u64::MAX).await.unwrap(), 0);
+    assert_eq!(tx.trim_audit_events(10_000_000).await.unwrap(), 0);
+    tx.commit().await.unwrap();
+    assert_eq!(all_events(&store).await.len(), 20);
+
+    // Tighter and tighter caps: what is left is always the newest records of both trails, in
+    // order, fewer each time; some cap keeps some and removes others.
+    let order: Vec<String> = (0..10)
+        .rev()
+        .flat_map(|i| [format!("req-r{i}"), format!("req-w{i}")])
+        .collect();
+    let one = trail_event("r9", t0, "GetUser").record_json().len() as u64;
+    let mut kept = 20;
+    let mut partial = false;
+    for eighths in (0..=8 * 20).rev().step_by(4) {
+        let mut tx = store.begin().await.unwrap();
+        let deleted = tx.trim_audit_events(one * eighths / 8).await.unwrap();
+        tx.commit().await.unwrap();
+        let left = all_events(&store).await;
+        assert_eq!(deleted as usize + left.len(), kept, "cap {eighths}/8");
+        assert_eq!(left[..], order[..left.len()], "cap {eighths}/8");
+        kept = left.len();
+        partial |= (1..20).contains(&kept);
+    }
+    assert!(partial);
+    assert_eq!(kept, 0);
+
+    // A cap of nothing empties the trail.
+    let mut tx = store.begin().await.unwrap();
+    tx.trim_audit_events(0).await.unwrap();
+    tx.commit().await.unwrap();
+    assert!(all_events(&store).await.is_empty());
+}
+
+/// The request IDs of every record of the account, newest first.
+async fn all_events<S: Store>(store: &S) -> Vec<String> {
+    let mut tx = store.begin_read().await.unwrap();
+    let found = tx
+        .lookup_audit_events(&AuditQuery {
+            limit: 1000,
+            ..trail_query(None)
+        })
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    request_ids(&found)
+}

@@ -69,6 +69,7 @@ macro_rules! store_suite {
                 the_trail_is_ordered_by_event_time_and_selected_by_it,
                 unchanged_records_are_seen_by_every_reader,
                 lookups_select_by_each_attribute,
+                a_size_cap_removes_the_oldest_records_first,
             }
             policies {
                 managed_policies_round_trip_and_are_unique,
