@@ -777,3 +777,55 @@ fn seed_commands_for_mfa_protected_access_and_session_tokens_s4_s5() {
         "{err}"
     );
 }
+
+/// Every flag `keyward serve --help` shows is a row of README's configuration table, with its
+/// environment variable and default as the help gives them.
+#[test]
+fn readme_configuration_table_lists_every_serve_flag() {
+    let help = Command::new(env!("CARGO_BIN_EXE_keyward"))
+        .args(["serve", "--help"])
+        .output()
+        .unwrap();
+    let help = String::from_utf8(help.stdout).unwrap();
+    let readme =
+        std::fs::read_to_string(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../README.md"))
+            .unwrap();
+    let mut flags = 0;
+    let mut lines = help.lines().peekable();
+    while let Some(line) = lines.next() {
+        let Some(flag) = line.trim().strip_prefix("--") else {
+            continue;
+        };
+        let flag = flag.split_whitespace().next().unwrap();
+        if flag == "help" {
+            continue;
+        }
+        flags += 1;
+        let text = lines.peek().copied().unwrap_or_default();
+        let row = readme
+            .lines()
+            .find(|l| l.starts_with(&format!("| `--{flag}` |")))
+            .unwrap_or_else(|| panic!("README's configuration table has no row for --{flag}"));
+        if let Some(env) = text
+            .split("[env: ")
+            .nth(1)
+            .and_then(|e| e.split('=').next())
+        {
+            assert!(
+                row.contains(&format!("`{env}`")),
+                "--{flag}: {env} not in {row}"
+            );
+        }
+        if let Some(default) = text
+            .split("[default: ")
+            .nth(1)
+            .and_then(|d| d.split(']').next())
+        {
+            assert!(
+                row.contains(&format!("`{default}`")),
+                "--{flag}: default {default} not in {row}"
+            );
+        }
+    }
+    assert!(flags > 15, "{help}");
+}
