@@ -146,12 +146,7 @@ async fn lookup<S: Store>(
         )
         .into());
     }
-    let body: Value = if req.body.is_empty() {
-        json!({})
-    } else {
-        serde_json::from_slice(req.body)
-            .map_err(|_| invalid("SerializationException", "The request body is not JSON."))?
-    };
+    let body = parse_body(req.body)?;
     event.request_parameters = lookup_parameters(&body, req.body.len());
 
     let info = RequestInfo {
@@ -204,6 +199,25 @@ async fn lookup<S: Store>(
         out["NextToken"] = json!(token);
     }
     Ok(out)
+}
+
+/// A JSON 1.1 request body (empty: no members).
+fn parse_body(body: &[u8]) -> Result<Value, OpError> {
+    if body.is_empty() {
+        return Ok(json!({}));
+    }
+    serde_json::from_slice(body)
+        .map_err(|_| invalid("SerializationException", "The request body is not JSON."))
+}
+
+/// Everything the JSON protocol's adapter makes of a `LookupEvents` body before it reads the
+/// trail: its members, the record's `requestParameters` and the query (the fuzz target's entry;
+/// the handler runs the same steps with authorisation between them).
+#[doc(hidden)]
+pub fn decode_lookup_body(body: &[u8]) -> Result<(Option<Value>, AuditQuery), OpError> {
+    let members = parse_body(body)?;
+    let parameters = lookup_parameters(&members, body.len());
+    Ok((parameters, parse_query(&members, "123456789012")?))
 }
 
 /// `requestParameters` of a `LookupEvents` call: its members in camelCase ([`omitted`] for a

@@ -17,6 +17,7 @@ mod xml;
 pub use alarms::{AlarmConfig, Alarms};
 pub use app::{MAX_BODY_BYTES, api_router, monitoring_router, router};
 pub use audit_writer::AuditWriter;
+pub use cloudtrail::decode_lookup_body;
 pub use metrics::Metrics;
 pub use sink::AuditSink;
 pub use state::AppState;
