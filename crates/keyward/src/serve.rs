@@ -369,57 +369,75 @@ fn shutdown_signal() -> Result<impl std::future::Future<Output = ()>> {
 
 /// Deletes audit records older than the retention period: at start, then every hour.
 async fn retain_audit_records(store: SqliteStore, clock: Arc<dyn Clock>, days: u32) {
-    let mut tick = tokio::time::interval(Duration::from_secs(3600));
-    loop {
-        tick.tick().await;
-        let before = clock.now() - time::Duration::days(i64::from(days));
-        let result = async {
-            let mut tx = store.begin().await?;
-            let n = tx.delete_audit_events_before(before).await?;
-            tx.commit().await?;
-            Ok::<u64, keyward_core::StoreError>(n)
-        }
-        .await;
-        match result {
-            Ok(0) => {}
-            Ok(n) => tracing::info!(deleted = n, days, "audit records past retention deleted"),
-            Err(e) => tracing::warn!(error = %e, "audit retention run failed"),
-        }
-    }
+    let job = TrailJob::Retention { clock, days };
+    every(&store, Duration::from_secs(3600), job, |n| {
+        tracing::info!(deleted = n, days, "audit records past retention deleted");
+    })
+    .await;
 }
 
-/// Keeps the audit trail within `max_bytes`: at start, then every `every`, the oldest records
+/// Keeps the audit trail within `max_bytes`: at start, then every `period`, the oldest records
 /// beyond the cap are deleted, counted and alerted on.
 async fn cap_audit_trail(
     store: SqliteStore,
     max_bytes: u64,
-    every: Duration,
+    period: Duration,
     metrics: Arc<keyward_server::Metrics>,
     alarms: Arc<keyward_server::Alarms>,
 ) {
-    let mut tick = tokio::time::interval(every);
+    every(&store, period, TrailJob::Cap { max_bytes }, |n| {
+        tracing::warn!(
+            deleted = n,
+            max_bytes,
+            "audit records deleted to keep the trail within --audit-max-bytes"
+        );
+        metrics.audit_trimmed(n);
+        alarms.audit_trimmed(n, max_bytes);
+    })
+    .await;
+}
+
+/// What a periodic run deletes from the trail.
+enum TrailJob {
+    /// Records older than `days`.
+    Retention { clock: Arc<dyn Clock>, days: u32 },
+    /// The oldest records beyond `max_bytes`.
+    Cap { max_bytes: u64 },
+}
+
+impl TrailJob {
+    fn name(&self) -> &'static str {
+        match self {
+            TrailJob::Retention { .. } => "audit retention",
+            TrailJob::Cap { .. } => "audit size cap",
+        }
+    }
+
+    async fn run(&self, store: &SqliteStore) -> Result<u64, keyward_core::StoreError> {
+        let mut tx = store.begin().await?;
+        let n = match self {
+            TrailJob::Retention { clock, days } => {
+                let before = clock.now() - time::Duration::days(i64::from(*days));
+                tx.delete_audit_events_before(before).await?
+            }
+            TrailJob::Cap { max_bytes } => tx.trim_audit_events(*max_bytes).await?,
+        };
+        tx.commit().await?;
+        Ok(n)
+    }
+}
+
+/// Runs `job` at start, then every `period`; `deleted` hears of every run that deleted records,
+/// the log of every run that failed.
+async fn every(store: &SqliteStore, period: Duration, job: TrailJob, deleted: impl Fn(u64)) {
+    let mut tick = tokio::time::interval(period);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tick.tick().await;
-        let result = async {
-            let mut tx = store.begin().await?;
-            let n = tx.trim_audit_events(max_bytes).await?;
-            tx.commit().await?;
-            Ok::<u64, keyward_core::StoreError>(n)
-        }
-        .await;
-        match result {
+        match job.run(store).await {
             Ok(0) => {}
-            Ok(n) => {
-                tracing::warn!(
-                    deleted = n,
-                    max_bytes,
-                    "audit records deleted to keep the trail within --audit-max-bytes"
-                );
-                metrics.audit_trimmed(n);
-                alarms.audit_trimmed(n, max_bytes);
-            }
-            Err(e) => tracing::warn!(error = %e, "audit size cap run failed"),
+            Ok(n) => deleted(n),
+            Err(e) => tracing::warn!(error = %e, "{} run failed", job.name()),
         }
     }
 }

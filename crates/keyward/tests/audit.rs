@@ -6,7 +6,7 @@ mod common;
 
 use std::process::Command;
 
-use common::{Server, aws_cli};
+use common::{Server, aws_cli, trail};
 use serde_json::Value;
 
 /// Runs `aws --endpoint-url ... ARGS` as `key`; returns stdout parsed as JSON.
@@ -38,23 +38,6 @@ fn aws(server: &Server, home: &std::path::Path, key: &str, secret: &str, args: &
     } else {
         serde_json::from_str(&stdout).unwrap()
     }
-}
-
-/// Every record of the trail — `keyward.db`'s and `audit_reads.db`'s — oldest first, as the
-/// store renders them for `LookupEvents` (after a graceful stop, so none is still queued).
-async fn trail(dir: &std::path::Path) -> Vec<Value> {
-    let store = keyward_store::SqliteStore::open(dir).await.unwrap();
-    let mut tx = keyward_core::store::Store::begin_read(&store)
-        .await
-        .unwrap();
-    let mut events = keyward_core::store::Tx::list_audit_events(&mut tx, usize::MAX)
-        .await
-        .unwrap();
-    events.reverse();
-    events
-        .iter()
-        .map(keyward_core::audit::AuditEvent::to_record)
-        .collect()
 }
 
 /// The fields every record has, with the types CloudTrail gives them.

@@ -6,24 +6,8 @@
 
 mod common;
 
-use common::Server;
+use common::{Server, trail};
 use serde_json::{Value, json};
-
-/// Every record of the trail, oldest first (after a graceful stop, so none is still queued).
-async fn trail(dir: &std::path::Path) -> Vec<Value> {
-    let store = keyward_store::SqliteStore::open(dir).await.unwrap();
-    let mut tx = keyward_core::store::Store::begin_read(&store)
-        .await
-        .unwrap();
-    let mut events = keyward_core::store::Tx::list_audit_events(&mut tx, usize::MAX)
-        .await
-        .unwrap();
-    events.reverse();
-    events
-        .iter()
-        .map(keyward_core::audit::AuditEvent::to_record)
-        .collect()
-}
 
 /// The bytes of the data folder's files.
 fn folder_bytes(dir: &std::path::Path) -> u64 {

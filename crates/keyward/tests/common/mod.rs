@@ -449,3 +449,20 @@ impl Aws {
         )
     }
 }
+
+/// Every record of the trail — `keyward.db`'s and `audit_reads.db`'s — oldest first, as the
+/// store renders them for `LookupEvents` (after a graceful stop, so none is still queued).
+pub async fn trail(dir: &Path) -> Vec<serde_json::Value> {
+    let store = keyward_store::SqliteStore::open(dir).await.unwrap();
+    let mut tx = keyward_core::store::Store::begin_read(&store)
+        .await
+        .unwrap();
+    let mut events = keyward_core::store::Tx::list_audit_events(&mut tx, usize::MAX)
+        .await
+        .unwrap();
+    events.reverse();
+    events
+        .iter()
+        .map(keyward_core::audit::AuditEvent::to_record)
+        .collect()
+}
