@@ -51,7 +51,7 @@ pub struct Pipeline<S: Store> {
     pub totp: TotpConfig,
     /// Whether requests are audited at all. Always `true` in service; `false` only for the audit
     /// overhead benchmark (`keyward serve --bench-without-audit`): no record is built, stored or
-    /// copied. The MFA throttle's rows are written either way.
+    /// copied. Refused MFA codes' rows are written either way.
     pub record_audit: bool,
     /// When this node last recorded each access key's use (rate limit of `GetAccessKeyLastUsed`'s
     /// data).
@@ -338,9 +338,10 @@ impl<S: Store> Pipeline<S> {
                     }));
                     mfa_failure = Some(f);
                 }
-                // The failed request's own transaction was rolled back. A refused MFA code is
-                // written at once with its record (the throttle counts it); any other refused
-                // request changed nothing, so its record joins the group commit.
+                // The failed request's own transaction was rolled back (a refused MFA code's
+                // attempt, which the throttle counts, outlived it). The refusal is written at once
+                // with its record, for the doctor; any other refused request changed nothing, so
+                // its record joins the group commit.
                 if let Some(f) = &mfa_failure {
                     let record = self.record_audit.then_some(&event);
                     match self.record_alone(record, Some(f)).await {
