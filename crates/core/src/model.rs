@@ -280,8 +280,8 @@ impl MfaFailureReason {
     }
 }
 
-/// One refused MFA code: what the doctor reads to diagnose drift and what the throttle counts.
-/// It never holds the code itself.
+/// One refused MFA code: what the doctor reads to diagnose drift, and the audit beside it. It
+/// never holds the code itself. (The throttle counts [`MfaAttempt`]s.)
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MfaFailure {
     /// The serial number as the request gave it.
@@ -296,6 +296,12 @@ pub struct MfaFailure {
     /// The request that offered the code (links the record to the audit trail).
     pub request_id: Option<String>,
 }
+
+/// An attempt at a code of one MFA device, reserved before the code is looked at
+/// ([`crate::store::Tx::reserve_mfa_attempt`]): the throttle counts the attempts that were not
+/// released (their code was refused, or is still being checked).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MfaAttempt(pub i64);
 
 /// A user's console password. The hash is argon2id (see [`crate::password`]); `Debug` hides it.
 #[derive(Clone, PartialEq, Eq)]

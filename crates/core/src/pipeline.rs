@@ -51,7 +51,7 @@ pub struct Pipeline<S: Store> {
     pub totp: TotpConfig,
     /// Whether requests are audited at all. Always `true` in service; `false` only for the audit
     /// overhead benchmark (`keyward serve --bench-without-audit`): no record is built, stored or
-    /// copied. The MFA throttle's rows are written either way.
+    /// copied. Refused MFA codes' rows are written either way.
     pub record_audit: bool,
     /// Which records of read-only requests are kept (`--audit-reads`).
     pub read_records: ReadRecords,
@@ -347,9 +347,10 @@ impl<S: Store> Pipeline<S> {
                     }));
                     mfa_failure = Some(f);
                 }
-                // The failed request's own transaction was rolled back. A refused MFA code is
-                // written at once with its record (the throttle counts it); any other refused
-                // request changed nothing, so its record joins the group commit.
+                // The failed request's own transaction was rolled back (a refused MFA code's
+                // attempt, which the throttle counts, outlived it). The refusal is written at once
+                // with its record, for the doctor; any other refused request changed nothing, so
+                // its record joins the group commit.
                 if let Some(f) = &mfa_failure {
                     event.bound();
                     let record =

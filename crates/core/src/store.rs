@@ -9,7 +9,7 @@ use crate::audit::{AuditEvent, AuditQuery, StoredRecord};
 use crate::error::StoreError;
 use crate::model::{
     AccessKey, Account, AttachedPolicy, EntityKind, Group, KeyLastUsed, KeyStatus, LoginProfile,
-    ManagedPolicy, MfaDevice, MfaFailure, PolicySource, PolicyVersion, Role, Tag, User,
+    ManagedPolicy, MfaAttempt, MfaDevice, MfaFailure, PolicySource, PolicyVersion, Role, Tag, User,
 };
 use crate::password::PasswordPolicy;
 
@@ -457,6 +457,35 @@ pub trait Tx: Send {
     /// writing transaction it counts the uncommitted changes the transaction sees too.) It is one
     /// indexed read; it says that something changed, not what.
     fn change_version(&mut self) -> impl Future<Output = StoreResult<u64>> + Send;
+
+    // The MFA throttle's attempts.
+
+    /// Reserves an attempt at a code of device `serial` (without regard to case) at `at`, before
+    /// the code is looked at: reads the times of the device's unreleased attempts at or after
+    /// `since`, oldest first, and records one at `at` if, and only if, `admit` says so. Reading
+    /// and recording are atomic on every engine, across processes and nodes sharing the store:
+    /// of concurrent reservations for one device, each sees every attempt admitted before it.
+    /// `None`: not admitted. Attempts before `since` may be forgotten.
+    ///
+    /// The reservation outlives this transaction: it stays whether the transaction commits or
+    /// rolls back (a refused code's request rolls back, and its attempt must still count). An
+    /// engine commits it in a short transaction of its own (PostgreSQL: on a second connection,
+    /// `SELECT ... FOR UPDATE` of the device's throttle row, read, insert, commit), or, where this
+    /// transaction holds the store's only write lock until it ends (SQLite), keeps it through the
+    /// rollback.
+    fn reserve_mfa_attempt(
+        &mut self,
+        serial: &str,
+        at: time::OffsetDateTime,
+        since: time::OffsetDateTime,
+        admit: &(dyn Fn(&[time::OffsetDateTime]) -> bool + Sync),
+    ) -> impl Future<Output = StoreResult<Option<MfaAttempt>>> + Send;
+    /// Releases an attempt whose code was accepted: it no longer counts. Like the reservation, the
+    /// release outlives this transaction.
+    fn release_mfa_attempt(
+        &mut self,
+        attempt: MfaAttempt,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
 }
 
 /// Convenience so tag lists can be compared without regard to case of keys.

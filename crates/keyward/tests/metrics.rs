@@ -11,6 +11,8 @@ use std::time::Duration;
 
 use aws_sdk_iam::types::StatusType;
 use common::{Server, aws_error};
+use keyward_core::model::MfaFailureReason;
+use keyward_core::store::{Store, Tx};
 use serde_json::Value;
 
 fn get(server: &Server, path: &str) -> String {
@@ -209,6 +211,121 @@ async fn fail_enable(iam: &aws_sdk_iam::Client, user: &str, serial: &str) {
         .await
         .unwrap_err();
     assert_eq!(aws_error(&err).0, "InvalidAuthenticationCode");
+}
+
+/// Issue 24, defect 4: a hundred concurrent `GetSessionToken` calls with distinct wrong codes for
+/// one device check at most `--mfa-throttle-failures` (5) of them; the others are refused as
+/// throttled without their code being looked at. Five devices take their bursts at once (more
+/// requests in flight, more chances for the race), each counted on its own from the store's
+/// record of refusals; the metrics count every refusal by reason.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_wrong_codes_check_no_more_than_the_throttle_allows() {
+    const CALLS: usize = 100;
+    const LIMIT: usize = 5;
+    const USERS: [&str; 5] = ["alice", "bob", "carol", "dave", "erin"];
+    let tmp = tempfile::tempdir().unwrap();
+    let server = Server::start_in(tmp.path(), &["--mfa-throttle-failures", "5"]);
+    let mut bursts = Vec::new();
+    for user in USERS {
+        let (key, secret) = server.new_user_with_key(user).await;
+        let (serial, seed, t) = common::enable_mfa(&server.root_iam(), user).await;
+        // Codes no step near now accepts (nor calls a replay): each call is a wrong code.
+        let near: Vec<String> = (t - 4..=t + 4)
+            .map(|s| common::totp_code(&seed, s))
+            .collect();
+        let codes: Vec<String> = (0u64..)
+            .map(|n| format!("{:06}", (n * 104_729 + 13) % 1_000_000))
+            .filter(|c| !near.contains(c))
+            .take(CALLS)
+            .collect();
+        bursts.push((server.sts(&key, &secret), serial, codes));
+    }
+    // Open the clients' connections first, so that the calls reach the server together.
+    let warm: Vec<_> = bursts
+        .iter()
+        .flat_map(|(sts, _, _)| (0..CALLS).map(move |_| sts.clone()))
+        .map(|sts| tokio::spawn(async move { sts.get_caller_identity().send().await }))
+        .collect();
+    for call in warm {
+        call.await.unwrap().unwrap();
+    }
+    let calls: Vec<_> = (0..CALLS)
+        .flat_map(|i| {
+            bursts
+                .iter()
+                .map(move |(sts, serial, codes)| (sts, serial, &codes[i]))
+        })
+        .map(|(sts, serial, code)| {
+            let call = sts
+                .get_session_token()
+                .serial_number(serial)
+                .token_code(code);
+            tokio::spawn(async move { call.send().await })
+        })
+        .collect();
+    for call in calls {
+        let err = call.await.unwrap().unwrap_err();
+        assert_eq!(
+            aws_error(&err),
+            (
+                "AccessDenied".into(),
+                keyward_core::ops::MFA_FAILED.into(),
+                403
+            )
+        );
+    }
+
+    // Per device, from the refusals on record: LIMIT codes looked at, the rest throttled.
+    let store = keyward_store::SqliteStore::open(tmp.path()).await.unwrap();
+    let mut tx = store.begin_read().await.unwrap();
+    let mut per_device = Vec::new();
+    for (_, serial, _) in &bursts {
+        let failures = tx
+            .list_mfa_failures(Some(serial), time::OffsetDateTime::UNIX_EPOCH)
+            .await
+            .unwrap();
+        let wrong = failures
+            .iter()
+            .filter(|f| f.reason == MfaFailureReason::WrongCode)
+            .count();
+        let throttled = failures
+            .iter()
+            .filter(|f| f.reason == MfaFailureReason::Throttled)
+            .count();
+        per_device.push((wrong, throttled));
+    }
+    tx.commit().await.unwrap();
+    println!("codes checked, throttled per device: {per_device:?}");
+    for (wrong, throttled) in &per_device {
+        assert!(*wrong <= LIMIT, "{per_device:?}");
+        assert_eq!(
+            (*wrong, *throttled),
+            (LIMIT, CALLS - LIMIT),
+            "{per_device:?}"
+        );
+    }
+
+    // The metrics count the same: every call once, by reason; the successes are the enablings.
+    let text = get(&server, "/metrics");
+    let series = |result: &str, reason: &str| {
+        sample(
+            &text,
+            &format!("keyward_mfa_verifications_total{{result=\"{result}\",reason=\"{reason}\"}}"),
+        )
+    };
+    let n = USERS.len() as f64;
+    assert_eq!(series("failure", "wrong_code"), n * LIMIT as f64, "{text}");
+    assert_eq!(
+        series("failure", "throttled"),
+        n * (CALLS - LIMIT) as f64,
+        "{text}"
+    );
+    assert_eq!(series("success", "none"), n, "{text}");
+    let counted = text
+        .lines()
+        .filter(|l| l.starts_with("keyward_mfa_verifications_total{"))
+        .count();
+    assert_eq!(counted, 3, "{text}");
 }
 
 /// `IAMMFAFailure` stays OK at threshold − 1 refused codes and fires at the threshold: the

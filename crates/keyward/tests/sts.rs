@@ -255,6 +255,56 @@ async fn s5_get_session_token_denied() {
     );
 }
 
+/// STS checks codes with the server's MFA settings, not the defaults: `--mfa-window-steps 2`
+/// accepts a code two steps ahead, and `--mfa-throttle-failures 2` locks a device after two wrong
+/// codes, so that a right code is refused next.
+#[tokio::test]
+async fn mfa_codes_are_checked_with_the_servers_settings() {
+    let tmp = tempfile::tempdir().unwrap();
+    let server = Server::start_in(
+        tmp.path(),
+        &["--mfa-window-steps", "2", "--mfa-throttle-failures", "2"],
+    );
+    let session = |user: &'static str| {
+        let server = &server;
+        async move {
+            let (key, secret) = server.new_user_with_key(user).await;
+            let (serial, seed, t) = enable_mfa(&server.root_iam(), user).await;
+            (server.sts(&key, &secret), serial, seed, t)
+        }
+    };
+    let (sts, serial, seed, t) = session("alice").await;
+    sts.get_session_token()
+        .serial_number(&serial)
+        .token_code(totp_code(&seed, t + 2))
+        .send()
+        .await
+        .unwrap();
+
+    let (sts, serial, seed, t) = session("bob").await;
+    let near: Vec<String> = (t - 3..=t + 3).map(|s| totp_code(&seed, s)).collect();
+    let wrong = ["000000", "111111", "222222", "333333"]
+        .into_iter()
+        .filter(|c| !near.iter().any(|n| n == c));
+    for code in wrong.take(2).chain([totp_code(&seed, t + 1).as_str()]) {
+        let err = sts
+            .get_session_token()
+            .serial_number(&serial)
+            .token_code(code)
+            .send()
+            .await
+            .unwrap_err();
+        assert_eq!(
+            aws_error(&err),
+            (
+                "AccessDenied".into(),
+                keyward_core::ops::MFA_FAILED.into(),
+                403
+            )
+        );
+    }
+}
+
 fn trust_of(principal_arn: &str) -> String {
     format!(
         r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Principal":{{"AWS":["{principal_arn}"]}},"Action":"sts:AssumeRole"}}]}}"#

@@ -14,8 +14,8 @@
 //! **Durability trade-off**: a process crash can lose the records still queued or in the batch
 //! being written — records of requests that changed nothing (reads, refused requests), at most
 //! [`LINGER`] plus the queue's worth. A record of a change is never here: it commits in the
-//! change's own transaction. A refused MFA code is not here either (the throttle counts those
-//! rows). [`AuditWriter::shutdown`] drains the queue; the server's graceful shutdown calls it after
+//! change's own transaction. A refused MFA code is not here either (it is written at once, with
+//! its `MfaFailure`). [`AuditWriter::shutdown`] drains the queue; the server's graceful shutdown calls it after
 //! the last request has finished.
 
 use std::sync::{Arc, Mutex};

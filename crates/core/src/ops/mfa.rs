@@ -1,9 +1,15 @@
 //! Virtual MFA devices: create, enable with two consecutive codes, resync, deactivate, delete,
 //! list, tags; and [`verify_mfa`], the one place a single code is checked (STS and the console).
 //!
+//! Before a code is looked at, its request reserves an attempt in the store, in one atomic step
+//! with counting the device's earlier ones (`Tx::reserve_mfa_attempt`); a locked-out device's
+//! code is refused unseen. The reservation outlives the request's transaction, so a refused code
+//! counts at once, however many requests race: at most `throttle_failures` codes of a device are
+//! ever checked per lockout window, on one node or many. An accepted code releases its attempt.
+//!
 //! Every refused code becomes an [`MfaFailure`] (reason, and the offset at which the code would
-//! have matched): the throttle counts them, the doctor reads them. A request that fails is rolled
-//! back, so a refusal travels as [`OpError::MfaRejected`] and the server writes it afterwards.
+//! have matched) for the doctor and the audit. A request that fails is rolled back, so a refusal
+//! travels as [`OpError::MfaRejected`] and the server writes it afterwards.
 
 use std::fmt;
 
@@ -11,7 +17,7 @@ use time::{Duration, OffsetDateTime};
 
 use crate::crypto::MasterKey;
 use crate::error::{ApiError, OpError, StoreError};
-use crate::model::{MfaDevice, MfaFailure, MfaFailureReason, Tag, User, mfa_serial};
+use crate::model::{MfaAttempt, MfaDevice, MfaFailure, MfaFailureReason, Tag, User, mfa_serial};
 use crate::principal::Principal;
 use crate::store::Tx;
 use crate::totp::{self, Check, Code, CodeInput, DeviceClock, Seed, TotpConfig};
@@ -73,35 +79,53 @@ fn open_seed(master_key: &MasterKey, device: &MfaDevice) -> Result<Seed, StoreEr
         .map(Seed::from_bytes)
 }
 
-/// `true` while the device is locked out: `throttle_failures` failures within
-/// `throttle_window_secs`, the last of them less than `lockout_secs` ago. Refusals made during a
-/// lockout do not extend it.
-async fn throttled<T: Tx>(
+/// `true` while `times` (a device's counted attempts, oldest first) lock it at `now`:
+/// `throttle_failures` of them within `throttle_window_secs`, the last less than `lockout_secs` ago.
+fn locked_out(times: &[OffsetDateTime], now: OffsetDateTime, cfg: &TotpConfig) -> bool {
+    cfg.throttle_failures > 0
+        && times
+            .windows(cfg.throttle_failures)
+            .any(|w| match (w.first(), w.last()) {
+                (Some(first), Some(last)) => {
+                    *last - *first <= Duration::seconds(cfg.throttle_window_secs)
+                        && now - *last < Duration::seconds(cfg.lockout_secs)
+                }
+                _ => false,
+            })
+}
+
+/// The throttle's answer to one code.
+enum Gate {
+    /// The code may be checked; its attempt (none while the throttle is off) counts until it is
+    /// released.
+    Open(Option<MfaAttempt>),
+    /// The device is locked out: the code is refused without being looked at.
+    Locked,
+}
+
+/// Reserves an attempt at a code of `serial` unless the device is locked out. Refusals made during
+/// a lockout reserve nothing, so they do not extend it.
+async fn reserve_attempt<T: Tx>(
     tx: &mut T,
     serial: &str,
     now: OffsetDateTime,
     cfg: &TotpConfig,
-) -> Result<bool, StoreError> {
+) -> Result<Gate, StoreError> {
     if cfg.throttle_failures == 0 {
-        return Ok(false);
+        return Ok(Gate::Open(None));
     }
     let since = now - Duration::seconds(cfg.throttle_window_secs + cfg.lockout_secs);
-    let times: Vec<OffsetDateTime> = tx
-        .list_mfa_failures(Some(serial), since)
-        .await?
-        .into_iter()
-        .filter(|f| f.reason != MfaFailureReason::Throttled)
-        .map(|f| f.time)
-        .collect();
-    Ok(times
-        .windows(cfg.throttle_failures)
-        .any(|w| match (w.first(), w.last()) {
-            (Some(first), Some(last)) => {
-                *last - *first <= Duration::seconds(cfg.throttle_window_secs)
-                    && now - *last < Duration::seconds(cfg.lockout_secs)
-            }
-            _ => false,
-        }))
+    let admit = |times: &[OffsetDateTime]| !locked_out(times, now, cfg);
+    let reserved = tx.reserve_mfa_attempt(serial, now, since, &admit).await?;
+    Ok(reserved.map_or(Gate::Locked, |attempt| Gate::Open(Some(attempt))))
+}
+
+/// An accepted code's attempt no longer counts.
+async fn release_attempt<T: Tx>(tx: &mut T, attempt: Option<MfaAttempt>) -> Result<(), StoreError> {
+    match attempt {
+        Some(attempt) => tx.release_mfa_attempt(attempt).await,
+        None => Ok(()),
+    }
 }
 
 fn failure(
@@ -146,10 +170,11 @@ impl MfaVerdict {
     }
 }
 
-/// Checks one code of `user`'s device `serial` at `now`: the device must exist, be assigned to
-/// the user, not be locked out, and the code must match a step within the window around the
-/// device's offset that is later than the last accepted one. An accepted step is recorded
-/// atomically, so of two concurrent requests with the same code exactly one wins.
+/// Checks one code of `user`'s device `serial` at `now`: the device must not be locked out (the
+/// code's attempt is reserved first, whatever follows), must exist and be assigned to the user,
+/// and the code must match a step within the window around the device's offset that is later
+/// than the last accepted one. An accepted step is recorded atomically, so of two concurrent
+/// requests with the same code exactly one wins.
 pub async fn verify_mfa<T: Tx>(
     tx: &mut T,
     master_key: &MasterKey,
@@ -170,9 +195,10 @@ pub async fn verify_mfa<T: Tx>(
             now,
         )))
     };
-    if throttled(tx, serial, now, cfg).await? {
-        return refuse(MfaFailureReason::Throttled, None);
-    }
+    let attempt = match reserve_attempt(tx, serial, now, cfg).await? {
+        Gate::Open(attempt) => attempt,
+        Gate::Locked => return refuse(MfaFailureReason::Throttled, None),
+    };
     let Some(device) = tx.get_mfa_device(acct, serial).await? else {
         return refuse(MfaFailureReason::WrongSerial, None);
     };
@@ -194,6 +220,7 @@ pub async fn verify_mfa<T: Tx>(
     match totp::check(&seed, &code, now, clock, cfg) {
         Check::Accepted { step } => {
             if tx.advance_mfa_step(&device.serial, step).await? {
+                release_attempt(tx, attempt).await?;
                 Ok(MfaVerdict::Accepted { step })
             } else {
                 refuse(MfaFailureReason::Replay, None)
@@ -307,10 +334,11 @@ pub(super) async fn enable_mfa_device<T: Tx>(
             ctx.now,
         ))
     };
-    if throttled(tx, &device.serial, ctx.now, &cfg).await? {
-        return Err(fail(MfaFailureReason::Throttled, None));
-    }
     let (c1, c2) = parse_pair(&code1, &code2)?;
+    let attempt = match reserve_attempt(tx, &device.serial, ctx.now, &cfg).await? {
+        Gate::Open(attempt) => attempt,
+        Gate::Locked => return Err(fail(MfaFailureReason::Throttled, None)),
+    };
     let seed = open_seed(ctx.master_key, &device)?;
     let now_step = totp::step_of(ctx.now);
     // The second code must be within the accepted window of a device with no offset.
@@ -324,6 +352,7 @@ pub(super) async fn enable_mfa_device<T: Tx>(
             device.offset_steps = second - now_step;
             device.last_step = Some(second);
             tx.update_mfa_device(&device).await?;
+            release_attempt(tx, attempt).await?;
             Ok(Output::Empty)
         }
         None => {
@@ -363,10 +392,11 @@ pub(super) async fn resync_mfa_device<T: Tx>(
             ctx.now,
         ))
     };
-    if throttled(tx, &device.serial, ctx.now, &cfg).await? {
-        return Err(fail(MfaFailureReason::Throttled, None));
-    }
     let (c1, c2) = parse_pair(&code1, &code2)?;
+    let attempt = match reserve_attempt(tx, &device.serial, ctx.now, &cfg).await? {
+        Gate::Open(attempt) => attempt,
+        Gate::Locked => return Err(fail(MfaFailureReason::Throttled, None)),
+    };
     let seed = open_seed(ctx.master_key, &device)?;
     let now_step = totp::step_of(ctx.now);
     match totp::find_pair(&seed, &c1, &c2, now_step, cfg.resync_window_steps) {
@@ -376,6 +406,7 @@ pub(super) async fn resync_mfa_device<T: Tx>(
             device.offset_steps = second - now_step;
             device.last_step = Some(second);
             tx.update_mfa_device(&device).await?;
+            release_attempt(tx, attempt).await?;
             Ok(Output::Empty)
         }
         None => {

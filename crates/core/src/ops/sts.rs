@@ -16,7 +16,7 @@ use crate::ops::mfa::verify_mfa;
 use crate::principal::{Principal, assumed_role_arn, federated_user_arn};
 use crate::session::{SealedClaims, Session, SessionKind};
 use crate::store::Tx;
-use crate::totp::{CodeInput, TotpConfig};
+use crate::totp::CodeInput;
 use crate::validate::{self as v, StringShape, Validator};
 
 use super::policies::check_document;
@@ -155,7 +155,7 @@ async fn check_mfa<T: Tx>(
     verify_mfa(
         tx,
         ctx.master_key,
-        &TotpConfig::default(),
+        ctx.totp,
         user,
         serial,
         code.expose(),

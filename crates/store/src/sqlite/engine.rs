@@ -155,6 +155,25 @@ pub(super) struct WriterTx {
     pub(super) state: tokio::sync::OwnedMutexGuard<WriterState>,
     /// The connection's count of changed rows when the request's savepoint began.
     pub(super) changes_at_start: u64,
+    /// Writes made in the savepoint that stay if it rolls back, in order.
+    pub(super) outliving: Vec<Outliving>,
+}
+
+/// A write that outlives its request: the reservation or release of an MFA attempt
+/// ([`Tx::reserve_mfa_attempt`]). It is made in the request's savepoint, under the write gate the
+/// request holds from its start to its end (and the file's write lock, which other processes wait
+/// for), so it is atomic with what the request read before it. If the request rolls back, it is
+/// made again after the rollback, before the gate opens, and commits with the group.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum Outliving {
+    Reserve {
+        id: i64,
+        serial_key: String,
+        time_ms: i64,
+    },
+    Release {
+        id: i64,
+    },
 }
 
 /// How a writer's request ended.
@@ -174,6 +193,7 @@ impl WriterTx {
     /// Opens the gate.
     pub(super) fn end(mut self, keep: bool) -> Ended {
         let changes_at_start = self.changes_at_start;
+        let outliving = std::mem::take(&mut self.outliving);
         let state = &mut *self.state;
         let conn = &state.conn;
         let mut result = Ok(());
@@ -189,6 +209,7 @@ impl WriterTx {
             };
         if !kept {
             let undone = control(conn, "ROLLBACK TO request")
+                .and_then(|()| outliving.iter().try_for_each(|w| w.apply(conn)))
                 .and_then(|()| control(conn, "RELEASE request"));
             if let Err(e) = undone {
                 // The group's transaction is in doubt: none of it may commit.
@@ -202,7 +223,7 @@ impl WriterTx {
         let Some(group) = state.group.as_mut() else {
             return Ended::Done(Err(StoreError::new("the write transaction is gone")));
         };
-        if kept {
+        if kept || !outliving.is_empty() {
             group.members += 1;
         }
         let (id, outcome) = (group.id, group.outcome.subscribe());
@@ -254,6 +275,17 @@ impl SqliteTx {
         let value = result?;
         ended?;
         Ok(value)
+    }
+
+    /// The writer's request, for a write that outlives it ([`Outliving`]).
+    pub(super) fn writer(&mut self) -> StoreResult<&mut WriterTx> {
+        match &mut self.conn {
+            Handle::Writer(Some(w)) => Ok(w),
+            Handle::Writer(None) => Err(StoreError::new("the transaction is over")),
+            Handle::Reader(_) => Err(StoreError::new(
+                "an MFA attempt is a write: a read transaction cannot make it",
+            )),
+        }
     }
 
     pub(super) fn conn(&mut self) -> StoreResult<&Connection> {

@@ -12,7 +12,8 @@
 //! when [`MAX_GROUP`] requests have joined it. A commit writes every page the group changed to the
 //! WAL once, instead of once per request: under concurrent writes most of a request's cost was
 //! its commit. A request answers only after its group committed, so read-your-writes holds; a
-//! failed request rolls back its savepoint alone; a failed commit fails every request of the
+//! failed request rolls back its savepoint alone (keeping only the MFA attempts it reserved or
+//! released, which outlive it: `engine::Outliving`); a failed commit fails every request of the
 //! group (each change with its audit record, as before). The transaction begins `IMMEDIATE`, so
 //! it never fails half-way on a lock upgrade. Readers take a pooled connection and a deferred
 //! transaction (a snapshot from their first statement on) that runs beside the writer under WAL.
@@ -254,6 +255,7 @@ impl Store for SqliteStore {
                 ticket,
                 state,
                 changes_at_start,
+                outliving: Vec::new(),
             })),
             open: true,
             store: self.clone(),

@@ -32,6 +32,10 @@ pub(super) const MIGRATIONS: &[(i64, &str)] = &[
         8,
         include_str!("../../migrations/sqlite/0008_change_feed.sql"),
     ),
+    (
+        9,
+        include_str!("../../migrations/sqlite/0009_mfa_attempts.sql"),
+    ),
 ];
 
 pub(super) fn migrate(conn: &Connection) -> StoreResult<()> {

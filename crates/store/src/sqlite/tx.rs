@@ -7,14 +7,14 @@ use keyward_core::audit::{AuditEvent, AuditQuery, StoredRecord};
 use keyward_core::clock::{from_millis, to_millis};
 use keyward_core::model::{
     AccessKey, Account, AttachedPolicy, EntityKind, Group, KeyLastUsed, KeyStatus, LoginProfile,
-    ManagedPolicy, MfaDevice, MfaFailure, PolicySource, PolicyVersion, Role, User,
+    ManagedPolicy, MfaAttempt, MfaDevice, MfaFailure, PolicySource, PolicyVersion, Role, User,
 };
 use keyward_core::password::PasswordPolicy;
 use keyward_core::store::{AccountCounts, PolicyUsage, StoreResult, Tx};
-use rusqlite::params;
+use rusqlite::{Connection, params};
 
 use super::audit::{self, insert_record};
-use super::engine::{Ended, Handle, SqliteTx, await_group, control};
+use super::engine::{Ended, Handle, Outliving, SqliteTx, await_group, control};
 use super::rows::{
     all, exec, group_from_row, key_from_row, mfa_device_from_row, mfa_failure_from_row, name_key,
     one, optional, policy_from_json, policy_from_row, policy_select, policy_to_json, role_from_row,
@@ -1300,5 +1300,88 @@ impl Tx for SqliteTx {
         )?;
         u64::try_from(version)
             .map_err(|_| StoreError::corrupt("read the change feed: a negative version"))
+    }
+
+    /// Under the write gate the request holds until it ends: the count and the insert are atomic
+    /// for this process's writers, and other processes wait for the file's write lock.
+    async fn reserve_mfa_attempt(
+        &mut self,
+        serial: &str,
+        at: time::OffsetDateTime,
+        since: time::OffsetDateTime,
+        admit: &(dyn Fn(&[time::OffsetDateTime]) -> bool + Sync),
+    ) -> StoreResult<Option<MfaAttempt>> {
+        let serial_key = name_key(serial);
+        let writer = self.writer()?;
+        let conn = &writer.state.conn;
+        exec(
+            conn,
+            "forget old MFA attempts",
+            "DELETE FROM mfa_attempts WHERE serial_key = ?1 AND time_ms < ?2",
+            params![serial_key, to_millis(since)],
+        )?;
+        let times: Vec<i64> = scalar_all(
+            conn,
+            "list MFA attempts",
+            "SELECT time_ms FROM mfa_attempts WHERE serial_key = ?1 AND time_ms >= ?2 \
+             ORDER BY time_ms, id",
+            params![serial_key, to_millis(since)],
+        )?;
+        let times: Vec<time::OffsetDateTime> = times.into_iter().map(from_millis).collect();
+        if !admit(&times) {
+            return Ok(None);
+        }
+        let time_ms = to_millis(at);
+        let id = insert_attempt(conn, None, &serial_key, time_ms)?;
+        writer.outliving.push(Outliving::Reserve {
+            id,
+            serial_key,
+            time_ms,
+        });
+        Ok(Some(MfaAttempt(id)))
+    }
+
+    async fn release_mfa_attempt(&mut self, attempt: MfaAttempt) -> StoreResult<()> {
+        let writer = self.writer()?;
+        let release = Outliving::Release { id: attempt.0 };
+        release.apply(&writer.state.conn)?;
+        writer.outliving.push(release);
+        Ok(())
+    }
+}
+
+/// Inserts an MFA attempt (with its ID when it is made again after a rollback); returns its ID.
+fn insert_attempt(
+    conn: &Connection,
+    id: Option<i64>,
+    serial_key: &str,
+    time_ms: i64,
+) -> StoreResult<i64> {
+    exec(
+        conn,
+        "reserve an MFA attempt",
+        "INSERT INTO mfa_attempts (id, serial_key, time_ms) VALUES (?1, ?2, ?3)",
+        params![id, serial_key, time_ms],
+    )?;
+    Ok(conn.last_insert_rowid())
+}
+
+impl Outliving {
+    /// Makes the write (again).
+    pub(super) fn apply(&self, conn: &Connection) -> StoreResult<()> {
+        match self {
+            Outliving::Reserve {
+                id,
+                serial_key,
+                time_ms,
+            } => insert_attempt(conn, Some(*id), serial_key, *time_ms).map(drop),
+            Outliving::Release { id } => exec(
+                conn,
+                "release an MFA attempt",
+                "DELETE FROM mfa_attempts WHERE id = ?1",
+                params![id],
+            )
+            .map(drop),
+        }
     }
 }

@@ -2,10 +2,13 @@
 
 use keyward_core::StoreErrorKind;
 use keyward_core::crypto::MasterKey;
+use std::sync::Mutex;
+
 use keyward_core::model::{MfaDevice, MfaFailure, MfaFailureReason, User};
 use keyward_core::ops::{MfaVerdict, verify_mfa};
 use keyward_core::store::{Store, Tx};
 use keyward_core::totp::{Seed, TotpConfig, step_of};
+use time::OffsetDateTime;
 use time::macros::datetime;
 
 use super::{ACCOUNT, Engine, OTHER, seeded, user};
@@ -273,8 +276,9 @@ pub async fn same_code_concurrently_exactly_one_wins<E: Engine>() {
     );
 }
 
-/// Refusals name their reason; a drifted code reports its offset; five failures in a minute
-/// lock the device for a minute, even against a right code.
+/// Refusals name their reason; a drifted code reports its offset; five refused codes in a minute
+/// lock the device for a minute, even against a right code, and refusals during the lockout do not
+/// extend it.
 pub async fn refusals_drift_and_throttle<E: Engine>() {
     let (_engine, store) = seeded::<E>().await;
     let key = MasterKey::generate(1).unwrap();
@@ -322,17 +326,20 @@ pub async fn refusals_drift_and_throttle<E: Engine>() {
     .await
     .unwrap();
     assert_eq!(reason(v), (MfaFailureReason::WrongCode, Some(-300)));
-    for i in 0..5 {
-        let f = MfaFailure {
-            serial: SERIAL.into(),
-            account_id: ACCOUNT.into(),
-            user_id: Some("AIDA1".into()),
-            reason: MfaFailureReason::WrongCode,
-            matched_offset_secs: None,
-            time: now - time::Duration::seconds(50 - i),
-            request_id: None,
-        };
-        tx.insert_mfa_failure(&f).await.unwrap();
+    // Two refusals above were for this device; three more make five.
+    for _ in 0..3 {
+        let v = verify_mfa(
+            &mut tx,
+            &key,
+            &cfg,
+            &alice,
+            SERIAL,
+            &seed.code_at(step - 10),
+            now,
+        )
+        .await
+        .unwrap();
+        assert_eq!(reason(v), (MfaFailureReason::WrongCode, Some(-300)));
     }
     let v = verify_mfa(
         &mut tx,
@@ -342,6 +349,18 @@ pub async fn refusals_drift_and_throttle<E: Engine>() {
         SERIAL,
         &seed.code_at(step),
         now,
+    )
+    .await
+    .unwrap();
+    assert_eq!(reason(v), (MfaFailureReason::Throttled, None));
+    let v = verify_mfa(
+        &mut tx,
+        &key,
+        &cfg,
+        &alice,
+        SERIAL,
+        &seed.code_at(step),
+        now + time::Duration::seconds(59),
     )
     .await
     .unwrap();
@@ -360,4 +379,118 @@ pub async fn refusals_drift_and_throttle<E: Engine>() {
     .await
     .unwrap();
     assert!(matches!(v, MfaVerdict::Accepted { .. }), "{v:?}");
+}
+
+/// The throttle's attempts: a reservation is admitted or not by the attempts it is shown (the
+/// device's unreleased ones since `since`, oldest first, the serial number without regard to
+/// case); a reservation and a release stay when their transaction rolls back, and another handle
+/// counts them; of concurrent reservations, exactly as many are admitted as the rule allows.
+pub async fn mfa_attempts_are_reserved_atomically_and_outlive_their_transaction<E: Engine>() {
+    let (engine, store) = seeded::<E>().await;
+    let t0 = datetime!(2024-05-06 07:08:00 UTC);
+    let at = move |secs: i64| t0 + time::Duration::seconds(secs);
+    let below = |n: usize| move |times: &[OffsetDateTime]| times.len() < n;
+    let other = "arn:aws:iam::123456789012:mfa/Other";
+
+    let mut tx = store.begin().await.unwrap();
+    let first = tx
+        .reserve_mfa_attempt(SERIAL, at(1), t0, &below(2))
+        .await
+        .unwrap()
+        .unwrap();
+    let second = tx
+        .reserve_mfa_attempt(&SERIAL.to_uppercase(), at(2), t0, &below(2))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_ne!(first, second);
+    assert_eq!(
+        tx.reserve_mfa_attempt(SERIAL, at(3), t0, &below(2))
+            .await
+            .unwrap(),
+        None
+    );
+    // Each device counts its own.
+    assert!(
+        tx.reserve_mfa_attempt(other, at(3), t0, &below(1))
+            .await
+            .unwrap()
+            .is_some()
+    );
+    drop(tx);
+
+    // What a reservation is shown: times at or after `since`, oldest first.
+    let shown = |store: E::Store, since: OffsetDateTime| async move {
+        let seen = Mutex::new(Vec::new());
+        let record = |times: &[OffsetDateTime]| {
+            seen.lock().unwrap().extend_from_slice(times);
+            false
+        };
+        let mut tx = store.begin().await.unwrap();
+        let reserved = tx
+            .reserve_mfa_attempt(SERIAL, at(9), since, &record)
+            .await
+            .unwrap();
+        assert_eq!(reserved, None);
+        tx.commit().await.unwrap();
+        seen.into_inner().unwrap()
+    };
+    // The rolled-back transaction's reservations stay.
+    assert_eq!(shown(store.clone(), t0).await, vec![at(1), at(2)]);
+    assert_eq!(shown(store.clone(), at(2)).await, vec![at(2)]);
+
+    // A release stays too, and frees its place.
+    let mut tx = store.begin().await.unwrap();
+    tx.release_mfa_attempt(first).await.unwrap();
+    drop(tx);
+    assert_eq!(shown(store.clone(), t0).await, vec![at(2)]);
+    let mut tx = store.begin().await.unwrap();
+    assert!(
+        tx.reserve_mfa_attempt(SERIAL, at(4), t0, &below(2))
+            .await
+            .unwrap()
+            .is_some()
+    );
+    tx.commit().await.unwrap();
+    // Another handle (another process) counts them.
+    let elsewhere = engine.open().await;
+    assert_eq!(shown(elsewhere.clone(), t0).await, vec![at(2), at(4)]);
+    let mut tx = elsewhere.begin().await.unwrap();
+    assert_eq!(
+        tx.reserve_mfa_attempt(SERIAL, at(5), t0, &below(2))
+            .await
+            .unwrap(),
+        None
+    );
+    tx.commit().await.unwrap();
+    drop(elsewhere);
+
+    // A read transaction cannot reserve.
+    let mut tx = store.begin_read().await.unwrap();
+    assert!(
+        tx.reserve_mfa_attempt(SERIAL, at(6), t0, &below(9))
+            .await
+            .is_err()
+    );
+    drop(tx);
+
+    // Twenty requests race for five places, each rolling back after it looked at its code.
+    let racer = |store: E::Store| async move {
+        let mut tx = store.begin().await.unwrap();
+        let reserved = tx
+            .reserve_mfa_attempt("arn:aws:iam::123456789012:mfa/raced", at(7), t0, &below(5))
+            .await
+            .unwrap();
+        tokio::task::yield_now().await;
+        drop(tx);
+        reserved.is_some()
+    };
+    let racers: Vec<_> = (0..20)
+        .map(|_| tokio::spawn(racer(store.clone())))
+        .collect();
+    let mut admitted = 0;
+    for r in racers {
+        admitted += usize::from(r.await.unwrap());
+    }
+    assert_eq!(admitted, 5);
 }

@@ -92,6 +92,7 @@ macro_rules! store_suite {
                 devices_list_by_serial_and_are_unique,
                 same_code_concurrently_exactly_one_wins,
                 refusals_drift_and_throttle,
+                mfa_attempts_are_reserved_atomically_and_outlive_their_transaction,
             }
             passwords {
                 login_profiles_are_replaced_and_deleted_with_their_history,
