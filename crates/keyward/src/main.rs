@@ -24,7 +24,8 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Run the server.
-    Serve(serve::ServeArgs),
+    // Boxed: the server's flags outweigh every admin command's.
+    Serve(Box<serve::ServeArgs>),
     /// Administer the store directly (works while the server runs).
     #[command(subcommand)]
     Admin(admin::AdminCommand),
@@ -45,7 +46,7 @@ fn main() -> Result<()> {
         .build()
         .context("start the async runtime")?;
     match cli.command {
-        Command::Serve(args) => runtime.block_on(serve::run(args)),
+        Command::Serve(args) => runtime.block_on(serve::run(*args)),
         Command::Admin(command) => runtime.block_on(admin::run(command)),
     }
 }

@@ -27,6 +27,22 @@ pub struct ServeArgs {
     /// authentication and `/alarms` names users: expose this one to monitoring only).
     #[arg(long, env = "KEYWARD_METRICS_LISTEN")]
     metrics_listen: Option<SocketAddr>,
+    /// Connections served at once on the API address; another is answered 503 and closed at
+    /// once. Default 1000, or fewer to fit the open-file limit (`ulimit -n`) less
+    /// the files kept for the store, logs and the metrics address.
+    #[arg(long, env = "KEYWARD_MAX_CONNECTIONS", value_parser = clap::value_parser!(u32).range(1..))]
+    max_connections: Option<u32>,
+    /// Seconds a client has to send a request's line and headers, from the connection's opening
+    /// or the request's first byte.
+    #[arg(long, env = "KEYWARD_HEADER_READ_TIMEOUT_SECS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..))]
+    header_read_timeout_secs: u64,
+    /// Seconds a client has to send a request's body, from the end of its headers (answered
+    /// `RequestTimeout` after that).
+    #[arg(long, env = "KEYWARD_BODY_READ_TIMEOUT_SECS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..))]
+    body_read_timeout_secs: u64,
+    /// Seconds a kept-alive connection may wait for its next request before it is closed.
+    #[arg(long, env = "KEYWARD_IDLE_TIMEOUT_SECS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..))]
+    idle_timeout_secs: u64,
     /// Account ID for the first start (12 digits); random when omitted. Ignored once the store
     /// holds an account.
     #[arg(long, env = "KEYWARD_ACCOUNT_ID")]
@@ -130,6 +146,48 @@ fn mfa_alarm_accounts(
         }
     }
     Ok(rules)
+}
+
+/// `--max-connections` when none is given.
+const DEFAULT_MAX_CONNECTIONS: u32 = 1000;
+
+/// Connections served at once on the `--metrics-listen` address (a scraper or two).
+const MONITORING_MAX_CONNECTIONS: u32 = 16;
+
+/// Open files kept for everything but API connections: the store's SQLite files, the logs, the
+/// runtime's own (about 20 at start) and the `--metrics-listen` connections.
+const RESERVED_FILES: u64 = 64 + MONITORING_MAX_CONNECTIONS as u64;
+
+/// The process's soft limit on open files, where the system tells it (Linux); `None` when
+/// unknown or unlimited.
+fn open_file_limit() -> Option<u64> {
+    let limits = std::fs::read_to_string("/proc/self/limits").ok()?;
+    let line = limits.lines().find(|l| l.starts_with("Max open files"))?;
+    line.split_whitespace().nth(3)?.parse().ok()
+}
+
+/// `--max-connections`, lowered to what the open-file limit allows: past it, `accept` fails and
+/// every client waits, refused connections and signed requests alike.
+fn max_connections(requested: Option<u32>, open_files: Option<u64>) -> u32 {
+    let wanted = requested.unwrap_or(DEFAULT_MAX_CONNECTIONS);
+    let Some(files) = open_files else {
+        return wanted;
+    };
+    let fits = u32::try_from(files.saturating_sub(RESERVED_FILES))
+        .unwrap_or(u32::MAX)
+        .max(1);
+    if wanted <= fits {
+        return wanted;
+    }
+    if requested.is_some() {
+        tracing::warn!(
+            max_connections = wanted,
+            open_file_limit = files,
+            using = fits,
+            "--max-connections lowered to fit the open-file limit (raise `ulimit -n` for more)"
+        );
+    }
+    fits
 }
 
 pub async fn run(args: ServeArgs) -> Result<()> {
@@ -295,40 +353,48 @@ pub async fn run(args: ServeArgs) -> Result<()> {
         audit,
         metrics,
         alarms,
+        body_read_timeout: Duration::from_secs(args.body_read_timeout_secs),
     });
+    let limits = keyward_server::ConnectionLimits {
+        max_connections: max_connections(args.max_connections, open_file_limit()),
+        header_read_timeout: Duration::from_secs(args.header_read_timeout_secs),
+        idle_timeout: Duration::from_secs(args.idle_timeout_secs),
+    };
+    tracing::debug!(?limits, "connection limits");
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let app = match monitoring {
+    let router = match monitoring {
         Some(listener) => {
             let router = keyward_server::monitoring_router(Arc::clone(&state));
-            let mut stop = stop_rx.clone();
-            tokio::spawn(async move {
-                let served = axum::serve(listener, router)
-                    .with_graceful_shutdown(async move {
-                        let _ = stop.wait_for(|stop| *stop).await;
-                    })
-                    .await;
-                if let Err(e) = served {
-                    tracing::error!(error = %e, "the metrics listener stopped");
-                }
-            });
+            let limits = keyward_server::ConnectionLimits {
+                max_connections: MONITORING_MAX_CONNECTIONS,
+                ..limits
+            };
+            tokio::spawn(keyward_server::connections::serve(
+                listener,
+                router,
+                limits,
+                Arc::clone(&state.metrics),
+                stop_rx.clone(),
+            ));
             keyward_server::api_router(Arc::clone(&state))
         }
         None => keyward_server::router(Arc::clone(&state)),
-    }
-    .into_make_service_with_connect_info::<SocketAddr>();
-    let mut stop_wait = stop_rx.clone();
-    let server = axum::serve(listener, app).with_graceful_shutdown(async move {
-        let _ = stop_wait.wait_for(|stop| *stop).await;
-    });
-    let mut server = std::pin::pin!(server.into_future());
+    };
+    let server = keyward_server::connections::serve(
+        listener,
+        router,
+        limits,
+        Arc::clone(&state.metrics),
+        stop_rx.clone(),
+    );
+    let mut server = std::pin::pin!(server);
     tokio::select! {
-        result = &mut server => result.context("serve")?,
+        () = &mut server => {}
         () = shutdown => {
             tracing::info!("shutting down: finishing in-flight requests (at most 5 s)");
             let _ = stop_tx.send(true);
-            match tokio::time::timeout(Duration::from_secs(5), &mut server).await {
-                Ok(result) => result.context("serve")?,
-                Err(_) => tracing::warn!("in-flight requests did not finish within 5 s; stopping anyway"),
+            if tokio::time::timeout(Duration::from_secs(5), &mut server).await.is_err() {
+                tracing::warn!("in-flight requests did not finish within 5 s; stopping anyway");
             }
         }
     }
@@ -439,5 +505,23 @@ async fn every(store: &SqliteStore, period: Duration, job: TrailJob, deleted: im
             Ok(n) => deleted(n),
             Err(e) => tracing::warn!(error = %e, "{} run failed", job.name()),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn max_connections_fit_the_open_file_limit() {
+        assert_eq!(max_connections(None, None), DEFAULT_MAX_CONNECTIONS);
+        assert_eq!(max_connections(None, Some(1024)), 944);
+        assert_eq!(max_connections(Some(20), Some(1024)), 20);
+        assert_eq!(max_connections(Some(5000), Some(1024)), 944);
+        assert_eq!(
+            max_connections(None, Some(1_048_576)),
+            DEFAULT_MAX_CONNECTIONS
+        );
+        assert_eq!(max_connections(None, Some(10)), 1);
     }
 }

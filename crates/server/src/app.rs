@@ -22,6 +22,7 @@ use keyward_sigv4::RequestParts;
 use crate::decode::Service;
 use crate::encode;
 use crate::form::Params;
+use crate::metrics::TimeoutPhase;
 use crate::state::{AppState, RequestMeta, observe_refusal};
 
 /// Largest request body accepted. IAM's largest documents (role policies, 10,240 characters,
@@ -83,9 +84,27 @@ async fn handle<S: Store>(
 ) -> Response {
     let started = std::time::Instant::now();
     let (parts, body) = request.into_parts();
-    let body = match to_bytes(body, MAX_BODY_BYTES).await {
-        Ok(b) => b,
-        Err(_) => {
+    let body = match tokio::time::timeout(state.body_read_timeout, to_bytes(body, MAX_BODY_BYTES))
+        .await
+    {
+        Ok(Ok(b)) => b,
+        Err(_elapsed) => {
+            state.metrics.connection_timed_out(TimeoutPhase::Body);
+            // S3's code and words for the same refusal (IAM and STS document none).
+            let err = ApiError::new(
+                "RequestTimeout",
+                400,
+                "Your socket connection to the server was not read from or written to within the timeout period. Idle connections will be closed.",
+            );
+            state.metrics.request("iam", "", err.code);
+            let mut response = respond(Service::Iam, &new_request_id(), Err(err), "");
+            // The rest of the body is never read: the connection cannot carry another request.
+            response
+                .headers_mut()
+                .insert(header::CONNECTION, HeaderValue::from_static("close"));
+            return response;
+        }
+        Ok(Err(_)) => {
             let err = ApiError::new(
                 "RequestEntityTooLarge",
                 413,

@@ -79,6 +79,31 @@ impl AuthFailureReason {
     }
 }
 
+/// Which wait ran out when the server closed a connection, as the `phase` label of
+/// `keyward_connection_timeouts_total`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TimeoutPhase {
+    /// A request's line and headers did not arrive within `--header-read-timeout-secs`.
+    Header,
+    /// A request's body did not arrive within `--body-read-timeout-secs`.
+    Body,
+    /// A kept-alive connection sent no new request within `--idle-timeout-secs`.
+    Idle,
+}
+
+impl TimeoutPhase {
+    pub const ALL: [TimeoutPhase; 3] =
+        [TimeoutPhase::Header, TimeoutPhase::Body, TimeoutPhase::Idle];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TimeoutPhase::Header => "header",
+            TimeoutPhase::Body => "body",
+            TimeoutPhase::Idle => "idle",
+        }
+    }
+}
+
 /// A cumulative histogram with [`BUCKETS`].
 #[derive(Debug, Default)]
 struct Histogram {
@@ -136,6 +161,9 @@ pub struct Metrics {
     request_duration: [Histogram; SERVICES.len()],
     store_duration: Histogram,
     audit_trimmed: AtomicU64,
+    connections_open: AtomicU64,
+    connections_refused: AtomicU64,
+    connection_timeouts: [AtomicU64; TimeoutPhase::ALL.len()],
 }
 
 /// Whether a label value is safe to export as is (AWS action names are).
@@ -217,6 +245,25 @@ impl Metrics {
         self.audit_trimmed.fetch_add(deleted, Ordering::Relaxed);
     }
 
+    /// A connection was accepted and is being served.
+    pub fn connection_opened(&self) {
+        self.connections_open.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// A served connection was closed (by either side).
+    pub fn connection_closed(&self) {
+        self.connections_open.fetch_sub(1, Ordering::Relaxed);
+    }
+
+    /// A connection was closed at once because `--max-connections` were open.
+    pub fn connection_refused(&self) {
+        self.connections_refused.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn connection_timed_out(&self, phase: TimeoutPhase) {
+        self.connection_timeouts[phase as usize].fetch_add(1, Ordering::Relaxed);
+    }
+
     /// The Prometheus text exposition (format 0.0.4); `alarm_states` are `(account, firing)`.
     pub fn render(&self, alarm_states: &[(String, bool)]) -> String {
         let mut out = String::with_capacity(8192);
@@ -283,6 +330,27 @@ impl Metrics {
             "keyward_audit_records_trimmed_total {}",
             self.audit_trimmed.load(Ordering::Relaxed)
         );
+        out.push_str("# HELP keyward_connections_open Connections being served.\n# TYPE keyward_connections_open gauge\n");
+        let _ = writeln!(
+            out,
+            "keyward_connections_open {}",
+            self.connections_open.load(Ordering::Relaxed)
+        );
+        out.push_str("# HELP keyward_connections_refused_total Connections closed at once because the connection limit was reached.\n# TYPE keyward_connections_refused_total counter\n");
+        let _ = writeln!(
+            out,
+            "keyward_connections_refused_total {}",
+            self.connections_refused.load(Ordering::Relaxed)
+        );
+        out.push_str("# HELP keyward_connection_timeouts_total Connections closed because a read timeout ran out, by phase.\n# TYPE keyward_connection_timeouts_total counter\n");
+        for phase in TimeoutPhase::ALL {
+            let _ = writeln!(
+                out,
+                "keyward_connection_timeouts_total{{phase=\"{}\"}} {}",
+                phase.as_str(),
+                self.connection_timeouts[phase as usize].load(Ordering::Relaxed)
+            );
+        }
         out.push_str("# HELP keyward_alarm_state Alarm state per account (1 = ALARM, 0 = OK).\n# TYPE keyward_alarm_state gauge\n");
         for (account, firing) in alarm_states {
             let _ = writeln!(
@@ -316,6 +384,11 @@ mod tests {
         m.auth_failure(AuthFailureReason::SignatureMismatch);
         m.request_duration("iam", Duration::from_micros(700));
         m.console_sign_in(&SignInResult::Failed);
+        m.connection_opened();
+        m.connection_opened();
+        m.connection_closed();
+        m.connection_refused();
+        m.connection_timed_out(TimeoutPhase::Idle);
         let text = m.render(&[("123456789012".to_owned(), true)]);
         assert!(text.contains(
             "keyward_requests_total{service=\"iam\",action=\"ListUsers\",result=\"OK\"} 2"
@@ -335,6 +408,10 @@ mod tests {
         );
         assert!(text.contains("keyward_request_duration_seconds_count{service=\"iam\"} 1"));
         assert!(text.contains("keyward_console_signins_total{result=\"failed\"} 1"));
+        assert!(text.contains("keyward_connections_open 1\n"));
+        assert!(text.contains("keyward_connections_refused_total 1\n"));
+        assert!(text.contains("keyward_connection_timeouts_total{phase=\"idle\"} 1\n"));
+        assert!(text.contains("keyward_connection_timeouts_total{phase=\"header\"} 0\n"));
         assert!(
             text.contains(
                 "keyward_alarm_state{alarm=\"IAMMFAFailure\",account=\"123456789012\"} 1"

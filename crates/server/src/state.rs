@@ -26,6 +26,9 @@ pub struct AppState<S: Store> {
     pub metrics: Arc<Metrics>,
     /// `IAMMFAFailure` and the alerts, served at `/alarms`.
     pub alarms: Arc<Alarms>,
+    /// How long a request's body may take to arrive, from the end of its headers
+    /// (`--body-read-timeout-secs`).
+    pub body_read_timeout: Duration,
 }
 
 /// The server's side of the pipeline's records: reads go to the audit writer's group commit,
