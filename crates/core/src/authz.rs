@@ -77,6 +77,34 @@ fn request_context(ctx: &Ctx<'_>) -> Context {
     c
 }
 
+/// Every key of the request's context: what every request has, the principal's, its session's.
+fn principal_context(ctx: &Ctx<'_>, principal: &Principal) -> Context {
+    let mut c = match principal {
+        Principal::Root { account_id } => {
+            let mut c = request_context(ctx);
+            c.insert("aws:userid", account_id.clone());
+            c.insert("aws:PrincipalArn", principal.arn(ctx.partition));
+            c.insert("aws:PrincipalAccount", account_id.clone());
+            c.insert("aws:PrincipalType", "Account");
+            c
+        }
+        Principal::User(user) => user_context(ctx, user),
+        Principal::AssumedRole { role, session_name } => role_context(ctx, role, session_name),
+        Principal::FederatedUser { account_id, .. } => {
+            let mut c = request_context(ctx);
+            c.insert("aws:userid", principal.user_id().into_owned());
+            c.insert("aws:PrincipalArn", principal.arn(ctx.partition));
+            c.insert("aws:PrincipalAccount", account_id.clone());
+            c.insert("aws:PrincipalType", "FederatedUser");
+            c
+        }
+    };
+    if let Some(session) = &ctx.caller.session {
+        session_context(&mut c, session, ctx.now);
+    }
+    c
+}
+
 /// The keys of a role session: `aws:userid` is `AROA...:SESSION`, `aws:PrincipalArn` the role's
 /// ARN, principal tags the role's (session tags are added by [`session_context`]).
 fn role_context(ctx: &Ctx<'_>, role: &Role, session_name: &str) -> Context {
@@ -230,22 +258,14 @@ pub async fn authorize_with<T: Tx>(
     refusal: Refusal,
 ) -> Result<Decision, OpError> {
     let principal = &ctx.caller.principal;
-    let (engine_principal, set, mut context) = match principal {
-        Principal::Root { account_id } => {
-            let mut c = request_context(ctx);
-            c.insert("aws:userid", account_id.clone());
-            c.insert("aws:PrincipalArn", principal.arn(ctx.partition));
-            c.insert("aws:PrincipalAccount", account_id.clone());
-            c.insert("aws:PrincipalType", "Account");
-            (
-                policy::Principal::root(account_id),
-                Arc::new(PrincipalPolicies {
-                    identity: Vec::new(),
-                    boundary: None,
-                }),
-                c,
-            )
-        }
+    let (engine_principal, set) = match principal {
+        Principal::Root { account_id } => (
+            policy::Principal::root(account_id),
+            Arc::new(PrincipalPolicies {
+                identity: Vec::new(),
+                boundary: None,
+            }),
+        ),
         Principal::User(user) => (
             policy::Principal::user(&user.arn(ctx.partition)),
             principal_policies(
@@ -255,9 +275,8 @@ pub async fn authorize_with<T: Tx>(
                 user.permissions_boundary.as_deref(),
             )
             .await?,
-            user_context(ctx, user),
         ),
-        Principal::AssumedRole { role, session_name } => (
+        Principal::AssumedRole { role, .. } => (
             policy::Principal::assumed_role(
                 &principal.arn(ctx.partition),
                 &role.arn(ctx.partition),
@@ -269,17 +288,11 @@ pub async fn authorize_with<T: Tx>(
                 role.permissions_boundary.as_deref(),
             )
             .await?,
-            role_context(ctx, role, session_name),
         ),
         Principal::FederatedUser {
             account_id, parent, ..
         } => {
             let arn = principal.arn(ctx.partition);
-            let mut c = request_context(ctx);
-            c.insert("aws:userid", principal.user_id().into_owned());
-            c.insert("aws:PrincipalArn", arn.clone());
-            c.insert("aws:PrincipalAccount", account_id.clone());
-            c.insert("aws:PrincipalType", "FederatedUser");
             match parent {
                 Some(user) => (
                     policy::Principal::federated_user(&arn, &user.arn(ctx.partition)),
@@ -290,7 +303,6 @@ pub async fn authorize_with<T: Tx>(
                         user.permissions_boundary.as_deref(),
                     )
                     .await?,
-                    c,
                 ),
                 None => (
                     policy::Principal::federated_user(
@@ -298,14 +310,12 @@ pub async fn authorize_with<T: Tx>(
                         &crate::model::root_arn(ctx.partition, account_id),
                     ),
                     principal_policies(tx, ctx, Sources::AllowAll, None).await?,
-                    c,
                 ),
             }
         }
     };
     let mut session_policies: Vec<Arc<Policy>> = Vec::new();
     if let Some(session) = &ctx.caller.session {
-        session_context(&mut context, session, ctx.now);
         if let Some(doc) = &session.policy {
             session_policies.extend(compile(
                 ctx.policies,
@@ -321,6 +331,20 @@ pub async fn authorize_with<T: Tx>(
         }
     }
     let resource_policy = resource.and_then(|r| compile(ctx.policies, r.kind, &r.id, &r.document));
+    // The request context is built only when a policy can read it: without a condition or a
+    // policy variable, every context gives the same decision.
+    let reads_context = set
+        .identity
+        .iter()
+        .chain(&set.boundary)
+        .chain(&session_policies)
+        .chain(&resource_policy)
+        .any(|p| p.reads_context());
+    let context = if reads_context {
+        principal_context(ctx, principal)
+    } else {
+        Context::new()
+    };
     let decision = evaluate_set(
         engine_principal,
         context,
@@ -349,8 +373,10 @@ fn evaluate_set(
     perm: &Permission,
     refusal: Refusal,
 ) -> Decision {
-    for (key, values) in &perm.context {
-        context.set(key, values.iter().cloned());
+    if !context.is_empty() {
+        for (key, values) in &perm.context {
+            context.set(key, values.iter().cloned());
+        }
     }
     let request = Request::new(principal, &perm.action, &perm.resource).with_context(context);
     let set = PolicySet {
@@ -425,9 +451,18 @@ fn evaluate_set(
 /// The decision for an IAM user signed with a long-term key, given its gathered policies: pure,
 /// no store access (the authorisation bench measures this with the cached set).
 pub fn decide(ctx: &Ctx<'_>, user: &User, set: &PrincipalPolicies, perm: &Permission) -> Decision {
+    let reads_context = set
+        .identity
+        .iter()
+        .chain(&set.boundary)
+        .any(|p| p.reads_context());
     evaluate_set(
         policy::Principal::user(&user.arn(ctx.partition)),
-        user_context(ctx, user),
+        if reads_context {
+            user_context(ctx, user)
+        } else {
+            Context::new()
+        },
         set,
         &[],
         None,

@@ -265,6 +265,15 @@ pub(crate) struct Statement {
 pub(crate) type Missing<'p> = Vec<&'p str>;
 
 impl Statement {
+    fn reads_context(&self) -> bool {
+        !self.conditions.is_empty()
+            || self
+                .resources
+                .iter()
+                .flatten()
+                .any(|r| matches!(r, Template::Dynamic(..)))
+    }
+
     #[inline]
     fn action_matches(&self, action: &str, service: &str) -> bool {
         if !self.services.is_empty()
@@ -351,6 +360,9 @@ pub struct Policy {
     version: Version,
     document: PolicyDocument,
     pub(crate) statements: Vec<Statement>,
+    /// Whether evaluating it can read the request context (a `Condition`, or a policy variable
+    /// in a `Resource`).
+    reads_context: bool,
 }
 
 const PARTITIONS: &[&str] = &[
@@ -640,12 +652,14 @@ impl Policy {
             .zip(compiled_conditions)
             .map(|(s, conditions)| compile_statement(s, conditions, variables))
             .collect::<Result<Vec<_>, _>>()?;
+        let reads_context = statements.iter().any(Statement::reads_context);
         Ok(Policy {
             id: id.into(),
             kind,
             version,
             document,
             statements,
+            reads_context,
         })
     }
 
@@ -655,6 +669,13 @@ impl Policy {
 
     pub fn kind(&self) -> PolicyKind {
         self.kind
+    }
+
+    /// Whether its evaluation can read the request's context keys (a `Condition`, or a policy
+    /// variable in a `Resource`): when no policy of a request does, the context need not be
+    /// built, since the decision is the same whatever it holds.
+    pub fn reads_context(&self) -> bool {
+        self.reads_context
     }
 
     pub fn version(&self) -> Version {

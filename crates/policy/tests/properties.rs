@@ -224,6 +224,29 @@ proptest! {
         prop_assert_eq!(p.to_json(), again.to_json());
     }
 
+    /// A policy that says it reads no context decides the same under any context, an empty
+    /// one included (what lets authorisation skip building it).
+    #[test]
+    fn a_policy_that_reads_no_context_ignores_it(
+        doc in document(),
+        ctx in context(),
+        act in prop::sample::select(vec!["s3:GetObject", "iam:CreateUser", "ec2:DescribeVpcs"]),
+        res in prop::sample::select(vec!["arn:aws:s3:::b/k", "arn:aws:iam::111122223333:user/alice"]),
+    ) {
+        let p = Policy::parse(&doc.to_string(), PolicyKind::Identity, "p").unwrap();
+        let text = doc.to_string();
+        let has_variable = text.contains("${") && text.contains("2012-10-17");
+        prop_assert_eq!(p.reads_context(), text.contains("Condition") || has_variable);
+        if !p.reads_context() {
+            let principal = || Principal::user("arn:aws:iam::111122223333:user/alice");
+            let set = PolicySet { identity: vec![&p], ..PolicySet::default() };
+            let full = evaluate(&Request::new(principal(), act, res).with_context(ctx), &set);
+            let empty = evaluate(&Request::new(principal(), act, res), &set);
+            prop_assert_eq!(full.kind, empty.kind);
+            prop_assert_eq!(full.matched.len(), empty.matched.len());
+        }
+    }
+
     #[test]
     fn evaluation_ignores_order(
         docs in prop::collection::vec(document(), 1..4),

@@ -38,6 +38,8 @@ pub(super) struct WriteGroup {
     pub(super) id: u64,
     /// Requests whose savepoint was released into it.
     pub(super) members: usize,
+    /// Whether a released savepoint changed a row: the commit raises the change feed's version.
+    pub(super) changed: bool,
     /// The commit's outcome, for the members waiting for it.
     pub(super) outcome: tokio::sync::watch::Sender<Option<StoreResult<()>>>,
 }
@@ -51,6 +53,8 @@ impl WriterState {
         };
         let result = if group.members == 0 {
             control(&self.conn, "ROLLBACK")
+        } else if group.changed {
+            raise_change_version(&self.conn).and_then(|()| control(&self.conn, "COMMIT"))
         } else {
             control(&self.conn, "COMMIT")
         };
@@ -197,10 +201,9 @@ impl WriterTx {
         let state = &mut *self.state;
         let conn = &state.conn;
         let mut result = Ok(());
+        let changed = conn.total_changes() != changes_at_start;
         let kept = keep
-            && match note_change(conn, changes_at_start)
-                .and_then(|()| control(conn, "RELEASE request"))
-            {
+            && match control(conn, "RELEASE request") {
                 Ok(()) => true,
                 Err(e) => {
                     result = Err(e);
@@ -226,6 +229,7 @@ impl WriterTx {
         if kept || !outliving.is_empty() {
             group.members += 1;
         }
+        group.changed |= kept && changed;
         let (id, outcome) = (group.id, group.outcome.subscribe());
         if group.members >= MAX_GROUP || !self.ticket.others_waiting() {
             let committed = state.close_group();
@@ -239,18 +243,14 @@ impl WriterTx {
     }
 }
 
-/// Raises the change feed's version (in the request's savepoint, so that it commits or rolls back
-/// with the request's changes) if the request changed any row since its savepoint began, when
-/// the connection had changed `changes_at_start` rows.
-fn note_change(conn: &Connection, changes_at_start: u64) -> StoreResult<()> {
-    if conn.total_changes() == changes_at_start {
-        return Ok(());
-    }
+/// Raises the change feed's version, once per group transaction that kept a changed row (just
+/// before its commit, so that it commits with the changes; a request that rolled back its
+/// savepoint does not count).
+fn raise_change_version(conn: &Connection) -> StoreResult<()> {
     exec(
         conn,
         "raise the change feed's version",
-        "INSERT INTO change_feed (id, version) VALUES (0, 1) \
-         ON CONFLICT (id) DO UPDATE SET version = version + 1",
+        "UPDATE change_feed SET version = version + 1 WHERE id = 0",
         [],
     )
     .map(drop)

@@ -29,8 +29,9 @@
 //! file as `reads`, so one query merges both trails by position.
 //!
 //! The change feed ([`Tx::change_version`](keyward_core::store::Tx::change_version)) is one row
-//! of `keyward.db`, raised in a writing request's savepoint when the request changed any row (so
-//! it commits or rolls back with the change). Being in the file, it is seen by every process that
+//! of `keyward.db`, raised once by each group transaction in which a request kept a changed row,
+//! just before its commit (so it commits with the changes; a savepoint rolled back does not
+//! count, and a group of many writes raises it once). Being in the file, it is seen by every process that
 //! opens it: a reader's next transaction reads the version another process committed.
 //!
 //! Here: [`SqliteStore`] and [`Store`]. [`engine`]: connections, the writer gate and group commit,
@@ -239,6 +240,7 @@ impl Store for SqliteStore {
             state.group = Some(WriteGroup {
                 id,
                 members: 0,
+                changed: false,
                 outcome: tokio::sync::watch::Sender::new(None),
             });
         }
