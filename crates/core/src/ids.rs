@@ -126,15 +126,21 @@ pub fn new_request_id() -> String {
     let mut b = id_bytes();
     b[6] = (b[6] & 0x0f) | 0x40;
     b[8] = (b[8] & 0x3f) | 0x80;
-    let h = hex::encode(b);
-    format!(
-        "{}-{}-{}-{}-{}",
-        &h[0..8],
-        &h[8..12],
-        &h[12..16],
-        &h[16..20],
-        &h[20..32]
-    )
+    uuid_text(&b)
+}
+
+/// 16 bytes in the UUID text form (`8-4-4-4-12` lower-case hex digits), written in one pass.
+fn uuid_text(b: &[u8; 16]) -> String {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(36);
+    for (i, byte) in b.iter().enumerate() {
+        if matches!(i, 4 | 6 | 8 | 10) {
+            out.push('-');
+        }
+        out.push(char::from(HEX[usize::from(byte >> 4)]));
+        out.push(char::from(HEX[usize::from(byte & 0x0f)]));
+    }
+    out
 }
 
 /// `true` for a syntactically valid 12-digit account ID.
@@ -154,15 +160,7 @@ pub fn new_event_id(now: time::OffsetDateTime) -> String {
     }
     b[6] = (b[6] & 0x0f) | 0x70;
     b[8] = (b[8] & 0x3f) | 0x80;
-    let h = hex::encode(b);
-    format!(
-        "{}-{}-{}-{}-{}",
-        h.get(0..8).unwrap_or_default(),
-        h.get(8..12).unwrap_or_default(),
-        h.get(12..16).unwrap_or_default(),
-        h.get(16..20).unwrap_or_default(),
-        h.get(20..32).unwrap_or_default()
-    )
+    uuid_text(&b)
 }
 
 /// The millisecond a time-ordered event ID (from [`new_event_id`]) was made in: its first 48
@@ -227,6 +225,15 @@ mod tests {
         );
         assert_eq!(a.as_bytes()[14], b'7');
         assert!(a < b, "event IDs sort by time");
+    }
+
+    #[test]
+    fn uuid_text_is_the_canonical_form() {
+        let b: [u8; 16] = std::array::from_fn(|i| u8::try_from(i * 17).unwrap());
+        assert_eq!(uuid_text(&b), "00112233-4455-6677-8899-aabbccddeeff");
+        let id = new_request_id();
+        assert_eq!(id.len(), 36);
+        assert_eq!(&id[14..15], "4");
     }
 
     #[test]
