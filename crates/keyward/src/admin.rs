@@ -24,6 +24,10 @@ pub enum AdminCommand {
 pub struct StoreArgs {
     #[arg(long, env = "KEYWARD_DATA_DIR", default_value = "./keyward-data")]
     data_dir: PathBuf,
+    /// Master key file (the server's; default: master.key in the data folder). It must exist:
+    /// `admin` never creates one.
+    #[arg(long, env = "KEYWARD_MASTER_KEY_FILE")]
+    master_key_file: Option<PathBuf>,
     /// ARN partition (the server's).
     #[arg(long, env = "KEYWARD_PARTITION", default_value = "aws")]
     partition: String,
@@ -38,6 +42,22 @@ pub struct StoreArgs {
 }
 
 impl StoreArgs {
+    /// The server's master key, read from `--master-key-file` or the data folder. A missing key
+    /// is an error: a new one would not open the secrets the server sealed.
+    fn master_key(&self) -> Result<keyward_core::crypto::MasterKey> {
+        let path = self
+            .master_key_file
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join(data_dir::MASTER_KEY_FILE));
+        anyhow::ensure!(
+            path.exists(),
+            "no master key at {}: start the server once first, and give admin the server's \
+             --master-key-file if it has one",
+            path.display()
+        );
+        data_dir::load_or_create_master_key(&path)
+    }
+
     /// The system clock, shifted as `serve` shifts it.
     fn clock(&self) -> SystemClock {
         SystemClock::with_offset(self.clock_offset_secs)
@@ -82,7 +102,7 @@ async fn create_user(args: CreateUserArgs, clock: Arc<dyn Clock>) -> Result<()> 
 
     let dir = &args.store.data_dir;
     data_dir::secure(dir);
-    let master_key = data_dir::load_or_create_master_key(&dir.join(data_dir::MASTER_KEY_FILE))?;
+    let master_key = args.store.master_key()?;
     let store = SqliteStore::open(dir).await.context("open the store")?;
     let mut tx = store.begin_read().await.context("begin")?;
     let account_id = tx

@@ -808,3 +808,38 @@ async fn admin_create_user_uses_the_partition_and_clock_it_is_given() {
     );
     assert!(near(event.event_time), "{}", event.event_time);
 }
+
+/// `admin` reads the master key where the server does (`--master-key-file`, or its variable) and
+/// never makes one: without the server's key it stops with an error and leaves no key file in
+/// the data folder.
+#[test]
+fn admin_uses_the_servers_master_key_file_and_never_creates_one() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (data, key) = (tmp.path().join("data"), tmp.path().join("keys/master.key"));
+    std::fs::create_dir_all(key.parent().unwrap()).unwrap();
+    let key_arg = key.to_str().unwrap();
+    let mut server = Server::start_in(&data, &["--master-key-file", key_arg]);
+    assert!(server.stop().success());
+    assert!(key.exists() && !data.join("master.key").exists());
+    let admin = |name: &str, key_file: Option<&str>| {
+        let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_keyward"));
+        c.args(["admin", "create-user", "--user-name", name, "--data-dir"])
+            .arg(&data);
+        if let Some(k) = key_file {
+            c.env("KEYWARD_MASTER_KEY_FILE", k);
+        }
+        c.output().unwrap()
+    };
+    let out = admin("nokey", None);
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("no master key at"), "{stderr}");
+    assert!(!data.join("master.key").exists());
+    let out = admin("withkey", Some(key_arg));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!data.join("master.key").exists());
+}
