@@ -45,12 +45,13 @@ impl AuditSink {
         let out: Box<dyn Write + Send> = if target == "-" {
             Box::new(std::io::stdout())
         } else {
-            Box::new(
-                std::fs::OpenOptions::new()
-                    .create(true)
-                    .append(true)
-                    .open(target)?,
-            )
+            let mut options = std::fs::OpenOptions::new();
+            options.create(true).append(true);
+            // The trail names users, keys and addresses: owner-only, whatever the umask (an
+            // existing file keeps its mode).
+            #[cfg(unix)]
+            std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+            Box::new(options.open(target)?)
         };
         let (sender, receiver) = sync_channel::<String>(CAPACITY);
         let writer = std::thread::Builder::new()
@@ -107,5 +108,23 @@ impl AuditSink {
         {
             let _ = handle.join();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A new audit log is readable by its owner only, whatever the process's umask.
+    #[cfg(unix)]
+    #[test]
+    fn a_new_log_is_owner_only() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("audit.jsonl");
+        let sink = AuditSink::open(path.to_str().unwrap()).unwrap();
+        sink.close();
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "{mode:o}");
     }
 }
