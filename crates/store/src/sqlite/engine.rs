@@ -91,11 +91,15 @@ impl Drop for Ticket {
     }
 }
 
-/// Opens a reader: a connection to `keyward.db` with `audit_reads.db` attached as `reads`.
+/// Opens a reader: a connection to `keyward.db` with `audit_reads.db` attached as `reads`, that
+/// refuses every write (`query_only`).
 pub(super) fn connect_reader(path: &Path, reads: &Path) -> StoreResult<Connection> {
     let conn = connect(path)?;
     conn.execute("ATTACH DATABASE ?1 AS reads", [reads.to_string_lossy()])
         .map_err(db_err("attach the reads trail"))?;
+    // A read transaction cannot write, whatever a caller asks of it.
+    conn.execute_batch("PRAGMA query_only = ON")
+        .map_err(db_err("make the reader read-only"))?;
     Ok(conn)
 }
 

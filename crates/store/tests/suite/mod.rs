@@ -50,6 +50,7 @@ macro_rules! store_suite {
                 concurrent_writers_commit_together_and_fail_alone,
                 a_read_transaction_reads_what_was_committed,
                 settings_are_replaced_and_kept,
+                a_read_transaction_refuses_writes,
             }
             accounts {
                 accounts_list_oldest_first_and_are_unique,

@@ -114,3 +114,16 @@ pub async fn settings_are_replaced_and_kept<E: Engine>() {
         "keys keep their case"
     );
 }
+
+/// Writing in a read transaction is a store error ("Writing in it is a store error"), and nothing
+/// of it is kept.
+pub async fn a_read_transaction_refuses_writes<E: Engine>() {
+    let (_engine, store) = seeded::<E>().await;
+    let mut tx = store.begin_read().await.unwrap();
+    assert!(tx.set_setting("sneaky", "1").await.is_err());
+    assert!(tx.insert_user(&user("AIDA9", "sneaky", "/")).await.is_err());
+    drop(tx);
+    let mut tx = store.begin_read().await.unwrap();
+    assert!(tx.get_setting("sneaky").await.unwrap().is_none());
+    assert!(tx.get_user(ACCOUNT, "sneaky").await.unwrap().is_none());
+}
