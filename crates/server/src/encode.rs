@@ -676,9 +676,12 @@ pub fn error(service: Service, err: &ApiError, request_id: &str) -> String {
     x.open_ns("ErrorResponse", service.namespace())
         .open("Error")
         .elem("Type", err.fault.as_str())
-        .elem("Code", err.code)
-        .elem("Message", &err.message)
-        .close("Error")
+        .elem("Code", err.code);
+    // IAM sends some errors (`ReportNotPresent`) without a message at all.
+    if !err.message.is_empty() {
+        x.elem("Message", &err.message);
+    }
+    x.close("Error")
         .elem("RequestId", request_id)
         .close("ErrorResponse");
     x.finish()
