@@ -8,7 +8,11 @@ mod common;
 use std::collections::HashMap;
 
 use aws_sdk_iam::types::{ReportFormatType, ReportStateType, StatusType};
-use common::{Aws, Server, aws_cli, aws_error, enable_mfa};
+use common::{Aws, Server, aws_cli, aws_error, enable_mfa, trail};
+use keyward_core::ops::Password;
+use keyward_core::signin::{SignInAttempt, SignInConfig, SignInResult, sign_in};
+use keyward_core::store::{Store, Tx};
+use keyward_store::SqliteStore;
 use time::OffsetDateTime;
 
 const HEADER: &str = "user,arn,user_creation_time,password_enabled,password_last_used,\
@@ -51,7 +55,7 @@ fn rows(csv: &str) -> Vec<HashMap<String, String>> {
 
 #[tokio::test]
 async fn credential_report_generation_retrieval_and_values() {
-    let server = Server::start();
+    let mut server = Server::start();
     let iam = server.root_iam();
 
     // No report before the first generation: ReportNotPresent (410), without a message.
@@ -111,6 +115,30 @@ async fn credential_report_generation_retrieval_and_values() {
     let used_date = used.last_used_date().expect("the key's use is recorded");
     // erin: nothing but the user.
     iam.create_user().user_name("erin").send().await.unwrap();
+    // gus: a password used to sign in to the console.
+    iam.create_user().user_name("gus").send().await.unwrap();
+    iam.create_login_profile()
+        .user_name("gus")
+        .password("Gus-Pass-123")
+        .send()
+        .await
+        .unwrap();
+    let store = SqliteStore::open(&server.dir).await.unwrap();
+    let mut tx = store.begin().await.unwrap();
+    let password = Password::new("Gus-Pass-123");
+    let attempt = SignInAttempt {
+        account: &server.account_id,
+        user_name: "gus",
+        password: &password,
+        source_ip: "127.0.0.1",
+        user_agent: Some("test"),
+    };
+    let now = OffsetDateTime::now_utc();
+    let signed_in = sign_in(&mut tx, "aws", &attempt, now, &SignInConfig::default())
+        .await
+        .unwrap();
+    assert!(matches!(signed_in, SignInResult::Success { .. }));
+    tx.commit().await.unwrap();
 
     // The first call generates the report; the next reuses it (younger than four hours).
     let started = iam.generate_credential_report().send().await.unwrap();
@@ -131,7 +159,7 @@ async fn credential_report_generation_retrieval_and_values() {
     assert_eq!(csv.lines().next(), Some(HEADER));
     let rows = rows(&csv);
     let names: Vec<&str> = rows.iter().map(|r| r["user"].as_str()).collect();
-    assert_eq!(names, ["<root_account>", "dana", "erin"]);
+    assert_eq!(names, ["<root_account>", "dana", "erin", "gus"]);
 
     // The root user's row: its own ARN, no password columns, its bootstrap key.
     let root = &rows[0];
@@ -237,6 +265,13 @@ async fn credential_report_generation_retrieval_and_values() {
         }
     }
 
+    let gus = &rows[3];
+    let g = user("gus");
+    assert_eq!(gus["password_enabled"], "true");
+    let last_sign_in = g.password_last_used().expect("the sign-in is recorded");
+    assert_eq!(gus["password_last_used"], report_time(last_sign_in));
+    assert_eq!(gus["mfa_active"], "false");
+
     // A user made after the report is not in it: the reused report is not regenerated.
     iam.create_user().user_name("fay").send().await.unwrap();
     let complete = iam.generate_credential_report().send().await.unwrap();
@@ -256,25 +291,60 @@ async fn credential_report_generation_retrieval_and_values() {
     assert_eq!(aws_error(&err).0, "AccessDenied");
 
     // The aws CLI prints the content Base64-encoded, as it does for every blob.
-    let Some(exe) = aws_cli() else { return };
-    let aws = Aws {
-        exe,
-        endpoint: server.endpoint(),
-        home: tempfile::tempdir().unwrap(),
+    if let Some(exe) = aws_cli() {
+        let aws = Aws {
+            exe,
+            endpoint: server.endpoint(),
+            home: tempfile::tempdir().unwrap(),
+        };
+        let (ok, out, err) = aws.run(
+            &server.root_key_id,
+            &server.root_secret,
+            &[
+                "iam",
+                "get-credential-report",
+                "--output",
+                "text",
+                "--query",
+                "Content",
+            ],
+        );
+        assert!(ok, "{err}");
+        let decoded = data_encoding::BASE64.decode(out.trim().as_bytes()).unwrap();
+        assert_eq!(decoded, csv.as_bytes());
+    }
+
+    // Audited like every operation: generating is a change event, getting a read, and the
+    // refusals are recorded too.
+    assert!(server.stop().success());
+    let records = trail(&server.dir).await;
+    let of = |name: &str| -> Vec<(bool, Option<String>)> {
+        records
+            .iter()
+            .filter(|r| r["eventName"] == name)
+            .map(|r| {
+                (
+                    r["readOnly"].as_bool().unwrap(),
+                    r["errorCode"].as_str().map(str::to_owned),
+                )
+            })
+            .collect()
     };
-    let (ok, out, err) = aws.run(
-        &server.root_key_id,
-        &server.root_secret,
-        &[
-            "iam",
-            "get-credential-report",
-            "--output",
-            "text",
-            "--query",
-            "Content",
-        ],
+    let denied = Some("AccessDenied".to_owned());
+    assert_eq!(
+        of("GenerateCredentialReport"),
+        [
+            (false, None),
+            (false, None),
+            (false, None),
+            (false, denied.clone())
+        ]
     );
-    assert!(ok, "{err}");
-    let decoded = data_encoding::BASE64.decode(out.trim().as_bytes()).unwrap();
-    assert_eq!(decoded, csv.as_bytes());
+    let get = of("GetCredentialReport");
+    assert_eq!(
+        get.first(),
+        Some(&(true, Some("ReportNotPresent".to_owned())))
+    );
+    assert!(get.contains(&(true, denied)));
+    assert!(get.iter().filter(|(_, e)| e.is_none()).count() >= 2);
 }
