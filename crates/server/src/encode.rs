@@ -629,6 +629,16 @@ fn result_body(x: &mut Xml, output: &Output) {
         Output::AccessKeyInfo { account } => {
             x.elem("Account", account);
         }
+        // The API Reference's sample responses: `Description` before `State`, and `Content`,
+        // `ReportFormat`, `GeneratedTime`.
+        Output::CredentialReportState { state, description } => {
+            x.opt("Description", *description).elem("State", state);
+        }
+        Output::CredentialReport { csv, generated } => {
+            x.elem("Content", &data_encoding::BASE64.encode(csv.as_bytes()))
+                .elem("ReportFormat", "text/csv")
+                .elem("GeneratedTime", &iso8601(*generated));
+        }
         Output::Role { role: r, arn } => {
             x.open("Role");
             role(x, r, arn, true);
@@ -676,9 +686,12 @@ pub fn error(service: Service, err: &ApiError, request_id: &str) -> String {
     x.open_ns("ErrorResponse", service.namespace())
         .open("Error")
         .elem("Type", err.fault.as_str())
-        .elem("Code", err.code)
-        .elem("Message", &err.message)
-        .close("Error")
+        .elem("Code", err.code);
+    // IAM sends some errors (`ReportNotPresent`) without a message at all.
+    if !err.message.is_empty() {
+        x.elem("Message", &err.message);
+    }
+    x.close("Error")
         .elem("RequestId", request_id)
         .close("ErrorResponse");
     x.finish()

@@ -931,3 +931,56 @@ fn client_errors_of_iam() {
         insta::assert_snapshot!(name, encode::error(Service::Iam, &err, RID));
     }
 }
+
+/// `GenerateCredentialReport` as the API Reference's sample answers a first call; `COMPLETE`
+/// carries no description (what IAM answers a second call). `GetCredentialReport`'s `Content`
+/// is the CSV in Base64.
+#[test]
+fn credential_report() {
+    insta::assert_snapshot!(
+        "generate_credential_report_started",
+        iam(
+            "GenerateCredentialReport",
+            &Output::CredentialReportState {
+                state: "STARTED",
+                description: Some(keyward_core::ops::reports::REPORT_STARTED),
+            }
+        )
+    );
+    insta::assert_snapshot!(
+        "generate_credential_report_complete",
+        iam(
+            "GenerateCredentialReport",
+            &Output::CredentialReportState {
+                state: "COMPLETE",
+                description: None,
+            }
+        )
+    );
+    insta::assert_snapshot!(
+        "get_credential_report",
+        iam(
+            "GetCredentialReport",
+            &Output::CredentialReport {
+                csv: "user,arn\n<root_account>,arn:aws:iam::123456789012:root".into(),
+                generated: datetime!(2014-08-28 21:42:50 UTC),
+            }
+        )
+    );
+    insta::assert_snapshot!(
+        "error_report_not_present",
+        encode::error(
+            Service::Iam,
+            &keyward_core::ops::reports::report_not_present(),
+            RID
+        )
+    );
+    insta::assert_snapshot!(
+        "error_report_expired",
+        encode::error(
+            Service::Iam,
+            &keyward_core::ops::reports::report_expired(),
+            RID
+        )
+    );
+}

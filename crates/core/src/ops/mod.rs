@@ -52,6 +52,7 @@ pub mod passwords;
 pub mod policies;
 mod policy_refs;
 pub mod query;
+pub mod reports;
 pub mod roles;
 #[rustfmt::skip]
 pub mod shapes;
@@ -248,6 +249,16 @@ pub enum Output {
     },
     AccessKeyInfo {
         account: String,
+    },
+    /// `GenerateCredentialReport`: `STARTED` (with its description) or `COMPLETE`.
+    CredentialReportState {
+        state: &'static str,
+        description: Option<&'static str>,
+    },
+    /// `GetCredentialReport`: the report's CSV (Base64-encoded on the wire) and when it was made.
+    CredentialReport {
+        csv: String,
+        generated: OffsetDateTime,
     },
 }
 

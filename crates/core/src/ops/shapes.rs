@@ -475,6 +475,8 @@ pub fn input(op: OpName) -> &'static [Member] {
             Member::optional("MaxItems", &IAM_MAX_ITEMS_TYPE),
             Member::optional("Marker", &IAM_MARKER_TYPE),
         ] },
+        OpName::GenerateCredentialReport => &[],
+        OpName::GetCredentialReport => &[],
         OpName::TagPolicy => const { &[
             Member::required("PolicyArn", &IAM_ARN_TYPE),
             Member::required("Tags", &IAM_TAG_LIST_TYPE),

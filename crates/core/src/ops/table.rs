@@ -26,7 +26,7 @@ use crate::store::Tx;
 
 use super::{
     Ctx, Output, Target, access_keys, account, attachments, groups, mfa, passwords, policies,
-    roles, sts, users,
+    reports, roles, sts, users,
 };
 use attachments::{OfGroup, OfRole, OfUser};
 
@@ -266,6 +266,8 @@ operations! {
     GetAccountPasswordPolicy: iam, read, passwords::GetAccountPasswordPolicy;
     GetAccountSummary: iam, read, account::GetAccountSummary;
     GetAccountAuthorizationDetails: iam, read, account::GetAccountAuthorizationDetails;
+    GenerateCredentialReport: iam, write, reports::GenerateCredentialReport;
+    GetCredentialReport: iam, read, reports::GetCredentialReport;
     TagPolicy: iam, write, policies::TagPolicy;
     UntagPolicy: iam, write, policies::UntagPolicy;
     ListPolicyTags: iam, read, policies::ListPolicyTags;
