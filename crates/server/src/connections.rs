@@ -133,7 +133,19 @@ async fn serve_connection(
     let connection = builder.serve_connection(io, service);
     let mut connection = std::pin::pin!(connection);
     let mut stopping = false;
+    // One timer for the connection's life, moved when its deadline moves (cheaper than a new
+    // timer at every turn of the loop).
+    let timer = tokio::time::sleep(limits.header_read_timeout);
+    let mut timer = std::pin::pin!(timer);
+    let mut armed = None;
     loop {
+        let deadline = phase.deadline(&limits).map(|(at, _)| at);
+        if deadline != armed {
+            if let Some(at) = deadline {
+                timer.as_mut().reset(at);
+            }
+            armed = deadline;
+        }
         tokio::select! {
             served = connection.as_mut() => {
                 if let Err(e) = served {
@@ -141,7 +153,7 @@ async fn serve_connection(
                 }
                 return;
             }
-            () = sleep_until(phase.deadline(&limits)) => {
+            () = timer.as_mut(), if armed.is_some() => {
                 // The phase may have moved on since this deadline was computed.
                 if let Some((at, timed_out)) = phase.deadline(&limits)
                     && at <= Instant::now()
@@ -150,6 +162,7 @@ async fn serve_connection(
                     tracing::debug!(%peer, phase = timed_out.as_str(), "connection closed: read timeout");
                     return;
                 }
+                armed = None;
             }
             () = phase.changed.notified() => {}
             _ = stop.wait_for(|stop| *stop), if !stopping => {
@@ -159,13 +172,6 @@ async fn serve_connection(
                 stopping = true;
             }
         }
-    }
-}
-
-async fn sleep_until(deadline: Option<(Instant, TimeoutPhase)>) {
-    match deadline {
-        Some((at, _)) => tokio::time::sleep_until(at).await,
-        None => std::future::pending().await,
     }
 }
 
