@@ -310,11 +310,7 @@ input! {
 
 impl Handler for GetAccountSummary {
     async fn target<T: Tx>(&self, op: OpName, _tx: &mut T, _ctx: &Ctx<'_>) -> Targeted {
-        Ok(Target::Resource(Permission {
-            action: iam_action(op),
-            resource: "*".to_owned(),
-            context: Vec::new(),
-        }))
+        Ok(any_resource(op))
     }
 
     async fn run<T: Tx>(self, tx: &mut T, ctx: &Ctx<'_>) -> Ran {
@@ -332,11 +328,7 @@ input! {
 
 impl Handler for GetAccountAuthorizationDetails {
     async fn target<T: Tx>(&self, op: OpName, _tx: &mut T, _ctx: &Ctx<'_>) -> Targeted {
-        Ok(Target::Resource(Permission {
-            action: iam_action(op),
-            resource: "*".to_owned(),
-            context: Vec::new(),
-        }))
+        Ok(any_resource(op))
     }
 
     async fn run<T: Tx>(self, tx: &mut T, ctx: &Ctx<'_>) -> Ran {

@@ -600,11 +600,7 @@ impl Handler for CreateVirtualMfaDevice {
             path.as_deref().unwrap_or("/"),
             &opt(name),
         );
-        Ok(Target::Resource(Permission {
-            action: iam_action(op),
-            resource: serial,
-            context: request_tag_keys(tags),
-        }))
+        Ok(permission(op, serial, request_tag_keys(tags)))
     }
 
     async fn run<T: Tx>(self, tx: &mut T, ctx: &Ctx<'_>) -> Ran {

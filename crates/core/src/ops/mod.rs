@@ -375,6 +375,20 @@ fn iam_action(op: OpName) -> String {
     op.action().to_owned()
 }
 
+/// The permission to call `op` on `resource`, with these condition keys.
+fn permission(op: OpName, resource: String, context: Vec<(String, Vec<String>)>) -> Target {
+    Target::Resource(Permission {
+        action: iam_action(op),
+        resource,
+        context,
+    })
+}
+
+/// The permission to call an action that has no resource-level permissions (resource `*`).
+fn any_resource(op: OpName) -> Target {
+    permission(op, "*".to_owned(), Vec::new())
+}
+
 /// A member that must be present, or `""` (its absence is the handler's validation error).
 fn opt(s: &Option<String>) -> String {
     s.clone().unwrap_or_default()
@@ -435,11 +449,7 @@ async fn user_permission<T: Tx>(
             None => user_arn(ctx.partition, acct, path.unwrap_or("/"), name),
         },
     };
-    Ok(Target::Resource(Permission {
-        action: iam_action(op),
-        resource,
-        context,
-    }))
+    Ok(permission(op, resource, context))
 }
 
 async fn group_permission<T: Tx>(
@@ -459,11 +469,7 @@ async fn group_permission<T: Tx>(
             path.unwrap_or("/")
         ),
     };
-    Ok(Target::Resource(Permission {
-        action: iam_action(op),
-        resource,
-        context,
-    }))
+    Ok(permission(op, resource, context))
 }
 
 /// A permission on a role: the stored role's ARN and tags when it exists, otherwise
@@ -485,11 +491,7 @@ async fn role_permission<T: Tx>(
         }
         None => role_arn(ctx.partition, acct, path.unwrap_or("/"), name),
     };
-    Ok(Target::Resource(Permission {
-        action: iam_action(op),
-        resource,
-        context,
-    }))
+    Ok(permission(op, resource, context))
 }
 
 async fn policy_permission<T: Tx>(
@@ -501,11 +503,7 @@ async fn policy_permission<T: Tx>(
     if let Some(p) = tx.get_managed_policy(arn).await? {
         context.extend(resource_tag_keys(&p.tags));
     }
-    Ok(Target::Resource(Permission {
-        action: iam_action(op),
-        resource: arn.to_owned(),
-        context,
-    }))
+    Ok(permission(op, arn.to_owned(), context))
 }
 
 /// A permission on a virtual MFA device: the stored device's serial number (its ARN) and tags
@@ -525,20 +523,16 @@ async fn mfa_permission<T: Tx>(
         }
         None => serial.to_owned(),
     };
-    Ok(Target::Resource(Permission {
-        action: iam_action(op),
-        resource,
-        context,
-    }))
+    Ok(permission(op, resource, context))
 }
 
 /// A list action's resource: `arn:aws:iam::ACCOUNT:KIND/`.
 fn list_target(ctx: &Ctx<'_>, op: OpName, kind: &str) -> Target {
-    Target::Resource(Permission {
-        action: iam_action(op),
-        resource: format!("arn:{}:iam::{}:{kind}/", ctx.partition, account_id(ctx)),
-        context: Vec::new(),
-    })
+    permission(
+        op,
+        format!("arn:{}:iam::{}:{kind}/", ctx.partition, account_id(ctx)),
+        Vec::new(),
+    )
 }
 
 fn policy_arn_key(arn: &Option<String>) -> Vec<(String, Vec<String>)> {

@@ -361,11 +361,7 @@ impl Handler for CreatePolicy {
             path.as_deref().unwrap_or("/"),
             opt(policy_name)
         );
-        Ok(Target::Resource(Permission {
-            action: iam_action(op),
-            resource: arn,
-            context: request_tag_keys(tags),
-        }))
+        Ok(permission(op, arn, request_tag_keys(tags)))
     }
 
     async fn run<T: Tx>(self, tx: &mut T, ctx: &Ctx<'_>) -> Ran {
