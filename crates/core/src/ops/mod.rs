@@ -621,6 +621,40 @@ pub(crate) fn marker_offset(marker: Option<&str>) -> Result<usize, ApiError> {
     }
 }
 
+/// A page of a store listing read with one item more than `max`: the extra item says the listing
+/// goes on, and the sort key of the last item kept is the next marker.
+pub(crate) fn keyed_page<T>(
+    mut items: Vec<T>,
+    max: usize,
+    key: impl Fn(&T) -> String,
+) -> (Vec<T>, Page) {
+    let is_truncated = items.len() > max;
+    items.truncate(max);
+    let marker = if is_truncated {
+        items.last().map(|i| encode_marker(&key(i)))
+    } else {
+        None
+    };
+    (
+        items,
+        Page {
+            is_truncated,
+            marker,
+        },
+    )
+}
+
+/// Each user, group or role with its ARN, as list responses carry them.
+pub(crate) fn with_arns<T>(items: Vec<T>, arn: impl Fn(&T) -> String) -> Vec<(T, String)> {
+    items
+        .into_iter()
+        .map(|i| {
+            let arn = arn(&i);
+            (i, arn)
+        })
+        .collect()
+}
+
 pub(crate) fn slice_page<T: Clone>(items: &[T], offset: usize, max: usize) -> (Vec<T>, Page) {
     let page: Vec<T> = items.iter().skip(offset).take(max).cloned().collect();
     let end = offset.saturating_add(page.len());

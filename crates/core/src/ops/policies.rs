@@ -10,8 +10,8 @@ use crate::store::{PolicyUsage, Tx};
 #[allow(unused_imports)]
 use super::*;
 use super::{
-    Ctx, Output, Page, account_id, decode_marker, encode_marker, marker_offset, merge_tags, opt,
-    page_size, reject_duplicate_tag_keys, remove_tags, slice_page,
+    Ctx, Output, account_id, decode_marker, marker_offset, merge_tags, opt, page_size,
+    reject_duplicate_tag_keys, remove_tags, slice_page,
 };
 
 /// Most versions a managed policy keeps.
@@ -181,7 +181,7 @@ async fn list_policies<T: Tx>(
     };
     let after = marker.as_deref().map(decode_marker).transpose()?;
     let after_key = after.as_deref().and_then(|m| m.split_once('\n'));
-    let mut policies = tx
+    let policies = tx
         .list_managed_policies(
             account_id(ctx),
             scope.as_deref().unwrap_or("All"),
@@ -191,22 +191,8 @@ async fn list_policies<T: Tx>(
             max + 1,
         )
         .await?;
-    let is_truncated = policies.len() > max;
-    policies.truncate(max);
-    let marker = if is_truncated {
-        policies
-            .last()
-            .map(|p| encode_marker(&format!("{}\n{}", p.name, p.arn)))
-    } else {
-        None
-    };
-    Ok(Output::Policies {
-        policies,
-        page: Page {
-            is_truncated,
-            marker,
-        },
-    })
+    let (policies, page) = keyed_page(policies, max, |p| format!("{}\n{}", p.name, p.arn));
+    Ok(Output::Policies { policies, page })
 }
 
 async fn create_policy_version<T: Tx>(

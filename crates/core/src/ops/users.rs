@@ -9,8 +9,8 @@ use crate::store::Tx;
 #[allow(unused_imports)]
 use super::*;
 use super::{
-    Ctx, Output, Page, account_id, decode_marker, encode_marker, marker_offset, merge_tags, opt,
-    page_size, reject_duplicate_tag_keys, remove_tags, slice_page,
+    Ctx, Output, account_id, decode_marker, marker_offset, merge_tags, opt, page_size,
+    reject_duplicate_tag_keys, remove_tags, slice_page,
 };
 
 pub(crate) fn no_such_user(name: &str) -> ApiError {
@@ -103,29 +103,13 @@ pub(super) async fn list_users<T: Tx>(
     let max = page_size(max_items);
     let after = marker.as_deref().map(decode_marker).transpose()?;
     let prefix = path_prefix.as_deref().unwrap_or("/");
-    let mut users = tx
+    let users = tx
         .list_users(account_id(ctx), prefix, after.as_deref(), max + 1)
         .await?;
-    let is_truncated = users.len() > max;
-    users.truncate(max);
-    let marker = if is_truncated {
-        users.last().map(|u| encode_marker(&u.name))
-    } else {
-        None
-    };
-    let users = users
-        .into_iter()
-        .map(|u| {
-            let arn = u.arn(ctx.partition);
-            (u, arn)
-        })
-        .collect();
+    let (users, page) = keyed_page(users, max, |u| u.name.clone());
     Ok(Output::Users {
-        users,
-        page: Page {
-            is_truncated,
-            marker,
-        },
+        users: with_arns(users, |u| u.arn(ctx.partition)),
+        page,
     })
 }
 
