@@ -264,16 +264,7 @@ pub(super) async fn authorization_details<T: Tx>(
                 list.truncate(remaining);
                 last_key = list.last().map(|p| format!("{}\t{}", p.name, p.arn));
                 for policy in list {
-                    let versions = tx
-                        .list_policy_versions(&policy.policy_id)
-                        .await?
-                        .into_iter()
-                        .rev()
-                        .map(|ver| {
-                            let is_default = ver.version_id == policy.default_version_id;
-                            (ver, is_default)
-                        })
-                        .collect();
+                    let versions = super::policies::versions_of(tx, &policy).await?;
                     policies.push(PolicyDetail { policy, versions });
                 }
             }

@@ -195,6 +195,23 @@ async fn list_policies<T: Tx>(
     Ok(Output::Policies { policies, page })
 }
 
+/// A policy's versions, newest first, each with whether it is the default one.
+pub(crate) async fn versions_of<T: Tx>(
+    tx: &mut T,
+    policy: &ManagedPolicy,
+) -> Result<Vec<(PolicyVersion, bool)>, OpError> {
+    Ok(tx
+        .list_policy_versions(&policy.policy_id)
+        .await?
+        .into_iter()
+        .rev()
+        .map(|ver| {
+            let is_default = ver.version_id == policy.default_version_id;
+            (ver, is_default)
+        })
+        .collect())
+}
+
 async fn create_policy_version<T: Tx>(
     tx: &mut T,
     ctx: &Ctx<'_>,
@@ -524,16 +541,7 @@ impl Handler for ListPolicyVersions {
         } = self;
         let max = page_size(max_items);
         let policy = require_policy(tx, ctx, policy_arn.as_deref()).await?;
-        let versions: Vec<(PolicyVersion, bool)> = tx
-            .list_policy_versions(&policy.policy_id)
-            .await?
-            .into_iter()
-            .rev()
-            .map(|ver| {
-                let is_default = ver.version_id == policy.default_version_id;
-                (ver, is_default)
-            })
-            .collect();
+        let versions = versions_of(tx, &policy).await?;
         let (versions, page) = slice_page(&versions, marker_offset(marker.as_deref())?, max);
         Ok(Output::PolicyVersions { versions, page })
     }
