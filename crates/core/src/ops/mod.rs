@@ -365,6 +365,21 @@ fn request_tag_keys(tags: &[Tag]) -> Vec<(String, Vec<String>)> {
     keys
 }
 
+/// The condition key of the tags a request removes: `aws:TagKeys`.
+fn untag_keys(tag_keys: &[String]) -> Vec<(String, Vec<String>)> {
+    vec![("aws:TagKeys".to_owned(), tag_keys.to_vec())]
+}
+
+/// A page of an entity's tags (`List*Tags`).
+fn tags_page(tags: &[Tag], marker: Option<String>, max_items: Option<i64>) -> Ran {
+    let (tags, page) = slice_page(
+        tags,
+        marker_offset(marker.as_deref())?,
+        page_size(max_items),
+    );
+    Ok(Output::Tags { tags, page })
+}
+
 /// Condition keys of the tags a resource carries: `aws:ResourceTag/KEY`.
 fn resource_tag_keys(tags: &[Tag]) -> impl Iterator<Item = (String, Vec<String>)> + '_ {
     tags.iter()

@@ -680,7 +680,7 @@ impl Handler for UntagPolicy {
             policy_arn,
             tag_keys,
         } = self;
-        let keys = vec![("aws:TagKeys".to_owned(), tag_keys.clone())];
+        let keys = untag_keys(tag_keys);
         policy_permission(tx, op, &opt(policy_arn), keys).await
     }
 
@@ -717,9 +717,7 @@ impl Handler for ListPolicyTags {
             marker,
             max_items,
         } = self;
-        let max = page_size(max_items);
         let policy = require_policy(tx, ctx, policy_arn.as_deref()).await?;
-        let (tags, page) = slice_page(&policy.tags, marker_offset(marker.as_deref())?, max);
-        Ok(Output::Tags { tags, page })
+        tags_page(&policy.tags, marker, max_items)
     }
 }

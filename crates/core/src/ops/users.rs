@@ -9,8 +9,8 @@ use crate::store::Tx;
 #[allow(unused_imports)]
 use super::*;
 use super::{
-    Ctx, Output, account_id, decode_marker, marker_offset, merge_tags, opt, page_size,
-    reject_duplicate_tag_keys, remove_tags, slice_page,
+    Ctx, Output, account_id, decode_marker, merge_tags, opt, page_size, reject_duplicate_tag_keys,
+    remove_tags,
 };
 
 pub(crate) fn no_such_user(name: &str) -> ApiError {
@@ -214,10 +214,8 @@ pub(super) async fn list_user_tags<T: Tx>(
     marker: Option<String>,
     max_items: Option<i64>,
 ) -> Result<Output, OpError> {
-    let max = page_size(max_items);
     let user = require_user(tx, ctx, &opt(&user_name)).await?;
-    let (tags, page) = slice_page(&user.tags, marker_offset(marker.as_deref())?, max);
-    Ok(Output::Tags { tags, page })
+    tags_page(&user.tags, marker, max_items)
 }
 
 // ── Operation inputs (rows of `table.rs`) ──────────────────────────────────────────────────────
@@ -383,7 +381,7 @@ impl Handler for UntagUser {
             user_name,
             tag_keys,
         } = self;
-        let keys = vec![("aws:TagKeys".to_owned(), tag_keys.clone())];
+        let keys = untag_keys(tag_keys);
         user_permission(tx, ctx, op, Some(&opt(user_name)), None, keys).await
     }
 
