@@ -180,6 +180,59 @@ impl Server {
         self.sts(&self.root_key_id, &self.root_secret)
     }
 
+    /// A POST of `body` to `service`, header-signed with `key` and `secret` (any secret: a wrong
+    /// one makes a refused request), with `extra` headers; returns (status, body).
+    pub fn signed_post(
+        &self,
+        service: &str,
+        key: &str,
+        secret: &str,
+        extra: &[(&str, &str)],
+        body: &str,
+    ) -> (u16, String) {
+        let host = self.addr.clone();
+        let content_type = if service == "cloudtrail" {
+            "application/x-amz-json-1.1"
+        } else {
+            "application/x-www-form-urlencoded"
+        };
+        let mut headers = vec![("host", host.as_str()), ("content-type", content_type)];
+        headers.extend_from_slice(extra);
+        let secret = keyward_sigv4::SecretKey::new(secret);
+        let signed = keyward_sigv4::sign_headers(
+            &keyward_sigv4::RequestParts {
+                method: "POST",
+                path: "/",
+                query: "",
+                headers: &headers,
+                body: body.as_bytes(),
+            },
+            &keyward_sigv4::SigningParams {
+                access_key_id: key,
+                secret: &secret,
+                security_token: None,
+                region: "us-east-1",
+                service,
+                time: time::OffsetDateTime::now_utc(),
+            },
+        );
+        let mut request = format!(
+            "POST / HTTP/1.1\r\nContent-Length: {}\r\nConnection: close\r\n",
+            body.len()
+        );
+        for (name, value) in headers.iter().copied().chain(
+            signed
+                .iter()
+                .map(|(n, v)| (n.as_str(), v.as_str()))
+                .collect::<Vec<_>>(),
+        ) {
+            request.push_str(&format!("{name}: {value}\r\n"));
+        }
+        request.push_str("\r\n");
+        request.push_str(body);
+        self.raw(&request)
+    }
+
     /// Sends raw bytes as one HTTP/1.1 request and returns (status, body).
     pub fn raw(&self, request: &str) -> (u16, String) {
         let mut s = TcpStream::connect(&self.addr).unwrap();
