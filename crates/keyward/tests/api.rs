@@ -516,10 +516,7 @@ fn unsigned_and_malformed_requests() {
     assert_eq!(status, 400);
     assert!(xml.contains("<Code>IncompleteSignature</Code>"), "{xml}");
 
-    let (status, _) = server.raw(&format!(
-        "GET /healthz HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
-        server.addr
-    ));
+    let (status, _) = server.get("/healthz");
     assert_eq!(status, 200);
 }
 

@@ -237,14 +237,7 @@ async fn a_size_cap_deletes_the_oldest_records() {
     for _ in 0..200 {
         sts.get_caller_identity().send().await.unwrap();
     }
-    let host = server.addr.clone();
-    let get = |path: &str| {
-        server
-            .raw(&format!(
-                "GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"
-            ))
-            .1
-    };
+    let get = |path: &str| server.get(path).1;
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
     let trimmed = loop {
         let metrics = get("/metrics");

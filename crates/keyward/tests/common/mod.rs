@@ -233,6 +233,14 @@ impl Server {
         self.raw(&request)
     }
 
+    /// A GET of `path` (with its query), returns (status, body).
+    pub fn get(&self, path: &str) -> (u16, String) {
+        self.raw(&format!(
+            "GET {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
+            self.addr
+        ))
+    }
+
     /// Sends raw bytes as one HTTP/1.1 request and returns (status, body).
     pub fn raw(&self, request: &str) -> (u16, String) {
         let mut s = TcpStream::connect(&self.addr).unwrap();
