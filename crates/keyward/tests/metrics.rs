@@ -261,11 +261,7 @@ async fn concurrent_wrong_codes_check_no_more_than_the_throttle_allows() {
         let err = call.await.unwrap().unwrap_err();
         assert_eq!(
             aws_error(&err),
-            (
-                "AccessDenied".into(),
-                keyward_core::ops::MFA_FAILED.into(),
-                403
-            )
+            common::access_denied(keyward_core::ops::MFA_FAILED)
         );
     }
 

@@ -423,6 +423,11 @@ pub async fn enable_mfa(iam: &aws_sdk_iam::Client, user: &str) -> (String, Strin
     (d.serial_number, seed, t)
 }
 
+/// IAM's and STS's refusal, as [`aws_error`] reads it: `AccessDenied`, `message`, 403.
+pub fn access_denied(message: impl Into<String>) -> (String, String, u16) {
+    ("AccessDenied".into(), message.into(), 403)
+}
+
 /// Code, message and HTTP status of a failed SDK call (IAM and STS share these types).
 pub fn aws_error<E>(
     err: &aws_sdk_iam::error::SdkError<E, aws_sdk_iam::config::http::HttpResponse>,
