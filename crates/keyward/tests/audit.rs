@@ -356,17 +356,14 @@ fn lookup_events_with_the_aws_cli_filters_and_pages() {
 
 /// Runs SQL on the stopped server's database.
 fn sql(dir: &std::path::Path, statement: &str) {
-    let out = Command::new("python3")
-        .arg("-c")
-        .arg("import sqlite3,sys;c=sqlite3.connect(sys.argv[1]);c.executescript(sys.argv[2]);c.commit()")
-        .arg(dir.join("keyward.db"))
-        .arg(statement)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let script =
+        "import sqlite3,sys;c=sqlite3.connect(sys.argv[1]);c.executescript(sys.argv[2]);c.commit()";
+    common::run_ok(
+        Command::new("python3")
+            .arg("-c")
+            .arg(script)
+            .arg(dir.join("keyward.db"))
+            .arg(statement),
     );
 }
 

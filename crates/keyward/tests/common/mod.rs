@@ -423,6 +423,17 @@ pub async fn enable_mfa(iam: &aws_sdk_iam::Client, user: &str) -> (String, Strin
     (d.serial_number, seed, t)
 }
 
+/// Runs `command` to its end and asserts that it succeeded (showing its stderr if not).
+pub fn run_ok(command: &mut std::process::Command) -> std::process::Output {
+    let out = command.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
 /// IAM's and STS's refusal, as [`aws_error`] reads it: `AccessDenied`, `message`, 403.
 pub fn access_denied(message: impl Into<String>) -> (String, String, u16) {
     ("AccessDenied".into(), message.into(), 403)
