@@ -351,13 +351,9 @@ async fn access_keys_quota_and_self_service() {
     let acct = &server.account_id;
     assert_eq!(
         aws_error(&err),
-        (
-            "AccessDenied".into(),
-            format!(
-                "User: arn:aws:iam::{acct}:user/carol is not authorized to perform: iam:ListUsers on resource: arn:aws:iam::{acct}:user/ because no identity-based policy allows the iam:ListUsers action"
-            ),
-            403
-        )
+        common::access_denied(format!(
+            "User: arn:aws:iam::{acct}:user/carol is not authorized to perform: iam:ListUsers on resource: arn:aws:iam::{acct}:user/ because no identity-based policy allows the iam:ListUsers action"
+        ))
     );
     let err = carol.create_access_key().send().await.unwrap_err();
     assert_eq!(
@@ -516,55 +512,17 @@ fn unsigned_and_malformed_requests() {
     assert_eq!(status, 400);
     assert!(xml.contains("<Code>IncompleteSignature</Code>"), "{xml}");
 
-    let (status, _) = server.raw(&format!(
-        "GET /healthz HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
-        server.addr
-    ));
+    let (status, _) = server.get("/healthz");
     assert_eq!(status, 200);
 }
 
 #[tokio::test]
 async fn unknown_action_is_invalid_action() {
     let server = Server::start();
-    // aws-sdk-sts cannot send an unknown action; sign one by hand with keyward-sigv4.
+    // aws-sdk-sts cannot send an unknown action; sign one by hand.
     let body = "Action=FrobnicateUsers&Version=2010-05-08";
-    let host = server.addr.clone();
-    let headers = vec![
-        ("host", host.as_str()),
-        (
-            "content-type",
-            "application/x-www-form-urlencoded; charset=utf-8",
-        ),
-    ];
-    let req = keyward_sigv4::RequestParts {
-        method: "POST",
-        path: "/",
-        query: "",
-        headers: &headers,
-        body: body.as_bytes(),
-    };
-    let secret = keyward_sigv4::SecretKey::new(server.root_secret.clone());
-    let signed = keyward_sigv4::sign_headers(
-        &req,
-        &keyward_sigv4::SigningParams {
-            access_key_id: &server.root_key_id,
-            secret: &secret,
-            security_token: None,
-            region: "us-east-1",
-            service: "iam",
-            time: time::OffsetDateTime::now_utc(),
-        },
-    );
-    let mut raw = format!(
-        "POST / HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/x-www-form-urlencoded; charset=utf-8\r\nContent-Length: {}\r\nConnection: close\r\n",
-        body.len()
-    );
-    for (k, v) in signed {
-        raw.push_str(&format!("{k}: {v}\r\n"));
-    }
-    raw.push_str("\r\n");
-    raw.push_str(body);
-    let (status, xml) = server.raw(&raw);
+    let (status, xml) =
+        server.signed_post("iam", &server.root_key_id, &server.root_secret, &[], body);
     assert_eq!(status, 400, "{xml}");
     assert!(xml.contains("<Code>InvalidAction</Code><Message>The action FrobnicateUsers is not valid for this web service.</Message>"), "{xml}");
 }

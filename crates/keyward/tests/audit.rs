@@ -356,17 +356,14 @@ fn lookup_events_with_the_aws_cli_filters_and_pages() {
 
 /// Runs SQL on the stopped server's database.
 fn sql(dir: &std::path::Path, statement: &str) {
-    let out = Command::new("python3")
-        .arg("-c")
-        .arg("import sqlite3,sys;c=sqlite3.connect(sys.argv[1]);c.executescript(sys.argv[2]);c.commit()")
-        .arg(dir.join("keyward.db"))
-        .arg(statement)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let script =
+        "import sqlite3,sys;c=sqlite3.connect(sys.argv[1]);c.executescript(sys.argv[2]);c.commit()";
+    common::run_ok(
+        Command::new("python3")
+            .arg("-c")
+            .arg(script)
+            .arg(dir.join("keyward.db"))
+            .arg(statement),
     );
 }
 
@@ -624,9 +621,7 @@ async fn refused_authentication_is_recorded_in_the_keys_account() {
     );
     let signature = query.rsplit_once("X-Amz-Signature=").unwrap().1.to_owned();
     assert_eq!(signature.len(), 64);
-    let (status, body) = server.raw(&format!(
-        "GET /?{query} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"
-    ));
+    let (status, body) = server.get(&format!("/?{query}"));
     assert_eq!(status, 403, "{body}");
     assert!(body.contains("SignatureDoesNotMatch"), "{body}");
 
@@ -957,9 +952,7 @@ async fn unsigned_requests_with_far_list_indices_or_deep_names_are_refused_cheap
     let host = server.addr.clone();
     let get = |query: &str| {
         let started = std::time::Instant::now();
-        let (status, body) = server.raw(&format!(
-            "GET /?{query} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"
-        ));
+        let (status, body) = server.get(&format!("/?{query}"));
         (status, body, started.elapsed())
     };
     // Warm up (the first request's allocations are not the defect's).

@@ -293,20 +293,12 @@ fn python_next_to(aws: &std::path::Path) -> PathBuf {
 
 /// The code pyotp (an independent implementation) shows for `seed` at Unix time `t`.
 fn pyotp_code(python: &std::path::Path, seed: &str, t: u64) -> String {
-    let out = Command::new(python)
-        .args([
-            "-c",
-            "import sys, pyotp; print(pyotp.TOTP(sys.argv[1]).at(int(sys.argv[2])))",
-            seed,
-            &t.to_string(),
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = common::run_ok(Command::new(python).args([
+        "-c",
+        "import sys, pyotp; print(pyotp.TOTP(sys.argv[1]).at(int(sys.argv[2])))",
+        seed,
+        &t.to_string(),
+    ]));
     String::from_utf8(out.stdout).unwrap().trim().to_owned()
 }
 

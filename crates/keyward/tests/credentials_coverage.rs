@@ -72,24 +72,16 @@ fn allow_if(action: &str, condition: &str) -> String {
 
 /// STS's refusal of `AssumeRole`: it names neither the policy nor whether the role exists.
 fn assume_role_denied(caller_arn: &str, role_arn: &str) -> (String, String, u16) {
-    (
-        "AccessDenied".into(),
-        format!(
-            "User: {caller_arn} is not authorized to perform: sts:AssumeRole on resource: {role_arn}"
-        ),
-        403,
-    )
+    common::access_denied(format!(
+        "User: {caller_arn} is not authorized to perform: sts:AssumeRole on resource: {role_arn}"
+    ))
 }
 
 /// IAM's implicit deny of `iam:ListUsers`, in the words `authz` uses for any IAM action.
 fn list_users_denied(acct: &str, caller_arn: &str) -> (String, String, u16) {
-    (
-        "AccessDenied".into(),
-        format!(
-            "User: {caller_arn} is not authorized to perform: iam:ListUsers on resource: arn:aws:iam::{acct}:user/ because no identity-based policy allows the iam:ListUsers action"
-        ),
-        403,
-    )
+    common::access_denied(format!(
+        "User: {caller_arn} is not authorized to perform: iam:ListUsers on resource: arn:aws:iam::{acct}:user/ because no identity-based policy allows the iam:ListUsers action"
+    ))
 }
 
 fn validation(message: &str) -> (String, String, u16) {
@@ -557,10 +549,8 @@ async fn assume_role_with_mfa() {
         .unwrap_err();
     assert_eq!(
         aws_error(&err),
-        (
-            "AccessDenied".into(),
-            "MultiFactorAuthentication failed with invalid MFA one time pass code.".into(),
-            403
+        common::access_denied(
+            "MultiFactorAuthentication failed with invalid MFA one time pass code."
         )
     );
 
@@ -720,13 +710,9 @@ async fn session_tags_as_principal_tags_and_transitive_through_chaining() {
     let err = second_iam.list_roles().send().await.unwrap_err();
     assert_eq!(
         aws_error(&err),
-        (
-            "AccessDenied".into(),
-            format!(
-                "User: arn:aws:sts::{acct}:assumed-role/Second/chained is not authorized to perform: iam:ListRoles on resource: arn:aws:iam::{acct}:role/ because no identity-based policy allows the iam:ListRoles action"
-            ),
-            403
-        )
+        common::access_denied(format!(
+            "User: arn:aws:sts::{acct}:assumed-role/Second/chained is not authorized to perform: iam:ListRoles on resource: arn:aws:iam::{acct}:role/ because no identity-based policy allows the iam:ListRoles action"
+        ))
     );
 
     // Passing tags needs sts:TagSession in the trust policy.
@@ -1066,13 +1052,9 @@ async fn role_deletion_revokes_its_sessions() {
 /// ROLE/SESSION is not authorized to perform: sts:SetSourceIdentity on resource:
 /// arn:aws:iam::...:role/ROLE" as reported by users of AWS in noqdev/iambic#357.
 fn not_authorized(caller_arn: &str, action: &str, role_arn: &str) -> (String, String, u16) {
-    (
-        "AccessDenied".into(),
-        format!(
-            "User: {caller_arn} is not authorized to perform: {action} on resource: {role_arn}"
-        ),
-        403,
-    )
+    common::access_denied(format!(
+        "User: {caller_arn} is not authorized to perform: {action} on resource: {role_arn}"
+    ))
 }
 
 /// The source identity's rules for role chaining (IAM User Guide, "Monitor and control actions

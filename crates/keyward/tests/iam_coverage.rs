@@ -45,24 +45,16 @@ fn doc_of_size(n: usize) -> String {
 
 /// AWS's implicit-deny message for a user (IAM User Guide, troubleshoot_access-denied).
 fn implicit_deny(acct: &str, user: &str, action: &str, resource: &str) -> AwsError {
-    (
-        "AccessDenied".into(),
-        format!(
-            "User: arn:aws:iam::{acct}:user/{user} is not authorized to perform: {action} on resource: {resource} because no identity-based policy allows the {action} action"
-        ),
-        403,
-    )
+    common::access_denied(format!(
+        "User: arn:aws:iam::{acct}:user/{user} is not authorized to perform: {action} on resource: {resource} because no identity-based policy allows the {action} action"
+    ))
 }
 
 /// AWS's explicit-deny message for a user (IAM User Guide, troubleshoot_access-denied).
 fn explicit_deny(acct: &str, user: &str, action: &str, resource: &str) -> AwsError {
-    (
-        "AccessDenied".into(),
-        format!(
-            "User: arn:aws:iam::{acct}:user/{user} is not authorized to perform: {action} on resource: {resource} with an explicit deny in an identity-based policy"
-        ),
-        403,
-    )
+    common::access_denied(format!(
+        "User: arn:aws:iam::{acct}:user/{user} is not authorized to perform: {action} on resource: {resource} with an explicit deny in an identity-based policy"
+    ))
 }
 
 fn tag(k: &str, v: &str) -> Tag {
@@ -774,13 +766,9 @@ async fn create_role_with_a_permissions_boundary_limits_its_sessions() {
         .unwrap_err();
     assert_eq!(
         aws_error(&err),
-        (
-            "AccessDenied".into(),
-            format!(
-                "User: arn:aws:sts::{acct}:assumed-role/bounded/s1 is not authorized to perform: iam:CreateUser on resource: arn:aws:iam::{acct}:user/x because no permissions boundary allows the iam:CreateUser action"
-            ),
-            403
-        )
+        common::access_denied(format!(
+            "User: arn:aws:sts::{acct}:assumed-role/bounded/s1 is not authorized to perform: iam:CreateUser on resource: arn:aws:iam::{acct}:user/x because no permissions boundary allows the iam:CreateUser action"
+        ))
     );
 }
 

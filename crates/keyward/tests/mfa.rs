@@ -101,13 +101,9 @@ async fn s1_enabling_mfa_without_permission_is_implicitly_denied() {
     let acct = &server.account_id;
     assert_eq!(
         err,
-        (
-            "AccessDenied".into(),
-            format!(
-                "User: arn:aws:iam::{acct}:user/bob is not authorized to perform: iam:EnableMFADevice on resource: arn:aws:iam::{acct}:user/bob because no identity-based policy allows the iam:EnableMFADevice action"
-            ),
-            403
-        )
+        common::access_denied(format!(
+            "User: arn:aws:iam::{acct}:user/bob is not authorized to perform: iam:EnableMFADevice on resource: arn:aws:iam::{acct}:user/bob because no identity-based policy allows the iam:EnableMFADevice action"
+        ))
     );
 }
 
@@ -606,13 +602,9 @@ async fn s3_self_manage_policy_refuses_delete_without_mfa_with_an_explicit_deny(
         .unwrap_err();
     assert_eq!(
         aws_error(&err),
-        (
-            "AccessDenied".into(),
-            format!(
-                "User: arn:aws:iam::{acct}:user/Diego is not authorized to perform: iam:DeleteVirtualMFADevice on resource: arn:aws:iam::{acct}:mfa/Diego with an explicit deny in an identity-based policy"
-            ),
-            403
-        )
+        common::access_denied(format!(
+            "User: arn:aws:iam::{acct}:user/Diego is not authorized to perform: iam:DeleteVirtualMFADevice on resource: arn:aws:iam::{acct}:mfa/Diego with an explicit deny in an identity-based policy"
+        ))
     );
     let err = diego.create_access_key().send().await.unwrap_err();
     assert!(

@@ -670,24 +670,19 @@ async fn no_secret_or_password_in_clear_in_the_store_logs_or_audit() {
 #[test]
 fn admin_create_user_with_a_generated_password() {
     let server = Server::start();
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_keyward"))
-        .args([
-            "admin",
-            "create-user",
-            "--user-name",
-            "sam",
-            "--console-password",
-            "generate",
-            "--password-reset-required",
-            "--data-dir",
-        ])
-        .arg(&server.dir)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let out = common::run_ok(
+        std::process::Command::new(env!("CARGO_BIN_EXE_keyward"))
+            .args([
+                "admin",
+                "create-user",
+                "--user-name",
+                "sam",
+                "--console-password",
+                "generate",
+                "--password-reset-required",
+                "--data-dir",
+            ])
+            .arg(&server.dir),
     );
     let text = String::from_utf8(out.stdout).unwrap();
     let password = text
@@ -764,18 +759,13 @@ async fn admin_create_user_uses_the_partition_and_clock_it_is_given() {
     let tmp = tempfile::tempdir().unwrap();
     let server = Server::start_in(tmp.path(), &["--partition", "aws-cn"]);
     let month_ago = -30 * 86_400;
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_keyward"))
-        .args(["admin", "create-user", "--user-name", "pat", "--partition"])
-        .arg("aws-cn")
-        .arg("--data-dir")
-        .arg(&server.dir)
-        .env("KEYWARD_CLOCK_OFFSET_SECS", month_ago.to_string())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    common::run_ok(
+        std::process::Command::new(env!("CARGO_BIN_EXE_keyward"))
+            .args(["admin", "create-user", "--user-name", "pat", "--partition"])
+            .arg("aws-cn")
+            .arg("--data-dir")
+            .arg(&server.dir)
+            .env("KEYWARD_CLOCK_OFFSET_SECS", month_ago.to_string()),
     );
     let expected = OffsetDateTime::now_utc() + time::Duration::seconds(month_ago);
     let near = |t: OffsetDateTime| (t - expected).abs() < time::Duration::minutes(5);

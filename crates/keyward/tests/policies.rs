@@ -615,13 +615,9 @@ async fn self_service_keys_with_the_username_variable_s8_s16() {
         .unwrap_err();
     assert_eq!(
         aws_error(&err),
-        (
-            "AccessDenied".into(),
-            format!(
-                "User: arn:aws:iam::{acct}:user/alice is not authorized to perform: iam:CreateAccessKey on resource: arn:aws:iam::{acct}:user/bob because no identity-based policy allows the iam:CreateAccessKey action"
-            ),
-            403
-        )
+        common::access_denied(format!(
+            "User: arn:aws:iam::{acct}:user/alice is not authorized to perform: iam:CreateAccessKey on resource: arn:aws:iam::{acct}:user/bob because no identity-based policy allows the iam:CreateAccessKey action"
+        ))
     );
 
     // Without the Version element the variable is literal text and nothing matches (S16).
@@ -668,13 +664,9 @@ async fn denial_messages_name_the_policy_type_s11_s14() {
     let err = carl.list_users().send().await.unwrap_err();
     assert_eq!(
         aws_error(&err),
-        (
-            "AccessDenied".into(),
-            format!(
-                "User: arn:aws:iam::{acct}:user/carl is not authorized to perform: iam:ListUsers on resource: arn:aws:iam::{acct}:user/ with an explicit deny in an identity-based policy"
-            ),
-            403
-        )
+        common::access_denied(format!(
+            "User: arn:aws:iam::{acct}:user/carl is not authorized to perform: iam:ListUsers on resource: arn:aws:iam::{acct}:user/ with an explicit deny in an identity-based policy"
+        ))
     );
     iam.delete_user_policy()
         .user_name("carl")

@@ -339,12 +339,8 @@ async fn role_actions_are_authorised_on_the_role_arn() {
     let err = dev.get_role().role_name("Other").send().await.unwrap_err();
     assert_eq!(
         aws_error(&err),
-        (
-            "AccessDenied".into(),
-            format!(
-                "User: arn:aws:iam::{acct}:user/dev is not authorized to perform: iam:GetRole on resource: arn:aws:iam::{acct}:role/Other because no identity-based policy allows the iam:GetRole action"
-            ),
-            403
-        )
+        common::access_denied(format!(
+            "User: arn:aws:iam::{acct}:user/dev is not authorized to perform: iam:GetRole on resource: arn:aws:iam::{acct}:role/Other because no identity-based policy allows the iam:GetRole action"
+        ))
     );
 }

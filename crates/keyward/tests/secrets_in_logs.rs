@@ -25,43 +25,15 @@ fn signed_call(server: &Server, service: &str, action: &str, params: &[(&str, St
                 .to_string(),
         );
     }
-    let host = server.addr.clone();
-    let headers = vec![
-        ("host", host.as_str()),
-        (
-            "content-type",
-            "application/x-www-form-urlencoded; charset=utf-8",
-        ),
-    ];
-    let req = keyward_sigv4::RequestParts {
-        method: "POST",
-        path: "/",
-        query: "",
-        headers: &headers,
-        body: body.as_bytes(),
-    };
-    let secret = keyward_sigv4::SecretKey::new(server.root_secret.clone());
-    let signed = keyward_sigv4::sign_headers(
-        &req,
-        &keyward_sigv4::SigningParams {
-            access_key_id: &server.root_key_id,
-            secret: &secret,
-            security_token: None,
-            region: "us-east-1",
+    server
+        .signed_post(
             service,
-            time: time::OffsetDateTime::now_utc(),
-        },
-    );
-    let mut raw = format!(
-        "POST / HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/x-www-form-urlencoded; charset=utf-8\r\nContent-Length: {}\r\nConnection: close\r\n",
-        body.len()
-    );
-    for (k, v) in signed {
-        raw.push_str(&format!("{k}: {v}\r\n"));
-    }
-    raw.push_str("\r\n");
-    raw.push_str(&body);
-    server.raw(&raw).0
+            &server.root_key_id,
+            &server.root_secret,
+            &[],
+            &body,
+        )
+        .0
 }
 
 #[tokio::test]

@@ -47,13 +47,9 @@ async fn s4_mfa_protected_api_access() {
         .unwrap_err();
     assert_eq!(
         aws_error(&err),
-        (
-            "AccessDenied".into(),
-            format!(
-                "User: arn:aws:iam::{acct}:user/alice is not authorized to perform: iam:ListUsers on resource: arn:aws:iam::{acct}:user/ with an explicit deny in an identity-based policy"
-            ),
-            403
-        )
+        common::access_denied(format!(
+            "User: arn:aws:iam::{acct}:user/alice is not authorized to perform: iam:ListUsers on resource: arn:aws:iam::{acct}:user/ with an explicit deny in an identity-based policy"
+        ))
     );
 
     let sts = server.sts(&key, &secret);
@@ -71,10 +67,8 @@ async fn s4_mfa_protected_api_access() {
         .unwrap_err();
     assert_eq!(
         aws_error(&err),
-        (
-            "AccessDenied".into(),
-            "MultiFactorAuthentication failed with invalid MFA one time pass code.".into(),
-            403
+        common::access_denied(
+            "MultiFactorAuthentication failed with invalid MFA one time pass code."
         )
     );
 
@@ -128,11 +122,7 @@ async fn s4_mfa_protected_api_access() {
         .unwrap_err();
     assert_eq!(
         aws_error(&err),
-        (
-            "AccessDenied".into(),
-            "Cannot call GetSessionToken with session credentials".into(),
-            403
-        )
+        common::access_denied("Cannot call GetSessionToken with session credentials")
     );
 
     // Without MFA, GetSessionToken credentials cannot call IAM.
@@ -245,13 +235,9 @@ async fn s5_get_session_token_denied() {
     let err = sts.get_session_token().send().await.unwrap_err();
     assert_eq!(
         aws_error(&err),
-        (
-            "AccessDenied".into(),
-            format!(
-                "User: arn:aws:iam::{acct}:user/bob is not authorized to perform: sts:GetSessionToken with an explicit deny in an identity-based policy"
-            ),
-            403
-        )
+        common::access_denied(format!(
+            "User: arn:aws:iam::{acct}:user/bob is not authorized to perform: sts:GetSessionToken with an explicit deny in an identity-based policy"
+        ))
     );
 }
 
@@ -296,11 +282,7 @@ async fn mfa_codes_are_checked_with_the_servers_settings() {
             .unwrap_err();
         assert_eq!(
             aws_error(&err),
-            (
-                "AccessDenied".into(),
-                keyward_core::ops::MFA_FAILED.into(),
-                403
-            )
+            common::access_denied(keyward_core::ops::MFA_FAILED)
         );
     }
 }
@@ -429,13 +411,9 @@ async fn s12_s15_assume_role_trust_and_session_policies() {
     // STS does not say which policy failed to allow an AssumeRole.
     assert_eq!(
         aws_error(&err),
-        (
-            "AccessDenied".into(),
-            format!(
-                "User: arn:aws:iam::{acct}:user/mallory is not authorized to perform: sts:AssumeRole on resource: {my_role_arn}"
-            ),
-            403
-        )
+        common::access_denied(format!(
+            "User: arn:aws:iam::{acct}:user/mallory is not authorized to perform: sts:AssumeRole on resource: {my_role_arn}"
+        ))
     );
 
     // S12: the Target role trusts the role ARN; its session may assume it (role chaining), for
@@ -494,13 +472,9 @@ async fn s12_s15_assume_role_trust_and_session_policies() {
     let err = narrow.list_users().send().await.unwrap_err();
     assert_eq!(
         aws_error(&err),
-        (
-            "AccessDenied".into(),
-            format!(
-                "User: arn:aws:sts::{acct}:assumed-role/MyRole/narrow is not authorized to perform: iam:ListUsers on resource: arn:aws:iam::{acct}:user/ because no session policy allows the iam:ListUsers action"
-            ),
-            403
-        )
+        common::access_denied(format!(
+            "User: arn:aws:sts::{acct}:assumed-role/MyRole/narrow is not authorized to perform: iam:ListUsers on resource: arn:aws:iam::{acct}:user/ because no session policy allows the iam:ListUsers action"
+        ))
     );
     // A managed session policy works the same way.
     let out = sts
@@ -569,13 +543,9 @@ async fn s12_s15_assume_role_trust_and_session_policies() {
         .unwrap_err();
     assert_eq!(
         aws_error(&err),
-        (
-            "AccessDenied".into(),
-            format!(
-                "User: arn:aws:sts::{acct}:assumed-role/MyRole/alice-session is not authorized to perform: iam:ListUsers on resource: arn:aws:iam::{acct}:user/ with an explicit deny in an identity-based policy"
-            ),
-            403
-        )
+        common::access_denied(format!(
+            "User: arn:aws:sts::{acct}:assumed-role/MyRole/alice-session is not authorized to perform: iam:ListUsers on resource: arn:aws:iam::{acct}:user/ with an explicit deny in an identity-based policy"
+        ))
     );
 
     // Deleting the role revokes its sessions.
@@ -599,13 +569,9 @@ async fn s12_s15_assume_role_trust_and_session_policies() {
 
 /// AWS's refusal of `AssumeRole`, which names neither the policy nor whether the role exists.
 fn assume_role_denied(caller_arn: &str, role_arn: &str) -> (String, String, u16) {
-    (
-        "AccessDenied".into(),
-        format!(
-            "User: {caller_arn} is not authorized to perform: sts:AssumeRole on resource: {role_arn}"
-        ),
-        403,
-    )
+    common::access_denied(format!(
+        "User: {caller_arn} is not authorized to perform: sts:AssumeRole on resource: {role_arn}"
+    ))
 }
 
 /// S12 in a single-account server: a trust policy naming only another account's root trusts
@@ -776,14 +742,10 @@ async fn s15_federation_token_and_access_key_info() {
         .unwrap_err();
     assert_eq!(
         aws_error(&err),
-        (
-            "AccessDenied".into(),
-            format!(
-                "User: {} is not authorized to perform: sts:GetAccessKeyInfo",
-                fed.arn
-            ),
-            403
-        )
+        common::access_denied(format!(
+            "User: {} is not authorized to perform: sts:GetAccessKeyInfo",
+            fed.arn
+        ))
     );
     let any_role = format!("arn:aws:iam::{acct}:role/Any");
     let err = fed_sts
@@ -1031,13 +993,9 @@ async fn decode_authorization_message_needs_permission_and_decodes_nothing() {
         .unwrap_err();
     assert_eq!(
         aws_error(&err),
-        (
-            "AccessDenied".into(),
-            format!(
-                "User: arn:aws:iam::{acct}:user/dave is not authorized to perform: sts:DecodeAuthorizationMessage because no identity-based policy allows the sts:DecodeAuthorizationMessage action"
-            ),
-            403
-        )
+        common::access_denied(format!(
+            "User: arn:aws:iam::{acct}:user/dave is not authorized to perform: sts:DecodeAuthorizationMessage because no identity-based policy allows the sts:DecodeAuthorizationMessage action"
+        ))
     );
     server
         .root_iam()
@@ -1097,13 +1055,9 @@ async fn decode_authorization_message_needs_permission_and_decodes_nothing() {
         .unwrap_err();
     assert_eq!(
         aws_error(&err),
-        (
-            "AccessDenied".into(),
-            format!(
-                "User: arn:aws:sts::{acct}:federated-user/dave-fed is not authorized to perform: sts:DecodeAuthorizationMessage"
-            ),
-            403
-        )
+        common::access_denied(format!(
+            "User: arn:aws:sts::{acct}:federated-user/dave-fed is not authorized to perform: sts:DecodeAuthorizationMessage"
+        ))
     );
 
     // encodedMessageType: 1 to 10,240 characters.

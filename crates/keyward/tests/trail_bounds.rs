@@ -17,59 +17,6 @@ fn folder_bytes(dir: &std::path::Path) -> u64 {
         .sum()
 }
 
-/// A POST of `body` to `service`, header-signed with `key` and `secret` (any secret: a wrong
-/// one makes a refused request), with `extra` headers; returns (status, body).
-fn signed_post(
-    server: &Server,
-    service: &str,
-    key: &str,
-    secret: &str,
-    extra: &[(&str, &str)],
-    body: &str,
-) -> (u16, String) {
-    let host = server.addr.clone();
-    let content_type = if service == "cloudtrail" {
-        "application/x-amz-json-1.1"
-    } else {
-        "application/x-www-form-urlencoded"
-    };
-    let mut headers = vec![("host", host.as_str()), ("content-type", content_type)];
-    headers.extend_from_slice(extra);
-    let secret = keyward_sigv4::SecretKey::new(secret);
-    let signed = keyward_sigv4::sign_headers(
-        &keyward_sigv4::RequestParts {
-            method: "POST",
-            path: "/",
-            query: "",
-            headers: &headers,
-            body: body.as_bytes(),
-        },
-        &keyward_sigv4::SigningParams {
-            access_key_id: key,
-            secret: &secret,
-            security_token: None,
-            region: "us-east-1",
-            service,
-            time: time::OffsetDateTime::now_utc(),
-        },
-    );
-    let mut request = format!(
-        "POST / HTTP/1.1\r\nContent-Length: {}\r\nConnection: close\r\n",
-        body.len()
-    );
-    for (name, value) in headers.iter().copied().chain(
-        signed
-            .iter()
-            .map(|(n, v)| (n.as_str(), v.as_str()))
-            .collect::<Vec<_>>(),
-    ) {
-        request.push_str(&format!("{name}: {value}\r\n"));
-    }
-    request.push_str("\r\n");
-    request.push_str(body);
-    server.raw(&request)
-}
-
 /// 1 MB requests refused at authentication (unsigned, or signed with a real key and the wrong
 /// secret, with a 50 kB user agent) each leave a record of about half a kilobyte: no parameters,
 /// no resources, the user agent cut. Before, each was stored whole (~1 MB, kept 90 days).
@@ -99,8 +46,7 @@ async fn refused_requests_leave_a_small_fixed_summary() {
         ));
         assert_eq!(status, 403, "{reply}");
         assert!(reply.contains("MissingAuthenticationToken"), "{reply}");
-        let (status, reply) = signed_post(
-            &server,
+        let (status, reply) = server.signed_post(
             "sts",
             &bob_key,
             "wJalrXUtnFEMI/K7MDENG/bPxRfiCYWRONGSECRET",
@@ -158,7 +104,7 @@ async fn oversized_request_parameters_are_omitted() {
             "Action=GetCallerIdentity&Version=2011-06-15&Junk={}",
             "y".repeat(size)
         );
-        let (status, reply) = signed_post(&server, "sts", &key, &secret, &[], &body);
+        let (status, reply) = server.signed_post("sts", &key, &secret, &[], &body);
         assert_eq!(status, 200, "{reply}");
     }
     assert!(server.stop().success());
@@ -190,7 +136,7 @@ async fn lookup_events_pages_are_bounded_in_bytes() {
             "Action=GetCallerIdentity&Version=2011-06-15&Junk={}",
             "z".repeat(90_000)
         );
-        let (status, reply) = signed_post(&server, "sts", &key, &secret, &[], &body);
+        let (status, reply) = server.signed_post("sts", &key, &secret, &[], &body);
         assert_eq!(status, 200, "{reply}");
     }
     let mut token: Option<String> = None;
@@ -204,8 +150,7 @@ async fn lookup_events_pages_are_bounded_in_bytes() {
         if let Some(t) = &token {
             query["NextToken"] = json!(t);
         }
-        let (status, reply) = signed_post(
-            &server,
+        let (status, reply) = server.signed_post(
             "cloudtrail",
             &key,
             &secret,
@@ -292,14 +237,7 @@ async fn a_size_cap_deletes_the_oldest_records() {
     for _ in 0..200 {
         sts.get_caller_identity().send().await.unwrap();
     }
-    let host = server.addr.clone();
-    let get = |path: &str| {
-        server
-            .raw(&format!(
-                "GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"
-            ))
-            .1
-    };
+    let get = |path: &str| server.get(path).1;
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
     let trimmed = loop {
         let metrics = get("/metrics");

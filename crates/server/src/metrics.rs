@@ -324,23 +324,26 @@ impl Metrics {
         out.push_str("# HELP keyward_store_duration_seconds Time spent committing store transactions on the request path.\n# TYPE keyward_store_duration_seconds histogram\n");
         self.store_duration
             .render(&mut out, "keyward_store_duration_seconds", "");
-        out.push_str("# HELP keyward_audit_records_trimmed_total Audit records deleted, oldest first, to keep the trail within --audit-max-bytes.\n# TYPE keyward_audit_records_trimmed_total counter\n");
-        let _ = writeln!(
-            out,
-            "keyward_audit_records_trimmed_total {}",
-            self.audit_trimmed.load(Ordering::Relaxed)
+        single(
+            &mut out,
+            "keyward_audit_records_trimmed_total",
+            "counter",
+            "Audit records deleted, oldest first, to keep the trail within --audit-max-bytes.",
+            self.audit_trimmed.load(Ordering::Relaxed),
         );
-        out.push_str("# HELP keyward_connections_open Connections being served.\n# TYPE keyward_connections_open gauge\n");
-        let _ = writeln!(
-            out,
-            "keyward_connections_open {}",
-            self.connections_open.load(Ordering::Relaxed)
+        single(
+            &mut out,
+            "keyward_connections_open",
+            "gauge",
+            "Connections being served.",
+            self.connections_open.load(Ordering::Relaxed),
         );
-        out.push_str("# HELP keyward_connections_refused_total Connections closed at once because the connection limit was reached.\n# TYPE keyward_connections_refused_total counter\n");
-        let _ = writeln!(
-            out,
-            "keyward_connections_refused_total {}",
-            self.connections_refused.load(Ordering::Relaxed)
+        single(
+            &mut out,
+            "keyward_connections_refused_total",
+            "counter",
+            "Connections closed at once because the connection limit was reached.",
+            self.connections_refused.load(Ordering::Relaxed),
         );
         out.push_str("# HELP keyward_connection_timeouts_total Connections closed because a read timeout ran out, by phase.\n# TYPE keyward_connection_timeouts_total counter\n");
         for phase in TimeoutPhase::ALL {
@@ -362,6 +365,14 @@ impl Metrics {
         }
         out
     }
+}
+
+/// A metric with one value and no labels, with its HELP and TYPE lines.
+fn single(out: &mut String, name: &str, kind: &str, help: &str, value: u64) {
+    let _ = writeln!(
+        out,
+        "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}"
+    );
 }
 
 /// Escapes a label value (backslash, quote, newline).

@@ -264,16 +264,7 @@ pub(super) async fn authorization_details<T: Tx>(
                 list.truncate(remaining);
                 last_key = list.last().map(|p| format!("{}\t{}", p.name, p.arn));
                 for policy in list {
-                    let versions = tx
-                        .list_policy_versions(&policy.policy_id)
-                        .await?
-                        .into_iter()
-                        .rev()
-                        .map(|ver| {
-                            let is_default = ver.version_id == policy.default_version_id;
-                            (ver, is_default)
-                        })
-                        .collect();
+                    let versions = super::policies::versions_of(tx, &policy).await?;
                     policies.push(PolicyDetail { policy, versions });
                 }
             }
@@ -310,11 +301,7 @@ input! {
 
 impl Handler for GetAccountSummary {
     async fn target<T: Tx>(&self, op: OpName, _tx: &mut T, _ctx: &Ctx<'_>) -> Targeted {
-        Ok(Target::Resource(Permission {
-            action: iam_action(op),
-            resource: "*".to_owned(),
-            context: Vec::new(),
-        }))
+        Ok(any_resource(op))
     }
 
     async fn run<T: Tx>(self, tx: &mut T, ctx: &Ctx<'_>) -> Ran {
@@ -332,11 +319,7 @@ input! {
 
 impl Handler for GetAccountAuthorizationDetails {
     async fn target<T: Tx>(&self, op: OpName, _tx: &mut T, _ctx: &Ctx<'_>) -> Targeted {
-        Ok(Target::Resource(Permission {
-            action: iam_action(op),
-            resource: "*".to_owned(),
-            context: Vec::new(),
-        }))
+        Ok(any_resource(op))
     }
 
     async fn run<T: Tx>(self, tx: &mut T, ctx: &Ctx<'_>) -> Ran {

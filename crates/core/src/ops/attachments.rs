@@ -125,41 +125,61 @@ impl EntityType for OfRole {
     const NAME_MEMBER: &'static str = "RoleName";
 }
 
-// ── Operation inputs (rows of `table.rs`) ──────────────────────────────────────────────────────
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AttachPolicy<E: EntityType> {
-    pub entity_name: Option<String>,
-    pub policy_arn: Option<String>,
-    pub entity: PhantomData<E>,
+/// The permission an operation on the entity `E` named `name` needs.
+async fn entity_permission<E: EntityType, T: Tx>(
+    tx: &mut T,
+    ctx: &Ctx<'_>,
+    op: OpName,
+    name: &Option<String>,
+    keys: Vec<(String, Vec<String>)>,
+) -> Targeted {
+    let name = opt(name);
+    match E::KIND {
+        EntityKind::Group => group_permission(tx, ctx, op, &name, None, keys).await,
+        EntityKind::Role => role_permission(tx, ctx, op, &name, None, keys).await,
+        EntityKind::User => user_permission(tx, ctx, op, Some(&name), None, keys).await,
+    }
 }
 
-impl<E: EntityType> Decode for AttachPolicy<E> {
-    fn decode(m: &dyn Members) -> Result<Self, ApiError> {
-        Ok(AttachPolicy {
-            entity_name: m.string(E::NAME_MEMBER),
-            policy_arn: m.string("PolicyArn"),
-            entity: PhantomData,
-        })
+/// Declares the input of an operation on the entity `E`, like `input!`, with the member that names
+/// the entity (`E::NAME_MEMBER`) first.
+macro_rules! entity_input {
+    (
+        pub struct $name:ident {
+            $($field:ident: $ty:ty = $how:ident($($arg:expr),+)),* $(,)?
+        }
+    ) => {
+        #[derive(Debug, Clone, PartialEq, Eq)]
+        pub struct $name<E: EntityType> {
+            pub entity_name: Option<String>,
+            $(pub $field: $ty,)*
+            pub entity: PhantomData<E>,
+        }
+
+        impl<E: EntityType> Decode for $name<E> {
+            fn decode(m: &dyn Members) -> Result<Self, ApiError> {
+                Ok($name {
+                    entity_name: m.string(E::NAME_MEMBER),
+                    $($field: member!(m, $how, $($arg),+),)*
+                    entity: PhantomData,
+                })
+            }
+        }
+    };
+}
+
+// ── Operation inputs (rows of `table.rs`) ──────────────────────────────────────────────────────
+
+entity_input! {
+    pub struct AttachPolicy {
+        policy_arn: Option<String> = string("PolicyArn"),
     }
 }
 
 impl<E: EntityType> Handler for AttachPolicy<E> {
     async fn target<T: Tx>(&self, op: OpName, tx: &mut T, ctx: &Ctx<'_>) -> Targeted {
-        let AttachPolicy {
-            entity_name,
-            policy_arn,
-            ..
-        } = self;
-        let entity = &E::KIND;
-        let keys = policy_arn_key(policy_arn);
-        match entity {
-            EntityKind::Group => group_permission(tx, ctx, op, &opt(entity_name), None, keys).await,
-            EntityKind::Role => role_permission(tx, ctx, op, &opt(entity_name), None, keys).await,
-            EntityKind::User => {
-                user_permission(tx, ctx, op, Some(&opt(entity_name)), None, keys).await
-            }
-        }
+        let keys = policy_arn_key(&self.policy_arn);
+        entity_permission::<E, T>(tx, ctx, op, &self.entity_name, keys).await
     }
 
     async fn run<T: Tx>(self, tx: &mut T, ctx: &Ctx<'_>) -> Ran {
@@ -168,9 +188,8 @@ impl<E: EntityType> Handler for AttachPolicy<E> {
             policy_arn,
             ..
         } = self;
-        let entity = E::KIND;
         let arn = opt(&policy_arn);
-        let e = require_entity(tx, ctx, entity, entity_name.as_deref()).await?;
+        let e = require_entity(tx, ctx, E::KIND, entity_name.as_deref()).await?;
         require_attachable(tx, ctx, &arn).await?;
         let attached = tx.list_attached_policies(e.kind, &e.id).await?;
         if !attached.iter().any(|a| a.arn == arn) {
@@ -187,39 +206,16 @@ impl<E: EntityType> Handler for AttachPolicy<E> {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DetachPolicy<E: EntityType> {
-    pub entity_name: Option<String>,
-    pub policy_arn: Option<String>,
-    pub entity: PhantomData<E>,
-}
-
-impl<E: EntityType> Decode for DetachPolicy<E> {
-    fn decode(m: &dyn Members) -> Result<Self, ApiError> {
-        Ok(DetachPolicy {
-            entity_name: m.string(E::NAME_MEMBER),
-            policy_arn: m.string("PolicyArn"),
-            entity: PhantomData,
-        })
+entity_input! {
+    pub struct DetachPolicy {
+        policy_arn: Option<String> = string("PolicyArn"),
     }
 }
 
 impl<E: EntityType> Handler for DetachPolicy<E> {
     async fn target<T: Tx>(&self, op: OpName, tx: &mut T, ctx: &Ctx<'_>) -> Targeted {
-        let DetachPolicy {
-            entity_name,
-            policy_arn,
-            ..
-        } = self;
-        let entity = &E::KIND;
-        let keys = policy_arn_key(policy_arn);
-        match entity {
-            EntityKind::Group => group_permission(tx, ctx, op, &opt(entity_name), None, keys).await,
-            EntityKind::Role => role_permission(tx, ctx, op, &opt(entity_name), None, keys).await,
-            EntityKind::User => {
-                user_permission(tx, ctx, op, Some(&opt(entity_name)), None, keys).await
-            }
-        }
+        let keys = policy_arn_key(&self.policy_arn);
+        entity_permission::<E, T>(tx, ctx, op, &self.entity_name, keys).await
     }
 
     async fn run<T: Tx>(self, tx: &mut T, ctx: &Ctx<'_>) -> Ran {
@@ -228,9 +224,8 @@ impl<E: EntityType> Handler for DetachPolicy<E> {
             policy_arn,
             ..
         } = self;
-        let entity = E::KIND;
         let arn = opt(&policy_arn);
-        let e = require_entity(tx, ctx, entity, entity_name.as_deref()).await?;
+        let e = require_entity(tx, ctx, E::KIND, entity_name.as_deref()).await?;
         if !tx.detach_policy(e.kind, &e.id, &arn).await? {
             return Err(ApiError::no_such_entity(format!("Policy {arn} was not found.")).into());
         }
@@ -238,42 +233,17 @@ impl<E: EntityType> Handler for DetachPolicy<E> {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ListAttachedPolicies<E: EntityType> {
-    pub entity_name: Option<String>,
-    pub path_prefix: Option<String>,
-    pub marker: Option<String>,
-    pub max_items: Option<i64>,
-    pub entity: PhantomData<E>,
-}
-
-impl<E: EntityType> Decode for ListAttachedPolicies<E> {
-    fn decode(m: &dyn Members) -> Result<Self, ApiError> {
-        Ok(ListAttachedPolicies {
-            entity_name: m.string(E::NAME_MEMBER),
-            path_prefix: m.string("PathPrefix"),
-            marker: m.string("Marker"),
-            max_items: m.integer("MaxItems")?,
-            entity: PhantomData,
-        })
+entity_input! {
+    pub struct ListAttachedPolicies {
+        path_prefix: Option<String> = string("PathPrefix"),
+        marker: Option<String> = string("Marker"),
+        max_items: Option<i64> = integer("MaxItems"),
     }
 }
 
 impl<E: EntityType> Handler for ListAttachedPolicies<E> {
     async fn target<T: Tx>(&self, op: OpName, tx: &mut T, ctx: &Ctx<'_>) -> Targeted {
-        let ListAttachedPolicies { entity_name, .. } = self;
-        let entity = &E::KIND;
-        match entity {
-            EntityKind::Group => {
-                group_permission(tx, ctx, op, &opt(entity_name), None, Vec::new()).await
-            }
-            EntityKind::Role => {
-                role_permission(tx, ctx, op, &opt(entity_name), None, Vec::new()).await
-            }
-            EntityKind::User => {
-                user_permission(tx, ctx, op, Some(&opt(entity_name)), None, Vec::new()).await
-            }
-        }
+        entity_permission::<E, T>(tx, ctx, op, &self.entity_name, Vec::new()).await
     }
 
     async fn run<T: Tx>(self, tx: &mut T, ctx: &Ctx<'_>) -> Ran {
@@ -284,9 +254,8 @@ impl<E: EntityType> Handler for ListAttachedPolicies<E> {
             max_items,
             ..
         } = self;
-        let entity = E::KIND;
         let max = page_size(max_items);
-        let e = require_entity(tx, ctx, entity, entity_name.as_deref()).await?;
+        let e = require_entity(tx, ctx, E::KIND, entity_name.as_deref()).await?;
         let mut attached = tx.list_attached_policies(e.kind, &e.id).await?;
         if let Some(prefix) = path_prefix.as_deref().filter(|p| *p != "/") {
             let mut kept = Vec::with_capacity(attached.len());
@@ -306,40 +275,16 @@ impl<E: EntityType> Handler for ListAttachedPolicies<E> {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PutInlinePolicy<E: EntityType> {
-    pub entity_name: Option<String>,
-    pub policy_name: Option<String>,
-    pub policy_document: Option<String>,
-    pub entity: PhantomData<E>,
-}
-
-impl<E: EntityType> Decode for PutInlinePolicy<E> {
-    fn decode(m: &dyn Members) -> Result<Self, ApiError> {
-        Ok(PutInlinePolicy {
-            entity_name: m.string(E::NAME_MEMBER),
-            policy_name: m.string("PolicyName"),
-            policy_document: m.string("PolicyDocument"),
-            entity: PhantomData,
-        })
+entity_input! {
+    pub struct PutInlinePolicy {
+        policy_name: Option<String> = string("PolicyName"),
+        policy_document: Option<String> = string("PolicyDocument"),
     }
 }
 
 impl<E: EntityType> Handler for PutInlinePolicy<E> {
     async fn target<T: Tx>(&self, op: OpName, tx: &mut T, ctx: &Ctx<'_>) -> Targeted {
-        let PutInlinePolicy { entity_name, .. } = self;
-        let entity = &E::KIND;
-        match entity {
-            EntityKind::Group => {
-                group_permission(tx, ctx, op, &opt(entity_name), None, Vec::new()).await
-            }
-            EntityKind::Role => {
-                role_permission(tx, ctx, op, &opt(entity_name), None, Vec::new()).await
-            }
-            EntityKind::User => {
-                user_permission(tx, ctx, op, Some(&opt(entity_name)), None, Vec::new()).await
-            }
-        }
+        entity_permission::<E, T>(tx, ctx, op, &self.entity_name, Vec::new()).await
     }
 
     async fn run<T: Tx>(self, tx: &mut T, ctx: &Ctx<'_>) -> Ran {
@@ -349,10 +294,9 @@ impl<E: EntityType> Handler for PutInlinePolicy<E> {
             policy_document,
             ..
         } = self;
-        let entity = E::KIND;
         let name = opt(&policy_name);
         let document = opt(&policy_document);
-        let e = require_entity(tx, ctx, entity, entity_name.as_deref()).await?;
+        let e = require_entity(tx, ctx, E::KIND, entity_name.as_deref()).await?;
         let id = format!("{}/{}/inline/{name}", e.kind.as_str(), e.name);
         check_document(
             &document,
@@ -383,38 +327,15 @@ impl<E: EntityType> Handler for PutInlinePolicy<E> {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct GetInlinePolicy<E: EntityType> {
-    pub entity_name: Option<String>,
-    pub policy_name: Option<String>,
-    pub entity: PhantomData<E>,
-}
-
-impl<E: EntityType> Decode for GetInlinePolicy<E> {
-    fn decode(m: &dyn Members) -> Result<Self, ApiError> {
-        Ok(GetInlinePolicy {
-            entity_name: m.string(E::NAME_MEMBER),
-            policy_name: m.string("PolicyName"),
-            entity: PhantomData,
-        })
+entity_input! {
+    pub struct GetInlinePolicy {
+        policy_name: Option<String> = string("PolicyName"),
     }
 }
 
 impl<E: EntityType> Handler for GetInlinePolicy<E> {
     async fn target<T: Tx>(&self, op: OpName, tx: &mut T, ctx: &Ctx<'_>) -> Targeted {
-        let GetInlinePolicy { entity_name, .. } = self;
-        let entity = &E::KIND;
-        match entity {
-            EntityKind::Group => {
-                group_permission(tx, ctx, op, &opt(entity_name), None, Vec::new()).await
-            }
-            EntityKind::Role => {
-                role_permission(tx, ctx, op, &opt(entity_name), None, Vec::new()).await
-            }
-            EntityKind::User => {
-                user_permission(tx, ctx, op, Some(&opt(entity_name)), None, Vec::new()).await
-            }
-        }
+        entity_permission::<E, T>(tx, ctx, op, &self.entity_name, Vec::new()).await
     }
 
     async fn run<T: Tx>(self, tx: &mut T, ctx: &Ctx<'_>) -> Ran {
@@ -423,9 +344,8 @@ impl<E: EntityType> Handler for GetInlinePolicy<E> {
             policy_name,
             ..
         } = self;
-        let entity = E::KIND;
         let name = opt(&policy_name);
-        let e = require_entity(tx, ctx, entity, entity_name.as_deref()).await?;
+        let e = require_entity(tx, ctx, E::KIND, entity_name.as_deref()).await?;
         let document = tx
             .get_inline_policy(e.kind, &e.id, &name)
             .await?
@@ -439,38 +359,15 @@ impl<E: EntityType> Handler for GetInlinePolicy<E> {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DeleteInlinePolicy<E: EntityType> {
-    pub entity_name: Option<String>,
-    pub policy_name: Option<String>,
-    pub entity: PhantomData<E>,
-}
-
-impl<E: EntityType> Decode for DeleteInlinePolicy<E> {
-    fn decode(m: &dyn Members) -> Result<Self, ApiError> {
-        Ok(DeleteInlinePolicy {
-            entity_name: m.string(E::NAME_MEMBER),
-            policy_name: m.string("PolicyName"),
-            entity: PhantomData,
-        })
+entity_input! {
+    pub struct DeleteInlinePolicy {
+        policy_name: Option<String> = string("PolicyName"),
     }
 }
 
 impl<E: EntityType> Handler for DeleteInlinePolicy<E> {
     async fn target<T: Tx>(&self, op: OpName, tx: &mut T, ctx: &Ctx<'_>) -> Targeted {
-        let DeleteInlinePolicy { entity_name, .. } = self;
-        let entity = &E::KIND;
-        match entity {
-            EntityKind::Group => {
-                group_permission(tx, ctx, op, &opt(entity_name), None, Vec::new()).await
-            }
-            EntityKind::Role => {
-                role_permission(tx, ctx, op, &opt(entity_name), None, Vec::new()).await
-            }
-            EntityKind::User => {
-                user_permission(tx, ctx, op, Some(&opt(entity_name)), None, Vec::new()).await
-            }
-        }
+        entity_permission::<E, T>(tx, ctx, op, &self.entity_name, Vec::new()).await
     }
 
     async fn run<T: Tx>(self, tx: &mut T, ctx: &Ctx<'_>) -> Ran {
@@ -479,9 +376,8 @@ impl<E: EntityType> Handler for DeleteInlinePolicy<E> {
             policy_name,
             ..
         } = self;
-        let entity = E::KIND;
         let name = opt(&policy_name);
-        let e = require_entity(tx, ctx, entity, entity_name.as_deref()).await?;
+        let e = require_entity(tx, ctx, E::KIND, entity_name.as_deref()).await?;
         if !tx.delete_inline_policy(e.kind, &e.id, &name).await? {
             return Err(no_such_inline(e.kind, &name).into());
         }
@@ -489,40 +385,16 @@ impl<E: EntityType> Handler for DeleteInlinePolicy<E> {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ListInlinePolicies<E: EntityType> {
-    pub entity_name: Option<String>,
-    pub marker: Option<String>,
-    pub max_items: Option<i64>,
-    pub entity: PhantomData<E>,
-}
-
-impl<E: EntityType> Decode for ListInlinePolicies<E> {
-    fn decode(m: &dyn Members) -> Result<Self, ApiError> {
-        Ok(ListInlinePolicies {
-            entity_name: m.string(E::NAME_MEMBER),
-            marker: m.string("Marker"),
-            max_items: m.integer("MaxItems")?,
-            entity: PhantomData,
-        })
+entity_input! {
+    pub struct ListInlinePolicies {
+        marker: Option<String> = string("Marker"),
+        max_items: Option<i64> = integer("MaxItems"),
     }
 }
 
 impl<E: EntityType> Handler for ListInlinePolicies<E> {
     async fn target<T: Tx>(&self, op: OpName, tx: &mut T, ctx: &Ctx<'_>) -> Targeted {
-        let ListInlinePolicies { entity_name, .. } = self;
-        let entity = &E::KIND;
-        match entity {
-            EntityKind::Group => {
-                group_permission(tx, ctx, op, &opt(entity_name), None, Vec::new()).await
-            }
-            EntityKind::Role => {
-                role_permission(tx, ctx, op, &opt(entity_name), None, Vec::new()).await
-            }
-            EntityKind::User => {
-                user_permission(tx, ctx, op, Some(&opt(entity_name)), None, Vec::new()).await
-            }
-        }
+        entity_permission::<E, T>(tx, ctx, op, &self.entity_name, Vec::new()).await
     }
 
     async fn run<T: Tx>(self, tx: &mut T, ctx: &Ctx<'_>) -> Ran {
@@ -532,9 +404,8 @@ impl<E: EntityType> Handler for ListInlinePolicies<E> {
             max_items,
             ..
         } = self;
-        let entity = E::KIND;
         let max = page_size(max_items);
-        let e = require_entity(tx, ctx, entity, entity_name.as_deref()).await?;
+        let e = require_entity(tx, ctx, E::KIND, entity_name.as_deref()).await?;
         let names = tx.list_inline_policies(e.kind, &e.id).await?;
         let (names, page) = slice_page(&names, marker_offset(marker.as_deref())?, max);
         Ok(Output::PolicyNames { names, page })

@@ -8,10 +8,7 @@ use crate::store::Tx;
 use super::users::require_user;
 #[allow(unused_imports)]
 use super::*;
-use super::{
-    Ctx, Output, Page, account_id, decode_marker, encode_marker, marker_offset, page_size,
-    slice_page,
-};
+use super::{Ctx, Output, account_id, decode_marker, marker_offset, page_size, slice_page};
 
 /// Most groups a user may belong to.
 pub const GROUPS_PER_USER: usize = 10;
@@ -28,16 +25,6 @@ pub(crate) async fn require_group<T: Tx>(
     tx.get_group(account_id(ctx), name)
         .await?
         .ok_or_else(|| no_such_group(name).into())
-}
-
-fn with_arns(ctx: &Ctx<'_>, groups: Vec<Group>) -> Vec<(Group, String)> {
-    groups
-        .into_iter()
-        .map(|g| {
-            let arn = g.arn(ctx.partition);
-            (g, arn)
-        })
-        .collect()
 }
 
 // ── Operation inputs (rows of `table.rs`) ──────────────────────────────────────────────────────
@@ -102,32 +89,16 @@ impl Handler for GetGroup {
         let max = page_size(max_items);
         let group = require_group(tx, ctx, &name).await?;
         let after = marker.as_deref().map(decode_marker).transpose()?;
-        let mut users = tx
+        let users = tx
             .list_group_members(&group.group_id, after.as_deref(), max + 1)
             .await?;
-        let is_truncated = users.len() > max;
-        users.truncate(max);
-        let marker = if is_truncated {
-            users.last().map(|u| encode_marker(&u.name))
-        } else {
-            None
-        };
-        let users = users
-            .into_iter()
-            .map(|u| {
-                let arn = u.arn(ctx.partition);
-                (u, arn)
-            })
-            .collect();
+        let (users, page) = keyed_page(users, max, |u| u.name.clone());
         let arn = group.arn(ctx.partition);
         Ok(Output::GroupWithUsers {
             group,
             arn,
-            users,
-            page: Page {
-                is_truncated,
-                marker,
-            },
+            users: with_arns(users, |u| u.arn(ctx.partition)),
+            page,
         })
     }
 }
@@ -228,22 +199,13 @@ impl Handler for ListGroups {
         let max = page_size(max_items);
         let after = marker.as_deref().map(decode_marker).transpose()?;
         let prefix = path_prefix.as_deref().unwrap_or("/");
-        let mut groups = tx
+        let groups = tx
             .list_groups(account_id(ctx), prefix, after.as_deref(), max + 1)
             .await?;
-        let is_truncated = groups.len() > max;
-        groups.truncate(max);
-        let marker = if is_truncated {
-            groups.last().map(|g| encode_marker(&g.name))
-        } else {
-            None
-        };
+        let (groups, page) = keyed_page(groups, max, |g| g.name.clone());
         Ok(Output::Groups {
-            groups: with_arns(ctx, groups),
-            page: Page {
-                is_truncated,
-                marker,
-            },
+            groups: with_arns(groups, |g| g.arn(ctx.partition)),
+            page,
         })
     }
 }
@@ -343,7 +305,9 @@ impl Handler for ListGroupsForUser {
         let uname = opt(&user_name);
         let max = page_size(max_items);
         let user = require_user(tx, ctx, &uname).await?;
-        let groups = with_arns(ctx, tx.list_groups_for_user(&user.user_id).await?);
+        let groups = with_arns(tx.list_groups_for_user(&user.user_id).await?, |g| {
+            g.arn(ctx.partition)
+        });
         let (groups, page) = slice_page(&groups, marker_offset(marker.as_deref())?, max);
         Ok(Output::Groups { groups, page })
     }

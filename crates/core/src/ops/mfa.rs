@@ -573,10 +573,8 @@ pub(super) async fn list_mfa_device_tags<T: Tx>(
     marker: Option<String>,
     max_items: Option<i64>,
 ) -> Result<Output, OpError> {
-    let max = page_size(max_items);
     let device = require_device(tx, ctx, &opt(&serial)).await?;
-    let (tags, page) = slice_page(&device.tags, marker_offset(marker.as_deref())?, max);
-    Ok(Output::Tags { tags, page })
+    tags_page(&device.tags, marker, max_items)
 }
 
 // ── Operation inputs (rows of `table.rs`) ──────────────────────────────────────────────────────
@@ -600,11 +598,7 @@ impl Handler for CreateVirtualMfaDevice {
             path.as_deref().unwrap_or("/"),
             &opt(name),
         );
-        Ok(Target::Resource(Permission {
-            action: iam_action(op),
-            resource: serial,
-            context: request_tag_keys(tags),
-        }))
+        Ok(permission(op, serial, request_tag_keys(tags)))
     }
 
     async fn run<T: Tx>(self, tx: &mut T, ctx: &Ctx<'_>) -> Ran {
@@ -819,7 +813,7 @@ impl Handler for UntagMfaDevice {
             serial_number,
             tag_keys,
         } = self;
-        let keys = vec![("aws:TagKeys".to_owned(), tag_keys.clone())];
+        let keys = untag_keys(tag_keys);
         mfa_permission(tx, ctx, op, serial_number.as_deref(), keys).await
     }
 

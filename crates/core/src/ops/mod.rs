@@ -376,6 +376,21 @@ fn request_tag_keys(tags: &[Tag]) -> Vec<(String, Vec<String>)> {
     keys
 }
 
+/// The condition key of the tags a request removes: `aws:TagKeys`.
+fn untag_keys(tag_keys: &[String]) -> Vec<(String, Vec<String>)> {
+    vec![("aws:TagKeys".to_owned(), tag_keys.to_vec())]
+}
+
+/// A page of an entity's tags (`List*Tags`).
+fn tags_page(tags: &[Tag], marker: Option<String>, max_items: Option<i64>) -> Ran {
+    let (tags, page) = slice_page(
+        tags,
+        marker_offset(marker.as_deref())?,
+        page_size(max_items),
+    );
+    Ok(Output::Tags { tags, page })
+}
+
 /// Condition keys of the tags a resource carries: `aws:ResourceTag/KEY`.
 fn resource_tag_keys(tags: &[Tag]) -> impl Iterator<Item = (String, Vec<String>)> + '_ {
     tags.iter()
@@ -384,6 +399,20 @@ fn resource_tag_keys(tags: &[Tag]) -> impl Iterator<Item = (String, Vec<String>)
 
 fn iam_action(op: OpName) -> String {
     op.action().to_owned()
+}
+
+/// The permission to call `op` on `resource`, with these condition keys.
+fn permission(op: OpName, resource: String, context: Vec<(String, Vec<String>)>) -> Target {
+    Target::Resource(Permission {
+        action: iam_action(op),
+        resource,
+        context,
+    })
+}
+
+/// The permission to call an action that has no resource-level permissions (resource `*`).
+fn any_resource(op: OpName) -> Target {
+    permission(op, "*".to_owned(), Vec::new())
 }
 
 /// A member that must be present, or `""` (its absence is the handler's validation error).
@@ -446,11 +475,7 @@ async fn user_permission<T: Tx>(
             None => user_arn(ctx.partition, acct, path.unwrap_or("/"), name),
         },
     };
-    Ok(Target::Resource(Permission {
-        action: iam_action(op),
-        resource,
-        context,
-    }))
+    Ok(permission(op, resource, context))
 }
 
 async fn group_permission<T: Tx>(
@@ -470,11 +495,7 @@ async fn group_permission<T: Tx>(
             path.unwrap_or("/")
         ),
     };
-    Ok(Target::Resource(Permission {
-        action: iam_action(op),
-        resource,
-        context,
-    }))
+    Ok(permission(op, resource, context))
 }
 
 /// A permission on a role: the stored role's ARN and tags when it exists, otherwise
@@ -496,11 +517,7 @@ async fn role_permission<T: Tx>(
         }
         None => role_arn(ctx.partition, acct, path.unwrap_or("/"), name),
     };
-    Ok(Target::Resource(Permission {
-        action: iam_action(op),
-        resource,
-        context,
-    }))
+    Ok(permission(op, resource, context))
 }
 
 async fn policy_permission<T: Tx>(
@@ -512,11 +529,7 @@ async fn policy_permission<T: Tx>(
     if let Some(p) = tx.get_managed_policy(arn).await? {
         context.extend(resource_tag_keys(&p.tags));
     }
-    Ok(Target::Resource(Permission {
-        action: iam_action(op),
-        resource: arn.to_owned(),
-        context,
-    }))
+    Ok(permission(op, arn.to_owned(), context))
 }
 
 /// A permission on a virtual MFA device: the stored device's serial number (its ARN) and tags
@@ -536,20 +549,16 @@ async fn mfa_permission<T: Tx>(
         }
         None => serial.to_owned(),
     };
-    Ok(Target::Resource(Permission {
-        action: iam_action(op),
-        resource,
-        context,
-    }))
+    Ok(permission(op, resource, context))
 }
 
 /// A list action's resource: `arn:aws:iam::ACCOUNT:KIND/`.
 fn list_target(ctx: &Ctx<'_>, op: OpName, kind: &str) -> Target {
-    Target::Resource(Permission {
-        action: iam_action(op),
-        resource: format!("arn:{}:iam::{}:{kind}/", ctx.partition, account_id(ctx)),
-        context: Vec::new(),
-    })
+    permission(
+        op,
+        format!("arn:{}:iam::{}:{kind}/", ctx.partition, account_id(ctx)),
+        Vec::new(),
+    )
 }
 
 fn policy_arn_key(arn: &Option<String>) -> Vec<(String, Vec<String>)> {
@@ -636,6 +645,40 @@ pub(crate) fn marker_offset(marker: Option<&str>) -> Result<usize, ApiError> {
             .parse()
             .map_err(|_| ApiError::invalid_input("Invalid Marker.")),
     }
+}
+
+/// A page of a store listing read with one item more than `max`: the extra item says the listing
+/// goes on, and the sort key of the last item kept is the next marker.
+pub(crate) fn keyed_page<T>(
+    mut items: Vec<T>,
+    max: usize,
+    key: impl Fn(&T) -> String,
+) -> (Vec<T>, Page) {
+    let is_truncated = items.len() > max;
+    items.truncate(max);
+    let marker = if is_truncated {
+        items.last().map(|i| encode_marker(&key(i)))
+    } else {
+        None
+    };
+    (
+        items,
+        Page {
+            is_truncated,
+            marker,
+        },
+    )
+}
+
+/// Each user, group or role with its ARN, as list responses carry them.
+pub(crate) fn with_arns<T>(items: Vec<T>, arn: impl Fn(&T) -> String) -> Vec<(T, String)> {
+    items
+        .into_iter()
+        .map(|i| {
+            let arn = arn(&i);
+            (i, arn)
+        })
+        .collect()
 }
 
 pub(crate) fn slice_page<T: Clone>(items: &[T], offset: usize, max: usize) -> (Vec<T>, Page) {

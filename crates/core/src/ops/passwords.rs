@@ -310,11 +310,7 @@ input! {
 
 impl Handler for UpdateAccountPasswordPolicy {
     async fn target<T: Tx>(&self, op: OpName, _tx: &mut T, _ctx: &Ctx<'_>) -> Targeted {
-        Ok(Target::Resource(Permission {
-            action: iam_action(op),
-            resource: "*".to_owned(),
-            context: Vec::new(),
-        }))
+        Ok(any_resource(op))
     }
 
     async fn run<T: Tx>(self, tx: &mut T, ctx: &Ctx<'_>) -> Ran {
@@ -357,11 +353,7 @@ input! {
 
 impl Handler for GetAccountPasswordPolicy {
     async fn target<T: Tx>(&self, op: OpName, _tx: &mut T, _ctx: &Ctx<'_>) -> Targeted {
-        Ok(Target::Resource(Permission {
-            action: iam_action(op),
-            resource: "*".to_owned(),
-            context: Vec::new(),
-        }))
+        Ok(any_resource(op))
     }
 
     async fn run<T: Tx>(self, tx: &mut T, ctx: &Ctx<'_>) -> Ran {
@@ -379,11 +371,7 @@ input! {
 
 impl Handler for DeleteAccountPasswordPolicy {
     async fn target<T: Tx>(&self, op: OpName, _tx: &mut T, _ctx: &Ctx<'_>) -> Targeted {
-        Ok(Target::Resource(Permission {
-            action: iam_action(op),
-            resource: "*".to_owned(),
-            context: Vec::new(),
-        }))
+        Ok(any_resource(op))
     }
 
     async fn run<T: Tx>(self, tx: &mut T, ctx: &Ctx<'_>) -> Ran {
@@ -404,11 +392,7 @@ input! {
 
 impl Handler for CreateAccountAlias {
     async fn target<T: Tx>(&self, op: OpName, _tx: &mut T, _ctx: &Ctx<'_>) -> Targeted {
-        Ok(Target::Resource(Permission {
-            action: iam_action(op),
-            resource: "*".to_owned(),
-            context: Vec::new(),
-        }))
+        Ok(any_resource(op))
     }
 
     async fn run<T: Tx>(self, tx: &mut T, ctx: &Ctx<'_>) -> Ran {
@@ -438,11 +422,7 @@ input! {
 
 impl Handler for DeleteAccountAlias {
     async fn target<T: Tx>(&self, op: OpName, _tx: &mut T, _ctx: &Ctx<'_>) -> Targeted {
-        Ok(Target::Resource(Permission {
-            action: iam_action(op),
-            resource: "*".to_owned(),
-            context: Vec::new(),
-        }))
+        Ok(any_resource(op))
     }
 
     async fn run<T: Tx>(self, tx: &mut T, ctx: &Ctx<'_>) -> Ran {
@@ -469,11 +449,7 @@ input! {
 
 impl Handler for ListAccountAliases {
     async fn target<T: Tx>(&self, op: OpName, _tx: &mut T, _ctx: &Ctx<'_>) -> Targeted {
-        Ok(Target::Resource(Permission {
-            action: iam_action(op),
-            resource: "*".to_owned(),
-            context: Vec::new(),
-        }))
+        Ok(any_resource(op))
     }
 
     async fn run<T: Tx>(self, tx: &mut T, ctx: &Ctx<'_>) -> Ran {
@@ -504,11 +480,7 @@ impl Handler for GetAccessKeyLastUsed {
         };
         match owner {
             Some(name) => user_permission(tx, ctx, op, Some(&name), None, Vec::new()).await,
-            None => Ok(Target::Resource(Permission {
-                action: iam_action(op),
-                resource: "*".to_owned(),
-                context: Vec::new(),
-            })),
+            None => Ok(any_resource(op)),
         }
     }
 

@@ -10,8 +10,8 @@ use crate::store::{PolicyUsage, Tx};
 #[allow(unused_imports)]
 use super::*;
 use super::{
-    Ctx, Output, Page, account_id, decode_marker, encode_marker, marker_offset, merge_tags, opt,
-    page_size, reject_duplicate_tag_keys, remove_tags, slice_page,
+    Ctx, Output, account_id, decode_marker, marker_offset, merge_tags, opt, page_size,
+    reject_duplicate_tag_keys, remove_tags, slice_page,
 };
 
 /// Most versions a managed policy keeps.
@@ -181,7 +181,7 @@ async fn list_policies<T: Tx>(
     };
     let after = marker.as_deref().map(decode_marker).transpose()?;
     let after_key = after.as_deref().and_then(|m| m.split_once('\n'));
-    let mut policies = tx
+    let policies = tx
         .list_managed_policies(
             account_id(ctx),
             scope.as_deref().unwrap_or("All"),
@@ -191,22 +191,25 @@ async fn list_policies<T: Tx>(
             max + 1,
         )
         .await?;
-    let is_truncated = policies.len() > max;
-    policies.truncate(max);
-    let marker = if is_truncated {
-        policies
-            .last()
-            .map(|p| encode_marker(&format!("{}\n{}", p.name, p.arn)))
-    } else {
-        None
-    };
-    Ok(Output::Policies {
-        policies,
-        page: Page {
-            is_truncated,
-            marker,
-        },
-    })
+    let (policies, page) = keyed_page(policies, max, |p| format!("{}\n{}", p.name, p.arn));
+    Ok(Output::Policies { policies, page })
+}
+
+/// A policy's versions, newest first, each with whether it is the default one.
+pub(crate) async fn versions_of<T: Tx>(
+    tx: &mut T,
+    policy: &ManagedPolicy,
+) -> Result<Vec<(PolicyVersion, bool)>, OpError> {
+    Ok(tx
+        .list_policy_versions(&policy.policy_id)
+        .await?
+        .into_iter()
+        .rev()
+        .map(|ver| {
+            let is_default = ver.version_id == policy.default_version_id;
+            (ver, is_default)
+        })
+        .collect())
 }
 
 async fn create_policy_version<T: Tx>(
@@ -361,11 +364,7 @@ impl Handler for CreatePolicy {
             path.as_deref().unwrap_or("/"),
             opt(policy_name)
         );
-        Ok(Target::Resource(Permission {
-            action: iam_action(op),
-            resource: arn,
-            context: request_tag_keys(tags),
-        }))
+        Ok(permission(op, arn, request_tag_keys(tags)))
     }
 
     async fn run<T: Tx>(self, tx: &mut T, ctx: &Ctx<'_>) -> Ran {
@@ -542,16 +541,7 @@ impl Handler for ListPolicyVersions {
         } = self;
         let max = page_size(max_items);
         let policy = require_policy(tx, ctx, policy_arn.as_deref()).await?;
-        let versions: Vec<(PolicyVersion, bool)> = tx
-            .list_policy_versions(&policy.policy_id)
-            .await?
-            .into_iter()
-            .rev()
-            .map(|ver| {
-                let is_default = ver.version_id == policy.default_version_id;
-                (ver, is_default)
-            })
-            .collect();
+        let versions = versions_of(tx, &policy).await?;
         let (versions, page) = slice_page(&versions, marker_offset(marker.as_deref())?, max);
         Ok(Output::PolicyVersions { versions, page })
     }
@@ -690,7 +680,7 @@ impl Handler for UntagPolicy {
             policy_arn,
             tag_keys,
         } = self;
-        let keys = vec![("aws:TagKeys".to_owned(), tag_keys.clone())];
+        let keys = untag_keys(tag_keys);
         policy_permission(tx, op, &opt(policy_arn), keys).await
     }
 
@@ -727,9 +717,7 @@ impl Handler for ListPolicyTags {
             marker,
             max_items,
         } = self;
-        let max = page_size(max_items);
         let policy = require_policy(tx, ctx, policy_arn.as_deref()).await?;
-        let (tags, page) = slice_page(&policy.tags, marker_offset(marker.as_deref())?, max);
-        Ok(Output::Tags { tags, page })
+        tags_page(&policy.tags, marker, max_items)
     }
 }

@@ -11,8 +11,8 @@ use super::policies::check_document;
 #[allow(unused_imports)]
 use super::*;
 use super::{
-    Ctx, Output, Page, account_id, decode_marker, encode_marker, marker_offset, merge_tags, opt,
-    page_size, reject_duplicate_tag_keys, remove_tags, slice_page,
+    Ctx, Output, account_id, decode_marker, merge_tags, opt, page_size, reject_duplicate_tag_keys,
+    remove_tags,
 };
 
 /// A role's `MaxSessionDuration` when not given: one hour, the least of botocore's
@@ -286,29 +286,13 @@ impl Handler for ListRoles {
         let max = page_size(max_items);
         let after = marker.as_deref().map(decode_marker).transpose()?;
         let prefix = path_prefix.as_deref().unwrap_or("/");
-        let mut roles = tx
+        let roles = tx
             .list_roles(account_id(ctx), prefix, after.as_deref(), max + 1)
             .await?;
-        let is_truncated = roles.len() > max;
-        roles.truncate(max);
-        let marker = if is_truncated {
-            roles.last().map(|r| encode_marker(&r.name))
-        } else {
-            None
-        };
-        let roles = roles
-            .into_iter()
-            .map(|r| {
-                let arn = r.arn(ctx.partition);
-                (r, arn)
-            })
-            .collect();
+        let (roles, page) = keyed_page(roles, max, |r| r.name.clone());
         Ok(Output::Roles {
-            roles,
-            page: Page {
-                is_truncated,
-                marker,
-            },
+            roles: with_arns(roles, |r| r.arn(ctx.partition)),
+            page,
         })
     }
 }
@@ -350,7 +334,7 @@ impl Handler for UntagRole {
             role_name,
             tag_keys,
         } = self;
-        let keys = vec![("aws:TagKeys".to_owned(), tag_keys.clone())];
+        let keys = untag_keys(tag_keys);
         role_permission(tx, ctx, op, &opt(role_name), None, keys).await
     }
 
@@ -388,10 +372,8 @@ impl Handler for ListRoleTags {
             max_items,
         } = self;
         let name = role_name.as_deref().unwrap_or_default();
-        let max = page_size(max_items);
         let role = require_role(tx, ctx, name).await?;
-        let (tags, page) = slice_page(&role.tags, marker_offset(marker.as_deref())?, max);
-        Ok(Output::Tags { tags, page })
+        tags_page(&role.tags, marker, max_items)
     }
 }
 

@@ -636,11 +636,7 @@ fn sts_read_target(op: OpName, ctx: &Ctx<'_>) -> Result<Target, OpError> {
         ))
         .into());
     }
-    Ok(Target::Resource(Permission {
-        action: op.action().to_owned(),
-        resource: "*".to_owned(),
-        context: Vec::new(),
-    }))
+    Ok(any_resource(op))
 }
 
 // ── Operation inputs (rows of `table.rs`) ──────────────────────────────────────────────────────
@@ -799,15 +795,11 @@ impl Handler for GetFederationToken {
             return Err(session_credentials_refused(op.name()));
         }
         let GetFederationToken { name, tags, .. } = self;
-        Ok(Target::Resource(Permission {
-            action: op.action().to_owned(),
-            resource: crate::principal::federated_user_arn(
-                ctx.partition,
-                account_id(ctx),
-                &opt(name),
-            ),
-            context: request_tag_keys(tags),
-        }))
+        Ok(permission(
+            op,
+            crate::principal::federated_user_arn(ctx.partition, account_id(ctx), &opt(name)),
+            request_tag_keys(tags),
+        ))
     }
 
     async fn run<T: Tx>(self, tx: &mut T, ctx: &Ctx<'_>) -> Ran {

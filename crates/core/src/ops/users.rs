@@ -9,8 +9,8 @@ use crate::store::Tx;
 #[allow(unused_imports)]
 use super::*;
 use super::{
-    Ctx, Output, Page, account_id, decode_marker, encode_marker, marker_offset, merge_tags, opt,
-    page_size, reject_duplicate_tag_keys, remove_tags, slice_page,
+    Ctx, Output, account_id, decode_marker, merge_tags, opt, page_size, reject_duplicate_tag_keys,
+    remove_tags,
 };
 
 pub(crate) fn no_such_user(name: &str) -> ApiError {
@@ -103,29 +103,13 @@ pub(super) async fn list_users<T: Tx>(
     let max = page_size(max_items);
     let after = marker.as_deref().map(decode_marker).transpose()?;
     let prefix = path_prefix.as_deref().unwrap_or("/");
-    let mut users = tx
+    let users = tx
         .list_users(account_id(ctx), prefix, after.as_deref(), max + 1)
         .await?;
-    let is_truncated = users.len() > max;
-    users.truncate(max);
-    let marker = if is_truncated {
-        users.last().map(|u| encode_marker(&u.name))
-    } else {
-        None
-    };
-    let users = users
-        .into_iter()
-        .map(|u| {
-            let arn = u.arn(ctx.partition);
-            (u, arn)
-        })
-        .collect();
+    let (users, page) = keyed_page(users, max, |u| u.name.clone());
     Ok(Output::Users {
-        users,
-        page: Page {
-            is_truncated,
-            marker,
-        },
+        users: with_arns(users, |u| u.arn(ctx.partition)),
+        page,
     })
 }
 
@@ -230,10 +214,8 @@ pub(super) async fn list_user_tags<T: Tx>(
     marker: Option<String>,
     max_items: Option<i64>,
 ) -> Result<Output, OpError> {
-    let max = page_size(max_items);
     let user = require_user(tx, ctx, &opt(&user_name)).await?;
-    let (tags, page) = slice_page(&user.tags, marker_offset(marker.as_deref())?, max);
-    Ok(Output::Tags { tags, page })
+    tags_page(&user.tags, marker, max_items)
 }
 
 // ── Operation inputs (rows of `table.rs`) ──────────────────────────────────────────────────────
@@ -399,7 +381,7 @@ impl Handler for UntagUser {
             user_name,
             tag_keys,
         } = self;
-        let keys = vec![("aws:TagKeys".to_owned(), tag_keys.clone())];
+        let keys = untag_keys(tag_keys);
         user_permission(tx, ctx, op, Some(&opt(user_name)), None, keys).await
     }
 

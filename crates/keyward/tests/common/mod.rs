@@ -180,6 +180,67 @@ impl Server {
         self.sts(&self.root_key_id, &self.root_secret)
     }
 
+    /// A POST of `body` to `service`, header-signed with `key` and `secret` (any secret: a wrong
+    /// one makes a refused request), with `extra` headers; returns (status, body).
+    pub fn signed_post(
+        &self,
+        service: &str,
+        key: &str,
+        secret: &str,
+        extra: &[(&str, &str)],
+        body: &str,
+    ) -> (u16, String) {
+        let host = self.addr.clone();
+        let content_type = if service == "cloudtrail" {
+            "application/x-amz-json-1.1"
+        } else {
+            "application/x-www-form-urlencoded"
+        };
+        let mut headers = vec![("host", host.as_str()), ("content-type", content_type)];
+        headers.extend_from_slice(extra);
+        let secret = keyward_sigv4::SecretKey::new(secret);
+        let signed = keyward_sigv4::sign_headers(
+            &keyward_sigv4::RequestParts {
+                method: "POST",
+                path: "/",
+                query: "",
+                headers: &headers,
+                body: body.as_bytes(),
+            },
+            &keyward_sigv4::SigningParams {
+                access_key_id: key,
+                secret: &secret,
+                security_token: None,
+                region: "us-east-1",
+                service,
+                time: time::OffsetDateTime::now_utc(),
+            },
+        );
+        let mut request = format!(
+            "POST / HTTP/1.1\r\nContent-Length: {}\r\nConnection: close\r\n",
+            body.len()
+        );
+        for (name, value) in headers.iter().copied().chain(
+            signed
+                .iter()
+                .map(|(n, v)| (n.as_str(), v.as_str()))
+                .collect::<Vec<_>>(),
+        ) {
+            request.push_str(&format!("{name}: {value}\r\n"));
+        }
+        request.push_str("\r\n");
+        request.push_str(body);
+        self.raw(&request)
+    }
+
+    /// A GET of `path` (with its query), returns (status, body).
+    pub fn get(&self, path: &str) -> (u16, String) {
+        self.raw(&format!(
+            "GET {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
+            self.addr
+        ))
+    }
+
     /// Sends raw bytes as one HTTP/1.1 request and returns (status, body).
     pub fn raw(&self, request: &str) -> (u16, String) {
         let mut s = TcpStream::connect(&self.addr).unwrap();
@@ -360,6 +421,22 @@ pub async fn enable_mfa(iam: &aws_sdk_iam::Client, user: &str) -> (String, Strin
         .await
         .unwrap();
     (d.serial_number, seed, t)
+}
+
+/// Runs `command` to its end and asserts that it succeeded (showing its stderr if not).
+pub fn run_ok(command: &mut std::process::Command) -> std::process::Output {
+    let out = command.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+/// IAM's and STS's refusal, as [`aws_error`] reads it: `AccessDenied`, `message`, 403.
+pub fn access_denied(message: impl Into<String>) -> (String, String, u16) {
+    ("AccessDenied".into(), message.into(), 403)
 }
 
 /// Code, message and HTTP status of a failed SDK call (IAM and STS share these types).

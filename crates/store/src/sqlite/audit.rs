@@ -213,7 +213,7 @@ pub(super) fn list(conn: &Connection, limit: usize) -> StoreResult<Vec<AuditEven
                 trail_columns!(),
                 " FROM reads.audit_records) ORDER BY seq DESC LIMIT ?1"
             ),
-            params![i64::try_from(limit).unwrap_or(i64::MAX)],
+            params![super::rows::sql_limit(limit)],
             |r| kept_record(r)?.event(),
         )
     }

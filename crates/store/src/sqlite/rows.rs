@@ -124,6 +124,38 @@ pub(super) fn tags_from_json(text: &str) -> StoreResult<Vec<Tag>> {
         .collect()
 }
 
+/// A page size as SQLite's `LIMIT`.
+pub(super) fn sql_limit(limit: usize) -> i64 {
+    i64::try_from(limit).unwrap_or(i64::MAX)
+}
+
+/// The condition of one page of an account's users, groups or roles: under a path prefix, after
+/// a name, in name order; [`under_path`] gives its parameters. `substr` rather than LIKE: a path
+/// may contain LIKE's wildcards.
+macro_rules! under_path_sql {
+    () => {
+        " WHERE account_id = ?1 AND substr(path, 1, length(?2)) = ?2 AND name_key > ?3 \
+         ORDER BY name_key LIMIT ?4"
+    };
+}
+pub(super) use under_path_sql;
+
+/// The parameters of [`under_path_sql`]: the account, the path prefix, the name to start after
+/// and the page size.
+pub(super) fn under_path<'a>(
+    account_id: &'a str,
+    path_prefix: &'a str,
+    after: Option<&str>,
+    limit: usize,
+) -> (&'a str, &'a str, String, i64) {
+    (
+        account_id,
+        path_prefix,
+        after.map(name_key).unwrap_or_default(),
+        sql_limit(limit),
+    )
+}
+
 pub(super) fn name_key(name: &str) -> String {
     name.to_lowercase()
 }

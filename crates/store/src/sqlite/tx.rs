@@ -18,7 +18,8 @@ use super::engine::{Ended, Handle, Outliving, SqliteTx, await_group, control};
 use super::rows::{
     all, exec, group_from_row, key_from_row, mfa_device_from_row, mfa_failure_from_row, name_key,
     one, optional, policy_from_json, policy_from_row, policy_select, policy_to_json, role_from_row,
-    role_select, scalar_all, scalar_optional, tags_to_json, user_from_row,
+    role_select, scalar_all, scalar_optional, sql_limit, tags_to_json, under_path, under_path_sql,
+    user_from_row,
 };
 use crate::error::db_err;
 
@@ -112,19 +113,15 @@ impl Tx for SqliteTx {
         after: Option<&str>,
         limit: usize,
     ) -> StoreResult<Vec<User>> {
-        // `substr` rather than LIKE: a path may contain LIKE's wildcards.
         all(
             self.conn()?,
             "list users",
-            "SELECT user_id, account_id, name, path, created_ms, tags, permissions_boundary, password_last_used_ms FROM users \
-             WHERE account_id = ?1 AND substr(path, 1, length(?2)) = ?2 AND name_key > ?3 \
-             ORDER BY name_key LIMIT ?4",
-            params![
-                account_id,
-                path_prefix,
-                after.map(name_key).unwrap_or_default(),
-                i64::try_from(limit).unwrap_or(i64::MAX)
-            ],
+            concat!(
+                "SELECT user_id, account_id, name, path, created_ms, tags, permissions_boundary, \
+                 password_last_used_ms FROM users",
+                under_path_sql!()
+            ),
+            under_path(account_id, path_prefix, after, limit),
             user_from_row,
         )
     }
@@ -366,7 +363,7 @@ impl Tx for SqliteTx {
                 },
                 after_name,
                 after_arn,
-                i64::try_from(limit).unwrap_or(i64::MAX)
+                sql_limit(limit)
             ],
             policy_from_row,
         )
@@ -685,15 +682,11 @@ impl Tx for SqliteTx {
         all(
             self.conn()?,
             "list groups",
-            "SELECT group_id, account_id, name, path, created_ms FROM groups \
-             WHERE account_id = ?1 AND substr(path, 1, length(?2)) = ?2 AND name_key > ?3 \
-             ORDER BY name_key LIMIT ?4",
-            params![
-                account_id,
-                path_prefix,
-                after.map(name_key).unwrap_or_default(),
-                i64::try_from(limit).unwrap_or(i64::MAX)
-            ],
+            concat!(
+                "SELECT group_id, account_id, name, path, created_ms FROM groups",
+                under_path_sql!()
+            ),
+            under_path(account_id, path_prefix, after, limit),
             group_from_row,
         )
     }
@@ -753,7 +746,7 @@ impl Tx for SqliteTx {
             params![
                 group_id,
                 after.map(name_key).unwrap_or_default(),
-                i64::try_from(limit).unwrap_or(i64::MAX)
+                sql_limit(limit)
             ],
             user_from_row,
         )
@@ -960,7 +953,7 @@ impl Tx for SqliteTx {
             self.conn()?,
             "read password history",
             "SELECT password_hash FROM password_history WHERE user_id = ?1 ORDER BY changed_ms DESC LIMIT ?2",
-            params![user_id, i64::try_from(limit).unwrap_or(i64::MAX)],
+            params![user_id, sql_limit(limit)],
         )
     }
 
@@ -1182,17 +1175,8 @@ impl Tx for SqliteTx {
         all(
             self.conn()?,
             "list roles",
-            concat!(
-                role_select!(),
-                " WHERE account_id = ?1 AND substr(path, 1, length(?2)) = ?2 AND name_key > ?3 \
-             ORDER BY name_key LIMIT ?4"
-            ),
-            params![
-                account_id,
-                path_prefix,
-                after.map(name_key).unwrap_or_default(),
-                i64::try_from(limit).unwrap_or(i64::MAX)
-            ],
+            concat!(role_select!(), under_path_sql!()),
+            under_path(account_id, path_prefix, after, limit),
             role_from_row,
         )
     }
