@@ -230,7 +230,7 @@ input! {
 }
 
 impl Handler for CreateUser {
-    async fn target<T: Tx>(&self, op: OpName, tx: &mut T, ctx: &Ctx<'_>) -> Targeted {
+    async fn target<T: Tx>(&self, op: OpName, _tx: &mut T, ctx: &Ctx<'_>) -> Targeted {
         let CreateUser {
             user_name,
             path,
@@ -244,7 +244,15 @@ impl Handler for CreateUser {
                 .iter()
                 .map(|b| ("iam:PermissionsBoundary".to_owned(), vec![b.clone()])),
         );
-        user_permission(tx, ctx, op, Some(&name), path.as_deref(), keys).await
+        // The user to be: its ARN from the request's path and name, with no stored user to read
+        // (a name already taken is refused after authorisation, as IAM orders it).
+        let arn = crate::model::user_arn(
+            ctx.partition,
+            account_id(ctx),
+            path.as_deref().unwrap_or("/"),
+            &name,
+        );
+        Ok(permission(op, arn, keys))
     }
 
     async fn run<T: Tx>(self, tx: &mut T, ctx: &Ctx<'_>) -> Ran {
