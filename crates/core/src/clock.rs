@@ -35,9 +35,20 @@ impl Clock for SystemClock {
 
 /// AWS's timestamp format in XML: `2024-01-02T03:04:05Z`.
 pub fn iso8601(t: OffsetDateTime) -> String {
+    utc_seconds(t, "Z")
+}
+
+/// The same instant with its offset spelled out, as the credential report writes times:
+/// `2024-01-02T03:04:05+00:00`.
+pub fn iso8601_offset(t: OffsetDateTime) -> String {
+    utc_seconds(t, "+00:00")
+}
+
+/// `t` in UTC to the second, followed by `zone`.
+fn utc_seconds(t: OffsetDateTime, zone: &str) -> String {
     let t = t.to_offset(time::UtcOffset::UTC);
     format!(
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}{zone}",
         t.year(),
         u8::from(t.month()),
         t.day(),

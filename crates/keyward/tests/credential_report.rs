@@ -22,18 +22,11 @@ access_key_1_last_used_service,access_key_2_active,access_key_2_last_rotated,\
 access_key_2_last_used_date,access_key_2_last_used_region,access_key_2_last_used_service,\
 cert_1_active,cert_1_last_rotated,cert_2_active,cert_2_last_rotated";
 
-/// A time as the report writes it (`2024-01-02T03:04:05+00:00`), from an SDK timestamp.
+/// A time as the report writes it (`2024-01-02T03:04:05+00:00`), from an SDK timestamp: the
+/// XML timestamp with its `Z` spelled as an offset.
 fn report_time(t: &aws_sdk_iam::primitives::DateTime) -> String {
     let t = OffsetDateTime::from_unix_timestamp(t.secs()).unwrap();
-    format!(
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}+00:00",
-        t.year(),
-        u8::from(t.month()),
-        t.day(),
-        t.hour(),
-        t.minute(),
-        t.second()
-    )
+    keyward_core::clock::iso8601(t).replace('Z', "+00:00")
 }
 
 /// The report's rows (after the header) as column name → value maps, in order.

@@ -88,16 +88,7 @@ async fn stored_report<T: Tx>(
 /// A time as the report writes it: ISO 8601 with the offset spelled out
 /// (`2024-01-02T03:04:05+00:00`).
 pub fn report_time(t: OffsetDateTime) -> String {
-    let t = t.to_offset(time::UtcOffset::UTC);
-    format!(
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}+00:00",
-        t.year(),
-        u8::from(t.month()),
-        t.day(),
-        t.hour(),
-        t.minute(),
-        t.second()
-    )
+    crate::clock::iso8601_offset(t)
 }
 
 fn flag(b: bool) -> &'static str {
