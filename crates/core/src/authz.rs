@@ -331,23 +331,16 @@ pub async fn authorize_with<T: Tx>(
         }
     }
     let resource_policy = resource.and_then(|r| compile(ctx.policies, r.kind, &r.id, &r.document));
-    // The request context is built only when a policy can read it: without a condition or a
-    // policy variable, every context gives the same decision.
-    let reads_context = set
-        .identity
-        .iter()
-        .chain(&set.boundary)
-        .chain(&session_policies)
-        .chain(&resource_policy)
-        .any(|p| p.reads_context());
-    let context = if reads_context {
-        principal_context(ctx, principal)
-    } else {
-        Context::new()
-    };
+    let reads = reads_context(
+        set.identity
+            .iter()
+            .chain(&set.boundary)
+            .chain(&session_policies)
+            .chain(&resource_policy),
+    );
     let decision = evaluate_set(
         engine_principal,
-        context,
+        reads.then(|| principal_context(ctx, principal)),
         &set,
         &session_policies,
         resource_policy
@@ -363,21 +356,32 @@ pub async fn authorize_with<T: Tx>(
     }
 }
 
-/// The decision itself: pure, no store access.
+/// Whether any of `policies` can read the request context (a condition or a policy variable).
+/// When none can, every context gives the same decision, so the context is not built.
+fn reads_context<'a>(policies: impl IntoIterator<Item = &'a Arc<Policy>>) -> bool {
+    policies.into_iter().any(|p| p.reads_context())
+}
+
+/// The decision itself: pure, no store access. `context` is `None` when no policy of the set
+/// reads it ([`reads_context`]); the permission's own keys join it otherwise.
 fn evaluate_set(
     principal: policy::Principal,
-    mut context: Context,
+    context: Option<Context>,
     set: &PrincipalPolicies,
     session: &[Arc<Policy>],
     resource: Option<(&Policy, &str)>,
     perm: &Permission,
     refusal: Refusal,
 ) -> Decision {
-    if !context.is_empty() {
-        for (key, values) in &perm.context {
-            context.set(key, values.iter().cloned());
+    let context = match context {
+        Some(mut context) => {
+            for (key, values) in &perm.context {
+                context.set(key, values.iter().cloned());
+            }
+            context
         }
-    }
+        None => Context::new(),
+    };
     let request = Request::new(principal, &perm.action, &perm.resource).with_context(context);
     let set = PolicySet {
         identity: set.identity.iter().map(Arc::as_ref).collect(),
@@ -451,18 +455,10 @@ fn evaluate_set(
 /// The decision for an IAM user signed with a long-term key, given its gathered policies: pure,
 /// no store access (the authorisation bench measures this with the cached set).
 pub fn decide(ctx: &Ctx<'_>, user: &User, set: &PrincipalPolicies, perm: &Permission) -> Decision {
-    let reads_context = set
-        .identity
-        .iter()
-        .chain(&set.boundary)
-        .any(|p| p.reads_context());
+    let reads = reads_context(set.identity.iter().chain(&set.boundary));
     evaluate_set(
         policy::Principal::user(&user.arn(ctx.partition)),
-        if reads_context {
-            user_context(ctx, user)
-        } else {
-            Context::new()
-        },
+        reads.then(|| user_context(ctx, user)),
         set,
         &[],
         None,

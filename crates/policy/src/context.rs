@@ -13,11 +13,6 @@ impl Context {
         Context::default()
     }
 
-    /// No key at all (a context nobody built: see `Policy::reads_context`).
-    pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
-    }
-
     fn slot(&mut self, key: &str) -> &mut Vec<String> {
         let key = key.to_ascii_lowercase();
         let at = match self.entries.binary_search_by(|(k, _)| k.as_str().cmp(&key)) {

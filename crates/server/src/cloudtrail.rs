@@ -173,32 +173,38 @@ async fn lookup<S: Store>(
     // caller sees them all (read in a transaction begun after they are written).
     state.audit.flush().await;
     let mut tx = pipeline.store.begin_read().await?;
-    let records = tx.lookup_audit_events(&query).await?;
+    let mut records = tx.lookup_audit_events(&query).await?;
     tx.commit().await?;
-    // A page ends at `MaxResults` records or once it holds `MAX_PAGE_BYTES` of them (at least
-    // one record): the next page begins after its last.
-    let mut bytes = 0usize;
-    let page = records
-        .iter()
-        .take_while(|r| {
-            let first = bytes == 0;
-            bytes = bytes.saturating_add(r.record.len());
-            first || bytes <= MAX_PAGE_BYTES
-        })
-        .count();
-    let next = (page < records.len() || records.len() == query.limit)
-        .then(|| {
-            records
-                .get(page.wrapping_sub(1))
-                .map(|r| format!("kw1-{}", r.seq))
-        })
+    // A page ends at `MaxResults` records or once it holds `MAX_PAGE_BYTES` of them: the next
+    // page begins after its last.
+    let full = records.len() == query.limit;
+    let page = page_len(&records);
+    let cut = page < records.len();
+    records.truncate(page);
+    let next = (full || cut)
+        .then(|| records.last().map(|r| format!("kw1-{}", r.seq)))
         .flatten();
-    let events: Vec<Value> = records.iter().take(page).filter_map(lookup_event).collect();
+    let events: Vec<Value> = records.iter().filter_map(lookup_event).collect();
     let mut out = json!({ "Events": events });
     if let Some(token) = next {
         out["NextToken"] = json!(token);
     }
     Ok(out)
+}
+
+/// How many of `records` (newest first) one page holds: every one while they total at most
+/// [`MAX_PAGE_BYTES`], and always the first.
+fn page_len(records: &[StoredRecord]) -> usize {
+    let mut bytes = 0usize;
+    let mut n = 0;
+    for r in records {
+        bytes = bytes.saturating_add(r.record.len());
+        if n > 0 && bytes > MAX_PAGE_BYTES {
+            break;
+        }
+        n += 1;
+    }
+    n
 }
 
 /// A JSON 1.1 request body (empty: no members).
